@@ -1,0 +1,59 @@
+# layercheck: every command a user or CI needs. `make demo` and `make test` do all the set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# jsii (under aws-cdk-lib) prints a banner on Node versions it no longer tests; it is noise in our commands.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+
+.PHONY: help venv lint format test unit integration infra e2e demo serve bench synth openapi clean
+
+help:
+	@echo "make demo   - run layercheck end to end against a local moto server (no AWS account)"
+	@echo "make test   - create .venv, lint, run every test"
+	@echo "make serve  - keep the local API running on 127.0.0.1 for manual calls"
+	@echo "make bench  - run the benchmarks and write docs/BENCHMARKS.md"
+	@echo "make synth  - synthesize the CDK stack into cdk.out/"
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy lambda_src/layercheck infra cli/layercheck_cli local
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint
+	$(PY) -m pytest
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+demo: $(STAMP)
+	$(PY) -m local.demo
+
+serve: $(STAMP)
+	$(PY) -m local.serve
+
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+synth: $(STAMP)
+	$(PY) app.py
+
+openapi: $(STAMP)
+	$(PY) -m local.openapi > docs/openapi.json
+
+clean:
+	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache

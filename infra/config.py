@@ -1,0 +1,141 @@
+"""Stack configuration: every knob comes from ``cdk.json`` context (or ``-c key=value``), validated before any construct.
+
+Context values arrive as JSON types from ``cdk.json`` and as strings from ``-c``, so the model parses leniently
+("5" is 5, "true" is True, "a,b" is ["a", "b"]) and rejects anything it cannot read with a message naming the key.
+The table in ``docs/DEPLOY.md`` documents each key; ``tests/infra`` checks that the two stay in step.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from aws_cdk import aws_logs as logs
+from constructs import Node
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+VPC_ENDPOINT_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
+# ECR repository names: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
+REPOSITORY_PREFIX = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*[/._-]?$")
+SCHEDULE_EXPRESSION = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$")
+RETENTION_DAYS = frozenset(member.value for member in logs.RetentionDays if member is not logs.RetentionDays.INFINITE)
+
+# ECR's default BatchCheckLayerAvailability quota is 1,000 calls/s per account and Region, shared with every
+# `docker push`: https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html
+ECR_ACCOUNT_QUOTA_PER_SECOND = 1000
+
+
+def _comma_separated(value: Any) -> Any:
+    """``-c key=a,b`` arrives as one string; ``cdk.json`` may hold a list. Both become a list of stripped items."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+StringList = Annotated[list[str], BeforeValidator(_comma_separated)]
+
+
+class LayerCheckConfig(BaseModel):
+    """The deploy-time settings of one layercheck stack. Field aliases are the ``cdk.json`` context keys."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    stack_name: str = Field("LayerCheck", alias="stackName", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+
+    # The function.
+    powertools_layer_version: str = Field("3.37.0", alias="powertoolsLayerVersion", pattern=r"^(\d+\.\d+\.\d+|latest)$")
+    lambda_memory_mb: int = Field(1024, alias="lambdaMemoryMb", ge=256, le=10240)
+    lambda_timeout_seconds: int = Field(300, alias="lambdaTimeoutSeconds", ge=30, le=900)
+    reserved_concurrency: int = Field(10, alias="reservedConcurrency", ge=2, le=1000)
+    ecr_calls_per_second: int = Field(500, alias="ecrCallsPerSecond", ge=1, le=ECR_ACCOUNT_QUOTA_PER_SECOND)
+    check_workers: int = Field(16, alias="checkWorkers", ge=1, le=64)
+    async_retry_attempts: int = Field(2, alias="asyncRetryAttempts", ge=0, le=2)
+    async_max_event_age_hours: int = Field(6, alias="asyncMaxEventAgeHours", ge=1, le=6)
+    log_level: Literal["DEBUG", "INFO", "WARN", "ERROR"] = Field("INFO", alias="logLevel")
+    log_retention_days: int = Field(30, alias="logRetentionDays")
+    tracing: bool = Field(True, alias="tracing")
+
+    # What the function may read (IAM) and what the scheduled audit walks.
+    repository_prefixes: StringList = Field(default_factory=list, alias="repositoryPrefixes")
+    registry_account_ids: StringList = Field(default_factory=list, alias="registryAccountIds")
+    audit_repository_prefixes: StringList | None = Field(None, alias="auditRepositoryPrefixes")
+    audit_tagged_only: bool = Field(False, alias="auditTaggedOnly")
+    audit_newest_images: int = Field(0, alias="auditNewestImages", ge=0)
+    audit_batch_size: int = Field(1, alias="auditBatchSize", ge=1, le=10)
+    audit_max_concurrency: int = Field(2, alias="auditMaxConcurrency", ge=2, le=1000)
+    schedule_expression: str = Field("cron(0 3 * * ? *)", alias="scheduleExpression")
+    schedule_enabled: bool = Field(True, alias="scheduleEnabled")
+    push_checks_enabled: bool = Field(True, alias="pushChecksEnabled")
+    event_retry_attempts: int = Field(8, alias="eventRetryAttempts", ge=0, le=185)
+    event_max_age_hours: int = Field(24, alias="eventMaxAgeHours", ge=1, le=24)
+
+    # Results.
+    results_ttl_days: int = Field(30, alias="resultsTtlDays", ge=1, le=3650)
+    retain_data: bool = Field(True, alias="retainData")
+
+    # The API.
+    api_stage_name: str = Field("v1", alias="apiStageName", pattern=r"^[A-Za-z0-9_]{1,128}$")
+    api_throttle_rate_limit: int = Field(20, alias="apiThrottleRateLimit", ge=1, le=10000)
+    api_throttle_burst_limit: int = Field(40, alias="apiThrottleBurstLimit", ge=1, le=5000)
+    api_execution_log_level: Literal["OFF", "ERROR", "INFO"] = Field("OFF", alias="apiExecutionLogLevel")
+    organization_id: str = Field("", alias="organizationId")
+    vpc_endpoint_ids: StringList = Field(default_factory=list, alias="vpcEndpointIds")
+    waf_web_acl_arn: str = Field("", alias="wafWebAclArn", pattern=r"^(arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:.+)?$")
+
+    # Alarms.
+    alarm_email: str = Field("", alias="alarmEmail", pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LayerCheckConfig:
+        problems: list[str] = []
+        if self.log_retention_days not in RETENTION_DAYS:
+            problems.append(f"logRetentionDays must be one of {sorted(RETENTION_DAYS)}")
+        if not SCHEDULE_EXPRESSION.match(self.schedule_expression):
+            problems.append("scheduleExpression must be an EventBridge rate(...) or cron(...) expression")
+        if self.organization_id and not ORGANIZATION_ID.match(self.organization_id):
+            problems.append("organizationId must look like o-xxxxxxxxxx")
+        problems += [f"registryAccountIds: {a!r} is not a 12-digit account id" for a in self.registry_account_ids
+                     if not ACCOUNT_ID.match(a)]
+        problems += [f"vpcEndpointIds: {v!r} is not a VPC endpoint id" for v in self.vpc_endpoint_ids
+                     if not VPC_ENDPOINT_ID.match(v)]
+        for key, prefixes in (("repositoryPrefixes", self.repository_prefixes),
+                              ("auditRepositoryPrefixes", self.audit_repository_prefixes or [])):
+            problems += [f"{key}: {p!r} is not a repository name prefix" for p in prefixes
+                         if not REPOSITORY_PREFIX.match(p)]
+        if self.audit_max_concurrency > self.reserved_concurrency:
+            problems.append("auditMaxConcurrency must not exceed reservedConcurrency (the mapping would be throttled)")
+        if self.ecr_calls_per_second < self.reserved_concurrency:
+            problems.append("ecrCallsPerSecond must be at least reservedConcurrency (one call/s per environment)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @classmethod
+    def from_context(cls, node: Node) -> LayerCheckConfig:
+        """Read every key this model knows from the construct tree's context; absent keys take their defaults."""
+        keys = [field.alias or name for name, field in cls.model_fields.items()]
+        values = {key: value for key in keys if (value := node.try_get_context(key)) is not None}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            raise ValueError(f"invalid layercheck context in cdk.json or -c: {error}") from error
+
+    @property
+    def effective_audit_prefixes(self) -> list[str]:
+        """The audit walks the IAM scope unless told otherwise: auditing what it may not read would only fail."""
+        return self.repository_prefixes if self.audit_repository_prefixes is None else self.audit_repository_prefixes
+
+    @property
+    def ecr_calls_per_second_per_environment(self) -> int:
+        """Each execution environment rate-limits itself, so the stack-wide budget is split across the most
+        environments that can run at once (the reserved concurrency)."""
+        return max(1, self.ecr_calls_per_second // self.reserved_concurrency)
+
+    @property
+    def audit_visibility_timeout_seconds(self) -> int:
+        """Six times the function timeout, as Lambda's SQS guide recommends, so a retried batch is not redelivered
+        while a previous attempt may still run.
+        https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html"""
+        return 6 * self.lambda_timeout_seconds

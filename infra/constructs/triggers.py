@@ -1,0 +1,104 @@
+"""The event doors: the ECR push rule, the audit schedule, and the SQS queue that fans a large audit out.
+
+Every asynchronous path ends in a dead-letter queue: EventBridge delivery failures in ``event_delivery_dlq``,
+function failures on those events in the function's on-failure destination, audit work items that keep failing in
+``audit_dlq`` (through the audit queue's redrive policy).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.config import LayerCheckConfig
+from infra.constructs.queues import dead_letter_queue, secure_queue
+
+# A work item that fails this many times is not going to succeed by itself: park it in the DLQ for a human.
+AUDIT_MAX_RECEIVE_COUNT = 3
+
+
+def push_event_pattern(repository_prefixes: list[str]) -> events.EventPattern:
+    """Successful image pushes, as ECR emits them to the default bus, limited to the repository scope if any.
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html"""
+    detail: dict[str, object] = {"action-type": ["PUSH"], "result": ["SUCCESS"]}
+    if repository_prefixes:
+        detail["repository-name"] = [{"prefix": prefix} for prefix in repository_prefixes]
+    return events.EventPattern(source=["aws.ecr"], detail_type=["ECR Image Action"], detail=detail)
+
+
+class AuditQueue(Construct):
+    """Work items of a registry audit, with their dead-letter queue. Built before the function, which sends to it."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: LayerCheckConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.dlq = dead_letter_queue(self, "DeadLetters", fed_by="redrive")
+        self.queue = secure_queue(
+            self,
+            "Queue",
+            visibility_timeout=Duration.seconds(config.audit_visibility_timeout_seconds),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=AUDIT_MAX_RECEIVE_COUNT),
+        )
+
+
+class EventTriggers(Construct):
+    """Connects the function to its three asynchronous doors."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: LayerCheckConfig,
+        function: lambda_.IFunction,
+        audit_queue: AuditQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.event_delivery_dlq = dead_letter_queue(
+            self, "EventDeliveryDeadLetters", fed_by="the push and schedule rules' Lambda targets"
+        )
+
+        def lambda_target() -> targets.LambdaFunction:
+            # No `event`: the function receives the EventBridge event itself (e.g. the standard "Scheduled Event").
+            return targets.LambdaFunction(
+                function,
+                dead_letter_queue=self.event_delivery_dlq,
+                retry_attempts=config.event_retry_attempts,
+                max_event_age=Duration.hours(config.event_max_age_hours),
+            )
+
+        self.push_rule = events.Rule(
+            self,
+            "PushRule",
+            description="layercheck: verify every image pushed to ECR",
+            enabled=config.push_checks_enabled,
+            event_pattern=push_event_pattern(config.repository_prefixes),
+            targets=[lambda_target()],
+        )
+        self.schedule_rule = events.Rule(
+            self,
+            "AuditSchedule",
+            description="layercheck: audit every image in scope (the backstop for best-effort push events)",
+            enabled=config.schedule_enabled,
+            schedule=events.Schedule.expression(config.schedule_expression),
+            targets=[lambda_target()],
+        )
+
+        self.audit_mapping = event_sources.SqsEventSource(
+            audit_queue.queue,
+            batch_size=config.audit_batch_size,
+            max_concurrency=config.audit_max_concurrency,
+            report_batch_item_failures=True,
+        )
+        function.add_event_source(self.audit_mapping)
+        Validations.of(self).acknowledge(
+            Acknowledgment(
+                id="Serverless-LambdaEventSourceMappingDestination",
+                reason="SQS mappings take no on-failure destination; the audit queue's redrive policy has the DLQ.",
+            )
+        )

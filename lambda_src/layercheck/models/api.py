@@ -1,0 +1,71 @@
+"""Shapes of the HTTP API: the single source of truth for validation, the OpenAPI document and the CLI's --api-url."""
+
+from __future__ import annotations
+
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from layercheck.models.stored import StoredImageVerdict, StoredLayerVerdict
+from layercheck.models.verdicts import CheckSummary, RepositoryResult
+
+# ECR's own rules for the names it accepts (CreateRepository / BatchCheckLayerAvailability parameters).
+REGISTRY_ID_PATTERN = r"^[0-9]{12}$"
+REPOSITORY_NAME_PATTERN = r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
+DIGEST_PATTERN = r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$"
+
+# Request size limits. MAX_PAIRS (repositories × distinct digests) comes from a measurement, see README "Limits":
+# it keeps the answer well inside API Gateway's 29-second integration timeout and Lambda's 6 MB response.
+MAX_REPOSITORIES = 100
+MAX_LAYER_DIGESTS = 1000
+MAX_PAIRS = 10_000
+# A digest is at most 135 characters; longer strings are not digests and would not fit a DynamoDB sort key safely.
+MAX_DIGEST_LENGTH = 256
+
+RepositoryName = Annotated[str, Field(min_length=2, max_length=256, pattern=REPOSITORY_NAME_PATTERN)]
+LayerDigestText = Annotated[str, Field(max_length=MAX_DIGEST_LENGTH)]
+
+
+class CheckRequest(BaseModel):
+    """``POST /checks``: every digest in every repository. Malformed digests are answered, not rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    registryId: Annotated[str | None, Field(pattern=REGISTRY_ID_PATTERN)] = None
+    repositoryNames: Annotated[list[RepositoryName], Field(min_length=1, max_length=MAX_REPOSITORIES)]
+    layerDigests: Annotated[list[LayerDigestText], Field(min_length=1, max_length=MAX_LAYER_DIGESTS)]
+
+    @model_validator(mode="after")
+    def _within_max_pairs(self) -> Self:
+        pairs = len(set(self.repositoryNames)) * len(set(self.layerDigests))
+        if pairs > MAX_PAIRS:
+            raise PydanticCustomError(
+                "too_many_pairs",
+                "repositoryNames × distinct layerDigests is {pairs} pairs; the maximum is {maximum} per request",
+                {"pairs": pairs, "maximum": MAX_PAIRS},
+            )
+        return self
+
+
+class CheckResponse(BaseModel):
+    checkId: str
+    results: list[RepositoryResult]
+    summary: CheckSummary
+
+
+class ResultsResponse(BaseModel):
+    items: list[StoredLayerVerdict | StoredImageVerdict]
+    nextToken: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    location: str  # body, query, path
+    field: str  # dotted path inside the location, e.g. "layerDigests.3"
+    rule: str  # the rule broken, pydantic's error type (missing, too_short, string_pattern_mismatch ...)
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    message: str
+    errors: list[ErrorDetail] = []

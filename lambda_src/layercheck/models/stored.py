@@ -1,0 +1,136 @@
+"""The results table's items as the API returns them: the latest verdict per (registry, repository, layer or image).
+
+Keys (``pk``/``sk``) are the table's business and never leave the integration module.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from layercheck.models.verdicts import FailureCode, RepositoryResult
+
+
+class Source(StrEnum):
+    """Which door asked; also the ``Source`` metric dimension."""
+
+    API = "api"
+    SCHEDULE = "schedule"
+    PUSH = "push"
+
+
+class FailureStatus(StrEnum):
+    MISSING = "MISSING"
+    INVALID = "INVALID"
+    ERROR = "ERROR"
+
+
+class ImageStatus(StrEnum):
+    COMPLETE = "COMPLETE"  # every blob the manifests reference is AVAILABLE
+    BROKEN = "BROKEN"  # at least one referenced blob is not AVAILABLE
+    UNCHECKED = "UNCHECKED"  # the image could not be read (deleted meanwhile, unsupported manifest ...): see failure*
+
+
+def _absent(value: object) -> bool:
+    """Optional attributes are left out rather than written as null, as DynamoDB stores them and ECR answers."""
+    return value is None
+
+
+class StoredVerdict(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    registryId: str
+    repositoryName: str
+    checkedAt: str  # ISO-8601 UTC
+    source: Source
+    expiresAt: int  # epoch seconds: DynamoDB's TTL deletes the item some time after
+
+
+class StoredLayerVerdict(StoredVerdict):
+    itemType: Literal["layer"] = "layer"
+    layerDigest: str
+    status: str  # ECR's availability verbatim (AVAILABLE, UNAVAILABLE, ARCHIVED ...) or MISSING / INVALID / ERROR
+    failureCode: str | None = Field(default=None, exclude_if=_absent)
+    failureReason: str | None = Field(default=None, exclude_if=_absent)
+    layerSize: int | None = Field(default=None, exclude_if=_absent)
+    mediaType: str | None = Field(default=None, exclude_if=_absent)
+    checkId: str | None = Field(default=None, exclude_if=_absent)
+
+
+class StoredImageVerdict(StoredVerdict):
+    itemType: Literal["image"] = "image"
+    imageDigest: str
+    imageTags: list[str] = []
+    status: ImageStatus
+    missingLayers: list[str] = []
+    failureCode: str | None = Field(default=None, exclude_if=_absent)
+    failureReason: str | None = Field(default=None, exclude_if=_absent)
+
+
+StoredItem = StoredLayerVerdict | StoredImageVerdict
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def expiry(moment: datetime, ttl_days: int) -> int:
+    return int((moment + timedelta(days=ttl_days)).timestamp())
+
+
+def failure_status(failure_code: str) -> FailureStatus:
+    if failure_code == FailureCode.MISSING_LAYER_DIGEST:
+        return FailureStatus.MISSING
+    if failure_code == FailureCode.INVALID_LAYER_DIGEST:
+        return FailureStatus.INVALID
+    return FailureStatus.ERROR
+
+
+def layer_verdicts(
+    results: list[RepositoryResult],
+    *,
+    source: Source,
+    checked_at: datetime,
+    ttl_days: int,
+    check_id: str | None = None,
+) -> list[StoredLayerVerdict]:
+    """One stored item per answered (repository, digest) pair."""
+    common = {
+        "checkedAt": iso_utc(checked_at),
+        "source": source,
+        "expiresAt": expiry(checked_at, ttl_days),
+        "checkId": check_id,
+    }
+    verdicts: list[StoredLayerVerdict] = []
+    for result in results:
+        where = {"registryId": result.registryId, "repositoryName": result.repositoryName}
+        verdicts.extend(
+            StoredLayerVerdict(
+                **where,
+                **common,
+                layerDigest=layer.layerDigest,
+                status=layer.layerAvailability,
+                layerSize=layer.layerSize,
+                mediaType=layer.mediaType,
+            )
+            for layer in result.layers
+        )
+        verdicts.extend(
+            StoredLayerVerdict(
+                **where,
+                **common,
+                layerDigest=failure.layerDigest,
+                status=failure_status(failure.failureCode),
+                failureCode=failure.failureCode,
+                failureReason=failure.failureReason,
+            )
+            for failure in result.failures
+        )
+    return verdicts

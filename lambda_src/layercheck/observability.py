@@ -1,0 +1,43 @@
+"""Logger, Tracer and Metrics for the whole function, configured only by the POWERTOOLS_* variables the stack sets."""
+
+from __future__ import annotations
+
+import warnings
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from layercheck.models.stored import Source
+from layercheck.models.verdicts import CheckSummary
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+SOURCE_DIMENSION = "Source"
+
+# Read-only requests (GET /results, Swagger) emit no metrics by design; Powertools would warn on every one of them.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+def use_source(source: Source) -> None:
+    """Every metric of this invocation is dimensioned by the door that received it."""
+    metrics.add_dimension(name=SOURCE_DIMENSION, value=source.value)
+
+
+def record_check(summary: CheckSummary) -> None:
+    """Each metric counts (repository, digest) pairs: LayersChecked equals the answer's ``summary.checked``."""
+    for name, value in (
+        ("LayersChecked", summary.checked),
+        ("LayersAvailable", summary.available),
+        ("LayersUnavailable", summary.unavailable),
+        ("LayersMissing", summary.missing),
+        ("InvalidDigests", summary.invalid),
+        ("CheckErrors", summary.errors),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def record_images(checked: int, broken: int) -> None:
+    metrics.add_metric(name="ImagesChecked", unit=MetricUnit.Count, value=checked)
+    metrics.add_metric(name="BrokenImages", unit=MetricUnit.Count, value=broken)

@@ -1,0 +1,48 @@
+"""The Lambda's configuration, read from the environment the CDK stack sets, once per container and only when needed."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    results_table_name: str = Field(min_length=1)
+    audit_queue_url: str | None = None
+    results_ttl_days: int = Field(default=30, ge=1)
+    check_workers: int = Field(default=16, ge=1, le=64)
+    ecr_max_calls_per_second: float = Field(default=100, gt=0)
+    audit_repository_prefixes: tuple[str, ...] = ()
+    audit_tagged_only: bool = False
+    audit_newest_images: int = Field(default=0, ge=0)
+
+    @field_validator("audit_repository_prefixes", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(prefix.strip() for prefix in value.split(",") if prefix.strip())
+        return value
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Settings:
+        names = {
+            "results_table_name": "RESULTS_TABLE_NAME",
+            "audit_queue_url": "AUDIT_QUEUE_URL",
+            "results_ttl_days": "RESULTS_TTL_DAYS",
+            "check_workers": "CHECK_WORKERS",
+            "ecr_max_calls_per_second": "ECR_MAX_CALLS_PER_SECOND",
+            "audit_repository_prefixes": "AUDIT_REPOSITORY_PREFIXES",
+            "audit_tagged_only": "AUDIT_TAGGED_ONLY",
+            "audit_newest_images": "AUDIT_NEWEST_IMAGES",
+        }
+        return cls.model_validate({field: environ[name] for field, name in names.items() if environ.get(name)})
+
+
+@functools.cache
+def load_settings() -> Settings:
+    return Settings.from_environment(os.environ)

@@ -1,0 +1,71 @@
+"""The local stand-in for AWS: a moto server on 127.0.0.1 and the environment the Lambda would get from the stack."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from layercheck.results_table_schema import create_table_arguments
+from local.lambda_context import LOCAL_REGION
+
+RESULTS_TABLE_NAME = "layercheck-results"
+AUDIT_QUEUE_NAME = "layercheck-audit"
+
+
+def lambda_environment(endpoint_url: str) -> dict[str, str]:
+    """What the CDK stack sets on the function, pointed at the local endpoint through botocore's own variable."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": LOCAL_REGION,
+        "AWS_REGION": LOCAL_REGION,
+        "RESULTS_TABLE_NAME": RESULTS_TABLE_NAME,
+        "POWERTOOLS_SERVICE_NAME": "layercheck",
+        "POWERTOOLS_METRICS_NAMESPACE": "LayerCheck",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+    }
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on a free 127.0.0.1 port for the duration of the block; yields its endpoint URL."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call drowns the output
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def patched_environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def create_results_table(endpoint_url: str, table_name: str = RESULTS_TABLE_NAME) -> None:
+    """The table the stack deploys, from the one shared key-schema definition (it cannot drift from the stack)."""
+    dynamodb: Any = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=LOCAL_REGION)
+    dynamodb.create_table(**create_table_arguments(table_name))
+    dynamodb.update_time_to_live(
+        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"}
+    )
