@@ -19,8 +19,34 @@ ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 VPC_ENDPOINT_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
 # ECR repository names: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
 REPOSITORY_PREFIX = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*[/._-]?$")
-SCHEDULE_EXPRESSION = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$")
-RETENTION_DAYS = frozenset(member.value for member in logs.RetentionDays if member is not logs.RetentionDays.INFINITE)
+SCHEDULE_EXPRESSION = re.compile(
+    r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$"
+)
+# The retention periods CloudWatch Logs accepts, in days, and the CDK names for them.
+RETENTION_DAYS: dict[int, logs.RetentionDays] = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
 
 # ECR's default BatchCheckLayerAvailability quota is 1,000 calls/s per account and Region, shared with every
 # `docker push`: https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html
@@ -96,14 +122,23 @@ class LayerCheckConfig(BaseModel):
             problems.append("scheduleExpression must be an EventBridge rate(...) or cron(...) expression")
         if self.organization_id and not ORGANIZATION_ID.match(self.organization_id):
             problems.append("organizationId must look like o-xxxxxxxxxx")
-        problems += [f"registryAccountIds: {a!r} is not a 12-digit account id" for a in self.registry_account_ids
-                     if not ACCOUNT_ID.match(a)]
-        problems += [f"vpcEndpointIds: {v!r} is not a VPC endpoint id" for v in self.vpc_endpoint_ids
-                     if not VPC_ENDPOINT_ID.match(v)]
-        for key, prefixes in (("repositoryPrefixes", self.repository_prefixes),
-                              ("auditRepositoryPrefixes", self.audit_repository_prefixes or [])):
-            problems += [f"{key}: {p!r} is not a repository name prefix" for p in prefixes
-                         if not REPOSITORY_PREFIX.match(p)]
+        problems += [
+            f"registryAccountIds: {a!r} is not a 12-digit account id"
+            for a in self.registry_account_ids
+            if not ACCOUNT_ID.match(a)
+        ]
+        problems += [
+            f"vpcEndpointIds: {v!r} is not a VPC endpoint id"
+            for v in self.vpc_endpoint_ids
+            if not VPC_ENDPOINT_ID.match(v)
+        ]
+        for key, prefixes in (
+            ("repositoryPrefixes", self.repository_prefixes),
+            ("auditRepositoryPrefixes", self.audit_repository_prefixes or []),
+        ):
+            problems += [
+                f"{key}: {p!r} is not a repository name prefix" for p in prefixes if not REPOSITORY_PREFIX.match(p)
+            ]
         if self.audit_max_concurrency > self.reserved_concurrency:
             problems.append("auditMaxConcurrency must not exceed reservedConcurrency (the mapping would be throttled)")
         if self.ecr_calls_per_second < self.reserved_concurrency:
@@ -121,6 +156,10 @@ class LayerCheckConfig(BaseModel):
             return cls.model_validate(values)
         except ValidationError as error:
             raise ValueError(f"invalid layercheck context in cdk.json or -c: {error}") from error
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return RETENTION_DAYS[self.log_retention_days]
 
     @property
     def effective_audit_prefixes(self) -> list[str]:

@@ -90,7 +90,9 @@ def _captured_stdout(sink: list[str] | None) -> Iterator[None]:
 class LocalApiGateway:
     """``with LocalApiGateway(handler) as api: api.url`` serves the handler on 127.0.0.1 on a free port."""
 
-    def __init__(self, handler: Handler, *, host: str = "127.0.0.1", port: int = 0, stdout_sink: list[str] | None = None):
+    def __init__(
+        self, handler: Handler, *, host: str = "127.0.0.1", port: int = 0, stdout_sink: list[str] | None = None
+    ):
         self._handler = handler
         self._stdout_sink = stdout_sink
         self._lock = threading.Lock()  # redirect_stdout is process-wide: one invocation at a time when capturing
@@ -116,9 +118,9 @@ class LocalApiGateway:
     def invoke(self, event: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
         """Call the handler as API Gateway would and translate its proxy response (502 on any malformation)."""
         try:
-            with self._lock if self._stdout_sink is not None else contextlib.nullcontext():
-                with _captured_stdout(self._stdout_sink):
-                    response = self._handler(event, FakeLambdaContext())
+            lock = self._lock if self._stdout_sink is not None else contextlib.nullcontext()
+            with lock, _captured_stdout(self._stdout_sink):
+                response = self._handler(event, FakeLambdaContext())
             return _http_response(response)
         except Exception as error:  # API Gateway turns every handler failure into 502, so does its stand-in
             print(f"local adapter: handler failed: {type(error).__name__}: {error}", flush=True)
@@ -133,8 +135,9 @@ class LocalApiGateway:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                event = proxy_event(self.command, self.path, list(self.headers.items()), body,
-                                    source_ip=self.client_address[0])
+                event = proxy_event(
+                    self.command, self.path, list(self.headers.items()), body, source_ip=self.client_address[0]
+                )
                 status, headers, payload = gateway.invoke(event)
                 self.send_response(status)
                 for name, value in headers:
@@ -144,9 +147,9 @@ class LocalApiGateway:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         return ProxyRequestHandler

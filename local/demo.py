@@ -101,7 +101,9 @@ def print_stored(api_url: str, answer: dict[str, Any]) -> None:
     token: str | None = None
     pages = 0
     while True:
-        query = f"repositoryName={quote(repository, safe='')}&limit=50" + (f"&nextToken={quote(token)}" if token else "")
+        query = f"repositoryName={quote(repository, safe='')}&limit=50" + (
+            f"&nextToken={quote(token)}" if token else ""
+        )
         status, page = json_request(f"{api_url}/results?{query}")
         pages += 1
         items += page["items"]

@@ -64,7 +64,13 @@ def patched_environ(values: dict[str, str]) -> Iterator[None]:
 
 def create_results_table(endpoint_url: str, table_name: str = RESULTS_TABLE_NAME) -> None:
     """The table the stack deploys, from the one shared key-schema definition (it cannot drift from the stack)."""
-    dynamodb: Any = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=LOCAL_REGION)
+    dynamodb: Any = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint_url,
+        region_name=LOCAL_REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     dynamodb.create_table(**create_table_arguments(table_name))
     dynamodb.update_time_to_live(
         TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"}

@@ -8,6 +8,7 @@ prints the same bytes; the ``--query`` expression is applied first, as the AWS C
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import json
 import sys
@@ -69,10 +70,8 @@ def render(
     except BrokenPipeError:  # the reader went away (``| head``): nothing left to say
         pass
     finally:
-        try:
+        with contextlib.suppress(OSError):
             out.flush()
-        except OSError:
-            pass
 
 
 def _render_json(data: Any, out: TextIO) -> None:
@@ -82,7 +81,7 @@ def _render_json(data: Any, out: TextIO) -> None:
         out.write("\n")
 
 
-class _YamlDumper(yaml.SafeDumper):
+class _YamlDumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no type hints
     pass
 
 

@@ -104,21 +104,17 @@ def expand_layer_digests(values: Sequence[str] | None, stdin: TextIO | None = No
 
 
 def load_cli_input(cli_input_json: str | None, cli_input_yaml: str | None) -> dict[str, Any]:
-    """The parameters of ``--cli-input-json`` or ``--cli-input-yaml`` (a string or ``file://path``); ``{}`` if neither."""
+    """The parameters of ``--cli-input-json`` or ``--cli-input-yaml`` (a string or ``file://path``), else ``{}``."""
     if cli_input_json is not None and cli_input_yaml is not None:
         raise CliError("Only one --cli-input- parameter may be specified.")
     if cli_input_json is not None:
-        document = load_file_reference(cli_input_json)
-        if document is None:
-            document = cli_input_json
+        document = scalar_parameter("--cli-input-json", cli_input_json) or ""
         try:
             loaded: Any = json.loads(document)
         except ValueError as error:
             raise ParamError("cli-input-json", f"Invalid JSON: {error}\nJSON received: {document}") from error
     elif cli_input_yaml is not None:
-        document = load_file_reference(cli_input_yaml)
-        if document is None:
-            document = cli_input_yaml
+        document = scalar_parameter("--cli-input-yaml", cli_input_yaml) or ""
         try:
             loaded = yaml.safe_load(document)
         except yaml.YAMLError as error:

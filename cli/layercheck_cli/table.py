@@ -39,7 +39,9 @@ def terminal_width(stream: TextIO | None = None, default: int = DEFAULT_WIDTH) -
     return int(width)
 
 
-def center_text(text: str, length: int, left_edge: str = "|", right_edge: str = "|", length_of_text: int | None = None) -> str:
+def center_text(
+    text: str, length: int, left_edge: str = "|", right_edge: str = "|", length_of_text: int | None = None
+) -> str:
     if length_of_text is None:
         length_of_text = text_length(text)
     char_start = (length // 2) - (length_of_text // 2) - 1
@@ -243,7 +245,9 @@ class MultiTable:
 
     @staticmethod
     def _write_line_break(stream: Writable, widths: list[int]) -> None:
-        parts = [("+{}+".format("-" * (w - 2)) if i == 0 else "{}+".format("-" * (w - 1))) for i, w in enumerate(widths)]
+        parts = [
+            ("+{}+".format("-" * (w - 2)) if i == 0 else "{}+".format("-" * (w - 1))) for i, w in enumerate(widths)
+        ]
         stream.write("".join(parts) + "\n")
 
     def _render_rows(self, section: Section, max_width: int, stream: Writable) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
-from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Aws, CfnElement, Duration, IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -16,6 +17,7 @@ from constructs import Construct
 
 from infra.config import LayerCheckConfig
 from infra.constructs.queues import dead_letter_queue
+from infra.nag import acknowledge
 
 LAMBDA_SOURCE = Path(__file__).resolve().parents[2] / "lambda_src"
 HANDLER = "layercheck.handler.lambda_handler"
@@ -44,15 +46,28 @@ def powertools_layer_parameter(version: str) -> str:
     return f"/aws/service/powertools/python/{ARCHITECTURE.name}/python{PYTHON_VERSION}/{version}"
 
 
+def _ecr_scope(config: LayerCheckConfig) -> list[tuple[str | None, str]]:
+    """(registry account, repository name pattern) pairs; ``None`` is this stack's own account."""
+    accounts: list[str | None] = [None, *config.registry_account_ids]
+    patterns = [f"{prefix}*" for prefix in config.repository_prefixes] or ["*"]
+    return [(account, pattern) for account in accounts for pattern in patterns]
+
+
 def ecr_repository_arns(config: LayerCheckConfig) -> list[str]:
     """Repository ARNs of the configured scope: this account's registry plus any other registries, each limited to
     the configured name prefixes (every repository when there are none)."""
-    accounts = [Aws.ACCOUNT_ID, *config.registry_account_ids]
-    patterns = [f"{prefix}*" for prefix in config.repository_prefixes] or ["*"]
     return [
-        f"arn:{Aws.PARTITION}:ecr:{Aws.REGION}:{account}:repository/{pattern}"
-        for account in accounts
-        for pattern in patterns
+        f"arn:{Aws.PARTITION}:ecr:{Aws.REGION}:{account or Aws.ACCOUNT_ID}:repository/{pattern}"
+        for account, pattern in _ecr_scope(config)
+    ]
+
+
+def _ecr_nag_findings(config: LayerCheckConfig) -> list[str]:
+    """The same ARNs as cdk-nag spells them in its IAM5 finding ids (pseudo parameters in angle brackets)."""
+    return [
+        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:{account or '<AWS::AccountId>'}"
+        f":repository/{pattern}]"
+        for account, pattern in _ecr_scope(config)
     ]
 
 
@@ -71,9 +86,7 @@ class CheckerFunction(Construct):
         super().__init__(scope, construct_id)
         removal = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
 
-        self.log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays(config.log_retention_days), removal_policy=removal
-        )
+        self.log_group = logs.LogGroup(self, "Logs", retention=config.log_retention, removal_policy=removal)
         # Failed asynchronous invocations (push and schedule events the function could not handle after its
         # retries) land here with the error, via Lambda's on-failure destination.
         self.failed_invocations = dead_letter_queue(
@@ -100,7 +113,7 @@ class CheckerFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=HANDLER,
-            code=lambda_.Code.from_asset(str(LAMBDA_SOURCE), exclude=ASSET_EXCLUDES, ignore_mode=_GIT),
+            code=lambda_.Code.from_asset(str(LAMBDA_SOURCE), exclude=ASSET_EXCLUDES, ignore_mode=IgnoreMode.GIT),
             layers=[powertools],
             role=self.role,
             memory_size=config.lambda_memory_mb,
@@ -138,29 +151,19 @@ class CheckerFunction(Construct):
         self._acknowledge(config, results_table)
 
     def _acknowledge(self, config: LayerCheckConfig, results_table: dynamodb.ITable) -> None:
-        stack = Stack.of(self)
-        acknowledgments = [
-            Acknowledgment(
-                id="Serverless-LambdaDLQ",
-                reason="Asynchronous failures go to the on-failure destination, which also records the error.",
-            ),
-            Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(_cfn(results_table))}.Arn>/index/*]",
-                reason="grant_read_write_data covers the indexes of our own results table, and only those.",
-            ),
-        ]
-        acknowledgments += [
-            Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::{_nag_resource(arn)}]",
-                reason="Read-only ECR actions on the configured repository scope (repositoryPrefixes).",
-            )
-            for arn in ecr_repository_arns(config)
-        ]
+        acknowledge(
+            self.function,
+            {"Serverless-LambdaDLQ": "Asynchronous failures go to the on-failure destination, which keeps the error."},
+        )
+        table_id = Stack.of(self).resolve(cast(CfnElement, results_table.node.default_child).logical_id)
+        findings = {
+            f"AwsSolutions-IAM5[Resource::<{table_id}.Arn>/index/*]": "grant_read_write_data: the indexes of our "
+            "own results table, and only those.",
+        }
+        for finding in _ecr_nag_findings(config):
+            findings[finding] = "Read-only ECR actions on the repositories in scope (context repositoryPrefixes)."
         if config.tracing:
-            acknowledgments.append(
-                Acknowledgment(
-                    id="AwsSolutions-IAM5[Resource::*]",
-                    reason="xray:PutTraceSegments and PutTelemetryRecords have no resource-level permissions.",
-                )
+            findings["AwsSolutions-IAM5[Resource::*]"] = (
+                "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions."
             )
-        Validations.of(self.role).acknowledge(*acknowledgments)
+        acknowledge(self.role, findings)

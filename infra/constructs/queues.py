@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from infra.nag import acknowledge
 
 # The longest SQS keeps a message: a dead-letter queue gives operators that long to look and redrive.
 DEAD_LETTER_RETENTION = Duration.days(14)
@@ -41,18 +43,8 @@ def dead_letter_queue(scope: Construct, construct_id: str, *, fed_by: str) -> sq
     here, once, rather than at each use.
     """
     queue = secure_queue(scope, construct_id, retention_period=DEAD_LETTER_RETENTION)
-    acknowledgments = [
-        Acknowledgment(
-            id="Serverless-SQSRedrivePolicy",
-            reason="This queue is itself a dead-letter queue; a DLQ behind a DLQ would only move the problem.",
-        )
-    ]
+    findings = {"Serverless-SQSRedrivePolicy": "A dead-letter queue itself; a DLQ behind a DLQ only moves the problem."}
     if fed_by != "redrive":
-        acknowledgments.append(
-            Acknowledgment(
-                id="AwsSolutions-SQS3",
-                reason=f"This queue is the dead-letter queue of {fed_by}, which cdk-nag cannot see.",
-            )
-        )
-    Validations.of(queue).acknowledge(*acknowledgments)
+        findings["AwsSolutions-SQS3"] = f"The dead-letter queue of {fed_by}, which cdk-nag does not recognise."
+    acknowledge(queue, findings)
     return queue

@@ -7,16 +7,16 @@ function failures on those events in the function's on-failure destination, audi
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import LayerCheckConfig
 from infra.constructs.queues import dead_letter_queue, secure_queue
+from infra.nag import acknowledge
 
 # A work item that fails this many times is not going to succeed by itself: park it in the DLQ for a human.
 AUDIT_MAX_RECEIVE_COUNT = 3
@@ -89,16 +89,22 @@ class EventTriggers(Construct):
             targets=[lambda_target()],
         )
 
-        self.audit_mapping = event_sources.SqsEventSource(
-            audit_queue.queue,
+        # The mapping is built here (not with function.add_event_source) so it lives, and is acknowledged, in this
+        # construct. Batch item failures let one bad work item retry alone instead of its whole batch.
+        self.audit_mapping = lambda_.EventSourceMapping(
+            self,
+            "AuditMapping",
+            target=function,
+            event_source_arn=audit_queue.queue.queue_arn,
             batch_size=config.audit_batch_size,
             max_concurrency=config.audit_max_concurrency,
             report_batch_item_failures=True,
         )
-        function.add_event_source(self.audit_mapping)
-        Validations.of(self).acknowledge(
-            Acknowledgment(
-                id="Serverless-LambdaEventSourceMappingDestination",
-                reason="SQS mappings take no on-failure destination; the audit queue's redrive policy has the DLQ.",
-            )
+        audit_queue.queue.grant_consume_messages(function)
+        acknowledge(
+            self.audit_mapping,
+            {
+                "Serverless-LambdaEventSourceMappingDestination": "SQS mappings take no on-failure destination; "
+                "the audit queue's redrive policy delivers failed work items to its DLQ."
+            },
         )

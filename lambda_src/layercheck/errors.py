@@ -1,4 +1,4 @@
-"""Domain exceptions. They carry data (codes, the items concerned), never just a message; doors map them to responses."""
+"""Domain exceptions: they carry data (codes, the items concerned), not just a message; doors map them to responses."""
 
 from __future__ import annotations
 
@@ -31,6 +31,17 @@ class ResultsNotStoredError(LayercheckError):
         self.reason = reason
 
 
+class RequestRuleError(LayercheckError):
+    """A request breaks a rule its schema cannot express (e.g. "exactly one of two parameters")."""
+
+    def __init__(self, location: str, field: str, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.location = location
+        self.field = field
+        self.rule = rule
+        self.message = message
+
+
 class InvalidPageTokenError(LayercheckError):
     """A ``nextToken`` that this API did not issue (or that was altered)."""
 
@@ -41,3 +52,72 @@ class UnsupportedEventError(LayercheckError):
     def __init__(self, summary: str) -> None:
         super().__init__(f"unsupported event: {summary}")
         self.summary = summary
+
+
+# ECR call errors that a later attempt may not meet: throttling still there after botocore's retries, ECR's own 5xx,
+# and transport errors (``translate_error`` names those by their botocore class).
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ServerException",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
+    }
+)
+
+
+def is_transient(code: str) -> bool:
+    return code in TRANSIENT_ERROR_CODES
+
+
+class TransientCheckError(LayercheckError):
+    """A check could not finish for a reason that may pass (throttling, ECR 5xx, network): retry the event or item.
+
+    Raised before anything is stored or counted, so the retry neither duplicates items nor double-counts metrics.
+    """
+
+    def __init__(self, repository_name: str, codes: Sequence[str]) -> None:
+        super().__init__(f"transient ECR errors checking {repository_name}: {', '.join(sorted(set(codes)))}")
+        self.repository_name = repository_name
+        self.codes = sorted(set(codes))
+
+
+class WorkItemsNotQueuedError(LayercheckError):
+    """SQS refused some audit work items after every retry; ``failures`` maps each item's position to the reason."""
+
+    def __init__(self, failures: dict[int, str]) -> None:
+        super().__init__(f"{len(failures)} audit work items not queued: {sorted(set(failures.values()))[:3]}")
+        self.failures = dict(failures)
+
+
+class AuditScopeError(LayercheckError):
+    """A constant input asked to audit outside the scope the stack configured; ``prefixes`` are the offenders."""
+
+    def __init__(self, prefixes: Sequence[str], allowed: Sequence[str]) -> None:
+        super().__init__(f"repository prefixes {list(prefixes)} are outside the configured scope {list(allowed)}")
+        self.prefixes = list(prefixes)
+        self.allowed = list(allowed)
+
+
+class MissingConfigurationError(LayercheckError):
+    """An environment variable a door needs is not set (the stack sets it; a local run must too)."""
+
+    def __init__(self, variable: str, door: str) -> None:
+        super().__init__(f"{variable} must be set for the {door} door")
+        self.variable = variable
+        self.door = door
+
+
+class InvalidEventError(LayercheckError):
+    """An event reached a door in a shape that door does not accept; ``errors`` are pydantic's, location and rule."""
+
+    def __init__(self, door: str, errors: Sequence[dict[str, Any]]) -> None:
+        summary = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors[:5])
+        super().__init__(f"invalid {door} event: {summary}")
+        self.door = door
+        self.errors = list(errors)

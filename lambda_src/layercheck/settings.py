@@ -20,6 +20,10 @@ class Settings(BaseModel):
     audit_repository_prefixes: tuple[str, ...] = ()
     audit_tagged_only: bool = False
     audit_newest_images: int = Field(default=0, ge=0)
+    idempotency_table_name: str | None = None
+    # EventBridge retries a delivery for up to 24 hours (the target's maximum event age): a duplicate can only
+    # arrive inside that window, so that is how long an event's or a work item's record must be remembered.
+    idempotency_expires_seconds: int = Field(default=24 * 3600, ge=60)
 
     @field_validator("audit_repository_prefixes", mode="before")
     @classmethod
@@ -39,6 +43,8 @@ class Settings(BaseModel):
             "audit_repository_prefixes": "AUDIT_REPOSITORY_PREFIXES",
             "audit_tagged_only": "AUDIT_TAGGED_ONLY",
             "audit_newest_images": "AUDIT_NEWEST_IMAGES",
+            "idempotency_table_name": "IDEMPOTENCY_TABLE_NAME",
+            "idempotency_expires_seconds": "IDEMPOTENCY_EXPIRES_SECONDS",
         }
         return cls.model_validate({field: environ[name] for field, name in names.items() if environ.get(name)})
 

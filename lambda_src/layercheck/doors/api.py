@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from layercheck.dependencies import layer_check_service, results_table
-from layercheck.errors import InvalidPageTokenError, ResultsNotStoredError
+from layercheck.errors import InvalidPageTokenError, RequestRuleError, ResultsNotStoredError
 from layercheck.logic.check import RepositoryTarget
 from layercheck.models.api import (
     DIGEST_PATTERN,
@@ -32,14 +33,14 @@ OPENAPI_VERSION = "1.0.0"
 MAX_REPORTED_ERRORS = 20
 
 app = APIGatewayRestResolver(enable_validation=True)
-app.enable_swagger(
-    path="/swagger",
+app.configure_openapi(
     title=OPENAPI_TITLE,
     version=OPENAPI_VERSION,
     description="ECR layer-availability checks across repositories. Every call is signed with SigV4 (AWS_IAM).",
 )
+app.enable_swagger(path="/swagger")
 
-_VALIDATION_RESPONSES: dict[int | str, Any] = {
+_VALIDATION_RESPONSES: dict[int, OpenAPIResponse] = {
     422: {"description": "The request breaks a rule", "content": {"application/json": {"model": ErrorResponse}}},
     400: {"description": "A parameter is malformed", "content": {"application/json": {"model": ErrorResponse}}},
 }
@@ -79,17 +80,11 @@ def list_results(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> ResultsResponse:
     if (repositoryName is None) == (layerDigest is None):
-        return _error(
-            HTTPStatus.BAD_REQUEST,
+        raise RequestRuleError(
+            "query",
+            "repositoryName" if repositoryName is None else "layerDigest",
+            "exactly_one_of",
             "give exactly one of repositoryName and layerDigest",
-            [
-                ErrorDetail(
-                    location="query",
-                    field="repositoryName" if repositoryName is None else "layerDigest",
-                    rule="exactly_one_of",
-                    message="exactly one of repositoryName and layerDigest is required",
-                )
-            ],
         )
     if repositoryName is not None:
         page = results_table().query_repository(
@@ -125,12 +120,27 @@ def _detail(problem: dict[str, Any]) -> ErrorDetail:
     location, *path = [str(part) for part in problem.get("loc", ())] or ["body"]
     if location == "body" and path and path[0] == "request":
         path = path[1:]  # the body is bound to the parameter "request"; callers know only their own field names
+    if problem.get("type") == "json_invalid":
+        path = []  # Powertools puts the parser's character offset here, not a field
     return ErrorDetail(
         location=location,
         field=".".join(path),
         rule=str(problem.get("type", "invalid")),
         message=str(problem.get("msg", "invalid value")),
     )
+
+
+@app.exception_handler(UnicodeDecodeError)
+def _body_not_utf8(error: UnicodeDecodeError) -> Response[Any]:
+    # API Gateway hands binary bodies over base64-encoded; Powertools decodes them as UTF-8 before validating.
+    detail = ErrorDetail(location="body", field="", rule="json_invalid", message="the body is not UTF-8 text")
+    return _error(HTTPStatus.BAD_REQUEST, "the request body is not valid JSON", [detail])
+
+
+@app.exception_handler(RequestRuleError)
+def _request_rule_broken(error: RequestRuleError) -> Response[Any]:
+    detail = ErrorDetail(location=error.location, field=error.field, rule=error.rule, message=error.message)
+    return _error(HTTPStatus.BAD_REQUEST, error.message, [detail])
 
 
 @app.exception_handler(InvalidPageTokenError)
@@ -147,7 +157,8 @@ def _results_not_stored(error: ResultsNotStoredError) -> Response[Any]:
     # Not the client's fault and nothing is lost by retrying: latest-state writes are idempotent.
     logger.error("verdicts not stored", unstored=len(error.unstored_keys), reason=error.reason)
     return _error(
-        HTTPStatus.SERVICE_UNAVAILABLE, f"the check ran but {len(error.unstored_keys)} verdicts could not be stored; retry"
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        f"the check ran but {len(error.unstored_keys)} verdicts could not be stored; retry",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -10,7 +11,16 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from layercheck.errors import RepositoryCheckError
+from layercheck.logic.catalog import ImageDetail, RepositoryRef
 from layercheck.logic.check import DEFAULT_WORKERS, BatchAnswer
+from layercheck.logic.digests import chunked
+from layercheck.logic.images import (
+    ACCEPTED_MEDIA_TYPES,
+    IMAGE_NOT_FOUND,
+    FetchedManifest,
+    ManifestAnswer,
+    ManifestFailure,
+)
 from layercheck.logic.ratelimit import RateLimiter
 from layercheck.models.verdicts import LayerAnswer, LayerFailure
 
@@ -20,6 +30,10 @@ if TYPE_CHECKING:
 # botocore's standard mode retries throttling (ThrottlingException), 5xx and connection errors with jittered
 # exponential backoff; "max_attempts" counts the first try. https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
 RETRY_ATTEMPTS = 6
+# BatchGetImage takes at most 100 image ids; DescribeRepositories and DescribeImages return at most 1,000 per page.
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html
+MAX_IMAGE_IDS_PER_CALL = 100
+MAX_RESULTS_PER_PAGE = 1000
 
 
 def client_config(workers: int = DEFAULT_WORKERS, *, connect_timeout: float = 5, read_timeout: float = 20) -> Config:
@@ -36,7 +50,8 @@ def client_config(workers: int = DEFAULT_WORKERS, *, connect_timeout: float = 5,
 @functools.cache
 def default_client(workers: int = DEFAULT_WORKERS) -> ECRClient:
     """One client per container (boto3 clients are thread-safe); the endpoint comes from AWS_ENDPOINT_URL[_ECR]."""
-    return boto3.client("ecr", config=client_config(workers))
+    client: ECRClient = boto3.client("ecr", config=client_config(workers))
+    return client
 
 
 def translate_error(error: ClientError | BotoCoreError) -> RepositoryCheckError:
@@ -48,17 +63,24 @@ def translate_error(error: ClientError | BotoCoreError) -> RepositoryCheckError:
 
 
 class EcrRegistry:
-    """Implements ``LayerAvailabilityPort`` over one shared ECR client."""
+    """Implements ``LayerAvailabilityPort``, ``ManifestPort`` and ``CatalogPort`` over one shared ECR client.
+
+    Every call takes a token from the one rate limiter first: the function's whole ECR call rate stays under the
+    configured ceiling, whichever door is busy.
+    """
 
     def __init__(self, client: ECRClient | None = None, *, rate_limiter: RateLimiter | None = None) -> None:
         self._client = client or default_client()
         self._rate_limiter = rate_limiter
 
+    def _acquire(self) -> None:
+        if self._rate_limiter is not None:
+            self._rate_limiter.acquire()
+
     def batch_check_layer_availability(
         self, registry_id: str, repository_name: str, layer_digests: list[str]
     ) -> BatchAnswer:
-        if self._rate_limiter is not None:
-            self._rate_limiter.acquire()
+        self._acquire()
         try:
             response = self._client.batch_check_layer_availability(
                 registryId=registry_id, repositoryName=repository_name, layerDigests=layer_digests
@@ -69,6 +91,104 @@ class EcrRegistry:
             layers=[LayerAnswer.model_validate(layer) for layer in _as_dicts(response.get("layers", []))],
             failures=[LayerFailure.model_validate(failure) for failure in _as_dicts(response.get("failures", []))],
         )
+
+    def batch_get_image(self, registry_id: str, repository_name: str, image_digests: Sequence[str]) -> ManifestAnswer:
+        """Manifests by digest, as stored: the accepted media types include indexes and manifest lists, so ECR does
+        not convert a multi-arch image to one platform. A digest ECR answers without naming it is "not found"."""
+        manifests: dict[str, FetchedManifest] = {}
+        failures: dict[str, ManifestFailure] = {}
+        for chunk in chunked(list(image_digests), MAX_IMAGE_IDS_PER_CALL):
+            self._acquire()
+            try:
+                response = self._client.batch_get_image(
+                    registryId=registry_id,
+                    repositoryName=repository_name,
+                    imageIds=[{"imageDigest": digest} for digest in chunk],
+                    acceptedMediaTypes=list(ACCEPTED_MEDIA_TYPES),
+                )
+            except (ClientError, BotoCoreError) as error:
+                raise translate_error(error) from error
+            for image in response.get("images", []):
+                digest = image.get("imageId", {}).get("imageDigest")
+                if digest in chunk and digest not in manifests and "imageManifest" in image:
+                    manifests[digest] = FetchedManifest(
+                        digest, image["imageManifest"], image.get("imageManifestMediaType")
+                    )
+            for failure in response.get("failures", []):
+                digest = failure.get("imageId", {}).get("imageDigest")
+                if digest in chunk and digest not in manifests:
+                    failures[digest] = ManifestFailure(
+                        digest, failure.get("failureCode", IMAGE_NOT_FOUND), failure.get("failureReason", "")
+                    )
+            for digest in chunk:
+                if digest not in manifests and digest not in failures:
+                    failures[digest] = ManifestFailure(digest, IMAGE_NOT_FOUND, "Requested image not found")
+        return ManifestAnswer(manifests=manifests, failures=failures)
+
+    def list_repositories(self, registry_id: str | None = None) -> Iterator[RepositoryRef]:
+        """Every repository, page by page (the pages are fetched as the caller consumes them)."""
+        arguments: dict[str, Any] = {"maxResults": MAX_RESULTS_PER_PAGE}
+        if registry_id:
+            arguments["registryId"] = registry_id
+        while True:
+            self._acquire()
+            try:
+                page = self._client.describe_repositories(**arguments)
+            except (ClientError, BotoCoreError) as error:
+                raise translate_error(error) from error
+            for repository in page.get("repositories", []):
+                yield RepositoryRef(repository["registryId"], repository["repositoryName"])
+            if not page.get("nextToken"):
+                return
+            arguments["nextToken"] = page["nextToken"]
+
+    def list_image_details(
+        self, registry_id: str, repository_name: str, *, tagged_only: bool = False
+    ) -> Iterator[ImageDetail]:
+        """Every image with its tags and push time (DescribeImages: one entry per image, unlike ListImages' one per
+        tag), optionally only tagged ones."""
+        arguments: dict[str, Any] = {
+            "registryId": registry_id,
+            "repositoryName": repository_name,
+            "maxResults": MAX_RESULTS_PER_PAGE,
+        }
+        if tagged_only:
+            arguments["filter"] = {"tagStatus": "TAGGED"}
+        while True:
+            self._acquire()
+            try:
+                page = self._client.describe_images(**arguments)
+            except (ClientError, BotoCoreError) as error:
+                raise translate_error(error) from error
+            for image in page.get("imageDetails", []):
+                yield _image_detail(image)
+            if not page.get("nextToken"):
+                return
+            arguments["nextToken"] = page["nextToken"]
+
+    def describe_image(self, registry_id: str, repository_name: str, image_digest: str) -> ImageDetail | None:
+        """One image's tags and push time, or None when ECR no longer has it."""
+        self._acquire()
+        try:
+            response = self._client.describe_images(
+                registryId=registry_id, repositoryName=repository_name, imageIds=[{"imageDigest": image_digest}]
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ImageNotFoundException":
+                return None
+            raise translate_error(error) from error
+        except BotoCoreError as error:
+            raise translate_error(error) from error
+        details = [_image_detail(image) for image in response.get("imageDetails", [])]
+        return next((detail for detail in details if detail.image_digest == image_digest), None)
+
+
+def _image_detail(image: Any) -> ImageDetail:
+    return ImageDetail(
+        image_digest=image["imageDigest"],
+        image_tags=tuple(image.get("imageTags", [])),
+        pushed_at=image.get("imagePushedAt"),
+    )
 
 
 def _as_dicts(items: Any) -> list[dict[str, Any]]:

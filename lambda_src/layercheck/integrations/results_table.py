@@ -49,10 +49,11 @@ _stored_item = TypeAdapter[StoredItem](StoredItem)
 
 @functools.cache
 def default_client() -> DynamoDBClient:
-    return boto3.client(
+    client: DynamoDBClient = boto3.client(
         "dynamodb",
         config=Config(retries={"mode": "standard", "max_attempts": 6}, max_pool_connections=max(10, WRITE_WORKERS)),
     )
+    return client
 
 
 def item_key(item: StoredItem) -> dict[str, str]:
@@ -191,9 +192,7 @@ def decode_page_token(token: str, expected: dict[str, str]) -> dict[str, Any]:
         raise InvalidPageTokenError("nextToken is not a token this API issued") from error
     if not isinstance(plain, dict) or not all(isinstance(value, str) for value in plain.values()):
         raise InvalidPageTokenError("nextToken is not a token this API issued")
-    if any(plain.get(name) != value for name, value in expected.items()) or not {PARTITION_KEY, SORT_KEY} <= set(
-        plain
-    ):
+    if any(plain.get(name) != value for name, value in expected.items()) or not {PARTITION_KEY, SORT_KEY} <= set(plain):
         raise InvalidPageTokenError("nextToken belongs to another query")
     return {name: {"S": value} for name, value in plain.items()}
 
@@ -208,4 +207,3 @@ def _error_text(error: ClientError | BotoCoreError) -> str:
         details = error.response.get("Error", {})
         return f"{details.get('Code', 'Unknown')}: {details.get('Message', '')}"
     return f"{type(error).__name__}: {error}"
-

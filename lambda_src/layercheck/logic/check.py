@@ -120,7 +120,10 @@ def _run_calls(
         except RepositoryCheckError as error:
             # The call failed for the whole repository: every digest of this call carries ECR's code and message.
             result = BatchAnswer(
-                failures=[LayerFailure(layerDigest=d, failureCode=error.code, failureReason=error.message) for d in call.digests]
+                failures=[
+                    LayerFailure(layerDigest=d, failureCode=error.code, failureReason=error.message)
+                    for d in call.digests
+                ]
             )
         if on_progress is not None:
             with progress_lock:

@@ -66,8 +66,11 @@ class StoredImageVerdict(StoredVerdict):
     imageTags: list[str] = []
     status: ImageStatus
     missingLayers: list[str] = []
+    # Platform manifests an index references that the repository no longer holds (a lifecycle rule expired them).
+    missingManifests: list[str] = Field(default_factory=list, exclude_if=lambda value: not value)
     failureCode: str | None = Field(default=None, exclude_if=_absent)
     failureReason: str | None = Field(default=None, exclude_if=_absent)
+    checkId: str | None = Field(default=None, exclude_if=_absent)  # the push event's id or the audit's id
 
 
 StoredItem = StoredLayerVerdict | StoredImageVerdict

@@ -36,7 +36,7 @@ class LayerAnswer(EcrShape):
 
 
 class LayerFailure(EcrShape):
-    """ECR's ``LayerFailure``; ``failureCode`` is ECR's code, or the error code of a call that failed for the repository."""
+    """ECR's ``LayerFailure``; ``failureCode`` is ECR's code, or the error code of a call refused for the repository."""
 
     layerDigest: str
     failureCode: str

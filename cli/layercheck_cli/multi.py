@@ -1,0 +1,197 @@
+"""Several repositories at once: locally through the check engine, or through the deployed API (``--api-url``).
+
+Both print the API's shape, ``{"results": [RepositoryResult...], "summary": {...}}`` (the API adds ``checkId``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from layercheck.integrations.ecr import translate_error
+from layercheck.logic.check import BatchAnswer, RepositoryTarget, check_repositories
+from layercheck.models.verdicts import CheckOutcome, CheckSummary, LayerAnswer, LayerFailure, RepositoryResult
+from layercheck_cli import api
+from layercheck_cli.errors import CliError
+from layercheck_cli.inputs import ParamError
+from layercheck_cli.progress import ProgressBar
+from layercheck_cli.session import ConnectionOptions, make_client, region_of, timeout_seconds
+
+LOG = logging.getLogger(__name__)
+
+INPUT_KEYS = ("registryId", "repositoryName", "repositoryNames", "layerDigests")
+
+
+@dataclass(frozen=True)
+class MultiRequest:
+    registry_id: str | None
+    repository_names: list[str]
+    layer_digests: list[str]
+
+    @classmethod
+    def from_inputs(
+        cls,
+        registry_id: str | None,
+        repository_names: list[str],
+        layer_digests: list[str] | None,
+        cli_input: dict[str, Any],
+    ) -> MultiRequest:
+        """Command-line values first, then the input document's (``repositoryNames``, or ``repositoryName``)."""
+        unknown = sorted(set(cli_input) - set(INPUT_KEYS))
+        if unknown:
+            raise CliError(
+                'Parameter validation failed:\nUnknown parameter in input: "{}", must be one of: {}'.format(
+                    unknown[0], ", ".join(INPUT_KEYS)
+                )
+            )
+        if registry_id is None:
+            registry_id = _optional_string(cli_input, "registryId")
+        if not repository_names:
+            repository_names = _string_list(cli_input, "repositoryNames")
+            single = _optional_string(cli_input, "repositoryName")
+            if single is not None:
+                repository_names = [single, *repository_names]
+        if layer_digests is None:
+            layer_digests = _string_list(cli_input, "layerDigests")
+        if not repository_names:
+            raise CliError('Parameter validation failed:\nMissing required parameter in input: "repositoryNames"')
+        if not layer_digests:
+            raise CliError(
+                "Parameter validation failed:\nInvalid length for parameter layerDigests, value: 0, valid min length: 1"
+            )
+        return cls(registry_id, repository_names, layer_digests)
+
+
+def _optional_string(document: dict[str, Any], key: str) -> str | None:
+    value = document.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ParamError("cli-input", f"{key} must be a string")
+    return value
+
+
+def _string_list(document: dict[str, Any], key: str) -> list[str]:
+    value = document.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ParamError("cli-input", f"{key} must be a list of strings")
+    return list(value)
+
+
+def ecr_client(session: botocore.session.Session, options: ConnectionOptions, *, workers: int | None = None) -> Any:
+    base = Config(max_pool_connections=max(10, workers)) if workers else None
+    return make_client(session, "ecr", options, base_config=base)
+
+
+class CliEcrRegistry:
+    """The engine's ``LayerAvailabilityPort`` over the command line's ECR client.
+
+    An empty ``registry_id`` means "the caller's default registry": ``registryId`` is then left out of the call, as the
+    AWS CLI leaves it out when ``--registry-id`` is not given.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def batch_check_layer_availability(
+        self, registry_id: str, repository_name: str, layer_digests: list[str]
+    ) -> BatchAnswer:
+        parameters: dict[str, Any] = {"repositoryName": repository_name, "layerDigests": layer_digests}
+        if registry_id:
+            parameters["registryId"] = registry_id
+        try:
+            response = self._client.batch_check_layer_availability(**parameters)
+        except (ClientError, BotoCoreError) as error:
+            raise translate_error(error) from error
+        return BatchAnswer(
+            layers=[LayerAnswer.model_validate(dict(layer)) for layer in response.get("layers", [])],
+            failures=[LayerFailure.model_validate(dict(failure)) for failure in response.get("failures", [])],
+        )
+
+
+def default_registry_id(session: botocore.session.Session, options: ConnectionOptions, ecr: Any) -> str:
+    """The caller's account, which is ECR's default registry, so results name it as the API's do.
+
+    Asks ECR itself first when ``--endpoint-url`` points somewhere specific (a local or private endpoint), else STS;
+    the other one second. Neither is essential: on failure the registry shows as "" and the checks still run.
+    """
+    quick = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=10)
+
+    def from_ecr() -> str:
+        return str(ecr.describe_registry()["registryId"])
+
+    def from_sts() -> str:
+        sts = make_client(session, "sts", options, base_config=quick, use_endpoint_url=False)
+        return str(sts.get_caller_identity()["Account"])
+
+    lookups = (from_ecr, from_sts) if options.endpoint_url else (from_sts, from_ecr)
+    for lookup in lookups:
+        try:
+            return lookup()
+        except (ClientError, BotoCoreError) as error:
+            LOG.debug("default registry lookup failed: %s", error)
+    return ""
+
+
+def check_locally(
+    request: MultiRequest, session: botocore.session.Session, options: ConnectionOptions, *, workers: int
+) -> dict[str, Any]:
+    client = ecr_client(session, options, workers=workers)
+    registry_id = request.registry_id or default_registry_id(session, options, client)
+    targets = [RepositoryTarget(registry_id, name, request.layer_digests) for name in request.repository_names]
+    progress = ProgressBar() if ProgressBar.wanted() else None
+    try:
+        outcome = check_repositories(targets, CliEcrRegistry(client), workers=workers, on_progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    return outcome_document(outcome)
+
+
+def outcome_document(outcome: CheckOutcome) -> dict[str, Any]:
+    return outcome.model_dump(mode="json", exclude_none=True)
+
+
+def check_through_api(
+    api_url: str, request: MultiRequest, session: botocore.session.Session, options: ConnectionOptions
+) -> dict[str, Any]:
+    url = api.checks_url(api_url)
+    body = api.check_request_body(request.registry_id, request.repository_names, request.layer_digests)
+    credentials = None
+    if options.sign_request:
+        credentials = session.get_credentials()
+        if credentials is None:
+            from botocore.exceptions import NoCredentialsError
+
+            raise NoCredentialsError()
+    region = api.signing_region(url, region_of(session, options))
+    signed = api.build_check_request(url, body, credentials, region)
+    return api.send_check_request(
+        signed,
+        verify=options.verify,
+        timeout=(timeout_seconds(options.connect_timeout), timeout_seconds(options.read_timeout)),
+    )
+
+
+def sample_answer(ecr_output: dict[str, Any]) -> dict[str, Any]:
+    """``--generate-cli-skeleton output`` for several repositories: ECR's sample answer in the API's shape."""
+    result = RepositoryResult.model_validate(
+        {"registryId": "registryId", "repositoryName": "repositoryName", **ecr_output}
+    )
+    return outcome_document(CheckOutcome(results=[result], summary=CheckSummary.of([result])))
+
+
+def all_available(answer: dict[str, Any]) -> bool:
+    """Every (repository, digest) pair AVAILABLE: the ``--fail-on-missing`` gate for the API's shape."""
+    results = answer.get("results") or []
+    for result in results:
+        if result.get("failures"):
+            return False
+        if any(layer.get("layerAvailability") != "AVAILABLE" for layer in result.get("layers") or []):
+            return False
+    return True

@@ -1,0 +1,37 @@
+"""Builds the CDK app: configuration from context, the stack, and cdk-nag on every synth.
+
+``app.py`` at the repository root calls :func:`build_app`; the infra tests call it too, so what they assert is
+exactly what ``cdk deploy`` would deploy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App
+
+from infra.config import LayerCheckConfig
+from infra.nag import add_nag_checks
+from infra.stack import LayerCheckStack
+
+
+CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
+
+
+def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
+    """The ``context`` of cdk.json. Passed to ``App(context=...)`` so that ``python app.py`` (``make synth``, the
+    tests) sees the same settings as the CDK CLI; under the CLI, its own context (and any ``-c``) still wins."""
+    context: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")).get("context", {})
+    return context
+
+
+def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = None) -> tuple[App, LayerCheckStack]:
+    """The app and its one stack, configured by ``context`` (see :func:`cdk_json_context`) and the CLI's context."""
+    app = App(context=context, outdir=outdir)
+    config = LayerCheckConfig.from_context(app.node)
+    # Environment-agnostic on purpose: one template deploys to any account and Region (the CLI's credentials decide).
+    stack = LayerCheckStack(app, config.stack_name, config=config)
+    add_nag_checks(app)
+    return app, stack

@@ -1,0 +1,52 @@
+"""The layercheck stack, composed like the picture in DESIGN.md: doors -> function -> table, metrics -> alarms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra.config import LayerCheckConfig
+from infra.constructs.api import CheckApi
+from infra.constructs.function import CheckerFunction
+from infra.constructs.observability import Observability
+from infra.constructs.storage import ResultsTable
+from infra.constructs.triggers import AuditQueue, EventTriggers
+
+
+class LayerCheckStack(Stack):
+    """Everything layercheck needs in one account and Region."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: LayerCheckConfig, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description="layercheck: verify that ECR images reference only layers their repositories hold",
+            **kwargs,
+        )
+        results = ResultsTable(self, "Results", retain_data=config.retain_data)
+        audit = AuditQueue(self, "Audit", config=config)
+        checker = CheckerFunction(self, "Checker", config=config, results_table=results.table, audit_queue=audit.queue)
+        triggers = EventTriggers(self, "Triggers", config=config, function=checker.function, audit_queue=audit)
+        api = CheckApi(self, "Http", config=config, function=checker.function)
+        observability = Observability(
+            self,
+            "Observability",
+            config=config,
+            function=checker.function,
+            api=api.api,
+            audit_queue=audit.queue,
+            dead_letter_queues=[
+                ("AuditDeadLetters", audit.dlq),
+                ("FailedInvocations", checker.failed_invocations),
+                ("EventDeliveryDeadLetters", triggers.event_delivery_dlq),
+            ],
+        )
+
+        CfnOutput(self, "ApiUrl", value=api.api.url, description="Base URL; sign requests with SigV4 (execute-api)")
+        CfnOutput(self, "ResultsTableName", value=results.table.table_name)
+        CfnOutput(self, "AuditQueueUrl", value=audit.queue.queue_url)
+        CfnOutput(self, "FunctionName", value=checker.function.function_name)
+        CfnOutput(self, "AlarmTopicArn", value=observability.topic.topic_arn)
+        CfnOutput(self, "DashboardName", value=observability.dashboard.dashboard_name)

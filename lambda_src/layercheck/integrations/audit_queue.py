@@ -1,0 +1,98 @@
+"""Amazon SQS, the audit queue: the only module that talks to it. Sends work items in batches of ten, re-sending
+the entries SQS did not take, and reports what it could not send."""
+
+from __future__ import annotations
+
+import functools
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel
+
+from layercheck.errors import WorkItemsNotQueuedError
+from layercheck.logic.digests import chunked
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+# SendMessageBatch takes at most 10 entries (and 256 KiB in all; a work item is a few KiB at most).
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html
+MAX_ENTRIES_PER_BATCH = 10
+# Entries SQS reports as failed for its own reasons (SenderFault false) are re-sent with jittered backoff.
+FAILED_ENTRY_RETRIES = 5
+BACKOFF_BASE_SECONDS = 0.05
+BACKOFF_CAP_SECONDS = 2.0
+SEND_WORKERS = 8
+
+
+@functools.cache
+def default_client() -> SQSClient:
+    return boto3.client(
+        "sqs", config=Config(retries={"mode": "standard", "max_attempts": 6}, max_pool_connections=SEND_WORKERS)
+    )
+
+
+class AuditQueue:
+    """Implements ``WorkQueuePort``."""
+
+    def __init__(
+        self, queue_url: str, client: SQSClient | None = None, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self._queue_url = queue_url
+        self._client = client or default_client()
+        self._sleep = sleep
+
+    def send_work_items(self, items: Sequence[BaseModel]) -> int:
+        bodies = [item.model_dump_json() for item in items]
+        batches = list(chunked(list(enumerate(bodies)), MAX_ENTRIES_PER_BATCH))
+        if not batches:
+            return 0
+        with ThreadPoolExecutor(max_workers=min(SEND_WORKERS, len(batches)), thread_name_prefix="sqs-send") as pool:
+            leftovers = list(pool.map(self._send_batch, batches))
+        failures = {position: reason for left in leftovers for position, reason in left.items()}
+        if failures:
+            raise WorkItemsNotQueuedError(failures)
+        return len(bodies)
+
+    def _send_batch(self, batch: list[tuple[int, str]]) -> dict[int, str]:
+        """Send one batch; returns the positions left unsent, each with SQS's reason."""
+        pending = dict(batch)
+        unsent: dict[int, str] = {}
+        last_reason: dict[int, str] = {}
+        for attempt in range(FAILED_ENTRY_RETRIES + 1):
+            entries: Any = [{"Id": str(position), "MessageBody": body} for position, body in pending.items()]
+            try:
+                response = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
+            except (ClientError, BotoCoreError) as error:
+                # botocore already retried throttling and 5xx; what is left is not going to pass by waiting.
+                return unsent | dict.fromkeys(pending, _error_text(error))
+            retry: dict[int, str] = {}
+            for failed in response.get("Failed", []):
+                position = int(failed["Id"])
+                reason = f"{failed.get('Code', 'Unknown')}: {failed.get('Message', '')}"
+                if failed.get("SenderFault"):
+                    unsent[position] = reason  # the message itself is refused: re-sending cannot help
+                else:
+                    retry[position] = pending[position]
+                    last_reason[position] = reason
+            pending = retry
+            if not pending:
+                return unsent
+            if attempt < FAILED_ENTRY_RETRIES:
+                self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
+        return unsent | {
+            position: f"{last_reason[position]} (after {FAILED_ENTRY_RETRIES} retries)" for position in pending
+        }
+
+
+def _error_text(error: ClientError | BotoCoreError) -> str:
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{details.get('Code', 'Unknown')}: {details.get('Message', '')}"
+    return f"{type(error).__name__}: {error}"

@@ -1,0 +1,254 @@
+"""Image manifests: parse them, walk an image down to its blobs, and judge the image from its blobs' availability.
+
+Plain Python over a port (``ManifestPort``). The walk goes index / manifest list → platform manifests (nested
+indexes too) → config + layers, fetching each level for all images at once (BatchGetImage takes 100 ids per call).
+Media types: https://github.com/opencontainers/image-spec/blob/main/media-types.md and
+https://distribution.github.io/distribution/spec/manifest-v2-2/
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from layercheck.errors import is_transient
+from layercheck.logic.digests import unique_in_order
+from layercheck.models.manifests import ImageIndex, ImageManifest
+from layercheck.models.stored import ImageStatus
+from layercheck.models.verdicts import AVAILABLE, FailureCode, LayerAnswer, LayerFailure
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+# Asked for explicitly: without them ECR may convert a multi-arch image to one platform's manifest.
+ACCEPTED_MEDIA_TYPES = (OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST)
+INDEX_MEDIA_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
+MANIFEST_MEDIA_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+
+# An index inside an index inside an index ... is legal; a cycle is not, and depth bounds the walk either way.
+MAX_INDEX_DEPTH = 8
+
+UNSUPPORTED_MANIFEST = "UnsupportedManifest"
+IMAGE_NOT_FOUND = "ImageNotFound"
+
+
+# -- manifests ---------------------------------------------------------------------------------------------------
+
+
+class UnsupportedManifestError(ValueError):
+    """Not a manifest this walk reads (schema 1, not JSON, an unknown media type ...); ``reason`` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_manifest(text: str, media_type: str | None = None) -> ImageManifest | ImageIndex:
+    """Parse a manifest by its media type (the document's own, else the one ECR reports, else its shape)."""
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise UnsupportedManifestError(f"manifest is not JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise UnsupportedManifestError("manifest is not a JSON object")
+    if document.get("schemaVersion") == 1:
+        raise UnsupportedManifestError("Docker image manifest schema 1 is not supported; re-push the image")
+    declared = document.get("mediaType") or media_type
+    try:
+        if declared in INDEX_MEDIA_TYPES or (declared is None and "manifests" in document):
+            return ImageIndex.model_validate(document)
+        if declared in MANIFEST_MEDIA_TYPES or (declared is None and "config" in document):
+            return ImageManifest.model_validate(document)
+    except ValidationError as error:
+        raise UnsupportedManifestError(f"malformed {declared or 'manifest'}: {error.errors()[0]['msg']}") from error
+    raise UnsupportedManifestError(f"unsupported manifest media type {declared!r}")
+
+
+# -- the port and the walk ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FetchedManifest:
+    image_digest: str
+    manifest: str
+    media_type: str | None = None
+
+
+@dataclass(frozen=True)
+class ManifestFailure:
+    image_digest: str
+    failure_code: str
+    failure_reason: str
+
+
+@dataclass(frozen=True)
+class ManifestAnswer:
+    manifests: dict[str, FetchedManifest] = field(default_factory=dict)
+    failures: dict[str, ManifestFailure] = field(default_factory=dict)
+
+
+class ManifestPort(Protocol):
+    def batch_get_image(self, registry_id: str, repository_name: str, image_digests: Sequence[str]) -> ManifestAnswer:
+        """Every digest answered, as a manifest or a failure; raises ``RepositoryCheckError`` for the whole call."""
+        ...
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    image_digest: str
+    image_tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImageWalk:
+    """An image reduced to what must be in its repository: blob digests, and platform manifests found missing."""
+
+    image: ImageRef
+    blobs: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()  # foreign layers and empty descriptors, legitimately absent
+    missing_manifests: tuple[str, ...] = ()
+    failure: ManifestFailure | None = None  # the image itself could not be read
+
+
+def walk_images(
+    registry_id: str, repository_name: str, images: Sequence[ImageRef], manifests: ManifestPort
+) -> list[ImageWalk]:
+    """Fetch every manifest the images reach, level by level, each digest once, and reduce each image to its blobs."""
+    fetched: dict[str, FetchedManifest] = {}
+    failed: dict[str, ManifestFailure] = {}
+    parsed: dict[str, ImageManifest | ImageIndex | UnsupportedManifestError] = {}
+    wanted = unique_in_order(image.image_digest for image in images)
+    for _ in range(MAX_INDEX_DEPTH + 1):
+        wanted = [digest for digest in wanted if digest not in fetched and digest not in failed]
+        if not wanted:
+            break
+        answer = manifests.batch_get_image(registry_id, repository_name, wanted)
+        fetched.update(answer.manifests)
+        failed.update(answer.failures)
+        for digest in wanted:
+            if digest not in answer.manifests and digest not in answer.failures:
+                failed[digest] = ManifestFailure(digest, IMAGE_NOT_FOUND, "ECR's answer did not mention this image")
+        children: list[str] = []
+        for digest in wanted:
+            if digest in fetched:
+                parsed[digest] = _parse(fetched[digest])
+                document = parsed[digest]
+                if isinstance(document, ImageIndex):
+                    children.extend(child.digest for child in document.manifests)
+        wanted = unique_in_order(children)
+    return [_reduce(image, parsed, failed) for image in images]
+
+
+def _parse(fetched: FetchedManifest) -> ImageManifest | ImageIndex | UnsupportedManifestError:
+    try:
+        return parse_manifest(fetched.manifest, fetched.media_type)
+    except UnsupportedManifestError as error:
+        return error
+
+
+def _reduce(
+    image: ImageRef,
+    parsed: Mapping[str, ImageManifest | ImageIndex | UnsupportedManifestError],
+    failed: Mapping[str, ManifestFailure],
+) -> ImageWalk:
+    if image.image_digest in failed:
+        return ImageWalk(image, failure=failed[image.image_digest])
+    blobs: list[str] = []
+    skipped: list[str] = []
+    missing: list[str] = []
+    problems: list[str] = []
+    unreadable: list[ManifestFailure] = []
+
+    def visit(digest: str, path: tuple[str, ...]) -> None:
+        if digest in path or len(path) > MAX_INDEX_DEPTH:
+            problems.append(f"index nesting deeper than {MAX_INDEX_DEPTH} or cyclic at {digest}")
+            return
+        if digest in failed:
+            if failed[digest].failure_code == IMAGE_NOT_FOUND:
+                missing.append(digest)  # a platform manifest the index references but the repository lacks
+            else:
+                unreadable.append(failed[digest])
+            return
+        document = parsed.get(digest)
+        if document is None:
+            problems.append(f"index nesting deeper than {MAX_INDEX_DEPTH} at {digest}")
+        elif isinstance(document, UnsupportedManifestError):
+            problems.append(f"{digest}: {document.reason}")
+        elif isinstance(document, ImageIndex):
+            for child in document.manifests:
+                visit(child.digest, (*path, digest))
+        else:
+            for blob in document.blobs():
+                (skipped if blob.is_legitimately_absent else blobs).append(blob.digest)
+
+    visit(image.image_digest, ())
+    if unreadable:
+        return ImageWalk(image, failure=unreadable[0])
+    if problems:
+        return ImageWalk(image, failure=ManifestFailure(image.image_digest, UNSUPPORTED_MANIFEST, "; ".join(problems)))
+    return ImageWalk(
+        image,
+        blobs=tuple(unique_in_order(blobs)),
+        skipped=tuple(unique_in_order(skipped)),
+        missing_manifests=tuple(unique_in_order(missing)),
+    )
+
+
+# -- judging an image --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageJudgement:
+    image: ImageRef
+    status: ImageStatus
+    missing_layers: tuple[str, ...] = ()
+    missing_manifests: tuple[str, ...] = ()
+    failure_code: str | None = None
+    failure_reason: str | None = None
+
+
+def judge_image(walk: ImageWalk, answers: Mapping[str, LayerAnswer | LayerFailure]) -> ImageJudgement:
+    """BROKEN when any blob is not AVAILABLE (or a platform manifest is gone); UNCHECKED when that cannot be known."""
+    if walk.failure is not None:
+        return ImageJudgement(
+            walk.image,
+            ImageStatus.UNCHECKED,
+            failure_code=walk.failure.failure_code,
+            failure_reason=walk.failure.failure_reason,
+        )
+    missing: list[str] = []
+    errors: list[LayerFailure] = []
+    for digest in walk.blobs:
+        answer = answers.get(digest)
+        if isinstance(answer, LayerAnswer):
+            if answer.layerAvailability != AVAILABLE:
+                missing.append(digest)
+        elif answer is None or answer.failureCode in (
+            FailureCode.MISSING_LAYER_DIGEST,
+            FailureCode.INVALID_LAYER_DIGEST,
+        ):
+            missing.append(digest)
+        else:
+            errors.append(answer)
+    if missing or walk.missing_manifests:
+        return ImageJudgement(walk.image, ImageStatus.BROKEN, tuple(missing), walk.missing_manifests)
+    if errors:
+        return ImageJudgement(
+            walk.image,
+            ImageStatus.UNCHECKED,
+            failure_code=errors[0].failureCode,
+            failure_reason=errors[0].failureReason,
+        )
+    return ImageJudgement(walk.image, ImageStatus.COMPLETE)
+
+
+def transient_codes(walks: Iterable[ImageWalk], layer_failures: Iterable[LayerFailure]) -> list[str]:
+    """Error codes that a retry may clear, from reading manifests or checking layers."""
+    codes = [walk.failure.failure_code for walk in walks if walk.failure is not None]
+    codes += [failure.failureCode for failure in layer_failures]
+    return sorted({code for code in codes if is_transient(code)})

@@ -1,0 +1,38 @@
+"""The push check: the image ECR just stored, judged with all its current tags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from layercheck.errors import RepositoryCheckError, TransientCheckError, is_transient
+from layercheck.logic.catalog import CatalogPort
+from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService
+from layercheck.logic.images import ImageRef
+from layercheck.models.stored import Source
+
+
+@dataclass
+class PushCheckService:
+    catalog: CatalogPort
+    images: ImageCheckService
+
+    def check_push(
+        self,
+        registry_id: str,
+        repository_name: str,
+        image_digest: str,
+        image_tag: str | None = None,
+        *,
+        check_id: str | None = None,
+    ) -> ImageCheckOutcome:
+        """The event names one tag at most; the verdict lists every tag the image has now (it replaces the last one)."""
+        try:
+            detail = self.catalog.describe_image(registry_id, repository_name, image_digest)
+        except RepositoryCheckError as error:
+            if is_transient(error.code):
+                raise TransientCheckError(repository_name, [error.code]) from error
+            detail = None  # the walk meets the same error and records it in the verdict
+        tags = detail.image_tags if detail is not None else ((image_tag,) if image_tag else ())
+        return self.images.check_images(
+            registry_id, repository_name, [ImageRef(image_digest, tags)], source=Source.PUSH, check_id=check_id
+        )

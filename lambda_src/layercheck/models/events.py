@@ -1,0 +1,148 @@
+"""Shapes of the event doors: ECR push events, both schedule forms, the audit's constant input and its work items.
+
+Every event is validated against these models (Powertools Parser) before any AWS call.
+ECR events: https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
+Scheduled events: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html and
+https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
+from pydantic import BaseModel, ConfigDict, Field, Json
+
+from layercheck.models.api import DIGEST_PATTERN, REGISTRY_ID_PATTERN, RepositoryName
+
+ECR_SOURCE = "aws.ecr"
+ECR_IMAGE_ACTION = "Image Action"
+ECR_IMAGE_ACTION_DETAIL_TYPE = "ECR Image Action"
+SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
+SCHEDULE_SOURCES = ("aws.events", "aws.scheduler")
+AUDIT_INPUT_KEY = "layercheckAudit"
+
+# BatchGetImage takes at most 100 image ids per call, so a slice of 100 images is fetched in one call (plus one per
+# 100 platform manifests of indexes); checking it takes seconds, far inside the function's timeout.
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html
+MAX_IMAGES_PER_WORK_ITEM = 100
+
+# A repository name prefix as the stack accepts it (cdk.json ``auditRepositoryPrefixes``): ECR's name rule, possibly
+# cut after a separator ("team-a/", "team-").
+REPOSITORY_PREFIX_PATTERN = r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*[/._-]?$"
+
+Digest = Annotated[str, Field(pattern=DIGEST_PATTERN)]
+RepositoryPrefix = Annotated[str, Field(min_length=1, max_length=256, pattern=REPOSITORY_PREFIX_PATTERN)]
+
+
+# -- push door -----------------------------------------------------------------------------------------------------
+
+
+class EcrImageActionDetail(BaseModel):
+    """``detail`` of an "ECR Image Action" event. ``image-tag`` is absent for pushes by digest (platform manifests)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    action_type: str = Field(alias="action-type")  # PUSH, DELETE ...
+    result: str  # SUCCESS, FAILURE
+    repository_name: RepositoryName = Field(alias="repository-name")
+    image_digest: Digest | None = Field(default=None, alias="image-digest")
+    image_tag: str | None = Field(default=None, alias="image-tag")
+    manifest_media_type: str | None = Field(default=None, alias="manifest-media-type")
+
+    @property
+    def is_successful_push(self) -> bool:
+        return self.action_type == "PUSH" and self.result == "SUCCESS" and self.image_digest is not None
+
+
+class EcrImageActionEvent(EventBridgeModel):
+    """Powertools has no ECR model: this is ``EventBridgeModel`` narrowed to ECR's image actions."""
+
+    source: Literal["aws.ecr"]
+    detail_type: Literal["ECR Image Action"] = Field(alias="detail-type")
+    detail: EcrImageActionDetail
+
+
+# -- schedule door -------------------------------------------------------------------------------------------------
+
+
+class ScheduledEvent(EventBridgeModel):
+    """Both forms: an EventBridge rule's (``detail`` ``{}``) and EventBridge Scheduler's (``detail`` ``"{}"``, turned
+    into ``{}`` by ``EventBridgeModel``)."""
+
+    source: Literal["aws.events", "aws.scheduler"]
+    detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")
+    detail: dict[str, Any]
+
+
+class AuditScopeInput(BaseModel):
+    """What a rule's constant input may say; every field narrows the scope the stack configured, none widens it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    repositoryPrefixes: Annotated[list[RepositoryPrefix], Field(min_length=1, max_length=100)] | None = None
+    taggedOnly: bool | None = None
+    newestImages: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class AuditInput(BaseModel):
+    """The constant input a schedule may pass instead of the event: ``{"layercheckAudit": {...}}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    layercheckAudit: AuditScopeInput
+
+
+class AuditScope(BaseModel):
+    """The effective scope of one audit: repositories whose name starts with a prefix (all when there are none),
+    tagged images only or all, the newest N images of each repository or all (0)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repositoryPrefixes: tuple[str, ...] = ()
+    taggedOnly: bool = False
+    newestImages: int = Field(default=0, ge=0)
+
+
+# -- audit work items (SQS message bodies) ------------------------------------------------------------------------
+
+
+class AuditImage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    imageDigest: Digest
+    imageTags: list[str] = []
+
+
+class RepositoryWorkItem(BaseModel):
+    """Audit one repository: list its images in scope, check them here or, if many, fan them out as image slices."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["repository"] = "repository"
+    auditId: str = Field(min_length=1, max_length=128)
+    registryId: str = Field(pattern=REGISTRY_ID_PATTERN)
+    repositoryName: RepositoryName
+    taggedOnly: bool = False
+    newestImages: int = Field(default=0, ge=0)
+
+
+class ImagesWorkItem(BaseModel):
+    """Check a slice of at most ``MAX_IMAGES_PER_WORK_ITEM`` images of one repository."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["images"] = "images"
+    auditId: str = Field(min_length=1, max_length=128)
+    registryId: str = Field(pattern=REGISTRY_ID_PATTERN)
+    repositoryName: RepositoryName
+    images: Annotated[list[AuditImage], Field(min_length=1, max_length=MAX_IMAGES_PER_WORK_ITEM)]
+
+
+AuditWorkItem = Annotated[RepositoryWorkItem | ImagesWorkItem, Field(discriminator="kind")]
+
+
+class AuditWorkItemRecord(SqsRecordModel):
+    """An SQS record whose body is one work item; a body that is not one fails that record only."""
+
+    body: Json[AuditWorkItem]  # type: ignore[assignment]

@@ -1,0 +1,187 @@
+"""``--api-url``: the check goes to the deployed API as ``POST /checks``, signed with SigV4 for ``execute-api``.
+
+A tiny HTTP server on 127.0.0.1 stands in for API Gateway: it records the request and answers like the API.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from layercheck_cli.api import signing_region
+from layercheck_cli.main import EXIT_ERROR, EXIT_NOT_AVAILABLE, EXIT_OK, main
+
+FIXED_CLOCK = datetime.datetime(2026, 1, 2, 3, 4, 5)
+DIGEST = "sha256:" + "a" * 64
+API_ANSWER = {
+    "checkId": "chk-123",
+    "results": [
+        {
+            "registryId": "123456789012",
+            "repositoryName": "app",
+            "layers": [{"layerDigest": DIGEST, "layerAvailability": "AVAILABLE", "layerSize": 9}],
+            "failures": [],
+        }
+    ],
+    "summary": {"checked": 1, "available": 1, "unavailable": 0, "missing": 0, "invalid": 0, "errors": 0},
+}
+
+
+@dataclass
+class FakeApi:
+    url: str
+    status: int = 200
+    answer: dict[str, Any] = field(default_factory=lambda: API_ANSWER)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeApi]:
+    api = FakeApi(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            api.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
+            payload = json.dumps(api.answer).encode()
+            self.send_response(api.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    api.url = f"http://127.0.0.1:{server.server_address[1]}/prod"
+    try:
+        yield api
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setattr("botocore.auth.get_current_datetime", lambda *args, **kwargs: FIXED_CLOCK)
+
+
+def _signed_headers(authorization: str) -> list[str]:
+    return authorization.split("SignedHeaders=")[1].split(",", maxsplit=1)[0].split(";")
+
+
+@pytest.mark.usefixtures("env")
+def test_api_url_request_carries_botocores_own_sigv4_signature(
+    fake_api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["batch-check-layer-availability", "--api-url", fake_api.url, "--repository-name", "app"]
+    argv += ["--layer-digests", DIGEST, "--registry-id", "123456789012"]
+
+    code = main(argv)
+
+    assert code == EXIT_OK
+    [sent] = fake_api.requests
+    assert sent["path"] == "/prod/checks"
+    assert json.loads(sent["body"]) == {
+        "registryId": "123456789012",
+        "repositoryNames": ["app"],
+        "layerDigests": [DIGEST],
+    }
+    authorization = sent["headers"]["Authorization"]
+    assert authorization.startswith(
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260102/eu-west-1/execute-api/aws4_request"
+    )
+    assert sent["headers"]["X-Amz-Date"] == "20260102T030405Z"
+    # Given the request as the server received it, botocore's signer for the same clock computes the same signature.
+    lowered = {name.lower(): value for name, value in sent["headers"].items()}
+    received = AWSRequest(
+        method="POST",
+        url=fake_api.url.rsplit("/prod", 1)[0] + sent["path"],
+        data=sent["body"],
+        headers={name: lowered[name] for name in _signed_headers(authorization) if name != "host"},
+    )
+    SigV4Auth(
+        Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"), "execute-api", "eu-west-1"
+    ).add_auth(received)
+    assert received.headers["Authorization"] == authorization
+    assert json.loads(capsys.readouterr().out) == API_ANSWER
+
+
+@pytest.mark.usefixtures("env")
+def test_api_url_prints_the_answer_in_any_format_and_gates(
+    fake_api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_api.answer = {
+        **API_ANSWER,
+        "summary": {**API_ANSWER["summary"], "checked": 2, "missing": 1},
+        "results": [{**API_ANSWER["results"][0], "failures": [{"layerDigest": "sha256:" + "b" * 64,
+                                                                "failureCode": "MissingLayerDigest",
+                                                                "failureReason": "not found"}]}],
+    }  # fmt: skip
+    argv = ["batch-check-layer-availability", "--api-url", fake_api.url, "--repository-names", "app"]
+    argv += ["--layer-digests", DIGEST, "--output", "text", "--query", "checkId", "--fail-on-missing"]
+
+    code = main(argv)
+
+    assert (code, capsys.readouterr().out) == (EXIT_NOT_AVAILABLE, "chk-123\n")
+    assert "registryId" not in json.loads(fake_api.requests[0]["body"])
+
+
+@pytest.mark.usefixtures("env")
+def test_api_error_is_reported_like_a_service_error(fake_api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_api.status = 400
+    fake_api.answer = {
+        "message": "invalid request",
+        "errors": [{"location": "body", "field": "repositoryNames.0", "rule": "string_pattern_mismatch",
+                    "message": "String should match pattern"}],
+    }  # fmt: skip
+
+    argv = ["batch-check-layer-availability", "--api-url", fake_api.url]
+    argv += ["--repository-name", "UPPER", "--layer-digests", DIGEST]
+
+    code = main(argv)
+
+    captured = capsys.readouterr()
+    assert code == EXIT_ERROR
+    assert captured.out == ""
+    assert captured.err.startswith("\nAn error occurred (HTTP400) when calling the layercheck API (HTTP 400): ")
+    assert "body.repositoryNames.0: String should match pattern (string_pattern_mismatch)" in captured.err
+
+
+@pytest.mark.usefixtures("env")
+def test_no_sign_request_sends_no_signature(fake_api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["batch-check-layer-availability", "--api-url", fake_api.url, "--no-sign-request"]
+    argv += ["--repository-name", "app", "--layer-digests", DIGEST]
+
+    code = main(argv)
+
+    assert code == EXIT_OK
+    assert "Authorization" not in fake_api.requests[0]["headers"]
+    capsys.readouterr()
+
+
+def test_signing_region_comes_from_an_execute_api_host() -> None:
+    assert (
+        signing_region("https://abc123.execute-api.ap-south-1.amazonaws.com/prod/checks", "us-east-1") == "ap-south-1"
+    )
+    assert signing_region("http://127.0.0.1:9000/checks", "us-east-1") == "us-east-1"

@@ -1,0 +1,193 @@
+"""What layercheck adds to the AWS CLI's command: several repositories, digests from files and stdin, the CI gate,
+YAML output. Run in-process (``main([...])``) against the session's moto server, plus the installed binary for stdin."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from layercheck_cli.main import EXIT_NOT_AVAILABLE, EXIT_OK, main
+from tests.cli.conftest import LAYERCHECK, MISSING_DIGEST, Registry, run
+
+
+@pytest.fixture
+def env(cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(__import__("os").environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    for key, value in cli_env.items():
+        if key.startswith("AWS_") or key == "HOME":
+            monkeypatch.setenv(key, value)
+
+
+def layercheck(registry: Registry, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["batch-check-layer-availability", "--endpoint-url", registry.endpoint_url, *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.usefixtures("env")
+def test_repository_names_prints_the_api_shape(registry: Registry, capsys: pytest.CaptureFixture[str]) -> None:
+    d1, d2 = registry.digests
+
+    code, out, _ = layercheck(registry, capsys, "--repository-names", "app", "base", "--layer-digests", d1, d2, "bad")
+
+    answer = json.loads(out)
+    assert code == EXIT_OK
+    assert list(answer) == ["results", "summary"]
+    app, base = answer["results"]
+    assert (app["registryId"], app["repositoryName"]) == ("123456789012", "app")
+    assert [layer["layerDigest"] for layer in app["layers"]] == [d1, d2]
+    assert [(f["layerDigest"], f["failureCode"]) for f in app["failures"]] == [("bad", "InvalidLayerDigest")]
+    assert {f["failureCode"] for f in base["failures"]} == {"MissingLayerDigest", "InvalidLayerDigest"}
+    assert answer["summary"] == {
+        "checked": 6,
+        "available": 2,
+        "unavailable": 0,
+        "missing": 2,
+        "invalid": 2,
+        "errors": 0,
+    }
+
+
+@pytest.mark.usefixtures("env")
+def test_repeated_repository_name_checks_each_and_reports_repository_errors_per_digest(
+    registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d1, _ = registry.digests
+
+    code, out, _ = layercheck(
+        registry, capsys, "--repository-name", "app", "--repository-name", "nope", "--layer-digests", d1
+    )
+
+    results = json.loads(out)["results"]
+    assert code == EXIT_OK
+    assert [result["repositoryName"] for result in results] == ["app", "nope"]
+    assert results[1]["failures"][0]["failureCode"] == "RepositoryNotFoundException"
+
+
+@pytest.mark.usefixtures("env")
+def test_layer_digests_from_a_file(registry: Registry, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    d1, d2 = registry.digests
+    listing = tmp_path / "digests.txt"
+    listing.write_text(f"# image layers\n{d1}\n\n{d2}  # the big one\n")
+
+    code, out, _ = layercheck(registry, capsys, "--repository-name", "app", "--layer-digests", f"file://{listing}")
+
+    assert code == EXIT_OK
+    assert [layer["layerDigest"] for layer in json.loads(out)["layers"]] == [d1, d2]
+
+
+def test_layer_digests_from_stdin_with_the_installed_binary(registry: Registry, cli_env: dict[str, str]) -> None:
+    d1, d2 = registry.digests
+    command = [LAYERCHECK, "batch-check-layer-availability", "--endpoint-url", registry.endpoint_url]
+    command += ["--repository-name", "app", "--layer-digests", "-", "--output", "text", "--query", "layers[].layerSize"]
+
+    result = run(command, cli_env, stdin=f"{d1}\n{d2}\n".encode())
+
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"9\t900\n", b"")
+
+
+@pytest.mark.usefixtures("env")
+@pytest.mark.parametrize(
+    ("repositories", "digests", "expected"),
+    [
+        (["--repository-name", "app"], ["{d1}", "{d2}"], EXIT_OK),
+        (["--repository-name", "app"], ["{d1}", "{missing}"], EXIT_NOT_AVAILABLE),
+        (["--repository-name", "app"], ["bad"], EXIT_NOT_AVAILABLE),
+        (["--repository-names", "app"], ["{d1}"], EXIT_OK),
+        (["--repository-names", "app", "base"], ["{d1}"], EXIT_NOT_AVAILABLE),
+    ],
+)
+def test_fail_on_missing_exits_1_when_any_digest_is_not_available(
+    repositories: list[str],
+    digests: list[str],
+    expected: int,
+    registry: Registry,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    d1, d2 = registry.digests
+    values = [d.replace("{d1}", d1).replace("{d2}", d2).replace("{missing}", MISSING_DIGEST) for d in digests]
+
+    code, out, _ = layercheck(registry, capsys, *repositories, "--layer-digests", *values, "--fail-on-missing")
+
+    assert code == expected
+    assert out  # the answer is printed either way
+
+
+@pytest.mark.usefixtures("env")
+def test_without_fail_on_missing_missing_layers_exit_0(registry: Registry, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = layercheck(registry, capsys, "--repository-name", "app", "--layer-digests", MISSING_DIGEST)
+
+    assert code == EXIT_OK
+
+
+@pytest.mark.usefixtures("env")
+@pytest.mark.parametrize("repositories", [["--repository-name", "app"], ["--repository-names", "app", "base"]])
+def test_yaml_and_yaml_stream_carry_the_json_answer(
+    repositories: list[str], registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d1, _ = registry.digests
+    args = [*repositories, "--layer-digests", d1, MISSING_DIGEST, "bad"]
+
+    _, as_json, _ = layercheck(registry, capsys, *args)
+    _, as_yaml, _ = layercheck(registry, capsys, *args, "--output", "yaml")
+    _, as_stream, _ = layercheck(registry, capsys, *args, "--output", "yaml-stream")
+
+    assert yaml.safe_load(as_yaml) == json.loads(as_json)
+    assert yaml.safe_load(as_stream) == [json.loads(as_json)]
+    # The AWS CLI v2's layout: block style, sorted keys, list items level with their key.
+    top_keys = [line.split(":")[0] for line in as_yaml.splitlines() if line and line[0].isalpha()]
+    assert top_keys == sorted(top_keys)
+    assert "\n- " in as_yaml
+
+
+@pytest.mark.usefixtures("env")
+def test_query_and_table_apply_to_the_multi_repository_shape(
+    registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d1, _ = registry.digests
+    args = ["--repository-names", "app", "base", "--layer-digests", d1]
+
+    _, text, _ = layercheck(registry, capsys, *args, "--output", "text", "--query", "results[].repositoryName")
+    _, table, _ = layercheck(registry, capsys, *args, "--output", "table")
+
+    assert text == "app\tbase\n"
+    assert table.splitlines()[1].strip("| ") == "BatchCheckLayerAvailability"
+    assert "|||  failureCode  |  MissingLayerDigest " in table  # a one-row section wider than 80 turns vertical
+
+
+@pytest.mark.usefixtures("env")
+def test_cli_input_yaml_with_repository_names(
+    registry: Registry, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    d1, _ = registry.digests
+    document = tmp_path / "input.yaml"
+    document.write_text(f"repositoryNames:\n- app\n- base\nlayerDigests:\n- {d1}\n")
+
+    code, out, _ = layercheck(registry, capsys, "--cli-input-yaml", f"file://{document}", "--query", "summary")
+
+    assert code == EXIT_OK
+    assert json.loads(out) == {"checked": 2, "available": 1, "unavailable": 0, "missing": 1, "invalid": 0, "errors": 0}
+
+
+@pytest.mark.usefixtures("env")
+def test_generate_cli_skeleton_yaml_input_feeds_cli_input_yaml(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["batch-check-layer-availability", "--generate-cli-skeleton", "yaml-input"]) == EXIT_OK
+    skeleton = capsys.readouterr().out
+
+    assert yaml.safe_load(skeleton) == {"registryId": "", "repositoryName": "", "layerDigests": [""]}
+    assert "repositoryName: '' # [REQUIRED] " in skeleton
+
+
+@pytest.mark.usefixtures("env")
+def test_ecr_prefix_is_accepted(registry: Registry, capsys: pytest.CaptureFixture[str]) -> None:
+    d1, _ = registry.digests
+    argv = ["ecr", "batch-check-layer-availability", "--endpoint-url", registry.endpoint_url]
+
+    code = main([*argv, "--repository-name", "app", "--layer-digests", d1, "--query", "layers[0].layerSize"])
+
+    assert (code, capsys.readouterr().out) == (EXIT_OK, "9\n")

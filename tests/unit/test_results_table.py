@@ -1,0 +1,157 @@
+"""The results table writes in batches of 25, re-sends UnprocessedItems, reports what it could not store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from layercheck.errors import InvalidPageTokenError, ResultsNotStoredError
+from layercheck.integrations.results_table import (
+    UNPROCESSED_RETRIES,
+    ResultsTable,
+    decode_page_token,
+    encode_page_token,
+    from_dynamodb,
+    to_dynamodb,
+)
+from layercheck.models.stored import Source, StoredLayerVerdict, layer_verdicts
+from layercheck.models.verdicts import LayerAnswer, LayerFailure, RepositoryResult
+
+TABLE = "results"
+CHECKED_AT = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
+
+
+def verdict(n: int, repository: str = "app") -> StoredLayerVerdict:
+    return StoredLayerVerdict(
+        registryId="123456789012",
+        repositoryName=repository,
+        layerDigest=f"sha256:{n:064x}",
+        status="AVAILABLE",
+        layerSize=n,
+        mediaType="application/vnd.oci.image.layer.v1.tar+gzip",
+        checkedAt="2026-11-27T12:00:00Z",
+        source=Source.API,
+        expiresAt=1_800_000_000,
+    )
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def put_requests(items: list[StoredLayerVerdict]) -> list[dict[str, Any]]:
+    return [{"PutRequest": {"Item": to_dynamodb(item)}} for item in items]
+
+
+def test_put_verdicts_writes_30_items_as_batches_of_25_and_5(dynamodb: tuple[Any, Stubber]) -> None:
+    client, stubber = dynamodb
+    items = [verdict(i) for i in range(30)]
+    # Batches are written concurrently; the stub answers in order, so expect either batch first.
+    stubber.add_response("batch_write_item", {"UnprocessedItems": {}}, {"RequestItems": ANY})
+    stubber.add_response("batch_write_item", {"UnprocessedItems": {}}, {"RequestItems": ANY})
+    sizes: list[int] = []
+    client.meta.events.register(
+        "provide-client-params.dynamodb.BatchWriteItem",
+        lambda params, **_: sizes.append(len(params["RequestItems"][TABLE])),
+    )
+
+    stored = ResultsTable(TABLE, client, sleep=lambda _: None).put_verdicts(items)
+
+    assert stored == 30
+    assert sorted(sizes) == [5, 25]
+
+
+def test_put_verdicts_resends_unprocessed_items_until_stored(dynamodb: tuple[Any, Stubber]) -> None:
+    client, stubber = dynamodb
+    items = [verdict(i) for i in range(3)]
+    requests = put_requests(items)
+    stubber.add_response(
+        "batch_write_item", {"UnprocessedItems": {TABLE: requests[1:]}}, {"RequestItems": {TABLE: requests}}
+    )
+    stubber.add_response(
+        "batch_write_item", {"UnprocessedItems": {TABLE: requests[2:]}}, {"RequestItems": {TABLE: requests[1:]}}
+    )
+    stubber.add_response("batch_write_item", {"UnprocessedItems": {}}, {"RequestItems": {TABLE: requests[2:]}})
+    pauses: list[float] = []
+
+    stored = ResultsTable(TABLE, client, sleep=pauses.append).put_verdicts(items)
+
+    assert stored == 3
+    assert len(pauses) == 2  # backoff before each re-send
+
+
+def test_put_verdicts_reports_items_still_unprocessed_after_every_retry(dynamodb: tuple[Any, Stubber]) -> None:
+    client, stubber = dynamodb
+    items = [verdict(i) for i in range(2)]
+    requests = put_requests(items)
+    for _ in range(UNPROCESSED_RETRIES + 1):
+        stubber.add_response("batch_write_item", {"UnprocessedItems": {TABLE: requests[1:]}}, {"RequestItems": ANY})
+
+    with pytest.raises(ResultsNotStoredError) as raised:
+        ResultsTable(TABLE, client, sleep=lambda _: None).put_verdicts(items)
+
+    assert raised.value.unstored_keys == [{"pk": "123456789012#app", "sk": f"LAYER#{items[1].layerDigest}"}]
+    assert "still unprocessed" in raised.value.reason
+
+
+def test_put_verdicts_reports_a_batch_dynamodb_refused(dynamodb: tuple[Any, Stubber]) -> None:
+    client, stubber = dynamodb
+    stubber.add_client_error("batch_write_item", "ResourceNotFoundException", "Requested resource not found")
+
+    with pytest.raises(ResultsNotStoredError) as raised:
+        ResultsTable(TABLE, client, sleep=lambda _: None).put_verdicts([verdict(1)])
+
+    assert len(raised.value.unstored_keys) == 1
+    assert raised.value.reason.startswith("ResourceNotFoundException")
+
+
+def test_put_verdicts_writes_each_key_once_latest_wins(dynamodb: tuple[Any, Stubber]) -> None:
+    client, stubber = dynamodb
+    first, second = verdict(1), verdict(1).model_copy(update={"status": "UNAVAILABLE"})
+    stubber.add_response(
+        "batch_write_item", {"UnprocessedItems": {}}, {"RequestItems": {TABLE: put_requests([second])}}
+    )
+
+    assert ResultsTable(TABLE, client).put_verdicts([first, second]) == 1
+
+
+def test_stored_items_round_trip_through_dynamodb_attributes() -> None:
+    results = [
+        RepositoryResult(
+            registryId="123456789012",
+            repositoryName="app",
+            layers=[LayerAnswer(layerDigest="sha256:" + "1" * 64, layerAvailability="AVAILABLE", layerSize=5)],
+            failures=[LayerFailure(layerDigest="bad", failureCode="InvalidLayerDigest", failureReason="Invalid")],
+        )
+    ]
+
+    items = layer_verdicts(results, source=Source.SCHEDULE, checked_at=CHECKED_AT, ttl_days=30, check_id="c1")
+
+    assert [from_dynamodb(to_dynamodb(item)) for item in items] == items
+    attributes = to_dynamodb(items[1])
+    assert attributes["status"] == {"S": "INVALID"}
+    assert attributes["expiresAt"] == {"N": str(int(CHECKED_AT.timestamp()) + 30 * 86400)}
+    assert attributes["checkedAt"] == {"S": "2026-11-27T12:00:00Z"}
+    assert "layerSize" not in attributes  # absent, not null
+
+
+def test_page_tokens_round_trip_and_refuse_tampering() -> None:
+    key = {"pk": {"S": "123456789012#app"}, "sk": {"S": "LAYER#sha256:1"}}
+    token = encode_page_token(key)
+
+    assert decode_page_token(token, {"pk": "123456789012#app"}) == key
+    with pytest.raises(InvalidPageTokenError, match="another query"):
+        decode_page_token(token, {"pk": "123456789012#other"})
+    with pytest.raises(InvalidPageTokenError, match="not a token"):
+        decode_page_token("!!not base64!!", {"pk": "123456789012#app"})
+    with pytest.raises(InvalidPageTokenError):
+        decode_page_token(encode_page_token({"pk": {"S": "123456789012#app"}}), {"pk": "123456789012#app"})
