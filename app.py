@@ -9,7 +9,7 @@ from pathlib import Path
 # `make venv` installs that package in editable mode, and this line makes a bare checkout work the same way.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lambda_src"))
 
-from infra.app import build_app, cdk_json_context  # noqa: E402
+from infra.app import build_app, cdk_json_context
 
 if __name__ == "__main__":
     # Under the CDK CLI, CDK_OUTDIR names the assembly directory; run directly (`make synth`), write to cdk.out/.

@@ -16,7 +16,6 @@ from infra.config import LayerCheckConfig
 from infra.nag import add_nag_checks
 from infra.stack import LayerCheckStack
 
-
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 
 

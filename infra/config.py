@@ -1,4 +1,4 @@
-"""Stack configuration: every knob comes from ``cdk.json`` context (or ``-c key=value``), validated before any construct.
+"""Stack configuration: every knob comes from ``cdk.json`` context (or ``-c key=value``), validated up front.
 
 Context values arrive as JSON types from ``cdk.json`` and as strings from ``-c``, so the model parses leniently
 ("5" is 5, "true" is True, "a,b" is ["a", "b"]) and rejects anything it cannot read with a message naming the key.

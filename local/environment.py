@@ -11,11 +11,13 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from layercheck import idempotency_table_schema
 from layercheck.results_table_schema import create_table_arguments
-from local.lambda_context import LOCAL_REGION
+from local.lambda_context import LOCAL_ACCOUNT_ID, LOCAL_REGION
 
 RESULTS_TABLE_NAME = "layercheck-results"
 AUDIT_QUEUE_NAME = "layercheck-audit"
+IDEMPOTENCY_TABLE_NAME = "layercheck-idempotency"
 
 
 def lambda_environment(endpoint_url: str) -> dict[str, str]:
@@ -28,6 +30,8 @@ def lambda_environment(endpoint_url: str) -> dict[str, str]:
         "AWS_DEFAULT_REGION": LOCAL_REGION,
         "AWS_REGION": LOCAL_REGION,
         "RESULTS_TABLE_NAME": RESULTS_TABLE_NAME,
+        "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE_NAME,
+        "AUDIT_QUEUE_URL": audit_queue_url(endpoint_url),
         "POWERTOOLS_SERVICE_NAME": "layercheck",
         "POWERTOOLS_METRICS_NAMESPACE": "LayerCheck",
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -75,3 +79,28 @@ def create_results_table(endpoint_url: str, table_name: str = RESULTS_TABLE_NAME
     dynamodb.update_time_to_live(
         TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"}
     )
+
+
+def audit_queue_url(endpoint_url: str, queue_name: str = AUDIT_QUEUE_NAME) -> str:
+    """The URL SQS (and moto) gives the audit queue: ``<endpoint>/<account>/<name>``."""
+    return f"{endpoint_url}/{LOCAL_ACCOUNT_ID}/{queue_name}"
+
+
+def create_event_resources(endpoint_url: str | None = None, *, visibility_timeout: int = 30) -> str:
+    """The idempotency table and the audit queue the stack deploys for the event doors; returns the queue URL.
+
+    With no endpoint the clients go wherever the environment points them (moto in-process in the tests)."""
+    where: dict[str, Any] = {"region_name": LOCAL_REGION}
+    if endpoint_url:
+        where |= {"endpoint_url": endpoint_url, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    dynamodb: Any = boto3.client("dynamodb", **where)
+    dynamodb.create_table(**idempotency_table_schema.create_table_arguments(IDEMPOTENCY_TABLE_NAME))
+    dynamodb.update_time_to_live(
+        TableName=IDEMPOTENCY_TABLE_NAME,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": idempotency_table_schema.TTL_ATTRIBUTE},
+    )
+    sqs: Any = boto3.client("sqs", **where)
+    url: str = sqs.create_queue(QueueName=AUDIT_QUEUE_NAME, Attributes={"VisibilityTimeout": str(visibility_timeout)})[
+        "QueueUrl"
+    ]
+    return url

@@ -1,13 +1,30 @@
-"""``check-image``: waits for ``layercheck.logic.images`` (the manifest walk shared with the push door)."""
+"""``check-image REPOSITORY[:TAG|@DIGEST]``: the image's verdict, by the same walk and judgement as the push door
+(``layercheck.logic.image_check``): index → platform manifests → config + layers, every blob checked."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import botocore.session
 
-from layercheck_cli.errors import CliError
+from layercheck.integrations.ecr import EcrRegistry
+from layercheck.logic.image_check import ImageCheckService
+from layercheck.logic.images import ImageRef
+from layercheck.models.stored import Source, StoredItem
+from layercheck_cli.images import parse_image_reference
+from layercheck_cli.multi import default_registry_id, ecr_client
 from layercheck_cli.session import ConnectionOptions
+
+# Fields of the stored verdict that say nothing to someone reading a one-off check.
+_STORAGE_FIELDS = {"itemType", "source", "expiresAt", "checkId"}
+
+
+class _NoStore:
+    """The command line keeps nothing: verdicts are printed, not written to the results table."""
+
+    def put_verdicts(self, items: Sequence[StoredItem]) -> int:
+        return 0
 
 
 def check_image(
@@ -16,10 +33,30 @@ def check_image(
     options: ConnectionOptions,
     *,
     registry_id: str | None,
-    repository_names: list[str],
     workers: int,
 ) -> dict[str, Any]:
-    raise CliError("check-image is not available yet: it needs layercheck.logic.images")
+    image = parse_image_reference(reference)
+    client = ecr_client(session, options, workers=workers)
+    registry = registry_id or image.registry_id or default_registry_id(session, options, client)
+    described = client.describe_images(
+        registryId=registry, repositoryName=image.repository_name, imageIds=[image.image_id]
+    )["imageDetails"][0]
+    ecr = EcrRegistry(client)
+    service = ImageCheckService(registry=ecr, manifests=ecr, store=_NoStore(), workers=workers)
+    outcome = service.check_images(
+        registry,
+        image.repository_name,
+        [ImageRef(described["imageDigest"], tuple(described.get("imageTags", [])))],
+        source=Source.API,
+    )
+    [verdict] = outcome.verdicts
+    document = {
+        key: value
+        for key, value in verdict.model_dump(mode="json").items()
+        if key not in _STORAGE_FIELDS and value is not None
+    }
+    document["layerSummary"] = outcome.layer_summary.model_dump(mode="json")
+    return document
 
 
 def is_complete(verdict: dict[str, Any]) -> bool:

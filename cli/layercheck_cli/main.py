@@ -202,9 +202,6 @@ def build_parser() -> ArgParser:
     )
     image.add_argument("image", metavar="REPOSITORY[:TAG|@DIGEST]", nargs="?", help="The image to check.")
     image.add_argument("--registry-id", help="The registry (account) ID; default: your account's registry.")
-    image.add_argument(
-        "--repository-names", nargs="+", action="extend", help="Check the image's layers in these repositories too."
-    )
     image.add_argument("--fail-on-missing", action="store_true", help="Exit 1 when the image is BROKEN.")
     image.add_argument("--workers", type=int, default=16, help="Concurrent ECR calls.")
     image.add_argument("help", nargs="?", help=argparse.SUPPRESS)
@@ -415,7 +412,6 @@ def run_check_image(namespace: argparse.Namespace) -> int:
         session,
         options,
         registry_id=namespace.registry_id,
-        repository_names=list(namespace.repository_names or []),
         workers=namespace.workers,
     )
     render(

@@ -55,26 +55,21 @@ def resource_policy(config: LayerCheckConfig) -> iam.PolicyDocument | None:
     https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-examples.html"""
     if not config.organization_id and not config.vpc_endpoint_ids:
         return None
-    invoke = {"actions": ["execute-api:Invoke"], "resources": ["execute-api:/*"]}
-    statements = [iam.PolicyStatement(principals=[iam.AnyPrincipal()], **invoke)]  # type: ignore[arg-type]
+
+    def invoke(effect: iam.Effect, conditions: dict[str, object] | None = None) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            effect=effect,
+            principals=[iam.AnyPrincipal()],
+            actions=["execute-api:Invoke"],
+            resources=["execute-api:/*"],
+            conditions=conditions,
+        )
+
+    statements = [invoke(iam.Effect.ALLOW)]
     if config.organization_id:
-        statements.append(
-            iam.PolicyStatement(
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                conditions={"StringNotEquals": {"aws:PrincipalOrgID": config.organization_id}},
-                **invoke,  # type: ignore[arg-type]
-            )
-        )
+        statements.append(invoke(iam.Effect.DENY, {"StringNotEquals": {"aws:PrincipalOrgID": config.organization_id}}))
     if config.vpc_endpoint_ids:
-        statements.append(
-            iam.PolicyStatement(
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                conditions={"StringNotEquals": {"aws:SourceVpce": config.vpc_endpoint_ids}},
-                **invoke,  # type: ignore[arg-type]
-            )
-        )
+        statements.append(invoke(iam.Effect.DENY, {"StringNotEquals": {"aws:SourceVpce": config.vpc_endpoint_ids}}))
     return iam.PolicyDocument(statements=statements)
 
 
@@ -161,4 +156,6 @@ class CheckApi(Construct):
                 "JSON access logs record every call; execution logs need the account-wide API Gateway logging role, "
                 "which this stack does not own (set apiExecutionLogLevel where the account has it)."
             )
+        if not config.tracing:
+            findings["Serverless-APIGWXrayEnabled"] = "X-Ray tracing switched off in context (tracing=false)."
         acknowledge(self.api, findings)

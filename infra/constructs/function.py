@@ -151,10 +151,12 @@ class CheckerFunction(Construct):
         self._acknowledge(config, results_table)
 
     def _acknowledge(self, config: LayerCheckConfig, results_table: dynamodb.ITable) -> None:
-        acknowledge(
-            self.function,
-            {"Serverless-LambdaDLQ": "Asynchronous failures go to the on-failure destination, which keeps the error."},
-        )
+        function_findings = {
+            "Serverless-LambdaDLQ": "Asynchronous failures go to the on-failure destination, which keeps the error."
+        }
+        if not config.tracing:
+            function_findings["Serverless-LambdaTracing"] = "X-Ray tracing switched off in context (tracing=false)."
+        acknowledge(self.function, function_findings)
         table_id = Stack.of(self).resolve(cast(CfnElement, results_table.node.default_child).logical_id)
         findings = {
             f"AwsSolutions-IAM5[Resource::<{table_id}.Arn>/index/*]": "grant_read_write_data: the indexes of our "

@@ -17,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import LayerCheckConfig
+from infra.nag import acknowledge
 
 NAMESPACE = "LayerCheck"
 SOURCES = ("api", "schedule", "push")
@@ -74,7 +75,7 @@ def summed_over_sources(name: str) -> cloudwatch.MathExpression:
     using = {f"{name.lower()}_{source}": layercheck_metric(name, source) for source in SOURCES}
     return cloudwatch.MathExpression(
         expression=" + ".join(f"FILL({metric_id}, 0)" for metric_id in using),
-        using_metrics=using,  # type: ignore[arg-type]
+        using_metrics=using,
         label=name,
         period=PERIOD,
     )
@@ -180,7 +181,14 @@ class Observability(Construct):
         )
         topic = sns.Topic(self, "AlarmTopic", display_name="layercheck alarms", master_key=key, enforce_ssl=True)
         if config.alarm_email:
-            topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+            subscription = topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+            acknowledge(
+                subscription,
+                {
+                    "Serverless-SNSRedrivePolicy": "An e-mail copy of an alarm; the alarm itself stays in CloudWatch "
+                    "and on the dashboard, so a queue of undelivered e-mails would add nothing."
+                },
+            )
         return topic
 
     def _widgets(

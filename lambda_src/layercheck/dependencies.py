@@ -115,7 +115,7 @@ def reset() -> None:
         audit_service,
         idempotency_store,
     ):
-        factory.cache_clear()  # type: ignore[attr-defined]
+        factory.cache_clear()
     load_settings.cache_clear()
     ecr.default_client.cache_clear()
     dynamodb.default_client.cache_clear()

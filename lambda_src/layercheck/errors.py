@@ -116,7 +116,7 @@ class MissingConfigurationError(LayercheckError):
 class InvalidEventError(LayercheckError):
     """An event reached a door in a shape that door does not accept; ``errors`` are pydantic's, location and rule."""
 
-    def __init__(self, door: str, errors: Sequence[dict[str, Any]]) -> None:
+    def __init__(self, door: str, errors: Sequence[Any]) -> None:
         summary = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors[:5])
         super().__init__(f"invalid {door} event: {summary}")
         self.door = door

@@ -64,6 +64,17 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
+@pytest.fixture
+def env(cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The subprocesses' environment, for tests that call ``main([...])`` in-process."""
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    for key, value in cli_env.items():
+        if key.startswith("AWS_") or key == "HOME":
+            monkeypatch.setenv(key, value)
+
+
 @pytest.fixture(scope="session")
 def registry() -> Iterator[Registry]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

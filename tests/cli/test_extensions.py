@@ -13,16 +13,6 @@ from layercheck_cli.main import EXIT_NOT_AVAILABLE, EXIT_OK, main
 from tests.cli.conftest import LAYERCHECK, MISSING_DIGEST, Registry, run
 
 
-@pytest.fixture
-def env(cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in list(__import__("os").environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    for key, value in cli_env.items():
-        if key.startswith("AWS_") or key == "HOME":
-            monkeypatch.setenv(key, value)
-
-
 def layercheck(registry: Registry, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(["batch-check-layer-availability", "--endpoint-url", registry.endpoint_url, *args])
     captured = capsys.readouterr()

@@ -33,9 +33,10 @@ SEND_WORKERS = 8
 
 @functools.cache
 def default_client() -> SQSClient:
-    return boto3.client(
+    client: SQSClient = boto3.client(
         "sqs", config=Config(retries={"mode": "standard", "max_attempts": 6}, max_pool_connections=SEND_WORKERS)
     )
+    return client
 
 
 class AuditQueue:

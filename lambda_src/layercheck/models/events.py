@@ -145,4 +145,4 @@ AuditWorkItem = Annotated[RepositoryWorkItem | ImagesWorkItem, Field(discriminat
 class AuditWorkItemRecord(SqsRecordModel):
     """An SQS record whose body is one work item; a body that is not one fails that record only."""
 
-    body: Json[AuditWorkItem]  # type: ignore[assignment]
+    body: Json[AuditWorkItem]

@@ -1,0 +1,108 @@
+"""Cold start: what a fresh interpreter pays before the first event, measured in fresh processes.
+
+Each variant runs in its own ``python -c`` process (median of ``repeats``), timed inside the process (the imports and
+client creation alone) and from outside (interpreter start-up included). Byte-code caches are warm (one discarded run
+first): the Lambda asset is deployed without ``.pyc`` files, so a real first cold start also compiles our ~20 modules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from local.environment import lambda_environment
+
+PYTHON = sys.executable
+# Nothing listens on the discard port; no variant makes an AWS call, they only build clients.
+NO_ENDPOINT = "http://127.0.0.1:9"
+
+VARIANTS: dict[str, str] = {
+    "python -c pass (interpreter only)": "pass",
+    "import boto3 + ECR and DynamoDB clients": "import boto3\nboto3.client('ecr')\nboto3.client('dynamodb')",
+    "import layercheck.handler": "import layercheck.handler",
+    "handler + API door + ECR and DynamoDB clients (first API event's set-up)": (
+        "import layercheck.handler\nimport layercheck.doors.api\nfrom layercheck import dependencies\n"
+        "dependencies.layer_check_service()"
+    ),
+}
+
+# Modules that only one door, or only a later step, needs: the handler import should not pull them in.
+LAZY_MODULES = ("layercheck.doors.api", "boto3", "botocore", "layercheck.integrations.ecr", "aws_xray_sdk")
+
+_TIMED = (
+    "import time\n_started = time.perf_counter()\n{body}\n_elapsed = time.perf_counter() - _started\n"
+    "import json, sys\nprint(json.dumps({{'seconds': _elapsed, 'modules': sorted(sys.modules)}}))"
+)
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    name: str
+    inside_seconds: float
+    process_seconds: float
+
+
+@dataclass(frozen=True)
+class ImportCost:
+    module: str
+    self_seconds: float
+    cumulative_seconds: float
+
+
+def _environment() -> dict[str, str]:
+    environment = {**os.environ, **lambda_environment(NO_ENDPOINT), "PYTHONPATH": "lambda_src"}
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    return environment
+
+
+def _run(body: str) -> tuple[float, float, list[str]]:
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [PYTHON, "-c", _TIMED.format(body=body)], capture_output=True, text=True, check=True, env=_environment()
+    )
+    wall = time.perf_counter() - started
+    answer = json.loads(completed.stdout.strip().splitlines()[-1])
+    return float(answer["seconds"]), wall, list(answer["modules"])
+
+
+def measure(repeats: int = 11) -> list[ColdStart]:
+    results = []
+    for name, body in VARIANTS.items():
+        _run(body)  # warm the byte-code cache and the page cache
+        runs = [_run(body) for _ in range(repeats)]
+        results.append(
+            ColdStart(name, statistics.median(run[0] for run in runs), statistics.median(run[1] for run in runs))
+        )
+    return results
+
+
+def modules_loaded_by_handler_import() -> dict[str, bool]:
+    """Which of the door- or step-specific modules a bare ``import layercheck.handler`` loads."""
+    _, _, modules = _run("import layercheck.handler")
+    return {name: name in modules for name in LAZY_MODULES}
+
+
+_IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
+
+
+def heaviest_imports(statement: str = "import layercheck.handler", top: int = 12) -> list[ImportCost]:
+    """``python -X importtime``: the top-level imports by cumulative time, and their heaviest children."""
+    completed = subprocess.run(
+        [PYTHON, "-X", "importtime", "-c", statement], capture_output=True, text=True, check=True, env=_environment()
+    )
+    costs: list[tuple[int, ImportCost]] = []
+    for line in completed.stderr.splitlines():
+        match = _IMPORT_LINE.match(line)
+        if match:
+            depth = len(match.group(3)) // 2
+            costs.append(
+                (depth, ImportCost(match.group(4), int(match.group(1)) / 1e6, int(match.group(2)) / 1e6))
+            )
+    shallow = [cost for depth, cost in costs if depth <= 1]
+    return sorted(shallow, key=lambda cost: cost.cumulative_seconds, reverse=True)[:top]

@@ -1,0 +1,57 @@
+"""Helpers for the event-door tests (push, schedule, audit queue): events from the fixtures, resources, stored items."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+import pytest
+
+from local.environment import create_event_resources
+from tests.support import emf_blobs, load_event
+
+
+def prepare_event_doors(monkeypatch: pytest.MonkeyPatch, **settings: str) -> str:
+    """Create the idempotency table and the audit queue in moto and point the function at them; returns the queue
+    URL. ``settings`` are further environment variables (``AUDIT_TAGGED_ONLY="true"`` ...)."""
+    queue_url = create_event_resources()
+    monkeypatch.setenv("AUDIT_QUEUE_URL", queue_url)
+    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", "layercheck-idempotency")
+    monkeypatch.setenv("ECR_MAX_CALLS_PER_SECOND", "10000")
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    return queue_url
+
+
+def push_event(
+    repository_name: str, image_digest: str, image_tag: str | None = "latest", *, event_id: str | None = None
+) -> dict[str, Any]:
+    """AWS's "ECR Image Action" push sample, for this image; without ``image-tag`` when pushed by digest."""
+    event = copy.deepcopy(load_event("ecr_image_push.json"))
+    event["id"] = event_id or str(uuid.uuid4())
+    event["detail"]["repository-name"] = repository_name
+    event["detail"]["image-digest"] = image_digest
+    if image_tag is None:
+        del event["detail"]["image-tag"]
+    else:
+        event["detail"]["image-tag"] = image_tag
+    return event
+
+
+def image_verdicts(items: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Stored image verdicts by (repository, image digest)."""
+    return {(item["repositoryName"], item["imageDigest"]): item for item in items if item["itemType"] == "image"}
+
+
+def layer_items(items: list[dict[str, Any]], repository_name: str) -> dict[str, dict[str, Any]]:
+    return {
+        item["layerDigest"]: item
+        for item in items
+        if item["itemType"] == "layer" and item["repositoryName"] == repository_name
+    }
+
+
+def metric_sources(stdout: str) -> set[str]:
+    """The ``Source`` dimension values of every EMF document printed."""
+    return {blob["Source"] for blob in emf_blobs(stdout) if "Source" in blob}
