@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from local.environment import lambda_environment
 
@@ -91,18 +91,43 @@ def modules_loaded_by_handler_import() -> dict[str, bool]:
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
 
 
-def heaviest_imports(statement: str = "import layercheck.handler", top: int = 12) -> list[ImportCost]:
-    """``python -X importtime``: the top-level imports by cumulative time, and their heaviest children."""
+@dataclass
+class _Node:
+    module: str
+    self_seconds: float
+    cumulative_seconds: float
+    children: list[_Node] = field(default_factory=list)
+
+
+def _import_tree(stderr: str) -> list[_Node]:
+    """``-X importtime`` prints each module after its children, indented by depth; rebuild the tree."""
+    pending: dict[int, list[_Node]] = {}
+    for line in stderr.splitlines():
+        match = _IMPORT_LINE.match(line)
+        if not match:
+            continue
+        depth = len(match.group(3)) // 2
+        node = _Node(match.group(4), int(match.group(1)) / 1e6, int(match.group(2)) / 1e6)
+        node.children = pending.pop(depth + 1, [])
+        pending.setdefault(depth, []).append(node)
+    return pending.get(0, [])
+
+
+def heaviest_imports(statement: str = "import layercheck.handler", top: int = 10) -> list[ImportCost]:
+    """``python -X importtime``: the third-party imports our own modules trigger, heaviest (cumulative) first."""
     completed = subprocess.run(
         [PYTHON, "-X", "importtime", "-c", statement], capture_output=True, text=True, check=True, env=_environment()
     )
-    costs: list[tuple[int, ImportCost]] = []
-    for line in completed.stderr.splitlines():
-        match = _IMPORT_LINE.match(line)
-        if match:
-            depth = len(match.group(3)) // 2
-            costs.append(
-                (depth, ImportCost(match.group(4), int(match.group(1)) / 1e6, int(match.group(2)) / 1e6))
-            )
-    shallow = [cost for depth, cost in costs if depth <= 1]
-    return sorted(shallow, key=lambda cost: cost.cumulative_seconds, reverse=True)[:top]
+    edges: list[ImportCost] = []
+
+    def walk(node: _Node) -> None:
+        for child in node.children:
+            if node.module.startswith("layercheck") and not child.module.startswith("layercheck"):
+                edges.append(ImportCost(f"{child.module} (from {node.module})", child.self_seconds, child.cumulative_seconds))
+            walk(child)
+
+    for root in _import_tree(completed.stderr):
+        if root.module.startswith("layercheck"):
+            edges.append(ImportCost(root.module, root.self_seconds, root.cumulative_seconds))
+        walk(root)
+    return sorted(edges, key=lambda cost: cost.cumulative_seconds, reverse=True)[:top]

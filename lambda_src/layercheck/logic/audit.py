@@ -67,9 +67,13 @@ def in_scope(repository_name: str, prefixes: Sequence[str]) -> bool:
     return not prefixes or any(repository_name.startswith(prefix) for prefix in prefixes)
 
 
-def select_images(details: Iterable[ImageDetail], newest: int) -> list[ImageDetail]:
-    """Newest first by push time (ties by digest, for a stable slice); all of them when ``newest`` is 0."""
-    ordered = sorted(details, key=lambda image: image.image_digest)
+def select_images(details: Iterable[ImageDetail], *, tagged_only: bool = False, newest: int = 0) -> list[ImageDetail]:
+    """Newest first by push time (ties by digest, for a stable slice); all of them when ``newest`` is 0.
+
+    ``tagged_only`` is applied here too, not only as DescribeImages' ``tagStatus`` filter: the selection must not
+    depend on every implementation of that API honouring the filter (moto ignores it)."""
+    candidates = [image for image in details if image.image_tags or not tagged_only]
+    ordered = sorted(candidates, key=lambda image: image.image_digest)
     ordered.sort(key=lambda image: image.pushed_at.timestamp() if image.pushed_at else 0.0, reverse=True)
     return ordered[:newest] if newest else ordered
 
@@ -151,7 +155,7 @@ class AuditService:
             if error.code == "RepositoryNotFoundException":
                 return RepositoryAudited(images_in_scope=0, repository_gone=True)  # deleted since it was listed
             raise
-        selected = select_images(details, item.newestImages)
+        selected = select_images(details, tagged_only=item.taggedOnly, newest=item.newestImages)
         if len(selected) > MAX_IMAGES_PER_WORK_ITEM:
             slices = image_slices(item, selected)
             self.queue.send_work_items(slices)

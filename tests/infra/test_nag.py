@@ -1,0 +1,76 @@
+"""cdk-nag runs on every synth of the real app, fails it on any unacknowledged finding, and the acknowledgements
+are few, deliberate and explained."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from aws_cdk import Validations
+from aws_cdk import aws_sqs as sqs
+
+from infra.app import build_app, cdk_json_context
+from tests.infra.conftest import Synthesized
+
+# Every rule this project acknowledges, across both assemblies (defaults and every option on). A new entry here is a
+# design decision: add it only with a reason in the construct that needs it.
+EXPECTED_RULES = {
+    "AwsSolutions-APIG3",  # no WAF unless wafWebAclArn is set (default only)
+    "AwsSolutions-APIG6",  # execution logs need the account-wide API Gateway role (default only)
+    "AwsSolutions-COG4",  # AWS_IAM, not Cognito, by design
+    "AwsSolutions-IAM5",  # ECR repository scope, the table's own indexes, X-Ray's resource "*"
+    "AwsSolutions-SQS3",  # DLQs fed by an EventBridge target / on-failure destination
+    "Serverless-APIGWXrayEnabled",  # only with tracing=false
+    "Serverless-LambdaDLQ",  # on-failure destination instead of the legacy DeadLetterConfig
+    "Serverless-LambdaEventSourceMappingDestination",  # SQS mappings use the queue's redrive policy
+    "Serverless-LambdaTracing",  # only with tracing=false
+    "Serverless-SNSRedrivePolicy",  # only with alarmEmail
+    "Serverless-SQSRedrivePolicy",  # a DLQ needs no DLQ
+}
+
+
+def _acknowledgements(synth: Synthesized) -> dict[str, str]:
+    """Acknowledged finding id -> reason, over the whole construct tree."""
+    found: dict[str, str] = {}
+    for construct in synth.app.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                found.update(entry.data)
+    return found
+
+
+def test_synth_reports_no_findings(each: Synthesized) -> None:
+    report = json.loads((each.assembly_dir / "validation-report.json").read_text(encoding="utf-8"))
+    assert report["pluginReports"] == []
+
+
+def test_acknowledgements_are_few_and_each_has_a_reason(synthesized: Synthesized, custom: Synthesized) -> None:
+    acknowledged = {**_acknowledgements(synthesized), **_acknowledgements(custom)}
+    rules = {re.sub(r"^\w+::|\[.*\]$", "", finding) for finding in acknowledged}
+    assert rules == EXPECTED_RULES
+    for finding, reason in acknowledged.items():
+        assert finding.startswith(("AwsSolutions::AwsSolutions-", "Serverless::Serverless-")), finding
+        assert 20 <= len(reason) <= 250, (finding, reason)
+    assert len(_acknowledgements(synthesized)) <= 12
+
+
+def test_an_unacknowledged_finding_fails_the_synth_of_the_real_app(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Given the real app, with one queue that breaks both packs' rules (no encryption, no TLS guard, no DLQ)
+    outdir = tmp_path_factory.mktemp("cdk.out.rogue")
+    app, stack = build_app(context=cdk_json_context(), outdir=str(outdir))
+    sqs.Queue(stack, "RogueQueue", encryption=sqs.QueueEncryption.UNENCRYPTED)
+
+    # When it is synthesized, Then the synth fails and the report names the rogue queue under both packs
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((outdir / "validation-report.json").read_text(encoding="utf-8"))
+    violations = {
+        (plugin["pluginName"], violation["ruleName"], construct["constructPath"])
+        for plugin in report["pluginReports"]
+        for violation in plugin["violations"]
+        for construct in violation["violatingConstructs"]
+    }
+    assert ("AwsSolutions", "AwsSolutions-SQS4", "LayerCheck/RogueQueue/Resource") in violations
+    assert ("Serverless", "Serverless-SQSRedrivePolicy", "LayerCheck/RogueQueue/Resource") in violations
+    assert {path for _, _, path in violations} == {"LayerCheck/RogueQueue/Resource"}
