@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# jsii (under aws-cdk-lib) prints a banner on Node versions it no longer tests; it is noise in our commands.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+# jsii (under aws-cdk-lib) prints a banner on Node versions past their end of life; it is noise in our commands.
+# It stays quiet only when the variable names the running Node major version.
+NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(NODE_MAJOR)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 .PHONY: help venv lint format test unit integration infra e2e demo serve bench synth openapi clean

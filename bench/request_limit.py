@@ -5,7 +5,7 @@ so that they do not share this interpreter's lock. Every AWS call (ECR and Dynam
 
 ``python -m bench.request_limit [--latency-ms 50]`` prints one row per request size and the projected time on a
 Lambda function of 1,024 MB, which gets about 0.58 of a vCPU (Lambda allocates CPU in proportion to memory, a full
-vCPU at 1,769 MB): projected = wall time + CPU time × (1 / 0.58 − 1).
+vCPU at 1,769 MB): projected = wall time + CPU time × (1 / 0.58 - 1).
 """
 
 from __future__ import annotations

@@ -40,6 +40,9 @@ def main() -> int:
             print_metrics(emf_lines)
             print_stored(api.url, answer)
             print_rejection(api.url)
+        from local import demo_events
+
+        demo_events.run(lambda_handler, endpoint)
     print("\ndemo finished: moto server and local API stopped")
     return 0
 

@@ -5,6 +5,8 @@ Set ``LAYERCHECK_PORT`` to choose the port (default 3000).
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import threading
@@ -30,16 +32,12 @@ def main() -> int:
             digest = demo_request().layer_digests[0]
             print(f"layercheck local API: {api.url}   (moto: {endpoint})", flush=True)
             print(f"  Swagger UI: {api.url}/swagger")
-            print(
-                f"  curl -s -X POST {api.url}/checks -H 'Content-Type: application/json' \\\n"
-                f"       -d '{{\"repositoryNames\": [\"platform/base\", \"team-a/api\"], \"layerDigests\": [\"{digest}\"]}}'"
-            )
+            body = json.dumps({"repositoryNames": ["platform/base", "team-a/api"], "layerDigests": [digest]})
+            print(f"  curl -s -X POST {api.url}/checks -H 'Content-Type: application/json' \\\n       -d '{body}'")
             print(f"  curl -s '{api.url}/results?repositoryName=platform/base'")
             print("Ctrl-C to stop.", flush=True)
-            try:
+            with contextlib.suppress(KeyboardInterrupt):
                 stop.wait()
-            except KeyboardInterrupt:
-                pass
     return 0
 
 

@@ -18,7 +18,6 @@ os.environ.update(
         "POWERTOOLS_METRICS_NAMESPACE": "LayerCheck",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1",
     }
 )
 

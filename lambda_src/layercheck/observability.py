@@ -21,7 +21,11 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 def use_source(source: Source) -> None:
-    """Every metric of this invocation is dimensioned by the door that received it."""
+    """Every metric of this invocation is dimensioned by the door that received it.
+
+    An invocation that emitted no metric (a replayed event, an ignored one, a read) left its dimension behind, as
+    Powertools clears state only when it flushes: start from a clean slate so no stale ``Source`` can carry over."""
+    metrics.clear_metrics()
     metrics.add_dimension(name=SOURCE_DIMENSION, value=source.value)
 
 

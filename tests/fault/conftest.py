@@ -27,7 +27,6 @@ from local.faultproxy import FaultPlan, FaultProxy
 from local.lambda_context import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from local.seed import blob, digest_of
 
-TABLE = RESULTS_TABLE_NAME
 ECR_TARGET_PREFIX = "AmazonEC2ContainerRegistry_"
 DYNAMODB_TARGET_PREFIX = "DynamoDB_"
 THROTTLED_REPOSITORY = "fault/always-throttled"
@@ -36,7 +35,7 @@ CREDENTIALS = {"region_name": LOCAL_REGION, "aws_access_key_id": "testing", "aws
 
 @dataclass(frozen=True)
 class FaultRegistry:
-    """30 repositories × 150 digests (4,500 pairs): 130 well-formed, each held by about a third of the repositories,
+    """20 repositories × 150 digests (3,000 pairs): 130 well-formed, each held by about a third of the repositories,
     and 20 malformed. Two ECR calls per repository (100 + 30 valid digests)."""
 
     repositories: list[str]
@@ -71,15 +70,22 @@ def moto_endpoint() -> Iterator[str]:
 def registry(moto_endpoint: str) -> FaultRegistry:
     ecr: Any = boto3.client("ecr", endpoint_url=moto_endpoint, **CREDENTIALS)
     labels = [f"fault-layer-{i}" for i in range(130)]
-    repositories = [f"fault/service-{k:02d}" for k in range(30)]
+    repositories = [f"fault/service-{k:02d}" for k in range(20)]
     held = {}
     for k, name in enumerate([*repositories, THROTTLED_REPOSITORY]):
         ecr.create_repository(repositoryName=name)
         held[name] = _seed_layers(name, [label for i, label in enumerate(labels) if (i + k) % 3 == 0])
-    malformed = [f"sha256:{'X' * 64}" if i % 2 else f"v1.{i}" for i in range(20)]
+    malformed = [f"sha256:XYZ{i:061d}" if i % 2 else f"v1.{i}" for i in range(20)]
     digests = [digest_of(blob(label, 128)) for label in labels] + malformed
-    create_results_table(moto_endpoint, TABLE)
     return FaultRegistry(repositories, digests, held)
+
+
+@pytest.fixture
+def results_table(moto_endpoint: str, request: pytest.FixtureRequest) -> str:
+    """A fresh results table per test, so that reading back what a test stored reads only that."""
+    name = f"{RESULTS_TABLE_NAME}-{abs(hash(request.node.nodeid)) % 10**8}"
+    create_results_table(moto_endpoint, name)
+    return name
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +116,9 @@ def function_clients(fault_proxy: FaultProxy) -> FunctionClients:
     from layercheck.integrations import ecr, results_table
 
     with patched_environ(lambda_environment(fault_proxy.url)):
-        return FunctionClients(ecr=ecr.default_client.__wrapped__(16), dynamodb=results_table.default_client.__wrapped__())
+        return FunctionClients(
+            ecr=ecr.default_client.__wrapped__(16), dynamodb=results_table.default_client.__wrapped__()
+        )
 
 
 def total_attempts(client: Any) -> int:

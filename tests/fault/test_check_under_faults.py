@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from boto3.dynamodb.types import TypeDeserializer
 
 from layercheck.integrations.ecr import EcrRegistry
 from layercheck.integrations.results_table import ResultsTable
@@ -18,7 +19,6 @@ from local.faultproxy import FaultPlan, FaultProxy
 from tests.fault.conftest import (
     DYNAMODB_TARGET_PREFIX,
     ECR_TARGET_PREFIX,
-    TABLE,
     THROTTLED_REPOSITORY,
     FaultRegistry,
     FunctionClients,
@@ -26,6 +26,7 @@ from tests.fault.conftest import (
 )
 
 ECR_CHECK = "BatchCheckLayerAvailability"
+_plain = TypeDeserializer()
 # The issue's mix: 20 % throttled, 5 % HTTP 503, 2 % connections dropped; each attempt draws anew.
 ISSUE_MIX = FaultPlan(
     latency_seconds=0.0,
@@ -37,20 +38,15 @@ ISSUE_MIX = FaultPlan(
 )
 
 
-def stored_pairs(dynamodb: Any, repositories: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every stored layer verdict of these repositories, read back page by page."""
-    table = ResultsTable(TABLE, dynamodb)
+def stored_pairs(dynamodb: Any, table: str, repositories: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every stored layer verdict of these repositories, read back with one paginated scan of the test's table."""
+    wanted = set(repositories)
     pairs: dict[tuple[str, str], dict[str, Any]] = {}
-    for name in repositories:
-        token = None
-        while True:
-            page = table.query_repository("123456789012", name, limit=100, next_token=token)
-            for item in page.items:
-                stored = item.model_dump()
-                pairs[(stored["repositoryName"], stored["layerDigest"])] = stored
-            token = page.next_token
-            if not token:
-                break
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+        for attributes in page["Items"]:
+            item = {name: _plain.deserialize(value) for name, value in attributes.items()}
+            if "layerDigest" in item and item["repositoryName"] in wanted:
+                pairs[(item["repositoryName"], item["layerDigest"])] = item
     return pairs
 
 
@@ -62,16 +58,21 @@ def clean_outcome(registry: FaultRegistry, clients: FunctionClients, proxy: Faul
 
 
 def test_check_under_throttling_503s_and_drops_gives_the_clean_verdicts_and_stores_every_pair(
-    registry: FaultRegistry, function_clients: FunctionClients, fault_proxy: FaultProxy
+    registry: FaultRegistry,
+    function_clients: FunctionClients,
+    fault_proxy: FaultProxy,
+    results_table: str,
 ) -> None:
     # Given the verdicts of a run without faults
     clean = clean_outcome(registry, function_clients, fault_proxy)
-    assert clean.summary.checked == 4500 and clean.summary.errors == 0
+    assert clean.summary.checked == 3000 and clean.summary.errors == 0
 
     # When the same check runs with ECR answering 20 % throttling, 5 % 503 and dropping 2 % of connections
     fault_proxy.set_plan(ISSUE_MIX)
     service = LayerCheckService(
-        registry=EcrRegistry(function_clients.ecr), store=ResultsTable(TABLE, function_clients.dynamodb), workers=16
+        registry=EcrRegistry(function_clients.ecr),
+        store=ResultsTable(results_table, function_clients.dynamodb),
+        workers=16,
     )
     outcome = service.check_and_store(registry.targets(), source=Source.API, check_id="under-faults")
 
@@ -85,9 +86,9 @@ def test_check_under_throttling_503s_and_drops_gives_the_clean_verdicts_and_stor
     assert stats.forwarded[ECR_CHECK] == len(plan_calls(registry.targets()))
     assert stats.requests[ECR_CHECK] == stats.forwarded[ECR_CHECK] + stats.faults_by_operation[ECR_CHECK]
 
-    # And every one of the 4,500 pairs is stored with the answered verdict
-    stored = stored_pairs(function_clients.dynamodb, registry.repositories)
-    assert len(stored) == 4500
+    # And every one of the 3,000 pairs is stored with the answered verdict
+    stored = stored_pairs(function_clients.dynamodb, results_table, registry.repositories)
+    assert len(stored) == 3000
     for result in outcome.results:
         for layer in result.layers:
             item = stored[(result.repositoryName, layer.layerDigest)]
@@ -97,15 +98,22 @@ def test_check_under_throttling_503s_and_drops_gives_the_clean_verdicts_and_stor
 
 
 def test_repository_still_throttled_after_every_retry_answers_each_pair_as_a_throttling_failure(
-    registry: FaultRegistry, function_clients: FunctionClients, fault_proxy: FaultProxy
+    registry: FaultRegistry,
+    function_clients: FunctionClients,
+    fault_proxy: FaultProxy,
+    results_table: str,
 ) -> None:
     # Given ECR throttles every call for one repository, and answers the others normally
     clean = clean_outcome(registry, function_clients, fault_proxy)
     fault_proxy.set_plan(
-        FaultPlan(latency_seconds=0.0, throttled_repositories=(THROTTLED_REPOSITORY,), fault_targets=(ECR_TARGET_PREFIX,))
+        FaultPlan(
+            latency_seconds=0.0, throttled_repositories=(THROTTLED_REPOSITORY,), fault_targets=(ECR_TARGET_PREFIX,)
+        )
     )
     service = LayerCheckService(
-        registry=EcrRegistry(function_clients.ecr), store=ResultsTable(TABLE, function_clients.dynamodb), workers=16
+        registry=EcrRegistry(function_clients.ecr),
+        store=ResultsTable(results_table, function_clients.dynamodb),
+        workers=16,
     )
 
     # When one check covers it and the others
@@ -123,14 +131,14 @@ def test_repository_still_throttled_after_every_retry_answers_each_pair_as_a_thr
     assert codes == {"ThrottlingException": 130, FailureCode.INVALID_LAYER_DIGEST: 20}
     assert all(f.failureReason == "Rate exceeded" for f in throttled.failures if f.failureCode == "ThrottlingException")
     assert outcome.summary.errors == 130
-    assert outcome.summary.checked == 4500 + 150
+    assert outcome.summary.checked == 3000 + 150
 
     # ... after botocore really tried each of its two calls the configured number of times
     stats = fault_proxy.stats()
     assert stats.faults_by_operation[ECR_CHECK] == 2 * total_attempts(function_clients.ecr)
 
     # And the failures are stored too, as ERROR with the code, so the table shows what could not be checked
-    stored = stored_pairs(function_clients.dynamodb, [THROTTLED_REPOSITORY])
+    stored = stored_pairs(function_clients.dynamodb, results_table, [THROTTLED_REPOSITORY])
     assert len(stored) == 150
     statuses = Counter((item["status"], item.get("failureCode")) for item in stored.values())
     assert statuses == {("ERROR", "ThrottlingException"): 130, ("INVALID", FailureCode.INVALID_LAYER_DIGEST): 20}
@@ -138,12 +146,18 @@ def test_repository_still_throttled_after_every_retry_answers_each_pair_as_a_thr
 
 @pytest.mark.parametrize("kind", ["throttle_share", "unavailable_share", "drop_share"])
 def test_dynamodb_faults_are_retried_by_botocore_and_the_check_is_stored(
-    kind: str, registry: FaultRegistry, function_clients: FunctionClients, fault_proxy: FaultProxy
+    kind: str,
+    registry: FaultRegistry,
+    function_clients: FunctionClients,
+    fault_proxy: FaultProxy,
+    results_table: str,
 ) -> None:
     # Given DynamoDB (not ECR) fails a third of the attempts in one way
     fault_proxy.set_plan(FaultPlan(latency_seconds=0.0, seed=3, fault_targets=(DYNAMODB_TARGET_PREFIX,), **{kind: 0.3}))
     service = LayerCheckService(
-        registry=EcrRegistry(function_clients.ecr), store=ResultsTable(TABLE, function_clients.dynamodb), workers=16
+        registry=EcrRegistry(function_clients.ecr),
+        store=ResultsTable(results_table, function_clients.dynamodb),
+        workers=16,
     )
 
     # When a check of five repositories is stored
@@ -154,6 +168,6 @@ def test_dynamodb_faults_are_retried_by_botocore_and_the_check_is_stored(
 
     # Then every pair is stored, with this check's id, though DynamoDB failed some writes
     assert fault_proxy.stats().faults_by_operation["BatchWriteItem"] > 0
-    stored = stored_pairs(function_clients.dynamodb, names)
+    stored = stored_pairs(function_clients.dynamodb, results_table, names)
     assert len(stored) == outcome.summary.checked == 750
     assert {item["checkId"] for item in stored.values()} == {kind}

@@ -25,12 +25,18 @@ if str(REPO_ROOT / "lambda_src") not in sys.path:
 
 
 def _silence_jsii_node_banner() -> None:
-    """jsii prints an end-of-life banner for old Node majors unless this variable lists that major version."""
+    """jsii prints an end-of-life banner on old Node majors unless this variable lists that major version
+    (a comma-separated list of majors, e.g. "20"; a bare "1" does not silence it)."""
     node = shutil.which("node")
-    if node and "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION" not in os.environ:
-        major = subprocess.run([node, "-p", "process.versions.node.split('.')[0]"], capture_output=True, text=True)
-        os.environ["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = major.stdout.strip()
-    os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
+    if node is None:
+        return
+    name = "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
+    major = subprocess.run(
+        [node, "-p", "process.versions.node.split('.')[0]"], check=False, capture_output=True, text=True
+    )
+    listed = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+    if major.stdout.strip() and major.stdout.strip() not in listed:
+        os.environ[name] = ",".join([*listed, major.stdout.strip()])
 
 
 _silence_jsii_node_banner()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk.assertions import Match
 
 from infra.constructs.function import HANDLER
 from tests.infra.conftest import Synthesized
 
 
-def _function(synth: Synthesized) -> dict:
-    return synth.only("AWS::Lambda::Function")["Properties"]
+def _function(synth: Synthesized) -> dict[str, Any]:
+    properties: dict[str, Any] = synth.only("AWS::Lambda::Function")["Properties"]
+    return properties
 
 
 def test_function_runs_our_handler_on_arm64_with_the_newest_python(synthesized: Synthesized) -> None:

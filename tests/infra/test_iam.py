@@ -48,13 +48,17 @@ def test_no_statement_allows_a_wildcard_action(each: Synthesized) -> None:
 
 def test_function_reads_ecr_with_exactly_five_actions_on_repository_arns(synthesized: Synthesized) -> None:
     (ecr,) = [s for s in _function_statements(synthesized) if any(a.startswith("ecr:") for a in _as_list(s["Action"]))]
-    assert sorted(ecr["Action"]) == sorted(ECR_ACTIONS) == [
-        "ecr:BatchCheckLayerAvailability",
-        "ecr:BatchGetImage",
-        "ecr:DescribeImages",
-        "ecr:DescribeRepositories",
-        "ecr:ListImages",
-    ]
+    assert (
+        sorted(ecr["Action"])
+        == sorted(ECR_ACTIONS)
+        == [
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:BatchGetImage",
+            "ecr:DescribeImages",
+            "ecr:DescribeRepositories",
+            "ecr:ListImages",
+        ]
+    )
     assert ecr["Effect"] == "Allow"
     assert ecr["Resource"] == {
         "Fn::Join": [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from layercheck import results_table_schema as schema
-
 from tests.infra.conftest import Synthesized
 
 

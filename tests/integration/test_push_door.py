@@ -120,7 +120,11 @@ def test_push_of_an_image_missing_a_layer_is_broken_and_lists_only_that_layer(
 def test_an_index_whose_platform_manifest_is_gone_is_broken(registry: Any, dynamodb: Any) -> None:
     # Given an index listing a platform manifest the repository does not hold (a lifecycle rule expired it)
     amd64 = push_image(registry, REPOSITORY, ["base"], platform="linux/amd64")
-    expired = {**amd64, "digest": digest_of(b"expired platform manifest"), "platform": {"os": "linux", "architecture": "arm64"}}
+    expired = {
+        **amd64,
+        "digest": digest_of(b"expired platform manifest"),
+        "platform": {"os": "linux", "architecture": "arm64"},
+    }
     index = push_index(registry, REPOSITORY, [amd64, expired], tag="half")
 
     lambda_handler(push_event(REPOSITORY, index["digest"], "half"), FakeLambdaContext())
@@ -211,5 +215,5 @@ def test_a_push_event_with_a_malformed_digest_is_refused_before_any_aws_call(reg
     from layercheck.errors import InvalidEventError
 
     event = push_event(REPOSITORY, "sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234")
-    with pytest.raises(InvalidEventError, match="image-digest|image_digest"):
+    with pytest.raises(InvalidEventError, match=r"image-digest|image_digest"):
         lambda_handler(event, FakeLambdaContext())

@@ -44,7 +44,9 @@ def test_a_constant_input_only_narrows_the_configured_scope(
 
 def test_a_constant_input_outside_the_configured_prefixes_is_refused() -> None:
     with pytest.raises(AuditScopeError) as raised:
-        effective_scope(AuditScope(repositoryPrefixes=("team-a/",)), AuditScopeInput(repositoryPrefixes=["team-a/x", "team-b/"]))
+        effective_scope(
+            AuditScope(repositoryPrefixes=("team-a/",)), AuditScopeInput(repositoryPrefixes=["team-a/x", "team-b/"])
+        )
 
     assert raised.value.prefixes == ["team-b/"]
 
@@ -83,7 +85,9 @@ class FakeCatalog:
             raise self.error
         yield from self.repositories
 
-    def list_image_details(self, registry_id: str, repository_name: str, *, tagged_only: bool = False) -> Iterator[ImageDetail]:
+    def list_image_details(
+        self, registry_id: str, repository_name: str, *, tagged_only: bool = False
+    ) -> Iterator[ImageDetail]:
         if self.error:
             raise self.error
         yield from self.images.get(repository_name, [])

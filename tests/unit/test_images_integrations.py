@@ -24,9 +24,7 @@ def d(n: int) -> str:
 
 
 def client(service: str) -> Any:
-    return boto3.client(
-        service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
+    return boto3.client(service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 @pytest.fixture
@@ -45,7 +43,11 @@ def test_batch_get_image_asks_for_every_manifest_media_type_in_calls_of_at_most_
             "batch_get_image",
             {
                 "images": [
-                    {"imageId": {"imageDigest": x}, "imageManifest": "{}", "imageManifestMediaType": ACCEPTED_MEDIA_TYPES[0]}
+                    {
+                        "imageId": {"imageDigest": x},
+                        "imageManifest": "{}",
+                        "imageManifestMediaType": ACCEPTED_MEDIA_TYPES[0],
+                    }
                     for x in chunk
                     if x != d(7)
                 ],
@@ -84,7 +86,9 @@ def test_repositories_are_listed_across_every_page(ecr: tuple[Any, Stubber]) -> 
     def repository(name: str) -> dict[str, str]:
         return {"registryId": "123456789012", "repositoryName": name}
 
-    stubber.add_response("describe_repositories", {"repositories": [repository("team-a")], "nextToken": "t1"}, {"maxResults": 1000})
+    stubber.add_response(
+        "describe_repositories", {"repositories": [repository("team-a")], "nextToken": "t1"}, {"maxResults": 1000}
+    )
     stubber.add_response(
         "describe_repositories", {"repositories": [repository("team-b")]}, {"maxResults": 1000, "nextToken": "t1"}
     )
@@ -115,7 +119,9 @@ def test_describe_image_answers_none_for_an_image_gone(ecr: tuple[Any, Stubber])
 
 
 def _items(count: int) -> list[RepositoryWorkItem]:
-    return [RepositoryWorkItem(auditId="a", registryId="123456789012", repositoryName=f"repo-{n}") for n in range(count)]
+    return [
+        RepositoryWorkItem(auditId="a", registryId="123456789012", repositoryName=f"repo-{n}") for n in range(count)
+    ]
 
 
 def test_work_items_are_sent_in_batches_of_ten(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,8 +132,16 @@ def test_work_items_are_sent_in_batches_of_ten(monkeypatch: pytest.MonkeyPatch) 
         for start, end in ((0, 10), (10, 20), (20, 25)):
             stubber.add_response(
                 "send_message_batch",
-                {"Successful": [{"Id": str(n), "MessageId": "m", "MD5OfMessageBody": "x"} for n in range(start, end)], "Failed": []},
-                {"QueueUrl": QUEUE_URL, "Entries": [{"Id": str(n), "MessageBody": items[n].model_dump_json()} for n in range(start, end)]},
+                {
+                    "Successful": [
+                        {"Id": str(n), "MessageId": "m", "MD5OfMessageBody": "x"} for n in range(start, end)
+                    ],
+                    "Failed": [],
+                },
+                {
+                    "QueueUrl": QUEUE_URL,
+                    "Entries": [{"Id": str(n), "MessageBody": items[n].model_dump_json()} for n in range(start, end)],
+                },
             )
         assert AuditQueue(QUEUE_URL, sqs, sleep=lambda _: None).send_work_items(items) == 25
         stubber.assert_no_pending_responses()

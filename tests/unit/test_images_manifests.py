@@ -67,9 +67,18 @@ def test_unreadable_manifests_raise_with_a_reason(text: str, reason: str) -> Non
 @pytest.mark.parametrize(
     ("descriptor", "absent"),
     [
-        ({"mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", "digest": "sha256:" + "f" * 64}, True),
-        ({"mediaType": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", "digest": "sha256:" + "f" * 64,
-          "urls": ["https://example.com/layer"]}, True),
+        (
+            {"mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", "digest": "sha256:" + "f" * 64},
+            True,
+        ),
+        (
+            {
+                "mediaType": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+                "digest": "sha256:" + "f" * 64,
+                "urls": ["https://example.com/layer"],
+            },
+            True,
+        ),
         ({"mediaType": "application/vnd.oci.empty.v1+json", "digest": EMPTY_DESCRIPTOR_DIGEST, "size": 2}, True),
         (LAYER, False),
         (CONFIG, False),

@@ -24,7 +24,11 @@ def d(label: str) -> str:
 def manifest(config: str, *layers: str) -> str:
     blob = {"mediaType": "application/vnd.oci.image.layer.v1.tar", "size": 1}
     return json.dumps(
-        {"mediaType": OCI_MANIFEST, "config": {**blob, "digest": d(config)}, "layers": [{**blob, "digest": d(x)} for x in layers]}
+        {
+            "mediaType": OCI_MANIFEST,
+            "config": {**blob, "digest": d(config)},
+            "layers": [{**blob, "digest": d(x)} for x in layers],
+        }
     )
 
 
@@ -46,13 +50,21 @@ class FakeRegistry:
     error_code: str | None = None
     calls: list[list[str]] = field(default_factory=list)
 
-    def batch_check_layer_availability(self, registry_id: str, repository_name: str, layer_digests: list[str]) -> BatchAnswer:
+    def batch_check_layer_availability(
+        self, registry_id: str, repository_name: str, layer_digests: list[str]
+    ) -> BatchAnswer:
         self.calls.append(layer_digests)
         if self.error_code:
             raise RepositoryCheckError(self.error_code, "nope")
         return BatchAnswer(
-            layers=[LayerAnswer(layerDigest=x, layerAvailability="AVAILABLE") for x in layer_digests if x in self.available],
-            failures=[LayerFailure(layerDigest=x, failureCode="MissingLayerDigest") for x in layer_digests if x not in self.available],
+            layers=[
+                LayerAnswer(layerDigest=x, layerAvailability="AVAILABLE") for x in layer_digests if x in self.available
+            ],
+            failures=[
+                LayerFailure(layerDigest=x, failureCode="MissingLayerDigest")
+                for x in layer_digests
+                if x not in self.available
+            ],
         )
 
 
@@ -134,7 +146,9 @@ def test_a_repository_level_error_gives_every_image_an_unchecked_verdict() -> No
         "1", "repo", [ImageRef(d("one")), ImageRef(d("two"))], source=Source.PUSH
     )
 
-    assert {(v.status, v.failureCode) for v in outcome.verdicts} == {(ImageStatus.UNCHECKED, "RepositoryNotFoundException")}
+    assert {(v.status, v.failureCode) for v in outcome.verdicts} == {
+        (ImageStatus.UNCHECKED, "RepositoryNotFoundException")
+    }
     assert outcome.unchecked == 2
     assert len(store.items) == 2
 
@@ -143,4 +157,6 @@ def test_a_throttled_manifest_read_is_transient() -> None:
     manifests = FakeManifests({}, error=RepositoryCheckError("ThrottlingException", "slow down"))
 
     with pytest.raises(TransientCheckError):
-        service(manifests, FakeRegistry(set()), FakeStore()).check_images("1", "repo", [ImageRef(d("x"))], source=Source.PUSH)
+        service(manifests, FakeRegistry(set()), FakeStore()).check_images(
+            "1", "repo", [ImageRef(d("x"))], source=Source.PUSH
+        )

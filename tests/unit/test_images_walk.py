@@ -33,9 +33,16 @@ def manifest(config: str, *layers: str, foreign: Sequence[str] = ()) -> str:
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": d(config), "size": 1},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d(x), "size": 1} for x in layers]
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d(x), "size": 1} for x in layers
+            ]
             + [
-                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d(x), "size": 1, "urls": ["https://x"]}
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": d(x),
+                    "size": 1,
+                    "urls": ["https://x"],
+                }
                 for x in foreign
             ],
         }
@@ -44,7 +51,11 @@ def manifest(config: str, *layers: str, foreign: Sequence[str] = ()) -> str:
 
 def index(*children: str) -> str:
     return json.dumps(
-        {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [{"mediaType": OCI_MANIFEST, "digest": d(c), "size": 1} for c in children]}
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{"mediaType": OCI_MANIFEST, "digest": d(c), "size": 1} for c in children],
+        }
     )
 
 
@@ -89,7 +100,9 @@ def test_nested_indexes_are_walked_level_by_level_and_shared_manifests_fetched_o
 
 def test_foreign_layers_and_the_empty_descriptor_are_skipped() -> None:
     text = json.loads(manifest("cfg", "real", foreign=["windows"]))
-    text["layers"].append({"mediaType": "application/vnd.oci.empty.v1+json", "digest": EMPTY_DESCRIPTOR_DIGEST, "size": 2})
+    text["layers"].append(
+        {"mediaType": "application/vnd.oci.empty.v1+json", "digest": EMPTY_DESCRIPTOR_DIGEST, "size": 2}
+    )
     manifests = FakeManifests({"img": json.dumps(text)})
 
     [walk] = walk_images("1", "repo", [ImageRef(d("img"))], manifests)
