@@ -97,8 +97,9 @@ class LayerCheckConfig(BaseModel):
     event_retry_attempts: int = Field(8, alias="eventRetryAttempts", ge=0, le=185)
     event_max_age_hours: int = Field(24, alias="eventMaxAgeHours", ge=1, le=24)
 
-    # Results.
+    # Results and idempotency records.
     results_ttl_days: int = Field(30, alias="resultsTtlDays", ge=1, le=3650)
+    idempotency_expires_seconds: int = Field(30 * 3600, alias="idempotencyExpiresSeconds", ge=60)
     retain_data: bool = Field(True, alias="retainData")
 
     # The API.
@@ -143,6 +144,11 @@ class LayerCheckConfig(BaseModel):
             problems.append("auditMaxConcurrency must not exceed reservedConcurrency (the mapping would be throttled)")
         if self.ecr_calls_per_second < self.reserved_concurrency:
             problems.append("ecrCallsPerSecond must be at least reservedConcurrency (one call/s per environment)")
+        if self.idempotency_expires_seconds < self.redelivery_window_seconds:
+            problems.append(
+                "idempotencyExpiresSeconds must cover eventMaxAgeHours + asyncMaxEventAgeHours "
+                f"({self.redelivery_window_seconds} s), or a late redelivery would run twice"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -171,6 +177,15 @@ class LayerCheckConfig(BaseModel):
         """Each execution environment rate-limits itself, so the stack-wide budget is split across the most
         environments that can run at once (the reserved concurrency)."""
         return max(1, self.ecr_calls_per_second // self.reserved_concurrency)
+
+    @property
+    def redelivery_window_seconds(self) -> int:
+        """How long after an event was first handled a copy of it can still reach the function: EventBridge retries
+        delivery for up to ``eventMaxAgeHours``, then Lambda keeps (and retries) an asynchronous event for up to
+        ``asyncMaxEventAgeHours``. An idempotency record must outlive both, or the late copy runs again.
+        https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
+        https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html"""
+        return (self.event_max_age_hours + self.async_max_event_age_hours) * 3600
 
     @property
     def audit_visibility_timeout_seconds(self) -> int:

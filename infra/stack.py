@@ -11,7 +11,7 @@ from infra.config import LayerCheckConfig
 from infra.constructs.api import CheckApi
 from infra.constructs.function import CheckerFunction
 from infra.constructs.observability import Observability
-from infra.constructs.storage import ResultsTable
+from infra.constructs.storage import IdempotencyTable, ResultsTable
 from infra.constructs.triggers import AuditQueue, EventTriggers
 
 
@@ -26,8 +26,16 @@ class LayerCheckStack(Stack):
             **kwargs,
         )
         results = ResultsTable(self, "Results", retain_data=config.retain_data)
+        idempotency = IdempotencyTable(self, "Idempotency", retain_data=config.retain_data)
         audit = AuditQueue(self, "Audit", config=config)
-        checker = CheckerFunction(self, "Checker", config=config, results_table=results.table, audit_queue=audit.queue)
+        checker = CheckerFunction(
+            self,
+            "Checker",
+            config=config,
+            results_table=results.table,
+            idempotency_table=idempotency.table,
+            audit_queue=audit.queue,
+        )
         triggers = EventTriggers(self, "Triggers", config=config, function=checker.function, audit_queue=audit)
         api = CheckApi(self, "Http", config=config, function=checker.function)
         observability = Observability(
@@ -46,6 +54,7 @@ class LayerCheckStack(Stack):
 
         CfnOutput(self, "ApiUrl", value=api.api.url, description="Base URL; sign requests with SigV4 (execute-api)")
         CfnOutput(self, "ResultsTableName", value=results.table.table_name)
+        CfnOutput(self, "IdempotencyTableName", value=idempotency.table.table_name)
         CfnOutput(self, "AuditQueueUrl", value=audit.queue.queue_url)
         CfnOutput(self, "FunctionName", value=checker.function.function_name)
         CfnOutput(self, "AlarmTopicArn", value=observability.topic.topic_arn)

@@ -47,7 +47,9 @@ def rendered_dom(chromium: str, url: str, *, timeout: float = 90) -> str:
     return _run(chromium, "--dump-dom", url, timeout=timeout).stdout
 
 
-def screenshot(chromium: str, url: str, path: Path, *, width: int = 1280, height: int = 1100, timeout: float = 90) -> Path:
+def screenshot(
+    chromium: str, url: str, path: Path, *, width: int = 1280, height: int = 1100, timeout: float = 90
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     _run(chromium, f"--screenshot={path}", f"--window-size={width},{height}", url, timeout=timeout)
     if not path.exists() or path.stat().st_size == 0:

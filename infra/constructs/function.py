@@ -30,14 +30,17 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 # egg-info written by an editable install, no stray files). tests/infra checks the result.
 ASSET_EXCLUDES = ["/*", "!/layercheck/", "/layercheck/**", "!/layercheck/**/", "!/layercheck/**/*.py", "__pycache__/"]
 
-# Read-only ECR actions the check engine and the image walker call. Nothing else, and no wildcard.
-ECR_ACTIONS = [
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:BatchGetImage",
-    "ecr:DescribeImages",
-    "ecr:DescribeRepositories",
-    "ecr:ListImages",
-]
+# Powertools reads these: every log line carries the service, and Metrics adds it as a `service` dimension to every
+# metric (next to our `Source`), so the dashboard and alarms (observability.py) must name it too.
+SERVICE_NAME = "layercheck"
+METRICS_NAMESPACE = "LayerCheck"
+
+# Read-only ECR actions the check engine and the image walker call on named repositories (the prefix-scoped ARNs).
+ECR_REPOSITORY_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:DescribeImages"]
+# The audit lists each registry with DescribeRepositories and no repository names, which ECR authorizes against
+# `repository/*`: a prefix-scoped resource would deny the listing. It returns repository metadata only (names,
+# URIs, settings; no images), and the audit keeps only the repositories in scope (AUDIT_REPOSITORY_PREFIXES).
+ECR_LISTING_ACTIONS = ["ecr:DescribeRepositories"]
 
 
 def powertools_layer_parameter(version: str) -> str:
@@ -46,29 +49,56 @@ def powertools_layer_parameter(version: str) -> str:
     return f"/aws/service/powertools/python/{ARCHITECTURE.name}/python{PYTHON_VERSION}/{version}"
 
 
-def _ecr_scope(config: LayerCheckConfig) -> list[tuple[str | None, str]]:
-    """(registry account, repository name pattern) pairs; ``None`` is this stack's own account."""
-    accounts: list[str | None] = [None, *config.registry_account_ids]
-    patterns = [f"{prefix}*" for prefix in config.repository_prefixes] or ["*"]
-    return [(account, pattern) for account in accounts for pattern in patterns]
+def _registry_accounts(config: LayerCheckConfig) -> list[str | None]:
+    """The registries in scope; ``None`` is this stack's own account."""
+    return [None, *config.registry_account_ids]
+
+
+def _repository_patterns(config: LayerCheckConfig) -> list[str]:
+    return [f"{prefix}*" for prefix in config.repository_prefixes] or ["*"]
+
+
+def _repository_arn(account: str | None, pattern: str) -> str:
+    return f"arn:{Aws.PARTITION}:ecr:{Aws.REGION}:{account or Aws.ACCOUNT_ID}:repository/{pattern}"
 
 
 def ecr_repository_arns(config: LayerCheckConfig) -> list[str]:
     """Repository ARNs of the configured scope: this account's registry plus any other registries, each limited to
     the configured name prefixes (every repository when there are none)."""
     return [
-        f"arn:{Aws.PARTITION}:ecr:{Aws.REGION}:{account or Aws.ACCOUNT_ID}:repository/{pattern}"
-        for account, pattern in _ecr_scope(config)
+        _repository_arn(account, pattern)
+        for account in _registry_accounts(config)
+        for pattern in _repository_patterns(config)
     ]
 
 
-def _ecr_nag_findings(config: LayerCheckConfig) -> list[str]:
-    """The same ARNs as cdk-nag spells them in its IAM5 finding ids (pseudo parameters in angle brackets)."""
-    return [
-        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:{account or '<AWS::AccountId>'}"
-        f":repository/{pattern}]"
-        for account, pattern in _ecr_scope(config)
-    ]
+def ecr_listing_arns(config: LayerCheckConfig) -> list[str]:
+    """``repository/*`` of every registry in scope: what a name-less DescribeRepositories is authorized against."""
+    return [_repository_arn(account, "*") for account in _registry_accounts(config)]
+
+
+def _ecr_nag_findings(config: LayerCheckConfig) -> dict[str, str]:
+    """IAM5 acknowledgements of both ECR statements, ``finding id -> reason``, with each ARN spelled as cdk-nag
+    spells it (pseudo parameters in angle brackets). Without prefixes both statements name the same ARNs."""
+
+    def finding(account: str | None, pattern: str) -> str:
+        account_id = account or "<AWS::AccountId>"
+        return f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:{account_id}:repository/{pattern}]"
+
+    accounts = _registry_accounts(config)
+    if not config.repository_prefixes:
+        reason = "Every repository is in scope (no repositoryPrefixes): read-only ECR image actions and the listing."
+        return {finding(account, "*"): reason for account in accounts}
+    findings = {
+        finding(account, "*"): "ecr:DescribeRepositories without names is authorized on repository/*; it reveals "
+        "repository metadata only, and the audit filters by prefix."
+        for account in accounts
+    }
+    scoped = "Read-only ECR image actions on the repositories in scope (context repositoryPrefixes)."
+    for account in accounts:
+        for pattern in _repository_patterns(config):
+            findings[finding(account, pattern)] = scoped
+    return findings
 
 
 class CheckerFunction(Construct):
@@ -81,6 +111,7 @@ class CheckerFunction(Construct):
         *,
         config: LayerCheckConfig,
         results_table: dynamodb.ITable,
+        idempotency_table: dynamodb.ITable,
         audit_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -130,12 +161,14 @@ class CheckerFunction(Construct):
             on_failure=destinations.SqsDestination(self.failed_invocations),
             environment={
                 "RESULTS_TABLE_NAME": results_table.table_name,
+                "IDEMPOTENCY_TABLE_NAME": idempotency_table.table_name,
                 "AUDIT_QUEUE_URL": audit_queue.queue_url,
-                "POWERTOOLS_SERVICE_NAME": "layercheck",
-                "POWERTOOLS_METRICS_NAMESPACE": "LayerCheck",
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": config.log_level,
                 "POWERTOOLS_TRACE_DISABLED": str(not config.tracing).lower(),
                 "RESULTS_TTL_DAYS": str(config.results_ttl_days),
+                "IDEMPOTENCY_EXPIRES_SECONDS": str(config.idempotency_expires_seconds),
                 "AUDIT_REPOSITORY_PREFIXES": ",".join(config.effective_audit_prefixes),
                 "AUDIT_TAGGED_ONLY": str(config.audit_tagged_only).lower(),
                 "AUDIT_NEWEST_IMAGES": str(config.audit_newest_images),
@@ -144,8 +177,12 @@ class CheckerFunction(Construct):
             },
         )
 
-        self.role.add_to_policy(iam.PolicyStatement(actions=ECR_ACTIONS, resources=ecr_repository_arns(config)))
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=ECR_REPOSITORY_ACTIONS, resources=ecr_repository_arns(config))
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=ECR_LISTING_ACTIONS, resources=ecr_listing_arns(config)))
         results_table.grant_read_write_data(self.role)
+        idempotency_table.grant_read_write_data(self.role)
         audit_queue.grant_send_messages(self.role)
 
         self._acknowledge(config, results_table)
@@ -162,8 +199,7 @@ class CheckerFunction(Construct):
             f"AwsSolutions-IAM5[Resource::<{table_id}.Arn>/index/*]": "grant_read_write_data: the indexes of our "
             "own results table, and only those.",
         }
-        for finding in _ecr_nag_findings(config):
-            findings[finding] = "Read-only ECR actions on the repositories in scope (context repositoryPrefixes)."
+        findings.update(_ecr_nag_findings(config))
         if config.tracing:
             findings["AwsSolutions-IAM5[Resource::*]"] = (
                 "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions."

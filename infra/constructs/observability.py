@@ -17,9 +17,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import LayerCheckConfig
+from infra.constructs.function import METRICS_NAMESPACE, SERVICE_NAME
 from infra.nag import acknowledge
 
-NAMESPACE = "LayerCheck"
 SOURCES = ("api", "schedule", "push")
 PERIOD = Duration.minutes(5)
 LAYER_METRICS = ("LayersAvailable", "LayersUnavailable", "LayersMissing", "InvalidDigests", "CheckErrors")
@@ -57,11 +57,14 @@ KEY_ACCOUNT_ACTIONS = [
 
 
 def layercheck_metric(name: str, source: str) -> cloudwatch.Metric:
-    """One of the EMF metrics the function emits (namespace LayerCheck, dimension Source), summed per period."""
+    """One of the EMF metrics the function emits, summed per period.
+
+    CloudWatch matches a metric only on its exact set of dimensions, and Powertools Metrics adds ``service`` (the
+    function's POWERTOOLS_SERVICE_NAME) to our ``Source`` on every metric: both must be named here."""
     return cloudwatch.Metric(
-        namespace=NAMESPACE,
+        namespace=METRICS_NAMESPACE,
         metric_name=name,
-        dimensions_map={"Source": source},
+        dimensions_map={"Source": source, "service": SERVICE_NAME},
         statistic=cloudwatch.Stats.SUM,
         period=PERIOD,
         label=source,
@@ -204,7 +207,8 @@ class Observability(Construct):
         self.dashboard.add_widgets(
             cloudwatch.TextWidget(
                 markdown="## layercheck\nLayer verdicts come from the function's EMF metrics (namespace `LayerCheck`, "
-                "dimension `Source`). A broken image is named in the results table (`status` = `BROKEN`).",
+                "dimensions `Source` and `service`). A broken image is named in the results table "
+                "(`status` = `BROKEN`).",
                 width=24,
                 height=2,
             )

@@ -48,13 +48,13 @@ def is_audit_input(event: dict[str, Any]) -> bool:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        raise UnsupportedEventError(_describe(event))
     if is_api_event(event):
         use_source(Source.API)
         from layercheck.doors import api
 
         return api.handle(event, context)
-    if not isinstance(event, dict):
-        raise UnsupportedEventError(_describe(event))
     if is_sqs_event(event):
         use_source(Source.SCHEDULE)
         from layercheck.doors import queue

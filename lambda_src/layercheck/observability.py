@@ -12,7 +12,9 @@ from layercheck.models.verdicts import CheckSummary
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
+# The metrics contract has one dimension, Source. Powertools would add "service" (POWERTOOLS_SERVICE_NAME) to every
+# metric, and CloudWatch matches dimension sets exactly: an alarm on Source alone would then find no data.
+metrics = Metrics(service="")
 
 SOURCE_DIMENSION = "Source"
 

@@ -63,6 +63,7 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "retainData": "false",
     "reservedConcurrency": "20",
     "ecrCallsPerSecond": "300",
+    "idempotencyExpiresSeconds": "129600",
 }
 
 
@@ -85,6 +86,11 @@ class Synthesized:
     def only(self, resource_type: str) -> dict[str, Any]:
         (resource,) = self.resources(resource_type).values()
         return resource
+
+    def named(self, resource_type: str, logical_id_prefix: str) -> tuple[str, dict[str, Any]]:
+        """The one resource of this type whose logical id starts with the construct path's prefix, with its id."""
+        (found,) = [item for item in self.resources(resource_type).items() if item[0].startswith(logical_id_prefix)]
+        return found
 
     def asset_dir(self) -> Path:
         (asset,) = [p for p in self.assembly_dir.iterdir() if p.is_dir() and p.name.startswith("asset.")]

@@ -54,6 +54,21 @@ def test_audit_queue_visibility_is_six_function_timeouts() -> None:
     assert LayerCheckConfig.model_validate({"lambdaTimeoutSeconds": 120}).audit_visibility_timeout_seconds == 720
 
 
+def test_idempotency_records_outlive_every_redelivery_by_default() -> None:
+    # EventBridge retries delivery for up to 24 h, then Lambda keeps an asynchronous event for up to 6 h more:
+    # a copy of an event can reach the function up to 30 h after the first one.
+    config = LayerCheckConfig()
+    assert config.idempotency_expires_seconds == cdk_json_context()["idempotencyExpiresSeconds"] == 30 * 3600
+    assert config.redelivery_window_seconds == (24 + 6) * 3600 == config.idempotency_expires_seconds
+
+
+def test_a_shorter_redelivery_window_allows_shorter_idempotency_records() -> None:
+    config = LayerCheckConfig.model_validate(
+        {"eventMaxAgeHours": "2", "asyncMaxEventAgeHours": "1", "idempotencyExpiresSeconds": "10800"}
+    )
+    assert config.idempotency_expires_seconds == 3 * 3600
+
+
 @pytest.mark.parametrize(
     ("context", "named"),
     [
@@ -67,6 +82,8 @@ def test_audit_queue_visibility_is_six_function_timeouts() -> None:
         ({"lambdaTimeoutSeconds": 3}, "lambdaTimeoutSeconds"),
         ({"ecrCallsPerSecond": 5000}, "ecrCallsPerSecond"),
         ({"alarmEmail": "not-an-address"}, "alarmEmail"),
+        ({"idempotencyExpiresSeconds": 30}, "idempotencyExpiresSeconds"),
+        ({"idempotencyExpiresSeconds": 24 * 3600}, "idempotencyExpiresSeconds"),  # shorter than the 30 h window
     ],
 )
 def test_invalid_settings_are_refused_with_the_key_named(context: dict[str, object], named: str) -> None:

@@ -36,16 +36,20 @@ def test_function_takes_powertools_from_the_public_layer_parameter_of_its_runtim
 
 def test_function_environment_carries_every_setting_the_code_reads(synthesized: Synthesized) -> None:
     variables = _function(synthesized)["Environment"]["Variables"]
-    table_id = next(iter(synthesized.resources("AWS::DynamoDB::Table")))
+    results_table_id, _ = synthesized.named("AWS::DynamoDB::Table", "ResultsTable")
+    idempotency_table_id, _ = synthesized.named("AWS::DynamoDB::Table", "IdempotencyTable")
     audit_queue_id = next(k for k in synthesized.resources("AWS::SQS::Queue") if k.startswith("AuditQueue"))
     assert variables == {
-        "RESULTS_TABLE_NAME": {"Ref": table_id},
+        "RESULTS_TABLE_NAME": {"Ref": results_table_id},
+        "IDEMPOTENCY_TABLE_NAME": {"Ref": idempotency_table_id},
         "AUDIT_QUEUE_URL": {"Ref": audit_queue_id},
         "POWERTOOLS_SERVICE_NAME": "layercheck",
         "POWERTOOLS_METRICS_NAMESPACE": "LayerCheck",
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "POWERTOOLS_TRACE_DISABLED": "false",
         "RESULTS_TTL_DAYS": "30",
+        # 30 h: EventBridge's 24 h of delivery retries plus Lambda's 6 h asynchronous event age.
+        "IDEMPOTENCY_EXPIRES_SECONDS": "108000",
         "AUDIT_REPOSITORY_PREFIXES": "",
         "AUDIT_TAGGED_ONLY": "false",
         "AUDIT_NEWEST_IMAGES": "0",
@@ -63,6 +67,7 @@ def test_custom_context_reaches_the_environment(custom: Synthesized) -> None:
     assert variables["AUDIT_NEWEST_IMAGES"] == "5"
     assert variables["ECR_MAX_CALLS_PER_SECOND"] == "15"
     assert variables["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert variables["IDEMPOTENCY_EXPIRES_SECONDS"] == "129600"
     assert "TracingConfig" not in _function(custom) or _function(custom)["TracingConfig"]["Mode"] == "PassThrough"
 
 

@@ -19,7 +19,7 @@ EXPECTED_RULES = {
     "AwsSolutions-APIG3",  # no WAF unless wafWebAclArn is set (default only)
     "AwsSolutions-APIG6",  # execution logs need the account-wide API Gateway role (default only)
     "AwsSolutions-COG4",  # AWS_IAM, not Cognito, by design
-    "AwsSolutions-IAM5",  # ECR repository scope, the table's own indexes, X-Ray's resource "*"
+    "AwsSolutions-IAM5",  # ECR repository scope and listing, the results table's own indexes, X-Ray's resource "*"
     "AwsSolutions-SQS3",  # DLQs fed by an EventBridge target / on-failure destination
     "Serverless-APIGWXrayEnabled",  # only with tracing=false
     "Serverless-LambdaDLQ",  # on-failure destination instead of the legacy DeadLetterConfig

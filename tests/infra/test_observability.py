@@ -19,6 +19,18 @@ DESIGN_METRICS = (
 )
 
 
+def _dimensions(metric: dict[str, Any]) -> dict[str, str]:
+    return {dimension["Name"]: dimension["Value"] for dimension in metric["Dimensions"]}
+
+
+def _dashboard_metrics(synth: Synthesized) -> list[list[Any]]:
+    """Every metric line of every dashboard graph. The body is a Fn::Join whose tokens (Region, resource names)
+    all sit inside JSON strings, so a placeholder for each one leaves valid JSON."""
+    parts = synth.only("AWS::CloudWatch::Dashboard")["Properties"]["DashboardBody"]["Fn::Join"][1]
+    body = json.loads("".join(part if isinstance(part, str) else "TOKEN" for part in parts))
+    return [line for widget in body["widgets"] for line in widget["properties"].get("metrics", [])]
+
+
 def _alarms(synth: Synthesized) -> dict[str, dict[str, Any]]:
     return {logical_id: alarm["Properties"] for logical_id, alarm in synth.resources("AWS::CloudWatch::Alarm").items()}
 
@@ -38,7 +50,15 @@ def test_broken_images_alarm_fires_on_any_broken_image_from_any_door(synthesized
     stats = [m["MetricStat"] for m in metrics if "MetricStat" in m]
     assert {stat["Metric"]["Namespace"] for stat in stats} == {"LayerCheck"}
     assert {stat["Metric"]["MetricName"] for stat in stats} == {"BrokenImages"}
-    assert {stat["Metric"]["Dimensions"][0]["Value"] for stat in stats} == {"api", "schedule", "push"}
+    # Exactly the dimensions the function emits: Powertools adds `service` to our `Source` on every metric, and
+    # CloudWatch matches a series only on its full set of dimensions.
+    assert [_dimensions(stat["Metric"]) for stat in stats] == [
+        {"Source": source, "service": "layercheck"} for source in ("api", "schedule", "push")
+    ]
+    # Each door's series feeds the sum, a door with no data counting as zero.
+    assert sorted(expression["Expression"].replace(" ", "").split("+")) == sorted(
+        f"FILL({m['Id']},0)" for m in metrics if "MetricStat" in m
+    )
     assert "OKActions" not in alarm  # a quiet period does not mean the image was fixed
 
 
@@ -96,3 +116,18 @@ def test_dashboard_shows_every_design_metric_and_the_service_metrics(synthesized
     for metric in ("Duration", "Errors", "Throttles", "5XXError", "4XXError", "Latency"):
         assert metric in body, metric
     assert body.count("ApproximateNumberOfMessagesVisible") >= 4  # three DLQs and the audit queue
+
+
+def test_dashboard_layercheck_metrics_carry_source_and_service_dimensions(synthesized: Synthesized) -> None:
+    # A metric line is [namespace, name, dimension name, value, ..., {options}]; math expressions are [{...}].
+    series: set[tuple[str, str]] = set()
+    for line in _dashboard_metrics(synthesized):
+        if line[0] != "LayerCheck":
+            continue
+        pairs = line[2:-1]
+        dimensions = dict(zip(pairs[::2], pairs[1::2], strict=True))
+        assert dimensions.keys() == {"Source", "service"}, line
+        assert dimensions["service"] == "layercheck", line
+        series.add((line[1], dimensions["Source"]))
+    # Every design metric, for each of the three doors.
+    assert series == {(name, source) for name in DESIGN_METRICS for source in ("api", "schedule", "push")}

@@ -125,9 +125,9 @@ def test_emf_metrics_carry_namespace_and_source_dimension(
     (blob_,) = emf_blobs(capsys.readouterr().out)
     directive = blob_["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "LayerCheck"
-    # Powertools adds its "service" dimension to every metric; dashboards and alarms name both.
-    assert directive["Dimensions"] == [["Source", "service"]]
-    assert (blob_["Source"], blob_["service"]) == ("api", "layercheck")
+    # exactly the contract's one dimension: CloudWatch matches dimension sets exactly
+    assert directive["Dimensions"] == [["Source"]]
+    assert blob_["Source"] == "api" and "service" not in blob_
 
 
 @pytest.mark.usefixtures("small_registry")
@@ -209,6 +209,33 @@ GOOD = {"repositoryNames": ["platform/base"], "layerDigests": [digest_of(blob("b
         (json.dumps(["platform/base"]), 422, "", "model_attributes_type"),
         (json.dumps({**GOOD, "registryId": "abc"}), 422, "registryId", "string_pattern_mismatch"),
         (json.dumps({**GOOD, "extra": 1}), 422, "extra", "extra_forbidden"),
+        # bodies Powertools' own validation would turn into a crash
+        ("[" * 100_000, 400, "", "json_invalid"),
+        (
+            '{"repositoryNames": ["platform/base"], "layerDigests": ["x"], "registryId": ' + "9" * 5000 + "}",
+            400,
+            "",
+            "json_invalid",
+        ),
+        # strings that cannot be digests: refused, never stored under a key DynamoDB would reject
+        (
+            json.dumps({"repositoryNames": ["platform/base"], "layerDigests": [""]}),
+            422,
+            "layerDigests.0",
+            "string_too_short",
+        ),
+        (
+            json.dumps({"repositoryNames": ["platform/base"], "layerDigests": ["😀" * 10]}),
+            422,
+            "layerDigests.0",
+            "string_pattern_mismatch",
+        ),
+        (
+            json.dumps({"repositoryNames": ["platform/base"], "layerDigests": ["a" * 136]}),
+            422,
+            "layerDigests.0",
+            "string_too_long",
+        ),
         (
             json.dumps({"repositoryNames": ["platform/base"], "layerDigests": ["sha256:x"] * 1_000_000}),
             422,
@@ -250,6 +277,23 @@ def test_malformed_check_requests_get_a_4xx_naming_field_and_rule(
         ({"repositoryName": "platform/base", "limit": "0"}, 422, "limit"),
         ({"repositoryName": "platform/base", "limit": "many"}, 422, "limit"),
         ({"repositoryName": "platform/base", "nextToken": "garbage!"}, 400, "nextToken"),
+        # a well-formed token with keys DynamoDB would refuse (empty sort key, an extra attribute)
+        (
+            {
+                "repositoryName": "platform/base",
+                "nextToken": "eyJwayI6ICIxMjM0NTY3ODkwMTIjcGxhdGZvcm0vYmFzZSIsICJzayI6ICIifQ",
+            },
+            400,
+            "nextToken",
+        ),
+        (
+            {
+                "repositoryName": "platform/base",
+                "nextToken": "eyJwayI6ICIxMjM0NTY3ODkwMTIjcGxhdGZvcm0vYmFzZSIsICJzayI6ICJ4IiwgIngiOiAieSJ9",
+            },
+            400,
+            "nextToken",
+        ),
     ],
 )
 @pytest.mark.usefixtures("small_registry")
@@ -260,6 +304,27 @@ def test_malformed_results_queries_get_a_4xx_naming_the_parameter(
 
     assert got_status == status
     assert [error["field"] for error in body["errors"]] == [field]
+
+
+@pytest.mark.usefixtures("small_registry")
+def test_get_results_by_digest_can_be_narrowed_to_one_registry(
+    api_event: ApiEvent, lambda_context: FakeLambdaContext
+) -> None:
+    base_0 = digest_of(blob("base-0"))
+    call(
+        api_event("POST", "/checks", body={"repositoryNames": ["platform/base"], "layerDigests": [base_0]}),
+        lambda_context,
+    )
+
+    _, own = call(
+        api_event("GET", "/results", query={"layerDigest": base_0, "registryId": "123456789012"}), lambda_context
+    )
+    _, other = call(
+        api_event("GET", "/results", query={"layerDigest": base_0, "registryId": "210987654321"}), lambda_context
+    )
+
+    assert [item["repositoryName"] for item in own["items"]] == ["platform/base"]
+    assert other["items"] == []
 
 
 def test_unknown_routes_answer_404(api_event: ApiEvent, lambda_context: FakeLambdaContext) -> None:

@@ -15,7 +15,9 @@ def test_api_gateway_events_are_recognised() -> None:
     assert not is_api_event({"source": "aws.ecr"})
 
 
-@pytest.mark.parametrize("event", [{}, {"hello": "world"}, {"source": "com.example", "detail-type": "Other"}])
-def test_unrecognised_events_raise_a_clear_error(event: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    "event", [{}, {"hello": "world"}, {"source": "com.example", "detail-type": "Other"}, None, 42, "text", [1]]
+)
+def test_unrecognised_events_raise_a_clear_error(event: object) -> None:
     with pytest.raises(UnsupportedEventError, match="unsupported event"):
-        lambda_handler(event, FakeLambdaContext())
+        lambda_handler(event, FakeLambdaContext())  # type: ignore[arg-type]

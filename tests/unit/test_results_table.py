@@ -155,3 +155,16 @@ def test_page_tokens_round_trip_and_refuse_tampering() -> None:
         decode_page_token("!!not base64!!", {"pk": "123456789012#app"})
     with pytest.raises(InvalidPageTokenError):
         decode_page_token(encode_page_token({"pk": {"S": "123456789012#app"}}), {"pk": "123456789012#app"})
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        {"pk": {"S": "123456789012#app"}, "sk": {"S": ""}},  # DynamoDB refuses empty key values
+        {"pk": {"S": "123456789012#app"}, "sk": {"S": "x" * 1025}},  # and sort keys over 1,024 bytes
+        {"pk": {"S": "123456789012#app"}, "sk": {"S": "LAYER#a"}, "extra": {"S": "x"}},  # and attributes not in the key
+    ],
+)
+def test_page_tokens_with_keys_dynamodb_would_refuse_are_refused_first(key: dict[str, Any]) -> None:
+    with pytest.raises(InvalidPageTokenError):
+        decode_page_token(encode_page_token(key), {"pk": "123456789012#app"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -91,7 +93,9 @@ def list_results(
             registryId or _default_registry_id(), repositoryName, limit=limit, next_token=nextToken
         )
     else:
-        page = results_table().query_layer_digest(str(layerDigest), limit=limit, next_token=nextToken)
+        page = results_table().query_layer_digest(
+            str(layerDigest), registry_id=registryId, limit=limit, next_token=nextToken
+        )
     return ResultsResponse(items=page.items, nextToken=page.next_token)
 
 
@@ -130,13 +134,6 @@ def _detail(problem: dict[str, Any]) -> ErrorDetail:
     )
 
 
-@app.exception_handler(UnicodeDecodeError)
-def _body_not_utf8(error: UnicodeDecodeError) -> Response[Any]:
-    # API Gateway hands binary bodies over base64-encoded; Powertools decodes them as UTF-8 before validating.
-    detail = ErrorDetail(location="body", field="", rule="json_invalid", message="the body is not UTF-8 text")
-    return _error(HTTPStatus.BAD_REQUEST, "the request body is not valid JSON", [detail])
-
-
 @app.exception_handler(RequestRuleError)
 def _request_rule_broken(error: RequestRuleError) -> Response[Any]:
     detail = ErrorDetail(location=error.location, field=error.field, rule=error.rule, message=error.message)
@@ -163,4 +160,33 @@ def _results_not_stored(error: ResultsNotStoredError) -> Response[Any]:
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    unreadable = _unreadable_body(event)
+    if unreadable is not None:
+        return _proxy_error(HTTPStatus.BAD_REQUEST, "the request body is not valid JSON", unreadable)
     return app.resolve(event, context)
+
+
+def _unreadable_body(event: dict[str, Any]) -> ErrorDetail | None:
+    """Bodies Powertools' validation cannot turn into a 4xx by itself: it maps only ``json.JSONDecodeError``, while
+    non-UTF-8 bytes, nesting deeper than the parser's recursion limit and integers longer than Python's 4,300-digit
+    limit raise other errors."""
+    body = event.get("body")
+    if not body:
+        return None
+    try:
+        text = base64.b64decode(body).decode() if event.get("isBase64Encoded") else str(body)
+        json.loads(text)
+    except json.JSONDecodeError:
+        return None  # Powertools reports these itself, with the position
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError and binascii.Error are ValueErrors
+        return ErrorDetail(location="body", field="", rule="json_invalid", message=type(error).__name__)
+    return None
+
+
+def _proxy_error(status: HTTPStatus, message: str, detail: ErrorDetail) -> dict[str, Any]:
+    return {
+        "statusCode": int(status),
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": ErrorResponse(message=message, errors=[detail]).model_dump_json(),
+        "isBase64Encoded": False,
+    }

@@ -16,14 +16,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
 from layercheck.errors import WorkItemsNotQueuedError
-from layercheck.logic.digests import chunked
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-# SendMessageBatch takes at most 10 entries (and 256 KiB in all; a work item is a few KiB at most).
+# SendMessageBatch takes at most 10 entries and 256 KiB of message bodies in all (the queue's maximum message size
+# may be larger; 256 KiB is the limit every queue accepts). An image slice of 100 digests with their tags can reach
+# tens of KiB, so batches are cut by size as well as by count.
 # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html
 MAX_ENTRIES_PER_BATCH = 10
+MAX_BATCH_BYTES = 256 * 1024
 # Entries SQS reports as failed for its own reasons (SenderFault false) are re-sent with jittered backoff.
 FAILED_ENTRY_RETRIES = 5
 BACKOFF_BASE_SECONDS = 0.05
@@ -39,6 +41,24 @@ def default_client() -> SQSClient:
     return client
 
 
+def batches_within_limits(entries: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
+    """Consecutive batches of at most 10 entries and 256 KiB of bodies; a body larger than that alone is still sent
+    alone, so that SQS refuses it by name rather than taking its neighbours down with it."""
+    batches: list[list[tuple[int, str]]] = []
+    current: list[tuple[int, str]] = []
+    size = 0
+    for entry in entries:
+        entry_size = len(entry[1].encode())
+        if current and (len(current) == MAX_ENTRIES_PER_BATCH or size + entry_size > MAX_BATCH_BYTES):
+            batches.append(current)
+            current, size = [], 0
+        current.append(entry)
+        size += entry_size
+    if current:
+        batches.append(current)
+    return batches
+
+
 class AuditQueue:
     """Implements ``WorkQueuePort``."""
 
@@ -51,7 +71,7 @@ class AuditQueue:
 
     def send_work_items(self, items: Sequence[BaseModel]) -> int:
         bodies = [item.model_dump_json() for item in items]
-        batches = list(chunked(list(enumerate(bodies)), MAX_ENTRIES_PER_BATCH))
+        batches = batches_within_limits(list(enumerate(bodies)))
         if not batches:
             return 0
         with ThreadPoolExecutor(max_workers=min(SEND_WORKERS, len(batches)), thread_name_prefix="sqs-send") as pool:

@@ -25,6 +25,7 @@ from layercheck.models.stored import StoredItem, StoredLayerVerdict
 from layercheck.results_table_schema import (
     LAYER_DIGEST_INDEX,
     LAYER_DIGEST_INDEX_PARTITION_KEY,
+    LAYER_DIGEST_INDEX_SORT_KEY,
     PARTITION_KEY,
     SORT_KEY,
 )
@@ -154,8 +155,14 @@ class ResultsTable:
         return self._query(arguments)
 
     def query_layer_digest(
-        self, layer_digest: str, *, limit: int = DEFAULT_PAGE_SIZE, next_token: str | None = None
+        self,
+        layer_digest: str,
+        *,
+        registry_id: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        next_token: str | None = None,
     ) -> ResultsPage:
+        """Every repository's verdict for one digest; with ``registry_id``, only that registry's repositories."""
         arguments: dict[str, Any] = {
             "TableName": self._table_name,
             "IndexName": LAYER_DIGEST_INDEX,
@@ -164,14 +171,30 @@ class ResultsTable:
             "ExpressionAttributeValues": {":digest": {"S": layer_digest}},
             "Limit": limit,
         }
+        if registry_id is not None:
+            # The index sort key is "<registryId>#<repositoryName>": a key condition, not a filter, so pages stay full.
+            arguments["KeyConditionExpression"] += " AND begins_with(#repository, :registry)"
+            arguments["ExpressionAttributeNames"]["#repository"] = LAYER_DIGEST_INDEX_SORT_KEY
+            arguments["ExpressionAttributeValues"][":registry"] = {"S": f"{registry_id}#"}
         if next_token:
             arguments["ExclusiveStartKey"] = decode_page_token(
-                next_token, {LAYER_DIGEST_INDEX_PARTITION_KEY: layer_digest}
+                next_token,
+                {LAYER_DIGEST_INDEX_PARTITION_KEY: layer_digest},
+                key_names=frozenset({PARTITION_KEY, SORT_KEY, LAYER_DIGEST_INDEX_PARTITION_KEY}),
             )
         return self._query(arguments)
 
     def _query(self, arguments: dict[str, Any]) -> ResultsPage:
-        response = self._client.query(**arguments)
+        try:
+            response = self._client.query(**arguments)
+        except ClientError as error:
+            # DynamoDB judges ExclusiveStartKey itself; a key it refuses came from the caller's token.
+            if (
+                "ExclusiveStartKey" in arguments
+                and error.response.get("Error", {}).get("Code") == "ValidationException"
+            ):
+                raise InvalidPageTokenError("nextToken is not a token this API issued") from error
+            raise
         last_key = response.get("LastEvaluatedKey")
         return ResultsPage(
             items=[from_dynamodb(dict(item)) for item in response.get("Items", [])],
@@ -184,15 +207,26 @@ def encode_page_token(last_evaluated_key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain, sort_keys=True).encode()).decode()
 
 
-def decode_page_token(token: str, expected: dict[str, str]) -> dict[str, Any]:
-    """Rebuild ``ExclusiveStartKey``; the token must belong to the same query (same partition) it continues."""
+# DynamoDB's limit for a sort key value; our partition keys are far shorter than its 2,048 bytes.
+MAX_KEY_BYTES = 1024
+
+
+def decode_page_token(
+    token: str, expected: dict[str, str], *, key_names: frozenset[str] = frozenset({PARTITION_KEY, SORT_KEY})
+) -> dict[str, Any]:
+    """Rebuild ``ExclusiveStartKey``; the token must hold exactly the keys of the query it continues, with the same
+    partition, and values DynamoDB would accept (a key it refuses would otherwise surface as a 5xx)."""
     try:
         plain = json.loads(base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as error:
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as error:
         raise InvalidPageTokenError("nextToken is not a token this API issued") from error
-    if not isinstance(plain, dict) or not all(isinstance(value, str) for value in plain.values()):
+    if (
+        not isinstance(plain, dict)
+        or set(plain) != key_names
+        or not all(isinstance(value, str) and 0 < len(value.encode()) <= MAX_KEY_BYTES for value in plain.values())
+    ):
         raise InvalidPageTokenError("nextToken is not a token this API issued")
-    if any(plain.get(name) != value for name, value in expected.items()) or not {PARTITION_KEY, SORT_KEY} <= set(plain):
+    if any(plain.get(name) != value for name, value in expected.items()):
         raise InvalidPageTokenError("nextToken belongs to another query")
     return {name: {"S": value} for name, value in plain.items()}
 

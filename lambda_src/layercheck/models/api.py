@@ -20,11 +20,14 @@ DIGEST_PATTERN = r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$"
 MAX_REPOSITORIES = 100
 MAX_LAYER_DIGESTS = 1000
 MAX_PAIRS = 10_000
-# A digest is at most 135 characters; longer strings are not digests and would not fit a DynamoDB sort key safely.
-MAX_DIGEST_LENGTH = 256
+# A digest is at most 135 characters ("sha512:" + 128 hex) written in the OCI digest alphabet. Strings of that
+# alphabet and length are answered (malformed ones as InvalidLayerDigest, as ECR does); anything else is refused
+# with a 422: it cannot be a digest, would not fit a DynamoDB key, and could blow up the answer's size.
+MAX_DIGEST_LENGTH = 135
+DIGEST_TEXT_PATTERN = r"^[A-Za-z0-9:+._=-]+$"
 
 RepositoryName = Annotated[str, Field(min_length=2, max_length=256, pattern=REPOSITORY_NAME_PATTERN)]
-LayerDigestText = Annotated[str, Field(max_length=MAX_DIGEST_LENGTH)]
+LayerDigestText = Annotated[str, Field(min_length=1, max_length=MAX_DIGEST_LENGTH, pattern=DIGEST_TEXT_PATTERN)]
 
 
 class CheckRequest(BaseModel):

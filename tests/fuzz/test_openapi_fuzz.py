@@ -1,0 +1,72 @@
+"""Schemathesis against the committed OpenAPI document: schema-valid and schema-breaking requests, over HTTP.
+
+However a request is malformed, the API answers below 500, and every 4xx carries a JSON body that says what is wrong.
+``LAYERCHECK_FUZZ_EXAMPLES`` raises the examples per operation and mode; CI runs derandomized (the same requests each
+run), a developer's run explores new ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
+
+DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+EXAMPLES_PER_RUN = int(os.environ.get("LAYERCHECK_FUZZ_EXAMPLES", "300"))
+MINIMUM_REQUESTS = 1000
+
+
+def test_generated_requests_never_get_a_5xx_and_every_4xx_is_json(api_url: str) -> None:
+    schema = schemathesis.openapi.from_path(DOCUMENT)
+    statuses: Counter[tuple[str, str, int]] = Counter()
+    problems: list[str] = []
+
+    def exercise(label: str, case: Any) -> None:
+        response = case.call(base_url=api_url, timeout=60)
+        statuses[(label, case.method, response.status_code)] += 1
+        if response.status_code >= 500:
+            problems.append(f"{response.status_code} for {case.method} {case.formatted_path} {case.body!r:.300}")
+        elif response.status_code >= 400:
+            try:
+                document = json.loads(response.content)
+            except ValueError:
+                problems.append(f"non-JSON {response.status_code} body {response.content[:200]!r}")
+            else:
+                if not isinstance(document, dict) or not document.get("message"):
+                    problems.append(f"{response.status_code} body without a message: {document!r:.300}")
+
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {(op.method.upper(), op.path) for op in operations} >= {("POST", "/checks"), ("GET", "/results")}
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            fuzz(operation, mode, exercise)
+
+    sent = sum(statuses.values())
+    summary = ", ".join(f"{label} {method} -> {status}: {n}" for (label, method, status), n in sorted(statuses.items()))
+    assert not problems, f"{len(problems)} bad answers of {sent}: {problems[:10]}"
+    assert sent >= MINIMUM_REQUESTS, f"only {sent} requests were generated: {summary}"
+    print(f"\n{sent} generated requests: {summary}")
+
+
+def fuzz(operation: Any, mode: GenerationMode, exercise: Any) -> None:
+    label = f"{operation.method.upper()} {operation.path} {mode.value}"
+
+    @settings(
+        max_examples=EXAMPLES_PER_RUN,
+        deadline=None,
+        database=None,
+        derandomize=os.environ.get("CI") == "true",
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: Any) -> None:
+        exercise(label, case)
+
+    run()
