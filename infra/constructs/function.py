@@ -30,8 +30,8 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 # egg-info written by an editable install, no stray files). tests/infra checks the result.
 ASSET_EXCLUDES = ["/*", "!/layercheck/", "/layercheck/**", "!/layercheck/**/", "!/layercheck/**/*.py", "__pycache__/"]
 
-# Powertools reads these: every log line carries the service, and Metrics adds it as a `service` dimension to every
-# metric (next to our `Source`), so the dashboard and alarms (observability.py) must name it too.
+# Powertools reads these. The service names every log line and trace; the function switches off the `service`
+# dimension Powertools Metrics would add, so its metrics carry `Source` alone (see observability.py).
 SERVICE_NAME = "layercheck"
 METRICS_NAMESPACE = "LayerCheck"
 
@@ -87,7 +87,7 @@ def _ecr_nag_findings(config: LayerCheckConfig) -> dict[str, str]:
 
     accounts = _registry_accounts(config)
     if not config.repository_prefixes:
-        reason = "Every repository is in scope (no repositoryPrefixes): read-only ECR image actions and the listing."
+        reason = "No repositoryPrefixes, so every repository is in scope: read-only ECR image actions and listing."
         return {finding(account, "*"): reason for account in accounts}
     findings = {
         finding(account, "*"): "ecr:DescribeRepositories without names is authorized on repository/*; it reveals "

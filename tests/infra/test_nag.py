@@ -62,6 +62,17 @@ def test_acknowledgements_are_few_and_each_has_a_reason(synthesized: Synthesized
     assert len(_acknowledgements(synthesized)) <= 12
 
 
+def test_ecr_acknowledgements_name_the_listing_per_registry_and_the_prefix_scope(custom: Synthesized) -> None:
+    arn = "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:{}:repository/{}]"
+    ecr = {finding: reason for finding, reason in _acknowledgements(custom).items() if ":ecr:" in finding}
+    accounts = ("<AWS::AccountId>", "111122223333")
+    listing = {arn.format(account, "*") for account in accounts}
+    scoped = {arn.format(account, prefix) for account in accounts for prefix in ("team-a/*", "team-b/*")}
+    assert set(ecr) == listing | scoped
+    assert all("DescribeRepositories" in ecr[finding] for finding in listing)
+    assert all("repositoryPrefixes" in ecr[finding] for finding in scoped)
+
+
 def test_an_unacknowledged_finding_fails_the_synth_of_the_real_app(tmp_path_factory: pytest.TempPathFactory) -> None:
     # Given the real app, with one queue that breaks both packs' rules (no encryption, no TLS guard, no DLQ)
     outdir = tmp_path_factory.mktemp("cdk.out.rogue")

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
-from tests.infra.conftest import Synthesized
+import pytest
+
+from tests.infra.conftest import REPO_ROOT, Synthesized
 
 DESIGN_METRICS = (
     "LayersChecked",
@@ -17,6 +22,53 @@ DESIGN_METRICS = (
     "ImagesChecked",
     "BrokenImages",
 )
+
+
+# The function's own observability code, run with the function's environment: one EMF line, as CloudWatch gets it.
+EMIT_ONE_METRIC = """
+from layercheck.models.stored import Source
+from layercheck.observability import metrics, record_images, use_source
+
+use_source(Source.PUSH)
+record_images(checked=1, broken=0)
+metrics.flush_metrics()
+"""
+
+
+@pytest.fixture(scope="module")
+def emitted_dimensions(synthesized: Synthesized) -> dict[str, str]:
+    """The dimensions (name -> value) of a metric the function emits for the push door, read from the EMF line its
+    code prints under the environment the stack gives it (POWERTOOLS_SERVICE_NAME and the rest)."""
+    (function,) = synthesized.resources("AWS::Lambda::Function").values()
+    variables = function["Properties"]["Environment"]["Variables"]
+    environment = {
+        **os.environ,
+        **{name: value for name, value in variables.items() if isinstance(value, str)},
+        "POWERTOOLS_TRACE_DISABLED": "true",  # tracing is not what this looks at, and needs no X-Ray SDK here
+        "PYTHONPATH": str(REPO_ROOT / "lambda_src"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", EMIT_ONE_METRIC],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    (line,) = [json.loads(text) for text in result.stdout.splitlines() if text.startswith("{")]
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "LayerCheck"
+    (dimension_set,) = directive["Dimensions"]
+    dimensions = {name: line[name] for name in dimension_set}
+    assert dimensions["Source"] == "push"
+    return dimensions
+
+
+def _expected_dimensions(emitted: dict[str, str], source: str) -> dict[str, str]:
+    """What the function emits for ``source``: the push door's dimensions with that door's ``Source``."""
+    return {**emitted, "Source": source}
 
 
 def _dimensions(metric: dict[str, Any]) -> dict[str, str]:
@@ -40,7 +92,9 @@ def _alarm(synth: Synthesized, prefix: str) -> dict[str, Any]:
     return alarm
 
 
-def test_broken_images_alarm_fires_on_any_broken_image_from_any_door(synthesized: Synthesized) -> None:
+def test_broken_images_alarm_fires_on_any_broken_image_from_any_door(
+    synthesized: Synthesized, emitted_dimensions: dict[str, str]
+) -> None:
     alarm = _alarm(synthesized, "ObservabilityBrokenImages")
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
     assert alarm["Threshold"] == 0
@@ -50,10 +104,9 @@ def test_broken_images_alarm_fires_on_any_broken_image_from_any_door(synthesized
     stats = [m["MetricStat"] for m in metrics if "MetricStat" in m]
     assert {stat["Metric"]["Namespace"] for stat in stats} == {"LayerCheck"}
     assert {stat["Metric"]["MetricName"] for stat in stats} == {"BrokenImages"}
-    # Exactly the dimensions the function emits: Powertools adds `service` to our `Source` on every metric, and
-    # CloudWatch matches a series only on its full set of dimensions.
+    # Exactly the dimensions the function emits: CloudWatch matches a series only on its full set of dimensions.
     assert [_dimensions(stat["Metric"]) for stat in stats] == [
-        {"Source": source, "service": "layercheck"} for source in ("api", "schedule", "push")
+        _expected_dimensions(emitted_dimensions, source) for source in ("api", "schedule", "push")
     ]
     # Each door's series feeds the sum, a door with no data counting as zero.
     assert sorted(expression["Expression"].replace(" ", "").split("+")) == sorted(
@@ -118,7 +171,9 @@ def test_dashboard_shows_every_design_metric_and_the_service_metrics(synthesized
     assert body.count("ApproximateNumberOfMessagesVisible") >= 4  # three DLQs and the audit queue
 
 
-def test_dashboard_layercheck_metrics_carry_source_and_service_dimensions(synthesized: Synthesized) -> None:
+def test_dashboard_graphs_each_door_with_the_dimensions_the_function_emits(
+    synthesized: Synthesized, emitted_dimensions: dict[str, str]
+) -> None:
     # A metric line is [namespace, name, dimension name, value, ..., {options}]; math expressions are [{...}].
     series: set[tuple[str, str]] = set()
     for line in _dashboard_metrics(synthesized):
@@ -126,8 +181,7 @@ def test_dashboard_layercheck_metrics_carry_source_and_service_dimensions(synthe
             continue
         pairs = line[2:-1]
         dimensions = dict(zip(pairs[::2], pairs[1::2], strict=True))
-        assert dimensions.keys() == {"Source", "service"}, line
-        assert dimensions["service"] == "layercheck", line
+        assert dimensions == _expected_dimensions(emitted_dimensions, dimensions["Source"]), line
         series.add((line[1], dimensions["Source"]))
     # Every design metric, for each of the three doors.
     assert series == {(name, source) for name in DESIGN_METRICS for source in ("api", "schedule", "push")}
