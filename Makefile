@@ -30,7 +30,7 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy lambda_src/layercheck infra cli/layercheck_cli local
+	$(VENV)/bin/mypy lambda_src/layercheck infra cli/layercheck_cli local bench app.py
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

@@ -123,7 +123,9 @@ def heaviest_imports(statement: str = "import layercheck.handler", top: int = 10
     def walk(node: _Node) -> None:
         for child in node.children:
             if node.module.startswith("layercheck") and not child.module.startswith("layercheck"):
-                edges.append(ImportCost(f"{child.module} (from {node.module})", child.self_seconds, child.cumulative_seconds))
+                edges.append(
+                    ImportCost(f"{child.module} (from {node.module})", child.self_seconds, child.cumulative_seconds)
+                )
             walk(child)
 
     for root in _import_tree(completed.stderr):

@@ -39,7 +39,9 @@ class Registry:
     def minimum_calls(self, repositories: list[str] | None = None) -> int:
         """Σ ceil(distinct valid digests / 100) over the repositories: what no client can go below."""
         return sum(
-            math.ceil(len([d for d in unique_in_order(target.layer_digests) if is_valid_digest(d)]) / MAX_DIGESTS_PER_CALL)
+            math.ceil(
+                len([d for d in unique_in_order(target.layer_digests) if is_valid_digest(d)]) / MAX_DIGESTS_PER_CALL
+            )
             for target in self.targets(repositories)
         )
 
@@ -52,8 +54,10 @@ def build_registry(
     valid = digests - malformed
     labels = [f"bench-layer-{i}" for i in range(valid)]
     names = [f"bench/service-{k:02d}" for k in range(repositories)]
-    layers = {name: [label for i, label in enumerate(labels) if (i + k) % missing_every] for k, name in enumerate(names)}
-    malformed_digests = [f"sha256:{'Z' * 63}{i % 10}" if i % 2 else f"latest-{i}" for i in range(malformed)]
+    layers = {
+        name: [label for i, label in enumerate(labels) if (i + k) % missing_every] for k, name in enumerate(names)
+    }
+    malformed_digests = [f"sha256:{'Z' * 61}{i:03d}" if i % 2 else f"latest-{i}" for i in range(malformed)]
     return Registry(layers=layers, digests=[layer_digest(label) for label in labels] + malformed_digests)
 
 

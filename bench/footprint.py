@@ -53,8 +53,10 @@ class MemoryRun:
     peak_rss_mb: float
     first_invocation_seconds: float
     warm_invocation_seconds: float
+    warm_invocation_cpu_seconds: float
     small_pairs: int
     small_invocation_seconds: float
+    small_invocation_cpu_seconds: float
     stored_item_bytes: int
 
 
@@ -79,6 +81,19 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
+def _current_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _invoke(handler: Any, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
     from local.adapter import proxy_event
     from local.lambda_context import FakeLambdaContext
@@ -100,16 +115,25 @@ def _child() -> int:
     from layercheck.models.stored import layer_verdicts, utc_now
     from layercheck.models.verdicts import RepositoryResult
 
-    rss_after_import = _peak_rss_mb()
+    rss_after_import = _current_rss_mb()
     body = {"repositoryNames": request["repositories"], "layerDigests": request["digests"]}
     first, answer = _invoke(lambda_handler, body)
     peak = _peak_rss_mb()
+    cpu = _cpu_seconds()
     warm, _ = _invoke(lambda_handler, body)
-    small_body = {"repositoryNames": request["repositories"][:1], "layerDigests": request["digests"][: request["small_digests"]]}
+    warm_cpu = _cpu_seconds() - cpu
+    small_body = {
+        "repositoryNames": request["repositories"][:1],
+        "layerDigests": request["digests"][: request["small_digests"]],
+    }
+    cpu = _cpu_seconds()
     small = sorted(_invoke(lambda_handler, small_body)[0] for _ in range(5))[2]
+    small_cpu = (_cpu_seconds() - cpu) / 5
     # DynamoDB bills a write by item size (attribute names + values, 1 KB per write unit); this slightly over-counts.
     results = [RepositoryResult.model_validate(result) for result in answer["results"][:1]]
-    verdict = layer_verdicts(results, source=_api_source(), checked_at=utc_now(), ttl_days=30, check_id=answer["checkId"])[0]
+    verdict = layer_verdicts(
+        results, source=_api_source(), checked_at=utc_now(), ttl_days=30, check_id=answer["checkId"]
+    )[0]
     item_bytes = sum(len(name) + len(json.dumps(value)) for name, value in to_dynamodb(verdict).items())
     print(
         json.dumps(
@@ -119,8 +143,10 @@ def _child() -> int:
                 "peak_rss_mb": peak,
                 "first_invocation_seconds": first,
                 "warm_invocation_seconds": warm,
+                "warm_invocation_cpu_seconds": warm_cpu,
                 "small_pairs": len(small_body["layerDigests"]),
                 "small_invocation_seconds": small,
+                "small_invocation_cpu_seconds": small_cpu,
                 "stored_item_bytes": item_bytes,
             }
         )

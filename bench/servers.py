@@ -69,11 +69,10 @@ def _serve_moto(seed_path: str | None) -> int:
     import logging
 
     import boto3
-    from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ecr.models import ecr_backends
     from moto.server import ThreadedMotoServer
 
-    from local.lambda_context import LOCAL_REGION
+    from local.lambda_context import LOCAL_ACCOUNT_ID, LOCAL_REGION
     from local.seed import blob
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -86,7 +85,7 @@ def _serve_moto(seed_path: str | None) -> int:
         ecr = boto3.client(
             "ecr", endpoint_url=url, region_name=LOCAL_REGION, aws_access_key_id="bench", aws_secret_access_key="bench"
         )
-        backend = ecr_backends[DEFAULT_ACCOUNT_ID][LOCAL_REGION]
+        backend = ecr_backends[LOCAL_ACCOUNT_ID][LOCAL_REGION]
         for repository, labels in spec["layers"].items():
             ecr.create_repository(repositoryName=repository)
             for label in labels:

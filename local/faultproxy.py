@@ -85,7 +85,7 @@ class FaultPlan:
 
 @dataclass
 class ProxyStats:
-    """Counts since the last reset. ``requests`` and ``forwarded`` are keyed by operation (the X-Amz-Target's action)."""
+    """Counts since the last reset; ``requests`` and ``forwarded`` are keyed by operation (X-Amz-Target's action)."""
 
     requests: Counter[str] = field(default_factory=Counter)
     forwarded: Counter[str] = field(default_factory=Counter)
@@ -311,7 +311,7 @@ class FaultProxy:
                 if self._upstream is not None:
                     self._upstream.close()
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve  # noqa: N815
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

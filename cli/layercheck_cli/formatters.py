@@ -81,7 +81,7 @@ def _render_json(data: Any, out: TextIO) -> None:
         out.write("\n")
 
 
-class _YamlDumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no type hints
+class _YamlDumper(yaml.SafeDumper):
     pass
 
 

@@ -7,6 +7,7 @@ server runs in this process): the same initiate / upload part / complete steps, 
 from __future__ import annotations
 
 import contextlib
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -47,10 +48,9 @@ class FaultRegistry:
 
 
 def _seed_layers(repository: str, labels: list[str]) -> set[str]:
-    from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ecr.models import ecr_backends
 
-    backend = ecr_backends[DEFAULT_ACCOUNT_ID][LOCAL_REGION]
+    backend = ecr_backends[LOCAL_ACCOUNT_ID][LOCAL_REGION]
     digests = set()
     for label in labels:
         data = blob(label, 128)
@@ -60,9 +60,15 @@ def _seed_layers(repository: str, labels: list[str]) -> set[str]:
     return digests
 
 
+def reset_moto(endpoint: str) -> None:
+    """moto keeps its state per process, shared by every server in it: start each module from an empty account."""
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=30).close()
+
+
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
     with moto_server() as endpoint:
+        reset_moto(endpoint)
         yield endpoint
 
 

@@ -144,16 +144,24 @@ def test_repository_still_throttled_after_every_retry_answers_each_pair_as_a_thr
     assert statuses == {("ERROR", "ThrottlingException"): 130, ("INVALID", FailureCode.INVALID_LAYER_DIGEST): 20}
 
 
-@pytest.mark.parametrize("kind", ["throttle_share", "unavailable_share", "drop_share"])
+@pytest.mark.parametrize(
+    "plan",
+    [
+        FaultPlan(latency_seconds=0.0, seed=3, fault_targets=(DYNAMODB_TARGET_PREFIX,), throttle_share=0.3),
+        FaultPlan(latency_seconds=0.0, seed=3, fault_targets=(DYNAMODB_TARGET_PREFIX,), unavailable_share=0.3),
+        FaultPlan(latency_seconds=0.0, seed=3, fault_targets=(DYNAMODB_TARGET_PREFIX,), drop_share=0.3),
+    ],
+    ids=["throttling", "unavailable", "dropped"],
+)
 def test_dynamodb_faults_are_retried_by_botocore_and_the_check_is_stored(
-    kind: str,
+    plan: FaultPlan,
     registry: FaultRegistry,
     function_clients: FunctionClients,
     fault_proxy: FaultProxy,
     results_table: str,
 ) -> None:
     # Given DynamoDB (not ECR) fails a third of the attempts in one way
-    fault_proxy.set_plan(FaultPlan(latency_seconds=0.0, seed=3, fault_targets=(DYNAMODB_TARGET_PREFIX,), **{kind: 0.3}))
+    fault_proxy.set_plan(plan)
     service = LayerCheckService(
         registry=EcrRegistry(function_clients.ecr),
         store=ResultsTable(results_table, function_clients.dynamodb),
@@ -163,11 +171,13 @@ def test_dynamodb_faults_are_retried_by_botocore_and_the_check_is_stored(
     # When a check of five repositories is stored
     names = registry.repositories[:5]
     outcome = service.check_and_store(
-        [target for target in registry.targets() if target.repository_name in names], source=Source.API, check_id=kind
+        [target for target in registry.targets() if target.repository_name in names],
+        source=Source.API,
+        check_id="dynamodb-faults",
     )
 
     # Then every pair is stored, with this check's id, though DynamoDB failed some writes
     assert fault_proxy.stats().faults_by_operation["BatchWriteItem"] > 0
     stored = stored_pairs(function_clients.dynamodb, results_table, names)
     assert len(stored) == outcome.summary.checked == 750
-    assert {item["checkId"] for item in stored.values()} == {kind}
+    assert {item["checkId"] for item in stored.values()} == {"dynamodb-faults"}

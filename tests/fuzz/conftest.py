@@ -8,11 +8,13 @@ import pytest
 
 from local.adapter import LocalApiGateway
 from local.environment import create_results_table, lambda_environment, moto_server
+from tests.fault.conftest import reset_moto
 
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
     with moto_server() as endpoint:
+        reset_moto(endpoint)
         create_results_table(endpoint)
         yield endpoint
 

@@ -28,7 +28,7 @@ def ecr() -> Iterator[tuple[Any, Stubber]]:
 def test_client_config_uses_standard_retries_and_a_connection_per_worker() -> None:
     config = client_config(32)
 
-    assert config.retries == {"mode": "standard", "max_attempts": RETRY_ATTEMPTS}
+    assert config.retries == {"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS}
     assert config.max_pool_connections == 32
 
 

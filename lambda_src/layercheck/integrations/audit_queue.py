@@ -36,7 +36,7 @@ SEND_WORKERS = 8
 @functools.cache
 def default_client() -> SQSClient:
     client: SQSClient = boto3.client(
-        "sqs", config=Config(retries={"mode": "standard", "max_attempts": 6}, max_pool_connections=SEND_WORKERS)
+        "sqs", config=Config(retries={"mode": "standard", "total_max_attempts": 6}, max_pool_connections=SEND_WORKERS)
     )
     return client
 

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
 
 # botocore's standard mode retries throttling (ThrottlingException), 5xx and connection errors with jittered
-# exponential backoff; "max_attempts" counts the first try. https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
+# exponential backoff. "total_max_attempts" counts the first try ("max_attempts" in this dict would count retries only).
+# https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
 RETRY_ATTEMPTS = 6
 # BatchGetImage takes at most 100 image ids; DescribeRepositories and DescribeImages return at most 1,000 per page.
 # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html
@@ -39,7 +40,7 @@ MAX_RESULTS_PER_PAGE = 1000
 def client_config(workers: int = DEFAULT_WORKERS, *, connect_timeout: float = 5, read_timeout: float = 20) -> Config:
     """Shared by every thread of the check: enough pooled connections that no worker waits for a socket."""
     return Config(
-        retries={"mode": "standard", "max_attempts": RETRY_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},
         max_pool_connections=max(10, workers),
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,

@@ -52,7 +52,9 @@ _stored_item = TypeAdapter[StoredItem](StoredItem)
 def default_client() -> DynamoDBClient:
     client: DynamoDBClient = boto3.client(
         "dynamodb",
-        config=Config(retries={"mode": "standard", "max_attempts": 6}, max_pool_connections=max(10, WRITE_WORKERS)),
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": 6}, max_pool_connections=max(10, WRITE_WORKERS)
+        ),
     )
     return client
 

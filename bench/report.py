@@ -1,0 +1,273 @@
+"""docs/BENCHMARKS.md: the measured figures as Markdown tables, with what each one assumes."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from bench.coldstart import ColdStart, ImportCost
+from bench.cost import (
+    API_GATEWAY_REST_PER_MILLION,
+    CLOUDWATCH_LOGS_PER_GB,
+    DYNAMODB_PER_MILLION_WRITE_UNITS,
+    LAMBDA_ARM_PER_GB_SECOND,
+    LAMBDA_PER_MILLION_REQUESTS,
+    Cost,
+)
+from bench.footprint import AssetSize, MemoryRun
+from bench.throughput import Comparison, Run
+
+COST_COLUMNS = [
+    "scenario",
+    "API requests",
+    "Lambda s/request",
+    "Lambda GB-s",
+    "API Gateway",
+    "ECR calls",
+    "DynamoDB writes",
+    "Logs",
+    "total",
+]
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+@dataclass
+class Report:
+    command: str
+    sections: list[tuple[float, str]] = field(default_factory=list)
+    _machine: dict[str, str] = field(default_factory=dict)
+    _seconds: float = 0.0
+
+    def last_section(self) -> str:
+        return self.sections[-1][1] if self.sections else ""
+
+    def machine(self, facts: dict[str, str]) -> None:
+        self._machine = facts
+
+    def throughput(self, comparison: Comparison) -> None:
+        runs = [comparison.engine, comparison.naive, comparison.cli]
+        rows = [
+            [
+                run.name,
+                f"{run.pairs:,}",
+                f"{run.seconds:.2f}",
+                f"{run.checks_per_second:,.0f}",
+                f"{run.calls}",
+                f"{run.bound_seconds:.3f}",
+                _ratio(run.measured_over_bound),
+            ]
+            for run in runs
+        ]
+        engine = comparison.engine.checks_per_second
+        latency_ms = comparison.engine.latency_seconds * 1000
+        minimum = comparison.minimum_calls
+        self.sections.append(
+            (
+                1,
+                f"""## 1. Throughput: 40 repositories × 250 digests at {latency_ms:.0f} ms per call
+
+Each repository is asked about the same 250 digests: 225 well-formed (each held by 4 repositories in 5, so about 180
+available and 45 missing per repository) and 25 malformed — 10,000 (repository, digest) pairs. ECR calls are counted at
+the proxy. The minimum is Σ ceil(distinct valid digests / 100) = **{minimum}** calls; the AWS CLI ran on a
+{comparison.cli.pairs // 250}-repository slice (its rate is per check, so the slice compares fairly). The bound is
+`calls × latency ÷ workers`, what latency alone would allow. Median of 3 runs (the CLI: one).
+
+{_table(["client", "pairs", "seconds", "checks/s", "ECR calls", "bound s", "measured ÷ bound"], rows)}
+
+- **layercheck vs the boto3 loop: {engine / comparison.naive.checks_per_second:.1f}× the checks per second**;
+  vs the AWS CLI loop: **{engine / comparison.cli.checks_per_second:.0f}×**.
+- ECR calls made by layercheck: {comparison.engine.calls} (minimum {minimum}:
+  {"equal" if comparison.engine.calls == minimum else "NOT equal"}). The boto3 loop also sends malformed digests to
+  ECR; here that costs no extra call because 250 digests need three 100-digest chunks either way.
+- Same verdicts from layercheck and the boto3 loop, pair for pair: **{"yes" if comparison.same_verdicts else "NO"}**.
+- Why layercheck stays above its latency bound here: the stand-in is a Python moto server on the same two cores,
+  which serves one `BatchCheckLayerAvailability` of 100 digests in several milliseconds of CPU; with 16 calls in
+  flight it is the bottleneck, not the latency (see the sweep: at 100 ms the engine gets much closer to its bound).
+  Against ECR, whose service time does not grow with our concurrency, the bound is the better guide.""",
+            )
+        )
+
+    def sweep(self, runs: list[Run], minimum_calls: int) -> None:
+        latencies = sorted({run.latency_seconds for run in runs})
+        workers = sorted({run.workers for run in runs})
+        by_key = {(run.workers, run.latency_seconds): run for run in runs}
+        rows = []
+        for count in workers:
+            row = [str(count)]
+            for latency in latencies:
+                run = by_key.get((count, latency))
+                row.append(
+                    "—"
+                    if run is None
+                    else f"{run.seconds:.2f} s ({run.checks_per_second:,.0f}/s, "
+                    f"÷bound {_ratio(run.measured_over_bound)})"
+                )
+            rows.append(row)
+        fastest_at_zero = min(
+            (run for run in runs if run.latency_seconds == 0), key=lambda run: run.seconds, default=None
+        )
+        capacity = f"{minimum_calls / fastest_at_zero.seconds:,.0f}" if fastest_at_zero else "?"
+        flattening = []
+        for latency in latencies:
+            series = [by_key[(count, latency)] for count in workers if (count, latency) in by_key]
+            knee = next(
+                (
+                    earlier.workers
+                    for earlier, later in itertools.pairwise(series)
+                    if earlier.seconds / later.seconds < 1.25
+                ),
+                None,
+            )
+            flattening.append(
+                f"{latency * 1000:.0f} ms: "
+                + (f"flat beyond {knee} workers (doubling them gains < 25 %)" if knee else "still scaling at 32")
+            )
+        header = ["workers"] + [f"{latency * 1000:.0f} ms" for latency in latencies]
+        self.sections.append(
+            (
+                1.5,
+                f"""## Workers × latency sweep (the engine, {minimum_calls} calls for 10,000 pairs)
+
+{_table(header, rows)}
+
+Where the curve flattens — {"; ".join(flattening)}. The local moto server answers at most about **{capacity} calls/s**
+(the fastest run at 0 ms latency), so no setting can beat `{minimum_calls} ÷ {capacity}` seconds here; the function's
+default of 16 workers sits at the knee for ECR-like latencies (25–100 ms), and its rate limiter
+(`ECR_MAX_CALLS_PER_SECOND`) keeps a burst within ECR's 1,000 calls/s account quota.""",
+            )
+        )
+
+    def cold_start(
+        self,
+        runs: list[ColdStart],
+        lazy: dict[str, bool],
+        handler_imports: list[ImportCost],
+        api_imports: list[ImportCost],
+    ) -> None:
+        rows = [[run.name, f"{run.inside_seconds * 1000:.0f}", f"{run.process_seconds * 1000:.0f}"] for run in runs]
+        loaded = ", ".join(f"`{name}` {'loaded' if value else 'not loaded'}" for name, value in lazy.items())
+
+        def imports(costs: list[ImportCost]) -> str:
+            return _table(
+                ["import", "cumulative ms", "self ms"],
+                [
+                    [f"`{c.module}`", f"{c.cumulative_seconds * 1000:.0f}", f"{c.self_seconds * 1000:.0f}"]
+                    for c in costs
+                ],
+            )
+
+        self.sections.append(
+            (
+                2,
+                f"""## 2. Cold start (median of fresh processes, warm byte-code cache)
+
+{_table(["what a fresh interpreter does", "in-process ms", "whole process ms"], rows)}
+
+What `import layercheck.handler` loads: {loaded}. The API door, the ECR integration and boto3 stay out of the handler's
+import path until an event needs them. botocore and aws_xray_sdk arrive with Powertools' `Tracer()`, which imports the
+X-Ray SDK (and with it botocore) even when `POWERTOOLS_TRACE_DISABLED=true` — the single heaviest import below.
+
+Heaviest imports our modules trigger (`python -X importtime -c "import layercheck.handler"`; importtime inflates them):
+
+{imports(handler_imports)}
+
+And for the first API event (`... ; import layercheck.doors.api`):
+
+{imports(api_imports)}""",
+            )
+        )
+
+    def size_and_memory(self, asset: AssetSize, memory: MemoryRun) -> None:
+        self.sections.append(
+            (
+                3,
+                f"""## 3. Size and memory
+
+- Lambda asset (`lambda_src/layercheck/**/*.py`, as `Code.from_asset` packages it): **{asset.files} files,
+  {asset.bytes / 1024:.0f} KiB, {asset.zipped_bytes / 1024:.0f} KiB zipped**. Powertools and Pydantic come from the
+  public Powertools layer and boto3 from the runtime, so they are not in the asset.
+- Peak RSS of the function's process for a {memory.pairs:,}-pair `POST /checks` (check in ECR and store every pair in
+  DynamoDB, both behind the proxy at 25 ms): **{memory.peak_rss_mb:.0f} MB** ({memory.rss_after_import_mb:.0f} MB
+  resident after importing the handler). The 1,024 MB the stack configures buys CPU share, not memory.
+- That invocation took {memory.first_invocation_seconds:.2f} s the first time (clients created, connections opened)
+  and {memory.warm_invocation_seconds:.2f} s warm ({memory.warm_invocation_cpu_seconds:.2f} s of CPU); a
+  {memory.small_pairs}-pair request takes {memory.small_invocation_seconds * 1000:.0f} ms warm.""",
+            )
+        )
+
+    def cost(self, costs: list[Cost], memory: MemoryRun, vcpu_share: float) -> None:
+        rows = [
+            [
+                c.scenario.name,
+                f"{c.requests:,}",
+                f"{c.scenario.seconds_per_request:.2f}",
+                f"{c.lambda_gb_seconds:,.0f} → ${c.lambda_usd:.3f}",
+                f"${c.api_gateway_usd:.3f}",
+                f"{c.ecr_calls:,} → $0",
+                f"{c.dynamodb_write_units:,} → ${c.dynamodb_usd:.3f}",
+                f"${c.logs_usd:.4f}",
+                f"**${c.total_usd:.2f}**",
+            ]
+            for c in costs
+        ]
+        self.sections.append(
+            (
+                4,
+                f"""## 4. Cost per 1 million checked pairs (us-east-1 list prices, no free tier)
+
+{_table(COST_COLUMNS, rows)}
+
+Assumptions: Lambda on Arm at {1024} MB, ${LAMBDA_ARM_PER_GB_SECOND} per GB-s and ${LAMBDA_PER_MILLION_REQUESTS} per
+million requests; seconds per request are the warm invocations measured above, with their CPU time stretched to a
+1,024 MB function's {vcpu_share:.2f} of a vCPU (`wall + cpu × (1/{vcpu_share:.2f} - 1)`), at 25 ms per AWS call.
+API Gateway REST ${API_GATEWAY_REST_PER_MILLION} per million requests. DynamoDB on-demand
+${DYNAMODB_PER_MILLION_WRITE_UNITS} per million write units: one per pair, as a stored verdict is about
+{memory.stored_item_bytes} bytes (< 1 KB); TTL deletes are free; storage (≈ 0.5 KB per distinct pair, $0.25 per
+GB-month) is extra and tiny. ECR does not bill API calls (they count against the 1,000 calls/s quota).
+CloudWatch Logs ${CLOUDWATCH_LOGS_PER_GB} per GB for ~4 KB of EMF and logs per request. Not included: X-Ray when
+tracing is on, the dashboard and alarms (fixed monthly), data transfer. The bill is DynamoDB writes first: batching
+more pairs per request only shrinks the small Lambda and API Gateway parts.""",
+            )
+        )
+
+    def screenshot(self, path: str | None) -> None:
+        self._screenshot = path
+
+    def finish(self, seconds: float) -> None:
+        self._seconds = seconds
+
+    def markdown(self) -> str:
+        facts = "\n".join(f"| {name} | {value} |" for name, value in self._machine.items())
+        screenshot = getattr(self, "_screenshot", None)
+        shot = (
+            "\n\n## Swagger UI\n\nThe page the local API serves at `/swagger`, rendered by headless Chromium with no "
+            "internet "
+            "(the browser test checks it shows `POST /checks`):\n\n![Swagger UI](swagger-ui.png)\n"
+            if screenshot
+            else ""
+        )
+        return (
+            f"""# Benchmarks
+
+Produced by `{self.command}` in {self._seconds:.0f} s; the figures below are this machine's, from the latest run.
+Every client talks to the same moto server on 127.0.0.1 through `local/faultproxy.py`, which adds a fixed latency per
+request (as the network to ECR would) and counts the calls; moto, the proxy and the measured client are three
+processes. Nothing here is asserted by the tests; `tests/fault`, `tests/fuzz` and `tests/browser` assert correctness.
+
+| machine | |
+|---|---|
+{facts}
+
+"""
+            + "\n\n".join(text for _, text in sorted(self.sections, key=lambda section: section[0]))
+            + shot
+        )

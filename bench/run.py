@@ -1,0 +1,173 @@
+"""``make bench``: every benchmark in one run, printed as it goes and written to docs/BENCHMARKS.md.
+
+``python -m bench.run [--quick] [--output docs/BENCHMARKS.md]``; ``--quick`` runs fewer repeats and a smaller sweep
+(for trying the harness, not for the figures). Takes about three minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import coldstart, cost, footprint
+from bench.dataset import LAYER_SIZE, build_registry
+from bench.report import Report
+from bench.servers import moto_process, proxy_process
+from bench.throughput import Run, aws_credentials, compare, sweep
+from local.faultproxy import FaultPlan, remote_set_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+LATENCY = 0.025
+SWEEP_WORKERS = (1, 4, 8, 16, 32)
+SWEEP_LATENCIES = (0.0, 0.025, 0.1)
+CLI_REPOSITORIES = 4
+SMALL_REQUEST_DIGESTS = 250
+# Lambda gives a function CPU in proportion to its memory: a full vCPU at 1,769 MB, so 1,024 MB gets ~0.58 of one.
+LAMBDA_MEMORY_MB = 1024
+LAMBDA_VCPU_SHARE = LAMBDA_MEMORY_MB / 1769
+PACKAGES = ("boto3", "botocore", "aws-lambda-powertools", "pydantic", "moto", "awscli", "aws-xray-sdk")
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory_kb = 0
+    with open("/proc/meminfo") as info:
+        for line in info:
+            if line.startswith("MemTotal"):
+                memory_kb = int(line.split()[1])
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": f"{cpu}, {os.cpu_count()} cores",
+        "memory": f"{memory_kb / 1024 / 1024:.0f} GiB",
+        "os": f"{platform.system()} {platform.release()} ({platform.machine()})",
+        "python": platform.python_version(),
+        **versions,
+    }
+
+
+def projected_lambda_seconds(wall: float, cpu: float) -> float:
+    """Wall time here, with the CPU part stretched to a 1,024 MB function's share of a vCPU."""
+    return wall + cpu * (1 / LAMBDA_VCPU_SHARE - 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and sweep points (not for the figures)")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    parser.add_argument("--screenshot", type=Path, default=ROOT / "docs" / "swagger-ui.png")
+    arguments = parser.parse_args(argv)
+    repeats = 1 if arguments.quick else 3
+    started = time.perf_counter()
+    os.environ.update(aws_credentials())
+    report = Report(command="make bench" + ("  (python -m bench.run --quick)" if arguments.quick else ""))
+    report.machine(machine())
+
+    registry = build_registry()
+    print(f"registry: {len(registry.repositories)} repositories × {len(registry.digests)} digests", flush=True)
+    with moto_process(registry.layers, LAYER_SIZE) as moto_url, proxy_process(moto_url, FaultPlan()) as proxy_url:
+        comparison = compare(proxy_url, registry, latency=LATENCY, cli_repositories=CLI_REPOSITORIES, repeats=repeats)
+        report.throughput(comparison)
+        print(report.last_section(), flush=True)
+
+        runs: list[Run] = sweep(
+            proxy_url,
+            registry,
+            workers=SWEEP_WORKERS if not arguments.quick else (1, 16),
+            latencies=SWEEP_LATENCIES if not arguments.quick else (0.0, LATENCY),
+            repeats=repeats,
+            on_run=lambda run: print(
+                f"  sweep: {run.workers:>2} workers, {run.latency_seconds * 1000:>3.0f} ms: {run.seconds:6.3f} s",
+                flush=True,
+            ),
+        )
+        report.sweep(runs, comparison.minimum_calls)
+        print(report.last_section(), flush=True)
+
+        from local.environment import RESULTS_TABLE_NAME, create_results_table, lambda_environment
+
+        create_results_table(moto_url, RESULTS_TABLE_NAME)
+        remote_set_plan(proxy_url, FaultPlan(latency_seconds=LATENCY))
+        memory = footprint.measure_memory(
+            registry.repositories,
+            registry.digests,
+            SMALL_REQUEST_DIGESTS,
+            {**lambda_environment(proxy_url), "POWERTOOLS_LOG_LEVEL": "ERROR"},
+        )
+
+    report.size_and_memory(footprint.asset_size(), memory)
+    print(report.last_section(), flush=True)
+
+    cold = coldstart.measure(repeats=5 if arguments.quick else 11)
+    report.cold_start(
+        cold,
+        coldstart.modules_loaded_by_handler_import(),
+        coldstart.heaviest_imports("import layercheck.handler"),
+        coldstart.heaviest_imports("import layercheck.handler; import layercheck.doors.api"),
+    )
+    print(report.last_section(), flush=True)
+
+    calls_per_pair = comparison.minimum_calls / registry.pairs
+    scenarios = [
+        cost.Scenario(
+            f"{memory.pairs:,} pairs per request (40 repositories × 250 digests)",
+            memory.pairs,
+            projected_lambda_seconds(memory.warm_invocation_seconds, memory.warm_invocation_cpu_seconds),
+            calls_per_pair,
+        ),
+        cost.Scenario(
+            f"{memory.small_pairs:,} pairs per request (one image's layers in one repository)",
+            memory.small_pairs,
+            projected_lambda_seconds(memory.small_invocation_seconds, memory.small_invocation_cpu_seconds),
+            calls_per_pair,
+        ),
+    ]
+    report.cost([cost.per_million_pairs(scenario) for scenario in scenarios], memory, LAMBDA_VCPU_SHARE)
+    print(report.last_section(), flush=True)
+
+    report.screenshot(_screenshot(arguments.screenshot))
+    report.finish(time.perf_counter() - started)
+    arguments.output.parent.mkdir(parents=True, exist_ok=True)
+    arguments.output.write_text(report.markdown())
+    print(f"\nwrote {arguments.output} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def _screenshot(path: Path) -> str | None:
+    """Refresh docs/swagger-ui.png from the local API (the browser test checks the same page)."""
+    from local.browser import find_chromium
+
+    if find_chromium() is None:
+        return None
+    script = (
+        "import sys\nfrom pathlib import Path\n"
+        "from local.adapter import LocalApiGateway\nfrom local.browser import find_chromium, screenshot\n"
+        "from local.environment import lambda_environment, moto_server, patched_environ\n"
+        "with moto_server() as endpoint, patched_environ(lambda_environment(endpoint)):\n"
+        "    from layercheck.handler import lambda_handler\n"
+        "    with LocalApiGateway(lambda_handler, stdout_sink=[]) as api:\n"
+        "        screenshot(find_chromium(), api.url + '/swagger', Path(sys.argv[1]))\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], cwd=ROOT, check=True, capture_output=True)
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
