@@ -11,7 +11,6 @@ import base64
 import contextlib
 import io
 import json
-import socket
 import threading
 import time
 import uuid
@@ -21,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local.lambda_context import LOCAL_ACCOUNT_ID, FakeLambdaContext
+from local.loopback import LoopbackRequestHandler
 
 Handler = Callable[[dict[str, Any], Any], Any]
 STAGE = "local"
@@ -131,34 +131,12 @@ class LocalApiGateway:
     def _request_handler_class(self) -> type[BaseHTTPRequestHandler]:
         gateway = self
 
-        class ProxyRequestHandler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                # Headers and body leave in two writes; without TCP_NODELAY, Nagle's algorithm holds the body until
-                # the client's delayed ACK, and every request would take 40 ms longer than the handler does.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+        class ProxyRequestHandler(LoopbackRequestHandler):
+            def serve(self, body: bytes) -> None:
                 event = proxy_event(
                     self.command, self.path, list(self.headers.items()), body, source_ip=self.client_address[0]
                 )
-                status, headers, payload = gateway.invoke(event)
-                self.send_response(status)
-                for name, value in headers:
-                    if name.lower() not in {"content-length", "connection"}:
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+                self.answer(*gateway.invoke(event))
 
         return ProxyRequestHandler
 

@@ -39,6 +39,8 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
+from local.loopback import LoopbackRequestHandler
+
 DEFAULT_LATENCY_SECONDS = 0.025
 ADMIN_PREFIX = "/__faultproxy__/"
 # Headers that belong to one hop, never forwarded (RFC 9110 §7.6.1); Content-Length is recomputed.
@@ -245,22 +247,13 @@ class FaultProxy:
         proxy = self
         upstream_host, upstream_port = self._upstream
 
-        class ForwardingHandler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class ForwardingHandler(LoopbackRequestHandler):
             _upstream: http.client.HTTPConnection | None = None
 
-            def setup(self) -> None:
-                super().setup()
-                # Headers and body go out in separate writes; without this, Nagle's algorithm holds the body until
-                # the client's delayed ACK (40 ms on Linux) and every call would pay it.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+            def serve(self, body: bytes) -> None:
                 if self.path.startswith(ADMIN_PREFIX):
                     status, document = proxy.admin(self.command, self.path, body)
-                    self._answer(status, [("Content-Type", "application/json")], json.dumps(document).encode())
+                    self.answer(status, [("Content-Type", "application/json")], json.dumps(document).encode())
                     return
                 fault, latency = proxy.decide(self.headers.get("X-Amz-Target"), body)
                 if latency:
@@ -271,9 +264,9 @@ class FaultProxy:
                         self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 if fault is not None:
-                    self._answer(*fault_response(fault))
+                    self.answer(*fault_response(fault))
                     return
-                self._answer(*self._forward(body))
+                self.answer(*self._forward(body))
 
             def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
                 headers = {name: value for name, value in self.headers.items() if name.lower() not in HOP_BY_HOP}
@@ -298,23 +291,10 @@ class FaultProxy:
                     return response.status, forwarded, payload
                 raise AssertionError("unreachable")
 
-            def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
-                self.send_response(status)
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
             def finish(self) -> None:
                 super().finish()
                 if self._upstream is not None:
                     self._upstream.close()
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
 
         return ForwardingHandler
 
