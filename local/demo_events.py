@@ -113,14 +113,15 @@ def show_push_checks(ecr: Any, invoke: Invoker) -> None:
     foreign = descriptor(DOCKER_FOREIGN_LAYER, blob("windows-servercore"), urls=["https://mcr.microsoft.com/x"])
     broken = push_image(ecr, PUSH_REPOSITORY, ["base-0"], tag="2.1-rc", absent_layers=[never_pushed, foreign])
 
-    print(f"  {'image':<28} {'status':<9} missing layers")
+    print(f"  {'image':<18} {'status':<9} missing layers")
     events = []
     for label, image, tag in (("index (2 platforms)", index, "2.0"), ("manifest + foreign layer", broken, "2.1-rc")):
         event = push_event(PUSH_REPOSITORY, image["digest"], tag)
         events.append(event)
         answer = invoke(event)
         missing = ", ".join(_short(digest) for digest in answer["missingLayers"]) or "-"
-        print(f"  {PUSH_REPOSITORY}:{tag:<7} {answer['status']:<9} {missing}   ({label}, {_short(image['digest'])})")
+        image_name = f"{PUSH_REPOSITORY}:{tag}"
+        print(f"  {image_name:<18} {answer['status']:<9} {missing}   ({label}, {_short(image['digest'])})")
     print(f"  foreign layer {_short(foreign['digest'])} is skipped: it is never pushed to a registry")
     print(f"  metrics (Source=push): {invoke.take_metrics('ImagesChecked', 'BrokenImages', 'LayersChecked')}")
 
