@@ -13,6 +13,8 @@ import io
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -154,9 +156,6 @@ def _http_response(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:
 
 def json_request(url: str, method: str = "GET", payload: Any = None, *, timeout: float = 60) -> tuple[int, Any]:
     """A tiny HTTP client for the demo and tests: JSON in, (status, parsed JSON) out."""
-    import urllib.error
-    import urllib.request
-
     data = None if payload is None else (payload if isinstance(payload, bytes) else json.dumps(payload).encode())
     request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     try:

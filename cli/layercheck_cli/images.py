@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from layercheck.models.api import REPOSITORY_NAME_PATTERN
 from layercheck_cli.errors import UsageError
 
 _ECR_HOST = re.compile(
     r"^(?P<registry>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"
 )
-# ECR's repository name rule: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
-_REPOSITORY = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+_REPOSITORY = re.compile(REPOSITORY_NAME_PATTERN)
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 DEFAULT_TAG = "latest"

@@ -13,9 +13,9 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from layercheck.integrations.ecr import translate_error
-from layercheck.logic.check import BatchAnswer, RepositoryTarget, check_repositories
-from layercheck.models.verdicts import CheckOutcome, CheckSummary, LayerAnswer, LayerFailure, RepositoryResult
+from layercheck.integrations.ecr import EcrRegistry
+from layercheck.logic.check import RepositoryTarget, check_repositories
+from layercheck.models.verdicts import CheckOutcome, CheckSummary, RepositoryResult
 from layercheck_cli import api
 from layercheck_cli.errors import CliError
 from layercheck_cli.inputs import ParamError
@@ -88,32 +88,6 @@ def ecr_client(session: botocore.session.Session, options: ConnectionOptions, *,
     return make_client(session, "ecr", options, base_config=base)
 
 
-class CliEcrRegistry:
-    """The engine's ``LayerAvailabilityPort`` over the command line's ECR client.
-
-    An empty ``registry_id`` means "the caller's default registry": ``registryId`` is then left out of the call, as the
-    AWS CLI leaves it out when ``--registry-id`` is not given.
-    """
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def batch_check_layer_availability(
-        self, registry_id: str, repository_name: str, layer_digests: list[str]
-    ) -> BatchAnswer:
-        parameters: dict[str, Any] = {"repositoryName": repository_name, "layerDigests": layer_digests}
-        if registry_id:
-            parameters["registryId"] = registry_id
-        try:
-            response = self._client.batch_check_layer_availability(**parameters)
-        except (ClientError, BotoCoreError) as error:
-            raise translate_error(error) from error
-        return BatchAnswer(
-            layers=[LayerAnswer.model_validate(dict(layer)) for layer in response.get("layers", [])],
-            failures=[LayerFailure.model_validate(dict(failure)) for failure in response.get("failures", [])],
-        )
-
-
 def default_registry_id(session: botocore.session.Session, options: ConnectionOptions, ecr: Any) -> str:
     """The caller's account, which is ECR's default registry, so results name it as the API's do.
 
@@ -146,7 +120,7 @@ def check_locally(
     targets = [RepositoryTarget(registry_id, name, request.layer_digests) for name in request.repository_names]
     progress = ProgressBar() if ProgressBar.wanted() else None
     try:
-        outcome = check_repositories(targets, CliEcrRegistry(client), workers=workers, on_progress=progress)
+        outcome = check_repositories(targets, EcrRegistry(client), workers=workers, on_progress=progress)
     finally:
         if progress is not None:
             progress.close()

@@ -54,6 +54,19 @@ def test_registry_sends_ecrs_request_and_keeps_its_answer(ecr: tuple[Any, Stubbe
     assert answer.failures[0].failureCode == "InvalidLayerDigest"
 
 
+def test_registry_leaves_an_empty_registry_id_out_so_ecr_uses_the_callers_registry(ecr: tuple[Any, Stubber]) -> None:
+    client, stubber = ecr
+    stubber.add_response(
+        "batch_check_layer_availability",
+        {"layers": [], "failures": []},
+        expected_params={"repositoryName": "app", "layerDigests": [DIGEST]},
+    )
+
+    answer = EcrRegistry(client).batch_check_layer_availability("", "app", [DIGEST])
+
+    assert answer.layers == [] and answer.failures == []
+
+
 @pytest.mark.parametrize(
     ("code", "status"),
     [

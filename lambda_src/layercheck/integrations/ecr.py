@@ -84,7 +84,7 @@ class EcrRegistry:
         self._acquire()
         try:
             response = self._client.batch_check_layer_availability(
-                registryId=registry_id, repositoryName=repository_name, layerDigests=layer_digests
+                **_registry(registry_id), repositoryName=repository_name, layerDigests=layer_digests
             )
         except (ClientError, BotoCoreError) as error:
             raise translate_error(error) from error
@@ -102,7 +102,7 @@ class EcrRegistry:
             self._acquire()
             try:
                 response = self._client.batch_get_image(
-                    registryId=registry_id,
+                    **_registry(registry_id),
                     repositoryName=repository_name,
                     imageIds=[{"imageDigest": digest} for digest in chunk],
                     acceptedMediaTypes=list(ACCEPTED_MEDIA_TYPES),
@@ -172,7 +172,7 @@ class EcrRegistry:
         self._acquire()
         try:
             response = self._client.describe_images(
-                registryId=registry_id, repositoryName=repository_name, imageIds=[{"imageDigest": image_digest}]
+                **_registry(registry_id), repositoryName=repository_name, imageIds=[{"imageDigest": image_digest}]
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ImageNotFoundException":
@@ -190,6 +190,12 @@ def _image_detail(image: Any) -> ImageDetail:
         image_tags=tuple(image.get("imageTags", [])),
         pushed_at=image.get("imagePushedAt"),
     )
+
+
+def _registry(registry_id: str | None) -> dict[str, Any]:
+    """``registryId`` for a call; an empty one means the caller's default registry, so it is left out, as the AWS CLI
+    leaves it out when ``--registry-id`` is not given."""
+    return {"registryId": registry_id} if registry_id else {}
 
 
 def _as_dicts(items: Any) -> list[dict[str, Any]]:

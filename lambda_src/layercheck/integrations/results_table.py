@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -79,12 +80,8 @@ def from_dynamodb(attributes: dict[str, Any]) -> StoredItem:
     for key in (PARTITION_KEY, SORT_KEY):
         plain.pop(key, None)
     # Numbers come back as Decimal; every number we store is a whole number.
-    plain = {name: int(value) if _is_decimal(value) else value for name, value in plain.items()}
+    plain = {name: int(value) if isinstance(value, Decimal) else value for name, value in plain.items()}
     return _stored_item.validate_python(plain)
-
-
-def _is_decimal(value: object) -> bool:
-    return type(value).__name__ == "Decimal"
 
 
 @dataclass(frozen=True)
