@@ -1,18 +1,27 @@
-"""The deployed layercheck API: ``POST /checks`` signed with SigV4 (botocore's signer, service ``execute-api``)."""
+"""The deployed layercheck API: requests signed with SigV4 (botocore's signer, service ``execute-api``).
+
+Only HTTPS leaves the machine: a signed request over plain HTTP hands the session token and a replayable signature to
+anyone on the path, so ``http://`` is refused except for loopback hosts (the local API of ``make serve``).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
+import botocore.session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import NoCredentialsError
 from botocore.httpsession import URLLib3Session
 
 from layercheck_cli.errors import ApiError, CliError
+from layercheck_cli.redact import register_secret
+from layercheck_cli.session import ConnectionOptions, https_verify, region_of, timeout_seconds
 
 SIGNING_SERVICE = "execute-api"
 CHECKS_PATH = "/checks"
@@ -20,16 +29,64 @@ CHECKS_PATH = "/checks"
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 
 
-def checks_url(api_url: str) -> str:
-    """``--api-url`` is the API's base (stage) URL; a URL that already ends in ``/checks`` is used as is."""
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and the names ``localhost`` resolves to on every system; nothing is resolved here."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def api_base_url(api_url: str) -> str:
+    """``--api-url`` checked: ``https://``, or ``http://`` to a loopback host; returned without a trailing slash."""
     parts = urlsplit(api_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise CliError(
             f'Bad value for --api-url "{api_url}": scheme is missing.  Must be of the form '
-            "http://<hostname>/ or https://<hostname>/"
+            "https://<hostname>/ (or http://127.0.0.1:<port>/ for a local API)"
         )
-    base = api_url.rstrip("/")
+    if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+        raise CliError(
+            f'Bad value for --api-url "{api_url}": plain http:// is refused for {parts.hostname}: a signed request '
+            "would carry your session token and signature in clear text. Use https://, or http:// only to a loopback "
+            "host (127.0.0.1, ::1, localhost)."
+        )
+    return api_url.rstrip("/")
+
+
+def checks_url(api_url: str) -> str:
+    """``--api-url`` is the API's base (stage) URL; a URL that already ends in ``/checks`` is used as is."""
+    base = api_base_url(api_url)
     return base if base.endswith(CHECKS_PATH) else base + CHECKS_PATH
+
+
+def route_url(api_url: str, path: str, query: dict[str, str] | None = None) -> str:
+    """``path`` (``/results``, ``/images``) under the API's base URL, with the query string encoded."""
+    base = api_base_url(api_url)
+    for known in (CHECKS_PATH, path):
+        if base.endswith(known):
+            base = base[: -len(known)]
+    encoded = f"?{urlencode(sorted((query or {}).items()))}" if query else ""
+    return f"{base}{path}{encoded}"
+
+
+def frozen_credentials(session: botocore.session.Session) -> Credentials:
+    """One consistent (key, secret, token) triple: refreshable credentials (SSO, assumed roles, IMDS) may rotate
+    between the reads of the key and of the token inside one signature, so the signer gets a frozen copy.
+    The token is registered with the ``--debug`` mask."""
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise NoCredentialsError()
+    frozen = credentials.get_frozen_credentials()
+    register_secret(frozen.token)
+    register_secret(frozen.secret_key)
+    return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
 
 
 def signing_region(url: str, configured_region: str | None) -> str:
@@ -54,14 +111,21 @@ def check_request_body(
 
 def build_check_request(url: str, body: dict[str, Any], credentials: Credentials | None, region: str) -> AWSRequest:
     """The request as sent: JSON body, signed with SigV4 when ``credentials`` are given (``--no-sign-request`` not)."""
-    request = AWSRequest(
-        method="POST",
-        url=url,
-        data=json.dumps(body).encode("utf-8"),
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
-    )
+    return build_request("POST", url, body, credentials, region)
+
+
+def build_request(
+    method: str, url: str, body: dict[str, Any] | None, credentials: Credentials | None, region: str
+) -> AWSRequest:
+    headers = {"Accept": "application/json"}
+    data = b""
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(body).encode("utf-8")
+    request = AWSRequest(method=method, url=url, data=data, headers=headers)
     if credentials is not None:
         SigV4Auth(credentials, SIGNING_SERVICE, region).add_auth(request)
+        register_secret(request.headers.get("Authorization", "").rpartition("Signature=")[2] or None)
     return request
 
 
@@ -98,3 +162,22 @@ def _api_error(status: int, headers: Any, payload: Any) -> ApiError:
                 where = ".".join(str(part) for part in (detail.get("location"), detail.get("field")) if part)
                 message += f"\n  {where}: {detail.get('message', '')} ({detail.get('rule', '')})"
     return ApiError(status, code, message)
+
+
+def call_api(
+    session: botocore.session.Session,
+    options: ConnectionOptions,
+    method: str,
+    url: str,
+    body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One request to the API as the global options say: signed with frozen credentials unless ``--no-sign-request``,
+    TLS verified with ``--ca-bundle`` / ``AWS_CA_BUNDLE`` / the profile's ``ca_bundle``, the CLI's timeouts."""
+    credentials = frozen_credentials(session) if options.sign_request else None
+    region = signing_region(url, region_of(session, options)) if credentials is not None else ""
+    request = build_request(method, url, body, credentials, region)
+    return send_check_request(
+        request,
+        verify=https_verify(session, options),
+        timeout=(timeout_seconds(options.connect_timeout), timeout_seconds(options.read_timeout)),
+    )

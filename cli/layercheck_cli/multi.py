@@ -20,7 +20,7 @@ from layercheck_cli import api
 from layercheck_cli.errors import CliError
 from layercheck_cli.inputs import ParamError
 from layercheck_cli.progress import ProgressBar
-from layercheck_cli.session import ConnectionOptions, make_client, region_of, timeout_seconds
+from layercheck_cli.session import ConnectionOptions, make_client
 
 LOG = logging.getLogger(__name__)
 
@@ -134,22 +134,8 @@ def outcome_document(outcome: CheckOutcome) -> dict[str, Any]:
 def check_through_api(
     api_url: str, request: MultiRequest, session: botocore.session.Session, options: ConnectionOptions
 ) -> dict[str, Any]:
-    url = api.checks_url(api_url)
     body = api.check_request_body(request.registry_id, request.repository_names, request.layer_digests)
-    credentials = None
-    if options.sign_request:
-        credentials = session.get_credentials()
-        if credentials is None:
-            from botocore.exceptions import NoCredentialsError
-
-            raise NoCredentialsError()
-    region = api.signing_region(url, region_of(session, options))
-    signed = api.build_check_request(url, body, credentials, region)
-    return api.send_check_request(
-        signed,
-        verify=options.verify,
-        timeout=(timeout_seconds(options.connect_timeout), timeout_seconds(options.read_timeout)),
-    )
+    return api.call_api(session, options, "POST", api.checks_url(api_url), body)
 
 
 def sample_answer(ecr_output: dict[str, Any]) -> dict[str, Any]:

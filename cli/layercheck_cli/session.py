@@ -20,6 +20,7 @@ from botocore.config import Config
 from botocore.endpoint import DEFAULT_TIMEOUT
 
 from layercheck_cli import __version__
+from layercheck_cli.redact import RedactingFilter
 
 LOG_FORMAT = "%(asctime)s - %(threadName)s - %(name)s - %(levelname)s - %(message)s"
 
@@ -61,9 +62,10 @@ def make_session(options: ConnectionOptions) -> botocore.session.Session:
 
 
 def enable_debug_logging() -> None:
-    """``--debug``: botocore's and our own debug logs on stderr, in the AWS CLI's log format."""
+    """``--debug``: botocore's and our own debug logs on stderr, in the AWS CLI's log format, secrets masked."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(RedactingFilter())
     for name in ("botocore", "layercheck", "layercheck_cli", "urllib3"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.DEBUG)
@@ -109,3 +111,12 @@ def make_client(
         verify=options.verify,
         config=client_config(options, base_config),
     )
+
+
+def https_verify(session: botocore.session.Session, options: ConnectionOptions) -> bool | str:
+    """What a request outside botocore's clients verifies TLS with, resolved as botocore resolves it for a client:
+    ``--no-verify-ssl``, else ``--ca-bundle``, else ``AWS_CA_BUNDLE`` or the profile's ``ca_bundle``, else certifi's."""
+    if not options.verify_ssl:
+        return False
+    bundle = options.ca_bundle or session.get_config_variable("ca_bundle")
+    return str(bundle) if bundle else True
