@@ -13,6 +13,8 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from layercheck import idempotency_table_schema
+from layercheck.contracts import environment as env
+from layercheck.contracts import metrics as metric_names
 from layercheck.results_table_schema import create_table_arguments
 from local.lambda_context import LOCAL_ACCOUNT_ID, LOCAL_REGION
 
@@ -30,13 +32,13 @@ def lambda_environment(endpoint_url: str) -> dict[str, str]:
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": LOCAL_REGION,
         "AWS_REGION": LOCAL_REGION,
-        "RESULTS_TABLE_NAME": RESULTS_TABLE_NAME,
-        "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE_NAME,
-        "AUDIT_QUEUE_URL": audit_queue_url(endpoint_url),
-        "POWERTOOLS_SERVICE_NAME": "layercheck",
-        "POWERTOOLS_METRICS_NAMESPACE": "LayerCheck",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        env.RESULTS_TABLE_NAME: RESULTS_TABLE_NAME,
+        env.IDEMPOTENCY_TABLE_NAME: IDEMPOTENCY_TABLE_NAME,
+        env.AUDIT_QUEUE_URL: audit_queue_url(endpoint_url),
+        env.POWERTOOLS_SERVICE_NAME: metric_names.SERVICE_NAME,
+        env.POWERTOOLS_METRICS_NAMESPACE: metric_names.NAMESPACE,
+        env.POWERTOOLS_TRACE_DISABLED: "true",
+        env.POWERTOOLS_LOG_LEVEL: os.environ.get(env.POWERTOOLS_LOG_LEVEL, "WARNING"),
     }
 
 

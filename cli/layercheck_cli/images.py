@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from layercheck.models.api import REPOSITORY_NAME_PATTERN
+from layercheck.contracts.patterns import REPOSITORY_NAME_PATTERN
 from layercheck_cli.errors import UsageError
 
 _ECR_HOST = re.compile(

@@ -1,22 +1,24 @@
 """The one Lambda entry point. It tells the doors apart by the event's shape and hands the event to that door.
 
-Each door is imported on first use, so an API cold start does not pay for the event and queue doors and back.
-The tests are explicit and disjoint: API Gateway's proxy event, an SQS batch, an ECR event, a scheduled event, and
-the audit's constant input (``{"layercheckAudit": {...}}``); anything else is refused.
+The doors are a table of (test, source, door). Each door is imported on first use, so an API cold start does not pay
+for the event and queue doors and back. The tests are explicit and disjoint: API Gateway's proxy event, an SQS batch,
+an ECR event, a scheduled event, and the audit's constant input (``{"layercheckAudit": {...}}``); anything else is
+refused.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from layercheck.contracts import events as event_names
 from layercheck.errors import UnsupportedEventError
 from layercheck.models.stored import Source
 from layercheck.observability import logger, metrics, tracer, use_source
-
-AUDIT_INPUT_KEY = "layercheckAudit"  # equal to models.events.AUDIT_INPUT_KEY, kept here to avoid importing it
 
 
 def is_api_event(event: dict[str, Any]) -> bool:
@@ -28,54 +30,64 @@ def is_sqs_event(event: dict[str, Any]) -> bool:
     return (
         isinstance(records, list)
         and bool(records)
-        and all(isinstance(record, dict) and record.get("eventSource") == "aws:sqs" for record in records)
+        and all(
+            isinstance(record, dict) and record.get("eventSource") == event_names.SQS_EVENT_SOURCE for record in records
+        )
     )
 
 
 def is_ecr_event(event: dict[str, Any]) -> bool:
-    return event.get("source") == "aws.ecr" and "detail-type" in event
+    return event.get("source") == event_names.ECR_SOURCE and "detail-type" in event
 
 
 def is_scheduled_event(event: dict[str, Any]) -> bool:
-    return event.get("source") in ("aws.events", "aws.scheduler") and event.get("detail-type") == "Scheduled Event"
+    return (
+        event.get("source") in event_names.SCHEDULE_SOURCES
+        and event.get("detail-type") == event_names.SCHEDULED_EVENT_DETAIL_TYPE
+    )
 
 
 def is_audit_input(event: dict[str, Any]) -> bool:
-    return AUDIT_INPUT_KEY in event
+    return event_names.AUDIT_INPUT_KEY in event
+
+
+class Door(NamedTuple):
+    """An event shape, the ``Source`` its metrics carry, and the door (``module:function``, imported on first use)."""
+
+    recognises: Callable[[dict[str, Any]], bool]
+    source: Source
+    entry: str
+
+
+DOORS: tuple[Door, ...] = (
+    Door(is_api_event, Source.API, "layercheck.doors.api:handle"),
+    # The audit queue carries the scheduled audit's fanned-out work items: their verdicts belong to the schedule.
+    Door(is_sqs_event, Source.SCHEDULE, "layercheck.doors.queue:handle"),
+    Door(is_ecr_event, Source.PUSH, "layercheck.doors.push:handle"),
+    Door(is_scheduled_event, Source.SCHEDULE, "layercheck.doors.schedule:handle_scheduled_event"),
+    Door(is_audit_input, Source.SCHEDULE, "layercheck.doors.schedule:handle_constant_input"),
+)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if not isinstance(event, dict):
-        raise UnsupportedEventError(_describe(event))
-    if is_api_event(event):
-        use_source(Source.API)
-        from layercheck.doors import api
-
-        return api.handle(event, context)
-    if is_sqs_event(event):
-        use_source(Source.SCHEDULE)
-        from layercheck.doors import queue
-
-        return queue.handle(event, context)
-    if is_ecr_event(event):
-        use_source(Source.PUSH)
-        from layercheck.doors import push
-
-        return push.handle(event, context)
-    if is_scheduled_event(event):
-        use_source(Source.SCHEDULE)
-        from layercheck.doors import schedule
-
-        return schedule.handle_scheduled_event(event, context)
-    if is_audit_input(event):
-        use_source(Source.SCHEDULE)
-        from layercheck.doors import schedule
-
-        return schedule.handle_constant_input(event, context)
+    if isinstance(event, dict):
+        for door in DOORS:
+            if door.recognises(event):
+                use_source(door.source)
+                result: dict[str, Any] = _door_function(door.entry)(event, context)
+                return result
     raise UnsupportedEventError(_describe(event))
+
+
+def _door_function(entry: str) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    module_name, function_name = entry.split(":")
+    door: Callable[[dict[str, Any], LambdaContext], dict[str, Any]] = getattr(
+        importlib.import_module(module_name), function_name
+    )
+    return door
 
 
 def _describe(event: object) -> str:

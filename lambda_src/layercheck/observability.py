@@ -7,6 +7,7 @@ import warnings
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
+from layercheck.contracts import metrics as metric_names
 from layercheck.models.stored import Source
 from layercheck.models.verdicts import CheckSummary
 
@@ -16,7 +17,7 @@ tracer = Tracer()
 # metric, and CloudWatch matches dimension sets exactly: an alarm on Source alone would then find no data.
 metrics = Metrics(service="")
 
-SOURCE_DIMENSION = "Source"
+SOURCE_DIMENSION = metric_names.SOURCE_DIMENSION
 
 # Read-only requests (GET /results, Swagger) emit no metrics by design; Powertools would warn on every one of them.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -34,16 +35,16 @@ def use_source(source: Source) -> None:
 def record_check(summary: CheckSummary) -> None:
     """Each metric counts (repository, digest) pairs: LayersChecked equals the answer's ``summary.checked``."""
     for name, value in (
-        ("LayersChecked", summary.checked),
-        ("LayersAvailable", summary.available),
-        ("LayersUnavailable", summary.unavailable),
-        ("LayersMissing", summary.missing),
-        ("InvalidDigests", summary.invalid),
-        ("CheckErrors", summary.errors),
+        (metric_names.LAYERS_CHECKED, summary.checked),
+        (metric_names.LAYERS_AVAILABLE, summary.available),
+        (metric_names.LAYERS_UNAVAILABLE, summary.unavailable),
+        (metric_names.LAYERS_MISSING, summary.missing),
+        (metric_names.INVALID_DIGESTS, summary.invalid),
+        (metric_names.CHECK_ERRORS, summary.errors),
     ):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def record_images(checked: int, broken: int) -> None:
-    metrics.add_metric(name="ImagesChecked", unit=MetricUnit.Count, value=checked)
-    metrics.add_metric(name="BrokenImages", unit=MetricUnit.Count, value=broken)
+    metrics.add_metric(name=metric_names.IMAGES_CHECKED, unit=MetricUnit.Count, value=checked)
+    metrics.add_metric(name=metric_names.BROKEN_IMAGES, unit=MetricUnit.Count, value=broken)

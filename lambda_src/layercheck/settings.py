@@ -5,8 +5,12 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from layercheck.contracts import environment as env
+from layercheck.contracts.patterns import REGISTRY_ID_PATTERN
 
 
 class Settings(BaseModel):
@@ -24,8 +28,13 @@ class Settings(BaseModel):
     # EventBridge retries a delivery for up to 24 hours (the target's maximum event age): a duplicate can only
     # arrive inside that window, so that is how long an event's or a work item's record must be remembered.
     idempotency_expires_seconds: int = Field(default=24 * 3600, ge=60)
+    # -- the API door's limits (README "API") --
+    # Registries the API may be asked to check; empty means this account only (the account in the function's ARN).
+    registry_ids: tuple[Annotated[str, Field(pattern=REGISTRY_ID_PATTERN)], ...] = ()
+    # API Gateway gives up after 29 s; no ECR call starts after this many seconds, so the answer still arrives.
+    api_deadline_seconds: float = Field(default=27, gt=0, le=29)
 
-    @field_validator("audit_repository_prefixes", mode="before")
+    @field_validator("audit_repository_prefixes", "registry_ids", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
@@ -35,16 +44,18 @@ class Settings(BaseModel):
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
         names = {
-            "results_table_name": "RESULTS_TABLE_NAME",
-            "audit_queue_url": "AUDIT_QUEUE_URL",
-            "results_ttl_days": "RESULTS_TTL_DAYS",
-            "check_workers": "CHECK_WORKERS",
-            "ecr_max_calls_per_second": "ECR_MAX_CALLS_PER_SECOND",
-            "audit_repository_prefixes": "AUDIT_REPOSITORY_PREFIXES",
-            "audit_tagged_only": "AUDIT_TAGGED_ONLY",
-            "audit_newest_images": "AUDIT_NEWEST_IMAGES",
-            "idempotency_table_name": "IDEMPOTENCY_TABLE_NAME",
-            "idempotency_expires_seconds": "IDEMPOTENCY_EXPIRES_SECONDS",
+            "results_table_name": env.RESULTS_TABLE_NAME,
+            "audit_queue_url": env.AUDIT_QUEUE_URL,
+            "results_ttl_days": env.RESULTS_TTL_DAYS,
+            "check_workers": env.CHECK_WORKERS,
+            "ecr_max_calls_per_second": env.ECR_MAX_CALLS_PER_SECOND,
+            "audit_repository_prefixes": env.AUDIT_REPOSITORY_PREFIXES,
+            "audit_tagged_only": env.AUDIT_TAGGED_ONLY,
+            "audit_newest_images": env.AUDIT_NEWEST_IMAGES,
+            "idempotency_table_name": env.IDEMPOTENCY_TABLE_NAME,
+            "idempotency_expires_seconds": env.IDEMPOTENCY_EXPIRES_SECONDS,
+            "registry_ids": env.REGISTRY_IDS,
+            "api_deadline_seconds": env.API_DEADLINE_SECONDS,
         }
         return cls.model_validate({field: environ[name] for field, name in names.items() if environ.get(name)})
 

@@ -123,7 +123,7 @@ def function_clients(fault_proxy: FaultProxy) -> FunctionClients:
 
     with patched_environ(lambda_environment(fault_proxy.url)):
         return FunctionClients(
-            ecr=ecr.default_client.__wrapped__(16), dynamodb=results_table.default_client.__wrapped__()
+            ecr=ecr.new_client(16), dynamodb=results_table.new_client()
         )
 
 

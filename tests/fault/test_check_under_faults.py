@@ -12,7 +12,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from layercheck.integrations.ecr import EcrRegistry
 from layercheck.integrations.results_table import ResultsTable
 from layercheck.logic.check import check_repositories, plan_calls
-from layercheck.logic.service import LayerCheckService
+from layercheck.logic.layer_check import LayerCheckService
 from layercheck.models.stored import Source
 from layercheck.models.verdicts import CheckOutcome, FailureCode
 from local.faultproxy import FaultPlan, FaultProxy

@@ -20,7 +20,7 @@ from layercheck.integrations.results_table import (
     to_dynamodb,
 )
 from layercheck.logic.check import BatchAnswer, RepositoryTarget
-from layercheck.logic.service import LayerCheckService
+from layercheck.logic.layer_check import LayerCheckService
 from layercheck.models.stored import Source, StoredLayerVerdict, layer_verdicts
 from layercheck.models.verdicts import LayerAnswer, RepositoryResult
 from local.adapter import LocalApiGateway, json_request

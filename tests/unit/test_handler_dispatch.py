@@ -21,3 +21,30 @@ def test_api_gateway_events_are_recognised() -> None:
 def test_unrecognised_events_raise_a_clear_error(event: object) -> None:
     with pytest.raises(UnsupportedEventError, match="unsupported event"):
         lambda_handler(event, FakeLambdaContext())  # type: ignore[arg-type]
+
+
+def test_every_door_in_the_table_resolves_to_a_function() -> None:
+    # Given the dispatch table, whose doors are named as "module:function" so they are imported on first use
+    from layercheck.handler import DOORS, _door_function
+
+    # Then each name resolves to a callable (a renamed door would otherwise fail only when its event arrives)
+    for door in DOORS:
+        assert callable(_door_function(door.entry)), door.entry
+
+
+@pytest.mark.parametrize(
+    ("event_file", "recognised_by"),
+    [
+        ("api_gateway_rest_proxy.json", "layercheck.doors.api:handle"),
+        ("sqs_audit_work_item.json", "layercheck.doors.queue:handle"),
+        ("ecr_image_push.json", "layercheck.doors.push:handle"),
+        ("eventbridge_scheduled_event.json", "layercheck.doors.schedule:handle_scheduled_event"),
+        ("scheduler_scheduled_event.json", "layercheck.doors.schedule:handle_scheduled_event"),
+        ("audit_constant_input.json", "layercheck.doors.schedule:handle_constant_input"),
+    ],
+)
+def test_each_sample_event_is_recognised_by_exactly_one_door(event_file: str, recognised_by: str) -> None:
+    from layercheck.handler import DOORS
+
+    event = load_event(event_file)
+    assert [door.entry for door in DOORS if door.recognises(event)] == [recognised_by]

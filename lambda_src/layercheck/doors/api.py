@@ -13,13 +13,11 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from layercheck.contracts.patterns import DIGEST_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
 from layercheck.dependencies import layer_check_service, results_table
 from layercheck.errors import InvalidPageTokenError, RequestRuleError, ResultsNotStoredError
 from layercheck.logic.check import RepositoryTarget
 from layercheck.models.api import (
-    DIGEST_PATTERN,
-    REGISTRY_ID_PATTERN,
-    REPOSITORY_NAME_PATTERN,
     CheckRequest,
     CheckResponse,
     ErrorDetail,

@@ -9,33 +9,21 @@ https://docs.aws.amazon.com/powertools/python/latest/utilities/idempotency/
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from layercheck.dependencies import idempotency_store
-from layercheck.settings import load_settings
+from layercheck.dependencies import idempotency_config, idempotency_store
 
-KEY_PATH = "key"
-
-
-@functools.cache
-def _config() -> IdempotencyConfig:
-    # One configuration for every door: Powertools configures a persistence layer once, with the first config it sees.
-    return IdempotencyConfig(
-        event_key_jmespath=KEY_PATH,
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=load_settings().idempotency_expires_seconds,
-    )
+KEY_PATH = "key"  # the delivery key's path in the data below: idempotency_config()'s event_key_jmespath
 
 
 def run_once(key: str, work: Callable[[], dict[str, Any]], context: LambdaContext) -> dict[str, Any]:
     """``work()`` once per ``key``; a repeat returns the first delivery's result. The Lambda context lets Powertools
     expire an in-progress record when the invocation times out, so a crash does not block retries for long."""
-    config = _config()
+    config = idempotency_config()
     config.register_lambda_context(context)
 
     def once(data: dict[str, str]) -> dict[str, Any]:
@@ -46,7 +34,3 @@ def run_once(key: str, work: Callable[[], dict[str, Any]], context: LambdaContex
     )
     result: dict[str, Any] = wrapped(data={KEY_PATH: key})
     return result
-
-
-def reset() -> None:
-    _config.cache_clear()

@@ -11,10 +11,11 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from layercheck.contracts.events import ECR_IMAGE_ACTION_DETAIL_TYPE
 from layercheck.dependencies import push_check_service
 from layercheck.doors.idempotency import run_once
 from layercheck.errors import InvalidEventError
-from layercheck.models.events import ECR_IMAGE_ACTION_DETAIL_TYPE, EcrImageActionEvent
+from layercheck.models.events import EcrImageActionEvent
 from layercheck.observability import logger, record_check, record_images
 
 

@@ -3,7 +3,6 @@ the entries SQS did not take, and reports what it could not send."""
 
 from __future__ import annotations
 
-import functools
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -33,8 +32,7 @@ BACKOFF_CAP_SECONDS = 2.0
 SEND_WORKERS = 8
 
 
-@functools.cache
-def default_client() -> SQSClient:
+def new_client() -> SQSClient:
     client: SQSClient = boto3.client(
         "sqs", config=Config(retries={"mode": "standard", "total_max_attempts": 6}, max_pool_connections=SEND_WORKERS)
     )
@@ -66,7 +64,7 @@ class AuditQueue:
         self, queue_url: str, client: SQSClient | None = None, *, sleep: Callable[[float], None] = time.sleep
     ) -> None:
         self._queue_url = queue_url
-        self._client = client or default_client()
+        self._client = client or new_client()
         self._sleep = sleep
 
     def send_work_items(self, items: Sequence[BaseModel]) -> int:

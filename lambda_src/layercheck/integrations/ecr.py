@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -48,9 +47,9 @@ def client_config(workers: int = DEFAULT_WORKERS, *, connect_timeout: float = 5,
     )
 
 
-@functools.cache
-def default_client(workers: int = DEFAULT_WORKERS) -> ECRClient:
-    """One client per container (boto3 clients are thread-safe); the endpoint comes from AWS_ENDPOINT_URL[_ECR]."""
+def new_client(workers: int = DEFAULT_WORKERS) -> ECRClient:
+    """A client for the check's threads (boto3 clients are thread-safe); the composition root keeps one per container.
+    The endpoint comes from AWS_ENDPOINT_URL[_ECR]."""
     client: ECRClient = boto3.client("ecr", config=client_config(workers))
     return client
 
@@ -71,7 +70,7 @@ class EcrRegistry:
     """
 
     def __init__(self, client: ECRClient | None = None, *, rate_limiter: RateLimiter | None = None) -> None:
-        self._client = client or default_client()
+        self._client = client or new_client()
         self._rate_limiter = rate_limiter
 
     def _acquire(self) -> None:

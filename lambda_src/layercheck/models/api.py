@@ -7,13 +7,9 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from layercheck.contracts.patterns import REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
 from layercheck.models.stored import StoredImageVerdict, StoredLayerVerdict
 from layercheck.models.verdicts import CheckSummary, RepositoryResult
-
-# ECR's own rules for the names it accepts (CreateRepository / BatchCheckLayerAvailability parameters).
-REGISTRY_ID_PATTERN = r"^[0-9]{12}$"
-REPOSITORY_NAME_PATTERN = r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
-DIGEST_PATTERN = r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$"
 
 # Request size limits. MAX_PAIRS (repositories × distinct digests) comes from a measurement, see README "Limits":
 # it keeps the answer well inside API Gateway's 29-second integration timeout and Lambda's 6 MB response.

@@ -8,28 +8,20 @@ https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-template
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
 from pydantic import BaseModel, ConfigDict, Field, Json
 
-from layercheck.models.api import DIGEST_PATTERN, REGISTRY_ID_PATTERN, RepositoryName
-
-ECR_SOURCE = "aws.ecr"
-ECR_IMAGE_ACTION = "Image Action"
-ECR_IMAGE_ACTION_DETAIL_TYPE = "ECR Image Action"
-SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
-SCHEDULE_SOURCES = ("aws.events", "aws.scheduler")
-AUDIT_INPUT_KEY = "layercheckAudit"
+from layercheck.contracts.patterns import DIGEST_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_PREFIX_PATTERN
+from layercheck.models.api import RepositoryName
 
 # BatchGetImage takes at most 100 image ids per call, so a slice of 100 images is fetched in one call (plus one per
 # 100 platform manifests of indexes); checking it takes seconds, far inside the function's timeout.
 # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html
 MAX_IMAGES_PER_WORK_ITEM = 100
 
-# A repository name prefix as the stack accepts it (cdk.json ``auditRepositoryPrefixes``): ECR's name rule, possibly
-# cut after a separator ("team-a/", "team-").
-REPOSITORY_PREFIX_PATTERN = r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*[/._-]?$"
 
 Digest = Annotated[str, Field(pattern=DIGEST_PATTERN)]
 RepositoryPrefix = Annotated[str, Field(min_length=1, max_length=256, pattern=REPOSITORY_PREFIX_PATTERN)]
@@ -112,6 +104,9 @@ class AuditImage(BaseModel):
 
     imageDigest: Digest
     imageTags: list[str] = []
+    # ECR's imageStatus as the audit listed it (an ARCHIVED image is judged without being read); absent means ACTIVE.
+    imageStatus: str = Field(default="ACTIVE", min_length=1, max_length=32, exclude_if=lambda value: value == "ACTIVE")
+    lastArchivedAt: datetime | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class RepositoryWorkItem(BaseModel):

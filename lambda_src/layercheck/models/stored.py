@@ -11,15 +11,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from layercheck.contracts import metrics as metric_names
 from layercheck.models.verdicts import FailureCode, RepositoryResult
 
 
 class Source(StrEnum):
     """Which door asked; also the ``Source`` metric dimension."""
 
-    API = "api"
-    SCHEDULE = "schedule"
-    PUSH = "push"
+    API = metric_names.SOURCE_API
+    SCHEDULE = metric_names.SOURCE_SCHEDULE
+    PUSH = metric_names.SOURCE_PUSH
 
 
 class FailureStatus(StrEnum):
@@ -32,6 +33,8 @@ class ImageStatus(StrEnum):
     COMPLETE = "COMPLETE"  # every blob the manifests reference is AVAILABLE
     BROKEN = "BROKEN"  # at least one referenced blob is not AVAILABLE
     UNCHECKED = "UNCHECKED"  # the image could not be read (deleted meanwhile, unsupported manifest ...): see failure*
+    # ECR's archive storage class: not pullable until restored (UpdateImageStorageClass), not broken; see failure*.
+    ARCHIVED = "ARCHIVED"
 
 
 def _absent(value: object) -> bool:

@@ -1,0 +1,12 @@
+"""Event names the doors recognise and the one layercheck publishes (DESIGN.md "Change events")."""
+
+ECR_SOURCE = "aws.ecr"
+ECR_IMAGE_ACTION_DETAIL_TYPE = "ECR Image Action"
+SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
+SCHEDULE_SOURCES = ("aws.events", "aws.scheduler")
+SQS_EVENT_SOURCE = "aws:sqs"
+# A schedule's constant input: {"layercheckAudit": {...}}.
+AUDIT_INPUT_KEY = "layercheckAudit"
+
+LAYERCHECK_SOURCE = "layercheck"
+IMAGE_VERDICT_CHANGED_DETAIL_TYPE = "Image Verdict Changed"
