@@ -1,0 +1,139 @@
+"""The house rules that keep the code easy to hold in one's head, checked on the source itself.
+
+- No import circle between our modules, counting imports inside functions too (only ``if TYPE_CHECKING:`` imports,
+  which never run, are left out): a circle is how a composition root ends up reaching back into a door.
+- No module over 350 lines outside the tests.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Where each top-level package lives: the Lambda's package is under lambda_src/, the CLI's under cli/.
+PACKAGE_ROOTS = {
+    "layercheck": REPO_ROOT / "lambda_src",
+    "layercheck_cli": REPO_ROOT / "cli",
+    "infra": REPO_ROOT,
+    "local": REPO_ROOT,
+    "bench": REPO_ROOT,
+}
+MAX_MODULE_LINES = 350
+
+
+def _modules() -> dict[str, Path]:
+    modules: dict[str, Path] = {}
+    for package, root in PACKAGE_ROOTS.items():
+        for path in sorted((root / package).rglob("*.py")):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            modules[".".join(parts)] = path
+    return modules
+
+
+def _is_type_checking_block(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _imported_names(tree: ast.AST, module: str, is_package: bool) -> Iterator[str]:
+    def walk(node: ast.AST) -> Iterator[ast.AST]:
+        for child in ast.iter_child_nodes(node):
+            if _is_type_checking_block(child):
+                continue
+            yield child
+            yield from walk(child)
+
+    for node in walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = module.split(".") if is_package else module.split(".")[:-1]
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = _imported_names(tree, module, path.name == "__init__.py")
+        graph[module] = {name for name in names if name in modules and name != module}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for root in graph:
+        if root in index:
+            continue
+        work: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(sorted(component))
+            elif child not in index:
+                index[child] = low[child] = counter
+                counter += 1
+                stack.append(child)
+                on_stack.add(child)
+                work.append((child, iter(sorted(graph[child]))))
+            elif child in on_stack:
+                low[node] = min(low[node], index[child])
+    return found
+
+
+def test_cycles_finds_a_circle_when_there_is_one() -> None:
+    # The detector itself: a -> b -> c -> a is one circle, d hangs off it.
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_import_graph_sees_imports_inside_functions() -> None:
+    graph = import_graph()
+    # handler.py names its doors as strings, but dependencies.py imports the audit service inside a factory.
+    assert "layercheck.logic.audit" in graph["layercheck.dependencies"]
+
+
+def test_our_modules_import_each_other_without_a_circle() -> None:
+    assert cycles(import_graph()) == []
+
+
+@pytest.mark.parametrize("module", sorted(_modules()))
+def test_no_module_is_longer_than_350_lines(module: str) -> None:
+    path = _modules()[module]
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{path.relative_to(REPO_ROOT)} has {lines} lines"
