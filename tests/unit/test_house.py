@@ -79,10 +79,10 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     on_stack: set[str] = set()
     found: list[list[str]] = []
     counter = 0
-    for root in graph:
+    for root, root_imports in graph.items():
         if root in index:
             continue
-        work: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(graph[root])))]
+        work: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(root_imports)))]
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)
