@@ -1,0 +1,8 @@
+"""One module per command; ``COMMANDS`` is the order ``layercheck --help`` lists them in."""
+
+from __future__ import annotations
+
+from layercheck_cli.commands import batch_check, check_image
+from layercheck_cli.parser import Command
+
+COMMANDS: tuple[Command, ...] = (batch_check.COMMAND, check_image.COMMAND)

@@ -1,0 +1,69 @@
+"""``layercheck check-image REPOSITORY[:TAG|@DIGEST]``: an image's verdict from the shared walk."""
+
+from __future__ import annotations
+
+import argparse
+
+from layercheck_cli.errors import UsageError
+from layercheck_cli.exit_codes import EXIT_NOT_AVAILABLE, EXIT_OK
+from layercheck_cli.formatters import render
+from layercheck_cli.parser import Command, Option
+from layercheck_cli.resolve import check_endpoint_url, compile_query, connection_options, output_format
+from layercheck_cli.session import make_session
+
+NAME = "check-image"
+IMAGE_METAVAR = "REPOSITORY[:TAG|@DIGEST]"
+
+OPTIONS: tuple[Option, ...] = (
+    Option(("image",), "The image to check; a full image URI sets the registry and Region too.", required=True,
+           kwargs={"metavar": IMAGE_METAVAR, "nargs": "?"}),
+    Option(("--registry-id",), "The registry (account) ID; default: the URI's account, else your account's."),
+    Option(("--fail-on-missing",), "Exit 1 unless the image is COMPLETE (BROKEN or UNCHECKED).", False,
+           kwargs={"action": "store_true"}),
+    Option(("--workers",), "Concurrent ECR calls.", 16, kwargs={"type": int}),
+)  # fmt: skip
+
+EXAMPLES = """\
+  layercheck check-image team-a/api:2.0
+  layercheck check-image team-a/api@sha256:4346b9ff9c797582db9c890b6e9d01ba76de4518cabd8a701d28ce408292445a
+  # A full image URI: its account and Region are used, whatever your configured Region:
+  layercheck check-image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team-a/api:2.0 --fail-on-missing
+  layercheck check-image team-a/api:2.0 --query '[status, missingLayers]' --output text
+"""
+
+
+def run(namespace: argparse.Namespace) -> int:
+    from layercheck_cli import image_check  # the image walk is loaded only by the commands that walk images
+
+    if not namespace.image:
+        raise UsageError(f"the following arguments are required: {IMAGE_METAVAR}")
+    query = compile_query(namespace.query)
+    check_endpoint_url(namespace.endpoint_url)
+    options = connection_options(namespace)
+    session = make_session(options)
+    verdict = image_check.check_image(
+        namespace.image,
+        session,
+        options,
+        registry_id=namespace.registry_id,
+        workers=namespace.workers,
+    )
+    render(
+        verdict, output=output_format(namespace, session), command_name="CheckImage", query=query, color=namespace.color
+    )
+    if namespace.fail_on_missing and not image_check.is_complete(verdict):
+        return EXIT_NOT_AVAILABLE
+    return EXIT_OK
+
+
+COMMAND = Command(
+    name=NAME,
+    summary="Check that every layer of an image is available (REPOSITORY[:TAG|@DIGEST]).",
+    description=(
+        "Walk an image (index, platform manifests, config, layers) and print its verdict: COMPLETE, BROKEN (with "
+        "missingLayers) or UNCHECKED (with the reason). Exit 0 whatever the verdict, unless --fail-on-missing."
+    ),
+    examples=EXAMPLES,
+    options=OPTIONS,
+    run=run,
+)
