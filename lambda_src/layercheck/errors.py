@@ -42,6 +42,14 @@ class RequestRuleError(LayercheckError):
         self.message = message
 
 
+class RegistryNotServedError(LayercheckError):
+    """A request names a registry this deployment does not serve (``REGISTRY_IDS``; default: this account only)."""
+
+    def __init__(self, registry_id: str) -> None:
+        super().__init__(f"registry {registry_id} is not served by this deployment")
+        self.registry_id = registry_id
+
+
 class InvalidPageTokenError(LayercheckError):
     """A ``nextToken`` that this API did not issue (or that was altered)."""
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 
 from layercheck.handler import lambda_handler
-from layercheck.logic.digests import chunked, unique_in_order
+from layercheck.logic.chunks import chunked
+from layercheck.logic.digests import MAX_DIGESTS_PER_CALL, unique_in_order
 from local.lambda_context import FakeLambdaContext
 from local.scenario import MALFORMED_DIGESTS, MISSING_REPOSITORY, REPOSITORY_LAYERS, demo_request
 from local.seed import blob, digest_of
@@ -28,7 +32,7 @@ def ask_ecr_directly(ecr: Any, repository: str, digests: list[str]) -> dict[str,
     """ECR's own answer for each digest, one call per 100, as a user would ask it."""
     answers: dict[str, dict[str, Any]] = {}
     try:
-        for chunk in chunked(unique_in_order(digests)):
+        for chunk in chunked(unique_in_order(digests), MAX_DIGESTS_PER_CALL):
             response = ecr.batch_check_layer_availability(repositoryName=repository, layerDigests=chunk)
             answers.update({entry["layerDigest"]: entry for entry in response["layers"] + response["failures"]})
     except ecr.exceptions.RepositoryNotFoundException as error:
@@ -351,3 +355,247 @@ def test_swagger_ui_and_openapi_document_are_served(api_event: ApiEvent, lambda_
 
     assert page["statusCode"] == 200 and "swagger" in page["body"].lower()
     assert "/checks" in json.loads(document["body"])["paths"]
+
+
+# -- registries this deployment serves (REGISTRY_IDS) ---------------------------------------------------------------
+
+
+class NoEcrCalls:
+    """A service that fails the test if the door hands it anything: a refused request never reaches ECR or DynamoDB."""
+
+    def check_and_store(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the refused request reached the check service")
+
+
+@pytest.mark.parametrize(
+    ("registry_ids", "requested"),
+    [
+        (None, "210987654321"),  # default: this account only (the account in the function's ARN)
+        ("210987654321", "123456789012"),  # configured: the function's own account is no longer served
+        ("210987654321", None),  # ... not even as ECR's default registry
+    ],
+)
+def test_post_checks_refuses_a_registry_not_served_before_any_call(
+    api_event: ApiEvent,
+    lambda_context: FakeLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    dynamodb: Any,
+    registry_ids: str | None,
+    requested: str | None,
+) -> None:
+    if registry_ids is not None:
+        monkeypatch.setenv("REGISTRY_IDS", registry_ids)
+    monkeypatch.setattr("layercheck.doors.api.layer_check_service", NoEcrCalls)
+    body = GOOD | ({"registryId": requested} if requested else {})
+
+    status, answer = call(api_event("POST", "/checks", body=body), lambda_context)
+
+    assert status == 403
+    assert answer["errors"] == [
+        {"location": "body", "field": "registryId", "rule": "served_registry", "message": answer["message"]}
+    ]
+    assert "REGISTRY_IDS" in answer["message"]
+    assert stored_items(dynamodb) == []
+
+
+@pytest.mark.usefixtures("small_registry")
+def test_post_checks_checks_every_configured_registry(
+    api_event: ApiEvent, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REGISTRY_IDS", "123456789012, 210987654321")
+
+    own_status, own = call(api_event("POST", "/checks", body=GOOD), lambda_context)
+    other_status, other = call(api_event("POST", "/checks", body=GOOD | {"registryId": "210987654321"}), lambda_context)
+
+    assert (own_status, own["summary"]["available"]) == (200, 1)
+    assert other_status == 200 and other["results"][0]["registryId"] == "210987654321"
+
+
+# -- bodies, whatever their Content-Type and encoding -----------------------------------------------------------------
+
+
+def with_content_type(event: dict[str, Any], content_type: str) -> dict[str, Any]:
+    event["headers"]["Content-Type"] = content_type
+    if event.get("multiValueHeaders"):
+        event["multiValueHeaders"]["Content-Type"] = [content_type]
+    return event
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", "application/json"])
+@pytest.mark.usefixtures("small_registry")
+def test_post_checks_reads_a_json_body_whatever_its_content_type(
+    api_event: ApiEvent, lambda_context: FakeLambdaContext, content_type: str
+) -> None:
+    # curl -d '{...}' sends application/x-www-form-urlencoded unless told otherwise
+    event = with_content_type(api_event("POST", "/checks", body=GOOD), content_type)
+
+    status, answer = call(event, lambda_context)
+
+    assert (status, answer["summary"]["available"]) == (200, 1)
+
+
+def test_a_body_that_is_not_json_names_the_content_type_it_came_with(
+    api_event: ApiEvent, lambda_context: FakeLambdaContext
+) -> None:
+    event = with_content_type(
+        api_event("POST", "/checks", raw_body="repositoryNames=platform/base&layerDigests=x"),
+        "application/x-www-form-urlencoded",
+    )
+
+    status, answer = call(event, lambda_context)
+
+    assert status == 400
+    assert "Content-Type application/x-www-form-urlencoded" in answer["message"]
+    assert "application/json" in answer["message"]
+    assert [error["rule"] for error in answer["errors"]] == ["json_invalid"]
+
+
+@pytest.mark.parametrize(
+    "raw_body",
+    [
+        base64.b64encode(b'{"repositoryNames": ["\xff\xfe"]}').decode(),  # not UTF-8
+        "not base64 at all!",
+    ],
+)
+def test_a_base64_body_that_is_not_utf8_json_is_a_400(
+    api_event: ApiEvent, lambda_context: FakeLambdaContext, raw_body: str
+) -> None:
+    event = api_event("POST", "/checks", raw_body=raw_body)
+    event["isBase64Encoded"] = True
+
+    status, answer = call(event, lambda_context)
+
+    assert status == 400
+    assert [(error["field"], error["rule"]) for error in answer["errors"]] == [("", "json_invalid")]
+
+
+# -- the API's deadline (API Gateway gives up after 29 s) -----------------------------------------------------------
+
+
+@dataclass
+class CountdownContext(FakeLambdaContext):
+    """A Lambda context on a fake clock: the function has ``timeout_ms`` and each ECR call takes ``call_ms``."""
+
+    timeout_ms: int = 30_000
+    elapsed_ms: int = 0
+
+    def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]
+        return self.timeout_ms - self.elapsed_ms
+
+
+class SlowRegistry:
+    """ECR, as far as the check engine sees it: every call answers AVAILABLE and takes ``call_ms`` of the fake clock."""
+
+    def __init__(self, context: CountdownContext, call_ms: int) -> None:
+        self.context, self.call_ms, self.calls = context, call_ms, 0
+
+    def batch_check_layer_availability(self, registry_id: str, repository_name: str, digests: list[str]) -> Any:
+        from layercheck.logic.check import BatchAnswer
+        from layercheck.models.verdicts import LayerAnswer
+
+        self.calls += 1
+        self.context.elapsed_ms += self.call_ms
+        return BatchAnswer(layers=[LayerAnswer(layerDigest=d, layerAvailability="AVAILABLE") for d in digests])
+
+
+def test_post_checks_starts_no_ecr_call_after_the_deadline(
+    api_event: ApiEvent, monkeypatch: pytest.MonkeyPatch, dynamodb: Any, results_table: str
+) -> None:
+    from layercheck.dependencies import results_table as table
+    from layercheck.logic.layer_check import LayerCheckService
+
+    # Given calls of 10 s each, one at a time, and the default budget of 27 s
+    context = CountdownContext()
+    registry = SlowRegistry(context, call_ms=10_000)
+    monkeypatch.setattr(
+        "layercheck.doors.api.layer_check_service", lambda: LayerCheckService(registry, table(), workers=1)
+    )
+    repositories = [f"team-{i}/app" for i in range(5)]
+
+    # When 5 repositories are asked about
+    status, answer = call(
+        api_event("POST", "/checks", body={"repositoryNames": repositories, "layerDigests": GOOD["layerDigests"]}),
+        context,
+    )
+
+    # Then the calls started at 0, 10 and 20 s ran; none started at 30 s; the others are DeadlineExceeded errors
+    assert status == 200
+    assert registry.calls == 3
+    failures = [failure for result in answer["results"] for failure in result["failures"]]
+    assert [f["failureCode"] for f in failures] == ["DeadlineExceeded"] * 2
+    assert "ask again" in failures[0]["failureReason"]
+    assert answer["summary"] == {"checked": 5, "available": 3, "unavailable": 0, "missing": 0, "invalid": 0, "errors": 2}
+    # ... and only what was checked is stored: an unchecked pair never overwrites a real verdict
+    assert sorted(item["repositoryName"] for item in stored_items(dynamodb)) == repositories[:3]
+
+
+def test_the_deadline_follows_a_function_timeout_shorter_than_the_budget(
+    api_event: ApiEvent, monkeypatch: pytest.MonkeyPatch, results_table: str
+) -> None:
+    from layercheck.dependencies import results_table as table
+    from layercheck.logic.layer_check import LayerCheckService
+
+    # Given a function with 12 s left (2 s of them kept to store and answer), API_DEADLINE_SECONDS=27, 3 s calls
+    context = CountdownContext(timeout_ms=12_000)
+    registry = SlowRegistry(context, call_ms=3_000)
+    monkeypatch.setattr(
+        "layercheck.doors.api.layer_check_service", lambda: LayerCheckService(registry, table(), workers=1)
+    )
+    body = {"repositoryNames": [f"r{i}" for i in range(5)], "layerDigests": GOOD["layerDigests"]}
+
+    status, answer = call(api_event("POST", "/checks", body=body), context)
+
+    # Then calls start at 0, 3, 6 and 9 s of the 10 s left to check; not at 12 s
+    assert status == 200
+    assert registry.calls == 4
+    assert answer["summary"]["errors"] == 1
+
+
+def test_a_shorter_api_deadline_seconds_stops_earlier(
+    api_event: ApiEvent, monkeypatch: pytest.MonkeyPatch, results_table: str
+) -> None:
+    from layercheck.dependencies import results_table as table
+    from layercheck.logic.layer_check import LayerCheckService
+
+    monkeypatch.setenv("API_DEADLINE_SECONDS", "5")
+    context = CountdownContext()
+    registry = SlowRegistry(context, call_ms=3_000)
+    monkeypatch.setattr(
+        "layercheck.doors.api.layer_check_service", lambda: LayerCheckService(registry, table(), workers=1)
+    )
+    body = {"repositoryNames": [f"r{i}" for i in range(5)], "layerDigests": GOOD["layerDigests"]}
+
+    _, answer = call(api_event("POST", "/checks", body=body), context)
+
+    assert registry.calls == 2  # at 0 and 3 s; not at 6 s
+    assert answer["summary"]["errors"] == 3
+
+
+# -- the OpenAPI document, where it is served --------------------------------------------------------------------
+
+
+def test_the_served_openapi_document_is_the_committed_one(
+    api_event: ApiEvent, lambda_context: FakeLambdaContext
+) -> None:
+    from local.openapi import openapi_document
+
+    served = lambda_handler(api_event("GET", "/swagger", query={"format": "json"}), lambda_context)
+
+    assert json.loads(served["body"]) == openapi_document()
+
+
+def test_the_openapi_server_resolves_to_the_stage_behind_api_gateway(
+    api_event: ApiEvent, lambda_context: FakeLambdaContext
+) -> None:
+    # Swagger UI resolves a relative server URL against the document's URL (the page's, with ?format=json)
+    document_url = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod/swagger?format=json"
+    served = json.loads(lambda_handler(api_event("GET", "/swagger", query={"format": "json"}), lambda_context)["body"])
+
+    (server,) = served["servers"]
+    base = urljoin(document_url, server["url"]).rstrip("/")
+
+    assert base + "/checks" == "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod/checks"
+    assert served["components"]["securitySchemes"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    assert served["security"] == [{"sigv4": []}]
+    checks = served["paths"]["/checks"]["post"]
+    assert checks["tags"] == ["checks"] and {"403", "503"} <= set(checks["responses"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -168,3 +170,37 @@ def test_page_tokens_round_trip_and_refuse_tampering() -> None:
 def test_page_tokens_with_keys_dynamodb_would_refuse_are_refused_first(key: dict[str, Any]) -> None:
     with pytest.raises(InvalidPageTokenError):
         decode_page_token(encode_page_token(key), {"pk": "123456789012#app"})
+
+
+def forged_token(plain: dict[str, Any]) -> str:
+    """A token as a caller could forge it: base64url of any JSON (``json.dumps`` writes lone surrogates as escapes)."""
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "plain",
+    [
+        {"pk": "\ud800", "sk": "x"},  # a lone surrogate: valid JSON, no UTF-8 form (was a UnicodeEncodeError)
+        {"pk": "123456789012#app", "sk": "LAYER#\udfff"},
+        {"pk": "123456789012#app", "sk": 7},
+        {"pk": "123456789012#app", "sk": ["x"]},
+    ],
+)
+def test_decode_page_token_refuses_values_dynamodb_cannot_hold(plain: dict[str, Any]) -> None:
+    with pytest.raises(InvalidPageTokenError, match="not a token"):
+        decode_page_token(forged_token(plain), {"pk": "123456789012#app"})
+
+
+def test_query_layer_digest_refuses_a_token_of_another_registry_before_querying(
+    dynamodb: tuple[Any, Stubber],
+) -> None:
+    # Given a token issued for registry 210987654321's page of this digest (no DynamoDB call is stubbed)
+    client, _ = dynamodb
+    digest = "sha256:" + "a" * 64
+    token = encode_page_token(
+        {"pk": {"S": "210987654321#app"}, "sk": {"S": f"LAYER#{digest}"}, "layerDigest": {"S": digest}}
+    )
+
+    # When it continues a query narrowed to 123456789012, Then it is refused as another query's token
+    with pytest.raises(InvalidPageTokenError, match="another query"):
+        ResultsTable(TABLE, client).query_layer_digest(digest, registry_id="123456789012", next_token=token)

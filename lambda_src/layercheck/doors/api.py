@@ -2,97 +2,147 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server, Tag
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from layercheck.contracts import routes
+from layercheck.contracts.environment import REGISTRY_IDS
 from layercheck.contracts.patterns import DIGEST_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
 from layercheck.dependencies import layer_check_service, results_table
-from layercheck.errors import InvalidPageTokenError, RequestRuleError, ResultsNotStoredError
+from layercheck.doors.json_body import content_type_note, read_bodies_as_json
+from layercheck.errors import InvalidPageTokenError, RegistryNotServedError, RequestRuleError, ResultsNotStoredError
 from layercheck.logic.check import RepositoryTarget
-from layercheck.models.api import (
-    CheckRequest,
-    CheckResponse,
-    ErrorDetail,
-    ErrorResponse,
-    ResultsResponse,
-)
+from layercheck.logic.deadline import Deadline
+from layercheck.models.api import CheckRequest, CheckResponse, ErrorDetail, ErrorResponse, ResultsResponse
 from layercheck.models.stored import Source
 from layercheck.observability import logger, record_check
+from layercheck.settings import account_of, load_settings
 
 OPENAPI_TITLE = "layercheck"
 OPENAPI_VERSION = "1.0.0"
 # A huge malformed request would otherwise answer with one error per element.
 MAX_REPORTED_ERRORS = 20
+# "." is resolved against the document's own URL (Swagger UI does so): the stage behind API Gateway
+# (https://<id>.execute-api.<region>.amazonaws.com/prod/swagger -> .../prod), the root locally or on a custom domain.
+SERVERS = [Server(url=".", description="where this document is served from")]
+SIGV4 = "sigv4"
+SECURITY_SCHEMES: dict[str, Any] = {
+    SIGV4: APIKey(
+        name="Authorization",
+        in_=APIKeyIn.header,
+        description="AWS Signature Version 4 (IAM authorisation): sign with the execute-api service name.",
+        openapi_extensions={"x-amazon-apigateway-authtype": "awsSigv4"},
+    )
+}
+CHECKS_TAG, RESULTS_TAG = "checks", "results"
+TAGS = [
+    Tag(name=CHECKS_TAG, description="Check layer digests in ECR now, and store the verdicts"),
+    Tag(name=RESULTS_TAG, description="Read the latest stored verdicts"),
+]
 
 app = APIGatewayRestResolver(enable_validation=True)
-app.configure_openapi(
-    title=OPENAPI_TITLE,
-    version=OPENAPI_VERSION,
-    description="ECR layer-availability checks across repositories. Every call is signed with SigV4 (AWS_IAM).",
-)
-app.enable_swagger(path="/swagger")
+read_bodies_as_json(app)
+_openapi: dict[str, Any] = {
+    "title": OPENAPI_TITLE,
+    "version": OPENAPI_VERSION,
+    "description": "ECR layer-availability checks across repositories. Every call is signed with SigV4 (AWS_IAM).",
+    "servers": SERVERS,
+    "tags": TAGS,
+    "security_schemes": SECURITY_SCHEMES,
+    "security": [{SIGV4: []}],
+}
+app.configure_openapi(**_openapi)
+app.enable_swagger(path=routes.SWAGGER, **_openapi)
+
+
+def _answer(description: str) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": ErrorResponse}}}
+
 
 _VALIDATION_RESPONSES: dict[int, OpenAPIResponse] = {
-    422: {"description": "The request breaks a rule", "content": {"application/json": {"model": ErrorResponse}}},
-    400: {"description": "A parameter is malformed", "content": {"application/json": {"model": ErrorResponse}}},
+    422: _answer("The request breaks a rule"),
+    400: _answer("A parameter is malformed, or the body is not JSON"),
 }
 
 
-def _default_registry_id() -> str:
-    """ECR's default registry is the caller's account: the account in this function's ARN."""
-    return str(app.lambda_context.invoked_function_arn.split(":")[4])
+def _served_registry(requested: str | None) -> str:
+    """The registry to check: the one named, or ECR's default (the caller's account: the account in this function's
+    ARN); refused unless this deployment serves it, before any ECR call or write."""
+    own_account = account_of(app.lambda_context.invoked_function_arn)
+    registry_id = requested or own_account
+    if registry_id not in load_settings().served_registry_ids(own_account):
+        raise RegistryNotServedError(registry_id)
+    return registry_id
 
 
 @app.post(
-    "/checks",
+    routes.CHECKS,
     summary="Check layer digests in repositories",
-    description="Answers every (repository, digest) pair in ECR's own Layer / LayerFailure shapes and stores them.",
-    responses={200: {"description": "Every pair answered"}, **_VALIDATION_RESPONSES},
+    description="Answers every (repository, digest) pair in ECR's own Layer / LayerFailure shapes and stores them. "
+    f"Pairs whose ECR call could not start within the time budget ({routes.CHECKS} stops starting calls after "
+    "API_DEADLINE_SECONDS) are failures with failureCode DeadlineExceeded, counted in summary.errors and not stored.",
+    tags=[CHECKS_TAG],
+    responses={
+        200: {"description": "Every pair answered"},
+        **_VALIDATION_RESPONSES,
+        403: _answer(f"registryId is not a registry this deployment serves ({REGISTRY_IDS})"),
+        503: _answer("The check ran but some verdicts could not be stored; retry"),
+    },
 )
 def create_check(request: Annotated[CheckRequest, Body()]) -> CheckResponse:
-    registry_id = request.registryId or _default_registry_id()
+    registry_id = _served_registry(request.registryId)
+    deadline = Deadline.starting_now(
+        app.lambda_context.get_remaining_time_in_millis, load_settings().api_deadline_seconds
+    )
     check_id = app.current_event.request_context.request_id or str(uuid.uuid4())
     targets = [RepositoryTarget(registry_id, name, request.layerDigests) for name in request.repositoryNames]
-    outcome = layer_check_service().check_and_store(targets, source=Source.API, check_id=check_id)
+    outcome = layer_check_service().check_and_store(
+        targets, source=Source.API, check_id=check_id, should_continue=deadline.has_time
+    )
     record_check(outcome.summary)
     logger.info("checked layers", check_id=check_id, **outcome.summary.model_dump())
     return CheckResponse(checkId=check_id, results=outcome.results, summary=outcome.summary)
 
 
 @app.get(
-    "/results",
+    routes.RESULTS,
     summary="Latest stored verdicts of a repository, or of a digest across repositories",
+    description="registryId is not limited to the registries the API checks: this reads only the results table, "
+    "which also holds the verdicts of audited accounts.",
+    tags=[RESULTS_TAG],
     responses={200: {"description": "One page of stored verdicts"}, **_VALIDATION_RESPONSES},
 )
 def list_results(
-    repositoryName: Annotated[str | None, Query(pattern=REPOSITORY_NAME_PATTERN, min_length=2, max_length=256)] = None,  # noqa: N803
-    layerDigest: Annotated[str | None, Query(pattern=DIGEST_PATTERN)] = None,  # noqa: N803
-    registryId: Annotated[str | None, Query(pattern=REGISTRY_ID_PATTERN)] = None,  # noqa: N803
-    nextToken: Annotated[str | None, Query(max_length=2048)] = None,  # noqa: N803
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    repository_name: Annotated[
+        str | None, Query(alias=routes.REPOSITORY_NAME, pattern=REPOSITORY_NAME_PATTERN, min_length=2, max_length=256)
+    ] = None,
+    layer_digest: Annotated[str | None, Query(alias=routes.LAYER_DIGEST, pattern=DIGEST_PATTERN)] = None,
+    registry_id: Annotated[str | None, Query(alias=routes.REGISTRY_ID, pattern=REGISTRY_ID_PATTERN)] = None,
+    next_token: Annotated[str | None, Query(alias=routes.NEXT_TOKEN, max_length=2048)] = None,
+    limit: Annotated[int, Query(alias=routes.LIMIT, ge=1, le=100)] = 50,
 ) -> ResultsResponse:
-    if (repositoryName is None) == (layerDigest is None):
+    if (repository_name is None) == (layer_digest is None):
         raise RequestRuleError(
             "query",
-            "repositoryName" if repositoryName is None else "layerDigest",
+            routes.REPOSITORY_NAME if repository_name is None else routes.LAYER_DIGEST,
             "exactly_one_of",
-            "give exactly one of repositoryName and layerDigest",
+            f"give exactly one of {routes.REPOSITORY_NAME} and {routes.LAYER_DIGEST}",
         )
-    if repositoryName is not None:
+    if repository_name is not None:
+        own_account = account_of(app.lambda_context.invoked_function_arn)
         page = results_table().query_repository(
-            registryId or _default_registry_id(), repositoryName, limit=limit, next_token=nextToken
+            registry_id or own_account, repository_name, limit=limit, next_token=next_token
         )
     else:
         page = results_table().query_layer_digest(
-            str(layerDigest), registry_id=registryId, limit=limit, next_token=nextToken
+            str(layer_digest), registry_id=registry_id, limit=limit, next_token=next_token
         )
     return ResultsResponse(items=page.items, nextToken=page.next_token)
 
@@ -113,7 +163,8 @@ def _invalid_request(error: RequestValidationError) -> Response[Any]:
     problems = list(error.errors())
     details = [_detail(problem) for problem in problems[:MAX_REPORTED_ERRORS]]
     if any(detail.rule == "json_invalid" for detail in details):
-        return _error(HTTPStatus.BAD_REQUEST, "the request body is not valid JSON", details)
+        note = content_type_note(app.current_event.headers)
+        return _error(HTTPStatus.BAD_REQUEST, f"the request body is not valid JSON{note}", details)
     more = f" (first {MAX_REPORTED_ERRORS} of {len(problems)} shown)" if len(problems) > MAX_REPORTED_ERRORS else ""
     return _error(HTTPStatus.UNPROCESSABLE_ENTITY, f"the request breaks {len(problems)} rule(s){more}", details)
 
@@ -138,12 +189,22 @@ def _request_rule_broken(error: RequestRuleError) -> Response[Any]:
     return _error(HTTPStatus.BAD_REQUEST, error.message, [detail])
 
 
+@app.exception_handler(RegistryNotServedError)
+def _registry_not_served(error: RegistryNotServedError) -> Response[Any]:
+    message = (
+        f"registryId {error.registry_id} is not a registry this deployment serves: it checks only the registries "
+        f"of {REGISTRY_IDS} (by default, its own account's)"
+    )
+    detail = ErrorDetail(location="body", field="registryId", rule="served_registry", message=message)
+    return _error(HTTPStatus.FORBIDDEN, message, [detail])
+
+
 @app.exception_handler(InvalidPageTokenError)
 def _invalid_page_token(error: InvalidPageTokenError) -> Response[Any]:
     return _error(
         HTTPStatus.BAD_REQUEST,
         str(error),
-        [ErrorDetail(location="query", field="nextToken", rule="issued_token", message=str(error))],
+        [ErrorDetail(location="query", field=routes.NEXT_TOKEN, rule="issued_token", message=str(error))],
     )
 
 
@@ -158,33 +219,4 @@ def _results_not_stored(error: ResultsNotStoredError) -> Response[Any]:
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    unreadable = _unreadable_body(event)
-    if unreadable is not None:
-        return _proxy_error(HTTPStatus.BAD_REQUEST, "the request body is not valid JSON", unreadable)
     return app.resolve(event, context)
-
-
-def _unreadable_body(event: dict[str, Any]) -> ErrorDetail | None:
-    """Bodies Powertools' validation cannot turn into a 4xx by itself: it maps only ``json.JSONDecodeError``, while
-    non-UTF-8 bytes, nesting deeper than the parser's recursion limit and integers longer than Python's 4,300-digit
-    limit raise other errors."""
-    body = event.get("body")
-    if not body:
-        return None
-    try:
-        text = base64.b64decode(body).decode() if event.get("isBase64Encoded") else str(body)
-        json.loads(text)
-    except json.JSONDecodeError:
-        return None  # Powertools reports these itself, with the position
-    except (ValueError, RecursionError) as error:  # UnicodeDecodeError and binascii.Error are ValueErrors
-        return ErrorDetail(location="body", field="", rule="json_invalid", message=type(error).__name__)
-    return None
-
-
-def _proxy_error(status: HTTPStatus, message: str, detail: ErrorDetail) -> dict[str, Any]:
-    return {
-        "statusCode": int(status),
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": ErrorResponse(message=message, errors=[detail]).model_dump_json(),
-        "isBase64Encoded": False,
-    }

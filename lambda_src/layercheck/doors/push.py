@@ -5,6 +5,7 @@ Other ECR events (deletes, failed pushes, scans, replication ...) are logged and
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import parse
@@ -12,11 +13,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from layercheck.contracts.events import ECR_IMAGE_ACTION_DETAIL_TYPE
+from layercheck.contracts.patterns import REGISTRY_ID_PATTERN
 from layercheck.dependencies import push_check_service
 from layercheck.doors.idempotency import run_once
 from layercheck.errors import InvalidEventError
 from layercheck.models.events import EcrImageActionEvent
 from layercheck.observability import logger, record_check, record_images
+from layercheck.settings import account_of, load_settings
 
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -27,7 +30,13 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         push = parse(event=event, model=EcrImageActionEvent)
     except ValidationError as error:
         raise InvalidEventError("ECR Image Action", error.errors(include_url=False)) from error
+    if not re.fullmatch(REGISTRY_ID_PATTERN, push.account):
+        raise InvalidEventError("ECR Image Action", [{"loc": ("account",), "msg": "must be a 12-digit account id"}])
     logger.set_correlation_id(push.id)
+    # The account is used as the registry id: only a registry this deployment serves is checked (REGISTRY_IDS).
+    if push.account not in load_settings().served_registry_ids(account_of(context.invoked_function_arn)):
+        logger.warning("ignored push from a registry not served", account=push.account, event_id=push.id)
+        return {"status": "ignored", "reason": f"registry {push.account} is not served"}
     detail = push.detail
     if not detail.is_successful_push or detail.image_digest is None:
         logger.info(

@@ -176,11 +176,14 @@ class ResultsTable:
             arguments["ExpressionAttributeNames"]["#repository"] = LAYER_DIGEST_INDEX_SORT_KEY
             arguments["ExpressionAttributeValues"][":registry"] = {"S": f"{registry_id}#"}
         if next_token:
-            arguments["ExclusiveStartKey"] = decode_page_token(
+            start_key = decode_page_token(
                 next_token,
                 {LAYER_DIGEST_INDEX_PARTITION_KEY: layer_digest},
                 key_names=frozenset({PARTITION_KEY, SORT_KEY, LAYER_DIGEST_INDEX_PARTITION_KEY}),
             )
+            if registry_id is not None and not start_key[LAYER_DIGEST_INDEX_SORT_KEY]["S"].startswith(f"{registry_id}#"):
+                raise InvalidPageTokenError("nextToken belongs to another query")
+            arguments["ExclusiveStartKey"] = start_key
         return self._query(arguments)
 
     def _query(self, arguments: dict[str, Any]) -> ResultsPage:
@@ -219,15 +222,23 @@ def decode_page_token(
         plain = json.loads(base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as error:
         raise InvalidPageTokenError("nextToken is not a token this API issued") from error
-    if (
-        not isinstance(plain, dict)
-        or set(plain) != key_names
-        or not all(isinstance(value, str) and 0 < len(value.encode()) <= MAX_KEY_BYTES for value in plain.values())
-    ):
+    if not isinstance(plain, dict) or set(plain) != key_names or not all(map(_is_key_value, plain.values())):
         raise InvalidPageTokenError("nextToken is not a token this API issued")
     if any(plain.get(name) != value for name, value in expected.items()):
         raise InvalidPageTokenError("nextToken belongs to another query")
     return {name: {"S": value} for name, value in plain.items()}
+
+
+def _is_key_value(value: object) -> bool:
+    """A string DynamoDB takes as a key value: 1 to 1,024 bytes of UTF-8. JSON can carry lone surrogates
+    (``"\\ud800"``), which have no UTF-8 form at all."""
+    if not isinstance(value, str):
+        return False
+    try:
+        size = len(value.encode())
+    except UnicodeEncodeError:
+        return False
+    return 0 < size <= MAX_KEY_BYTES
 
 
 def _request_key(request: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from layercheck.logic.digests import (
     is_valid_digest,
     unique_in_order,
 )
+from layercheck.logic.failure_text import bounded_code, bounded_reason
 from layercheck.models.verdicts import (
     CheckOutcome,
     CheckSummary,
@@ -30,6 +31,9 @@ from layercheck.models.verdicts import (
 
 DEFAULT_WORKERS = 16
 UNANSWERED_CODE = "UnansweredLayerDigest"
+# A pair whose call was not started because the caller's time ran out (the API's deadline): an error, never a verdict.
+DEADLINE_EXCEEDED_CODE = "DeadlineExceeded"
+DEADLINE_EXCEEDED_REASON = "not checked: the request's time ran out before this digest's ECR call; ask again"
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,8 @@ class _Call:
 
 
 ProgressCallback = Callable[[int, int], None]
+# Asked before each ECR call; False means "start no more calls" (their digests are answered DEADLINE_EXCEEDED_CODE).
+ShouldContinue = Callable[[], bool]
 
 
 def plan_calls(targets: Sequence[RepositoryTarget]) -> list[_Call]:
@@ -79,11 +85,14 @@ def check_repositories(
     *,
     workers: int = DEFAULT_WORKERS,
     on_progress: ProgressCallback | None = None,
+    should_continue: ShouldContinue | None = None,
 ) -> CheckOutcome:
     """Check every digest of every target; repeated targets (same registry and name) are merged, first seen first."""
     targets = _merge_repeated(targets)
     calls = plan_calls(targets)
-    answers = _run_calls(calls, targets, registry, workers=workers, on_progress=on_progress)
+    answers = _run_calls(
+        calls, targets, registry, workers=workers, on_progress=on_progress, should_continue=should_continue
+    )
 
     results = [
         _assemble(target, [answer for call, answer in zip(calls, answers, strict=True) if call.target_index == index])
@@ -106,6 +115,7 @@ def _run_calls(
     *,
     workers: int,
     on_progress: ProgressCallback | None,
+    should_continue: ShouldContinue | None = None,
 ) -> list[BatchAnswer]:
     if not calls:
         return []
@@ -115,16 +125,16 @@ def _run_calls(
     def answer(call: _Call) -> BatchAnswer:
         nonlocal done
         target = targets[call.target_index]
-        try:
-            result = registry.batch_check_layer_availability(target.registry_id, target.repository_name, call.digests)
-        except RepositoryCheckError as error:
-            # The call failed for the whole repository: every digest of this call carries ECR's code and message.
-            result = BatchAnswer(
-                failures=[
-                    LayerFailure(layerDigest=d, failureCode=error.code, failureReason=error.message)
-                    for d in call.digests
-                ]
-            )
+        if should_continue is not None and not should_continue():
+            result = _failed(call.digests, DEADLINE_EXCEEDED_CODE, DEADLINE_EXCEEDED_REASON)
+        else:
+            try:
+                result = _bounded(
+                    registry.batch_check_layer_availability(target.registry_id, target.repository_name, call.digests)
+                )
+            except RepositoryCheckError as error:
+                # The call failed for the whole repository: every digest of this call carries ECR's code and message.
+                result = _failed(call.digests, bounded_code(error.code), bounded_reason(error.message))
         if on_progress is not None:
             with progress_lock:
                 done += 1
@@ -133,6 +143,28 @@ def _run_calls(
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(calls))), thread_name_prefix="ecr-check") as pool:
         return list(pool.map(answer, calls))
+
+
+def _failed(digests: list[str], code: str, reason: str) -> BatchAnswer:
+    return BatchAnswer(failures=[LayerFailure(layerDigest=d, failureCode=code, failureReason=reason) for d in digests])
+
+
+def _bounded(answer: BatchAnswer) -> BatchAnswer:
+    """ECR's per-digest failures with their text bounded (logic/failure_text.py); usually ``answer`` itself."""
+    if all(
+        bounded_code(f.failureCode) is f.failureCode and bounded_reason(f.failureReason) is f.failureReason
+        for f in answer.failures
+    ):
+        return answer
+    failures = [
+        LayerFailure(
+            layerDigest=f.layerDigest,
+            failureCode=bounded_code(f.failureCode),
+            failureReason=bounded_reason(f.failureReason),
+        )
+        for f in answer.failures
+    ]
+    return BatchAnswer(layers=answer.layers, failures=failures)
 
 
 def _assemble(target: RepositoryTarget, answers: list[BatchAnswer]) -> RepositoryResult:

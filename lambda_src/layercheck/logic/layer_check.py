@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from layercheck.logic.check import DEFAULT_WORKERS, LayerAvailabilityPort, RepositoryTarget, check_repositories
+from layercheck.logic.check import (
+    DEADLINE_EXCEEDED_CODE,
+    DEFAULT_WORKERS,
+    LayerAvailabilityPort,
+    RepositoryTarget,
+    ShouldContinue,
+    check_repositories,
+)
 from layercheck.models.stored import Source, StoredItem, layer_verdicts, utc_now
 from layercheck.models.verdicts import CheckOutcome
 
@@ -27,11 +34,20 @@ class LayerCheckService:
     clock: Callable[[], datetime] = field(default=utc_now)
 
     def check_and_store(
-        self, targets: Sequence[RepositoryTarget], *, source: Source, check_id: str | None = None
+        self,
+        targets: Sequence[RepositoryTarget],
+        *,
+        source: Source,
+        check_id: str | None = None,
+        should_continue: ShouldContinue | None = None,
     ) -> CheckOutcome:
-        outcome = check_repositories(targets, self.registry, workers=self.workers)
+        """``should_continue`` stops new ECR calls (the API's deadline); pairs left unchecked are answered
+        ``DeadlineExceeded`` and not stored, so they never overwrite a real verdict."""
+        outcome = check_repositories(targets, self.registry, workers=self.workers, should_continue=should_continue)
         verdicts = layer_verdicts(
             outcome.results, source=source, checked_at=self.clock(), ttl_days=self.ttl_days, check_id=check_id
         )
+        if should_continue is not None:
+            verdicts = [verdict for verdict in verdicts if verdict.failureCode != DEADLINE_EXCEEDED_CODE]
         self.store.put_verdicts(verdicts)
         return outcome
