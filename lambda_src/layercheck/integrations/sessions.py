@@ -1,0 +1,255 @@
+"""Credentials and clients per registry (account × Region): this account with the function's own role, every other
+account through ``sts:AssumeRole`` into ``arn:<partition>:iam::<account>:role/<READER_ROLE_NAME>``.
+
+- One botocore session per account, whose credentials are botocore's ``RefreshableCredentials``: they are assumed once
+  and refreshed by botocore itself shortly before they expire (15 minutes ahead, or 10 at the latest), so every client
+  of that account stays valid for the life of the container.
+- One client per (service, account, Region) per container, created under a lock (boto3 clients are thread-safe, their
+  creation is not).
+- A registry that cannot be read becomes a ``RegistryUnreadable`` (code and reason), never an exception that fails the
+  audit; the failure is remembered until ``start_invocation()`` (once per Lambda invocation), so the other work of
+  the invocation neither assumes the role again nor calls the Region again: no retry storm.
+  An ``AssumeRole`` failure covers every Region of that account; a Region's failure (not enabled, endpoint
+  unreachable) only that Region.
+
+Wiring (phase B): the composition root (dependencies.py) keeps one ``RegistryClients(own_account_id=account_of(
+context.invoked_function_arn), role_name=settings.reader_role_name)`` per container and calls ``start_invocation()``
+at the start of each invocation; an integration that serves a registry (EcrRegistry, the in-use inventories) is
+built per (account, Region) from ``clients.ecr(registry)`` (or ``client("ecs", registry)``...), and passes any
+``ClientError`` / ``BotoCoreError`` it meets to ``note_failure(registry, error, registry_wide=...)`` before its own
+``translate_error``: when that returns a ``RegistryUnreadable``, the work item records it and stops.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
+
+import boto3
+import botocore.session
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError
+
+from layercheck.logic.registries import Registry, RegistryUnreadable
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecr import ECRClient
+
+SESSION_NAME = "layercheck"
+# One hour, STS's default and the most a role allows without raising its MaxSessionDuration; botocore refreshes it
+# before it ends, so the length only sets how often AssumeRole is called (once an hour per account and container).
+ASSUME_ROLE_SECONDS = 3600
+RETRY_ATTEMPTS = 6
+
+# Errors that mean "this registry cannot be read by this deployment", whatever the call:
+# - AssumeRole: AccessDenied (the role is missing, or does not trust us: STS does not tell the two apart),
+#   RegionDisabledException (STS's Regional endpoint in a Region the account has not enabled);
+# - any service call: UnrecognizedClientException / InvalidClientTokenId (the credentials are unknown in that Region:
+#   an opt-in Region the account has not enabled), OptInRequired, AuthFailure;
+# - EndpointConnectionError after botocore's retries: no endpoint answers for that Region.
+UNREADABLE_CODES = frozenset(
+    {
+        "AccessDenied",
+        "RegionDisabledException",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "OptInRequired",
+        "AuthFailure",
+        "EndpointConnectionError",
+    }
+)
+# A service's own AccessDeniedException means the whole registry only on a registry-wide call (DescribeRepositories,
+# DescribeRegistry: the reader role lacks the action); on one repository it is that repository's failure.
+REGISTRY_WIDE_CODES = frozenset({"AccessDeniedException"})
+
+
+def default_config() -> Config:
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},
+        max_pool_connections=64,
+        connect_timeout=5,
+        read_timeout=20,
+        user_agent_extra="layercheck",
+    )
+
+
+def error_code(error: ClientError | BotoCoreError) -> tuple[str, str]:
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return details.get("Code", "Unknown"), details.get("Message", str(error))
+    return type(error).__name__, str(error)
+
+
+def unreadable_from_error(
+    registry: Registry, error: ClientError | BotoCoreError, *, registry_wide: bool = False
+) -> RegistryUnreadable | None:
+    """The one place that decides whether an AWS error makes the whole registry unreadable (else None)."""
+    code, message = error_code(error)
+    if code in UNREADABLE_CODES or (registry_wide and code in REGISTRY_WIDE_CODES):
+        return RegistryUnreadable(account_id=registry.account_id, region=registry.region, code=code, reason=message)
+    return None
+
+
+def role_arn(partition: str, account_id: str, role_name: str) -> str:
+    return f"arn:{partition}:iam::{account_id}:role/{role_name}"
+
+
+class _FixedCredentials(CredentialProvider):  # type: ignore[misc]
+    """Hands botocore's session the account's refreshable credentials instead of its default provider chain."""
+
+    METHOD = "layercheck-assume-role"
+
+    def __init__(self, credentials: RefreshableCredentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> RefreshableCredentials:
+        return self._credentials
+
+
+class RegistryClients:
+    def __init__(
+        self,
+        *,
+        own_account_id: str,
+        role_name: str,
+        sts_client: Any | None = None,
+        own_session: boto3.Session | None = None,
+        partition: str | None = None,
+        external_id: str | None = None,
+        config: Config | None = None,
+        clock: Callable[[], datetime] | None = None,
+        duration_seconds: int = ASSUME_ROLE_SECONDS,
+    ) -> None:
+        self._own_account_id = own_account_id
+        self._role_name = role_name
+        self._own_session = own_session or boto3.Session()
+        # STS's Regional endpoint (botocore's default) in the function's Region: its tokens work in every Region.
+        self._sts = sts_client or self._own_session.client("sts", config=default_config())
+        self._partition = partition or self._own_session.get_partition_for_region(self._sts.meta.region_name)
+        self._external_id = external_id
+        self._config = config or default_config()
+        self._clock = clock
+        self._duration_seconds = duration_seconds
+        self._lock = threading.Lock()
+        self._account_locks: dict[str, threading.Lock] = {}
+        self._sessions: dict[str, boto3.Session] = {}
+        self._clients: dict[tuple[str, str, str], BaseClient] = {}
+        self._account_failures: dict[str, tuple[str, str]] = {}
+        self._registry_failures: dict[Registry, RegistryUnreadable] = {}
+
+    # -- failures --------------------------------------------------------------------------------------------------
+
+    def start_invocation(self) -> None:
+        """Forget the failures of the previous invocation: a role deployed meanwhile is tried again (once)."""
+        with self._lock:
+            self._account_failures.clear()
+            self._registry_failures.clear()
+
+    def unreadable(self, registry: Registry) -> RegistryUnreadable | None:
+        with self._lock:
+            return self._known_failure(registry)
+
+    def _known_failure(self, registry: Registry) -> RegistryUnreadable | None:
+        if registry in self._registry_failures:
+            return self._registry_failures[registry]
+        if registry.account_id in self._account_failures:
+            code, reason = self._account_failures[registry.account_id]
+            return RegistryUnreadable(account_id=registry.account_id, region=registry.region, code=code, reason=reason)
+        return None
+
+    def note_failure(
+        self, registry: Registry, error: ClientError | BotoCoreError, *, registry_wide: bool = False
+    ) -> RegistryUnreadable | None:
+        """Classify an error met on a registry's client; remember and return it if it makes the registry unreadable."""
+        unreadable = unreadable_from_error(registry, error, registry_wide=registry_wide)
+        if unreadable is not None:
+            with self._lock:
+                self._registry_failures[registry] = unreadable
+        return unreadable
+
+    # -- clients ---------------------------------------------------------------------------------------------------
+
+    def ecr(self, registry: Registry) -> ECRClient | RegistryUnreadable:
+        client = self.client("ecr", registry)
+        return client if isinstance(client, RegistryUnreadable) else cast("ECRClient", client)
+
+    def client(self, service: str, registry: Registry) -> BaseClient | RegistryUnreadable:
+        """The container's one client of ``service`` for the registry, or why the registry cannot be read."""
+        key = (service, registry.account_id, registry.region)
+        with self._lock:
+            known = self._known_failure(registry)
+            if known is not None:
+                return known
+            if key in self._clients:
+                return self._clients[key]
+            account_lock = self._account_locks.setdefault(registry.account_id, threading.Lock())
+        with account_lock:  # one AssumeRole per account even when many threads ask at once
+            session = self._session(registry)
+            if isinstance(session, RegistryUnreadable):
+                return session
+            with self._lock:
+                if key not in self._clients:
+                    self._clients[key] = session.client(service, region_name=registry.region, config=self._config)
+                return self._clients[key]
+
+    def _session(self, registry: Registry) -> boto3.Session | RegistryUnreadable:
+        account = registry.account_id
+        if account == self._own_account_id:
+            return self._own_session
+        with self._lock:
+            if account in self._sessions:
+                return self._sessions[account]
+            known = self._known_failure(registry)
+            if known is not None:
+                return known
+        try:
+            credentials = self._assumed_credentials(account)
+        except (ClientError, BotoCoreError) as error:
+            code, reason = error_code(error)
+            with self._lock:
+                self._account_failures[account] = (code, reason)
+            return RegistryUnreadable(account_id=account, region=registry.region, code=code, reason=reason)
+        core = botocore.session.Session()
+        core.register_component("credential_provider", CredentialResolver(providers=[_FixedCredentials(credentials)]))
+        session = boto3.Session(botocore_session=core)
+        with self._lock:
+            self._sessions[account] = session
+        return session
+
+    def _assume(self, account_id: str) -> dict[str, Any]:
+        """One AssumeRole, as the metadata ``RefreshableCredentials`` reads (first, and on each refresh)."""
+        arguments: dict[str, Any] = {
+            "RoleArn": role_arn(self._partition, account_id, self._role_name),
+            "RoleSessionName": SESSION_NAME,
+            "DurationSeconds": self._duration_seconds,
+        }
+        if self._external_id:
+            arguments["ExternalId"] = self._external_id
+        answer = self._sts.assume_role(**arguments)["Credentials"]
+        return {
+            "access_key": answer["AccessKeyId"],
+            "secret_key": answer["SecretAccessKey"],
+            "token": answer["SessionToken"],
+            "expiry_time": answer["Expiration"].isoformat(),
+            "account_id": account_id,
+        }
+
+    def _assumed_credentials(self, account_id: str) -> RefreshableCredentials:
+        first = self._assume(account_id)
+        optional: dict[str, Any] = {"time_fetcher": self._clock} if self._clock else {}
+        return RefreshableCredentials(
+            access_key=first["access_key"],
+            secret_key=first["secret_key"],
+            token=first["token"],
+            expiry_time=datetime.fromisoformat(first["expiry_time"]),
+            refresh_using=partial(self._assume, account_id),
+            method="sts-assume-role",
+            account_id=account_id,
+            **optional,
+        )
