@@ -19,6 +19,10 @@ READER_ROLE_NAME = "READER_ROLE_NAME"
 REPLICATION_GRACE_MINUTES = "REPLICATION_GRACE_MINUTES"
 INVENTORY_TTL_HOURS = "INVENTORY_TTL_HOURS"
 REGISTRY_IDS = "REGISTRY_IDS"
+# Values of the organization-scale variables (issue 11), shared with the stack's context validation.
+AUDIT_ACCOUNTS_ORGANIZATION = "organization"  # AUDIT_ACCOUNTS=organization[,<ou-or-root-id>...]
+DEFAULT_READER_ROLE_NAME = "LayerCheckReader"
+DEFAULT_REPLICATION_GRACE_MINUTES = 60
 API_DEADLINE_SECONDS = "API_DEADLINE_SECONDS"
 
 # Powertools reads these itself.
