@@ -98,14 +98,20 @@ def image_check_service() -> ImageCheckService:
         store=results_table(),
         ttl_days=settings.results_ttl_days,
         workers=settings.check_workers,
+        pull_through=ecr_registry(),
     )
 
 
 @cached
 def push_check_service() -> PushCheckService:
     from layercheck.logic.push import PushCheckService
+    from layercheck.logic.recheck import RecheckPolicy
 
-    return PushCheckService(catalog=ecr_registry(), images=image_check_service())
+    return PushCheckService(
+        catalog=ecr_registry(),
+        images=image_check_service(),
+        recheck=RecheckPolicy(load_settings().push_recheck_seconds),
+    )
 
 
 @cached

@@ -33,6 +33,10 @@ class Settings(BaseModel):
     registry_ids: tuple[Annotated[str, Field(pattern=REGISTRY_ID_PATTERN)], ...] = ()
     # API Gateway gives up after 29 s; no ECR call starts after this many seconds, so the answer still arrives.
     api_deadline_seconds: float = Field(default=27, gt=0, le=29)
+    # -- verdicts (docs/EVENTS.md) --
+    # Right after a push ECR can be briefly inconsistent: a push check asks again about blobs ECR says it lacks, with
+    # pauses adding up to at most this many seconds, before they make the image BROKEN (0: the first answer is final).
+    push_recheck_seconds: float = Field(default=3, ge=0, le=30)
 
     @field_validator("audit_repository_prefixes", "registry_ids", mode="before")
     @classmethod
@@ -56,6 +60,7 @@ class Settings(BaseModel):
             "idempotency_expires_seconds": env.IDEMPOTENCY_EXPIRES_SECONDS,
             "registry_ids": env.REGISTRY_IDS,
             "api_deadline_seconds": env.API_DEADLINE_SECONDS,
+            "push_recheck_seconds": env.PUSH_RECHECK_SECONDS,
         }
         return cls.model_validate({field: environ[name] for field, name in names.items() if environ.get(name)})
 

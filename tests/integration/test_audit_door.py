@@ -19,6 +19,7 @@ from local.lambda_context import FakeLambdaContext
 from local.seed import OCI_LAYER, blob, create_repository, descriptor, push_image, push_index
 from tests.integration.conftest import stored_items
 from tests.integration.event_support import image_verdicts, metric_sources, prepare_event_doors
+from tests.integration.moto_ecr import serve_pull_through_cache_rules
 from tests.support import emf_totals, load_event
 
 
@@ -48,6 +49,7 @@ def seed_audit_registry(ecr: Any) -> dict[tuple[str, str], str]:
 
 @pytest.fixture
 def queue_url(ecr: Any, results_table: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    serve_pull_through_cache_rules(monkeypatch, [])  # moto lacks the action; this registry has no rules
     return prepare_event_doors(monkeypatch)
 
 

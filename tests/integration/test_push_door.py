@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -22,14 +23,26 @@ from local.seed import (
 )
 from tests.integration.conftest import stored_items
 from tests.integration.event_support import image_verdicts, layer_items, metric_sources, prepare_event_doors, push_event
+from tests.integration.moto_ecr import serve_pull_through_cache_rules
 from tests.support import emf_totals, load_event
 
 REPOSITORY = "team-a/api"
 
 
 @pytest.fixture
-def registry(ecr: Any, results_table: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    prepare_event_doors(monkeypatch)
+def pull_through_rules(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
+    """The registry's pull-through cache rules as moto serves them (none unless a test adds one)."""
+    rules: list[dict[str, str]] = []
+    serve_pull_through_cache_rules(monkeypatch, rules)
+    return rules
+
+
+@pytest.fixture
+def registry(
+    ecr: Any, results_table: str, pull_through_rules: list[dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    # moto is consistent at once: the push recheck's pauses would only slow these tests (its rules: unit tests)
+    prepare_event_doors(monkeypatch, PUSH_RECHECK_SECONDS="0")
     create_repository(ecr, REPOSITORY)
     return ecr
 
@@ -217,3 +230,45 @@ def test_a_push_event_with_a_malformed_digest_is_refused_before_any_aws_call(reg
     event = push_event(REPOSITORY, "sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234")
     with pytest.raises(InvalidEventError, match=r"image-digest|image_digest"):
         lambda_handler(event, FakeLambdaContext())
+
+
+def test_push_to_a_pull_through_cache_repository_missing_a_layer_is_unchecked_not_broken(
+    registry: Any, dynamodb: Any, pull_through_rules: list[dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a pull-through cache rule for docker-hub/ and an image there whose one layer was never cached
+    pull_through_rules.append({"ecrRepositoryPrefix": "docker-hub", "upstreamRegistryUrl": "registry-1.docker.io"})
+    repository = "docker-hub/library/nginx"
+    create_repository(registry, repository)
+    uncached = descriptor(OCI_LAYER, blob("fetched-on-pull"))
+    image = push_image(registry, repository, ["os"], tag="1.27", absent_layers=[uncached])
+
+    answer = lambda_handler(push_event(repository, image["digest"], "1.27"), FakeLambdaContext())
+
+    # Then ECR would fetch that layer from upstream on pull: UNCHECKED with the reason, and no broken image counted
+    assert answer["status"] == "UNCHECKED"
+    verdict = image_verdicts(stored_items(dynamodb))[(repository, image["digest"])]
+    assert verdict["failureCode"] == "NotCachedFromUpstream"
+    assert verdict["missingLayers"] == [uncached["digest"]]
+    assert "registry-1.docker.io" in verdict["failureReason"]
+    assert emf_totals(capsys.readouterr().out)["BrokenImages"] == 0
+
+
+def test_push_check_with_unreadable_pull_through_rules_still_reports_broken(
+    registry: Any, dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given DescribePullThroughCacheRules denied (a role without the permission), and an image missing a layer
+    from moto.ecr.responses import ECRResponse
+
+    def denied(self: ECRResponse) -> tuple[int, dict[str, str], str]:
+        body = json.dumps({"__type": "AccessDeniedException", "message": "not authorized"})
+        return 400, {"status": "400"}, body
+
+    monkeypatch.setattr(ECRResponse, "describe_pull_through_cache_rules", denied, raising=False)
+    image = push_image(registry, REPOSITORY, ["os"], tag="b", absent_layers=[descriptor(OCI_LAYER, blob("lost"))])
+
+    lambda_handler(push_event(REPOSITORY, image["digest"], "b"), FakeLambdaContext())
+
+    # Then the repository is judged as a plain one, and the verdict says why
+    verdict = image_verdicts(stored_items(dynamodb))[(REPOSITORY, image["digest"])]
+    assert verdict["status"] == "BROKEN"
+    assert "AccessDeniedException" in verdict["failureReason"]

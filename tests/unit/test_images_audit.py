@@ -152,3 +152,17 @@ def test_a_large_repository_fans_out_into_image_slices() -> None:
 
     assert (audited.images_in_scope, audited.queued_slices) == (250, 3)
     assert all(isinstance(slice_, ImagesWorkItem) for slice_ in queue.sent[0])
+
+
+def test_image_slices_carry_each_images_archive_status_through_the_queue() -> None:
+    """A repository too large for one work item fans out; its archived images must stay ARCHIVED in the slices."""
+    item = RepositoryWorkItem(auditId="a", registryId="123456789012", repositoryName="repo")
+    archived_at = datetime(2025, 6, 1, tzinfo=UTC)
+    images = [ImageDetail(d(0), ("old",), image_status="ARCHIVED", last_archived_at=archived_at)]
+    images += [ImageDetail(d(n), ()) for n in range(1, 101)]
+
+    first = image_slices(item, images)[0]
+    sent = ImagesWorkItem.model_validate_json(first.model_dump_json())
+
+    assert (sent.images[0].imageStatus, sent.images[0].lastArchivedAt) == ("ARCHIVED", archived_at)
+    assert "imageStatus" not in first.model_dump(mode="json")["images"][1]  # an active image's message is unchanged

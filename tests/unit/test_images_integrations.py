@@ -103,7 +103,13 @@ def test_image_details_carry_tags_and_ask_ecr_for_tagged_only(ecr: tuple[Any, St
     stubber.add_response(
         "describe_images",
         {"imageDetails": [{"imageDigest": d(1), "imageTags": ["v1", "latest"]}]},
-        {"registryId": "123456789012", "repositoryName": "repo", "maxResults": 1000, "filter": {"tagStatus": "TAGGED"}},
+        {
+            "registryId": "123456789012",
+            "repositoryName": "repo",
+            "maxResults": 1000,
+            # archived images too (ECR lists ACTIVE ones only without imageStatus), and tagged only
+            "filter": {"imageStatus": "ANY", "tagStatus": "TAGGED"},
+        },
     )
 
     [detail] = EcrRegistry(ecr_client).list_image_details("123456789012", "repo", tagged_only=True)

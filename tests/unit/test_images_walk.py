@@ -14,10 +14,9 @@ from layercheck.logic.images import (
     ImageWalk,
     ManifestAnswer,
     ManifestFailure,
-    judge_image,
-    transient_codes,
     walk_images,
 )
+from layercheck.logic.judge import judge_image, transient_codes
 from layercheck.models.manifests import EMPTY_DESCRIPTOR_DIGEST
 from layercheck.models.stored import ImageStatus
 from layercheck.models.verdicts import LayerAnswer, LayerFailure
@@ -148,14 +147,16 @@ def test_an_image_is_complete_when_every_blob_is_available() -> None:
     assert judge_image(_walk("a", "b"), answers).status is ImageStatus.COMPLETE
 
 
-def test_an_image_is_broken_when_a_blob_is_missing_unavailable_or_archived() -> None:
+def test_an_image_is_broken_when_a_blob_is_missing_or_unavailable_but_not_for_an_archived_one() -> None:
+    # An ARCHIVED layer is in ECR's archive storage class, not missing (test_images_verdicts.py has the ARCHIVED rules)
     answers: dict[str, LayerAnswer | LayerFailure] = {
         d("a"): LayerAnswer(layerDigest=d("a"), layerAvailability="AVAILABLE"),
         d("b"): LayerFailure(layerDigest=d("b"), failureCode="MissingLayerDigest"),
-        d("c"): LayerAnswer(layerDigest=d("c"), layerAvailability="ARCHIVED"),
+        d("c"): LayerAnswer(layerDigest=d("c"), layerAvailability="UNAVAILABLE"),
+        d("e"): LayerAnswer(layerDigest=d("e"), layerAvailability="ARCHIVED"),
     }
 
-    judgement = judge_image(_walk("a", "b", "c"), answers)
+    judgement = judge_image(_walk("a", "b", "c", "e"), answers)
 
     assert judgement.status is ImageStatus.BROKEN
     assert judgement.missing_layers == (d("b"), d("c"))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -10,18 +11,18 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from layercheck.errors import RepositoryCheckError
-from layercheck.logic.catalog import ImageDetail, RepositoryRef
+from layercheck.logic.catalog import IMAGE_ACTIVE, IMAGE_STATUS_ANY, ImageDetail, PullThroughCacheRule, RepositoryRef
 from layercheck.logic.check import DEFAULT_WORKERS, BatchAnswer
-from layercheck.logic.digests import chunked
+from layercheck.logic.chunks import chunked
 from layercheck.logic.images import (
     ACCEPTED_MEDIA_TYPES,
-    IMAGE_NOT_FOUND,
+    UNANSWERED_IMAGE,
     FetchedManifest,
     ManifestAnswer,
     ManifestFailure,
 )
 from layercheck.logic.ratelimit import RateLimiter
-from layercheck.models.verdicts import LayerAnswer, LayerFailure
+from layercheck.models.verdicts import layer_answers, layer_failures
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -34,6 +35,9 @@ RETRY_ATTEMPTS = 6
 # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html
 MAX_IMAGE_IDS_PER_CALL = 100
 MAX_RESULTS_PER_PAGE = 1000
+# Pull-through cache rules change rarely (an administrator adds one); they are read when an image would be BROKEN and
+# kept this long per registry, so an audit reads them once per container, not once per repository.
+PULL_THROUGH_RULES_TTL_SECONDS = 600
 
 
 def client_config(workers: int = DEFAULT_WORKERS, *, connect_timeout: float = 5, read_timeout: float = 20) -> Config:
@@ -69,9 +73,17 @@ class EcrRegistry:
     configured ceiling, whichever door is busy.
     """
 
-    def __init__(self, client: ECRClient | None = None, *, rate_limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        client: ECRClient | None = None,
+        *,
+        rate_limiter: RateLimiter | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._client = client or new_client()
         self._rate_limiter = rate_limiter
+        self._clock = clock
+        self._pull_through_rules: dict[str, tuple[float, list[PullThroughCacheRule]]] = {}
 
     def _acquire(self) -> None:
         if self._rate_limiter is not None:
@@ -88,8 +100,7 @@ class EcrRegistry:
         except (ClientError, BotoCoreError) as error:
             raise translate_error(error) from error
         return BatchAnswer(
-            layers=[LayerAnswer.model_validate(layer) for layer in _as_dicts(response.get("layers", []))],
-            failures=[LayerFailure.model_validate(failure) for failure in _as_dicts(response.get("failures", []))],
+            layers=layer_answers(response.get("layers", [])), failures=layer_failures(response.get("failures", []))
         )
 
     def batch_get_image(self, registry_id: str, repository_name: str, image_digests: Sequence[str]) -> ManifestAnswer:
@@ -114,15 +125,22 @@ class EcrRegistry:
                     manifests[digest] = FetchedManifest(
                         digest, image["imageManifest"], image.get("imageManifestMediaType")
                     )
+            unattributed: set[tuple[str, str]] = set()
             for failure in response.get("failures", []):
                 digest = failure.get("imageId", {}).get("imageDigest")
+                code, reason = failure.get("failureCode", UNANSWERED_IMAGE), failure.get("failureReason", "")
                 if digest in chunk and digest not in manifests:
-                    failures[digest] = ManifestFailure(
-                        digest, failure.get("failureCode", IMAGE_NOT_FOUND), failure.get("failureReason", "")
-                    )
+                    failures[digest] = ManifestFailure(digest, code, reason)
+                elif digest not in chunk:
+                    unattributed.add((code, reason))
+            # ECR names the digest of each failure; moto names none ({"imageTag": "null"}). One kind of unattributed
+            # failure stands for every digest left unanswered; anything else is "unanswered", never "not found".
+            code, reason = (
+                next(iter(unattributed)) if len(unattributed) == 1 else (UNANSWERED_IMAGE, "ECR did not answer it")
+            )
             for digest in chunk:
                 if digest not in manifests and digest not in failures:
-                    failures[digest] = ManifestFailure(digest, IMAGE_NOT_FOUND, "Requested image not found")
+                    failures[digest] = ManifestFailure(digest, code, reason)
         return ManifestAnswer(manifests=manifests, failures=failures)
 
     def list_repositories(self, registry_id: str | None = None) -> Iterator[RepositoryRef]:
@@ -145,15 +163,17 @@ class EcrRegistry:
     def list_image_details(
         self, registry_id: str, repository_name: str, *, tagged_only: bool = False
     ) -> Iterator[ImageDetail]:
-        """Every image with its tags and push time (DescribeImages: one entry per image, unlike ListImages' one per
-        tag), optionally only tagged ones."""
+        """Every image with its tags, push time and storage status (DescribeImages: one entry per image, unlike
+        ListImages' one per tag), archived ones included, optionally only tagged ones."""
         arguments: dict[str, Any] = {
             "registryId": registry_id,
             "repositoryName": repository_name,
             "maxResults": MAX_RESULTS_PER_PAGE,
         }
+        # Without imageStatus ECR lists ACTIVE images only: archived ones would silently drop out of the audit.
+        arguments["filter"] = {"imageStatus": IMAGE_STATUS_ANY}
         if tagged_only:
-            arguments["filter"] = {"tagStatus": "TAGGED"}
+            arguments["filter"]["tagStatus"] = "TAGGED"
         while True:
             self._acquire()
             try:
@@ -182,12 +202,40 @@ class EcrRegistry:
         details = [_image_detail(image) for image in response.get("imageDetails", [])]
         return next((detail for detail in details if detail.image_digest == image_digest), None)
 
+    def pull_through_cache_rule(self, registry_id: str, repository_name: str) -> PullThroughCacheRule | None:
+        """The registry's pull-through cache rule covering the repository (the longest prefix wins), or None.
+
+        The rules are read with DescribePullThroughCacheRules (every page) and kept ``PULL_THROUGH_RULES_TTL_SECONDS``;
+        an error is not kept, so the next image asks again."""
+        cached = self._pull_through_rules.get(registry_id)
+        if cached is None or self._clock() >= cached[0]:
+            cached = (self._clock() + PULL_THROUGH_RULES_TTL_SECONDS, list(self._read_pull_through_rules(registry_id)))
+            self._pull_through_rules[registry_id] = cached
+        covering = [rule for rule in cached[1] if rule.covers(repository_name)]
+        return max(covering, key=lambda rule: len(rule.ecr_repository_prefix), default=None)
+
+    def _read_pull_through_rules(self, registry_id: str) -> Iterator[PullThroughCacheRule]:
+        arguments: dict[str, Any] = {**_registry(registry_id), "maxResults": MAX_RESULTS_PER_PAGE}
+        while True:
+            self._acquire()
+            try:
+                page = self._client.describe_pull_through_cache_rules(**arguments)
+            except (ClientError, BotoCoreError) as error:
+                raise translate_error(error) from error
+            for rule in page.get("pullThroughCacheRules", []):
+                yield PullThroughCacheRule(rule.get("ecrRepositoryPrefix", ""), rule.get("upstreamRegistryUrl", ""))
+            if not page.get("nextToken"):
+                return
+            arguments["nextToken"] = page["nextToken"]
+
 
 def _image_detail(image: Any) -> ImageDetail:
     return ImageDetail(
         image_digest=image["imageDigest"],
         image_tags=tuple(image.get("imageTags", [])),
         pushed_at=image.get("imagePushedAt"),
+        image_status=image.get("imageStatus") or IMAGE_ACTIVE,
+        last_archived_at=image.get("lastArchivedAt"),
     )
 
 
@@ -196,6 +244,3 @@ def _registry(registry_id: str | None) -> dict[str, Any]:
     leaves it out when ``--registry-id`` is not given."""
     return {"registryId": registry_id} if registry_id else {}
 
-
-def _as_dicts(items: Any) -> list[dict[str, Any]]:
-    return [dict(item) for item in items]

@@ -3,7 +3,8 @@
 Two levels of fan-out keep every step bounded at ECR's limits (100,000 repositories, 100,000 images each):
 the schedule lists repositories (DescribeRepositories, 1,000 per page) and queues one ``RepositoryWorkItem`` each;
 a repository item lists that repository's images in scope and checks them itself when they fit one slice of
-``MAX_IMAGES_PER_WORK_ITEM``, otherwise it queues ``ImagesWorkItem`` slices.
+``MAX_IMAGES_PER_WORK_ITEM``, otherwise it queues ``ImagesWorkItem`` slices. Archived images are listed too (ECR lists
+only ACTIVE ones unless asked) and carry their status, so they are reported ARCHIVED rather than silently skipped.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import BaseModel
 
 from layercheck.errors import AuditScopeError, RepositoryCheckError, TransientCheckError, is_transient
 from layercheck.logic.catalog import CatalogPort, ImageDetail
-from layercheck.logic.digests import chunked
+from layercheck.logic.chunks import chunked
 from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService
 from layercheck.logic.images import ImageRef
 from layercheck.models.events import (
@@ -84,7 +85,15 @@ def image_slices(item: RepositoryWorkItem, images: Sequence[ImageDetail]) -> lis
             auditId=item.auditId,
             registryId=item.registryId,
             repositoryName=item.repositoryName,
-            images=[AuditImage(imageDigest=image.image_digest, imageTags=list(image.image_tags)) for image in chunk],
+            images=[
+                AuditImage(
+                    imageDigest=image.image_digest,
+                    imageTags=list(image.image_tags),
+                    imageStatus=image.image_status,
+                    lastArchivedAt=image.last_archived_at,
+                )
+                for image in chunk
+            ],
         )
         for chunk in chunked(list(images), MAX_IMAGES_PER_WORK_ITEM)
     ]
@@ -163,7 +172,7 @@ class AuditService:
         outcome = self.images.check_images(
             item.registryId,
             item.repositoryName,
-            [ImageRef(image.image_digest, image.image_tags) for image in selected],
+            [ImageRef(i.image_digest, i.image_tags, i.image_status, i.last_archived_at) for i in selected],
             source=Source.SCHEDULE,
             check_id=item.auditId,
         )
@@ -173,7 +182,7 @@ class AuditService:
         return self.images.check_images(
             item.registryId,
             item.repositoryName,
-            [ImageRef(image.imageDigest, tuple(image.imageTags)) for image in item.images],
+            [ImageRef(i.imageDigest, tuple(i.imageTags), i.imageStatus, i.lastArchivedAt) for i in item.images],
             source=Source.SCHEDULE,
             check_id=item.auditId,
         )

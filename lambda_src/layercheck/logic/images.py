@@ -1,4 +1,4 @@
-"""Image manifests: parse them, walk an image down to its blobs, and judge the image from its blobs' availability.
+"""Image manifests: parse them and walk an image down to the blobs its repository must hold (judge.py judges them).
 
 Plain Python over a port (``ManifestPort``). The walk goes index / manifest list → platform manifests (nested
 indexes too) → config + layers, fetching each level for all images at once (BatchGetImage takes 100 ids per call).
@@ -9,17 +9,16 @@ https://distribution.github.io/distribution/spec/manifest-v2-2/
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from pydantic import ValidationError
 
-from layercheck.errors import is_transient
+from layercheck.logic.catalog import IMAGE_ACTIVE
 from layercheck.logic.digests import unique_in_order
 from layercheck.models.manifests import ImageIndex, ImageManifest
-from layercheck.models.stored import ImageStatus
-from layercheck.models.verdicts import AVAILABLE, FailureCode, LayerAnswer, LayerFailure
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -34,7 +33,9 @@ MANIFEST_MEDIA_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 MAX_INDEX_DEPTH = 8
 
 UNSUPPORTED_MANIFEST = "UnsupportedManifest"
-IMAGE_NOT_FOUND = "ImageNotFound"
+IMAGE_NOT_FOUND = "ImageNotFound"  # ECR's ImageFailureCode: the repository does not hold this manifest
+# A digest ECR's answer did not account for: nothing says it is gone, so it cannot make an image BROKEN.
+UNANSWERED_IMAGE = "UnansweredImageDigest"
 
 
 # -- manifests ---------------------------------------------------------------------------------------------------
@@ -102,6 +103,12 @@ class ManifestPort(Protocol):
 class ImageRef:
     image_digest: str
     image_tags: tuple[str, ...] = ()
+    image_status: str = IMAGE_ACTIVE  # ECR's imageStatus (ACTIVE, ARCHIVED, ACTIVATING) as listed
+    last_archived_at: datetime | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.image_status == IMAGE_ACTIVE
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ def walk_images(
         failed.update(answer.failures)
         for digest in wanted:
             if digest not in answer.manifests and digest not in answer.failures:
-                failed[digest] = ManifestFailure(digest, IMAGE_NOT_FOUND, "ECR's answer did not mention this image")
+                failed[digest] = ManifestFailure(digest, UNANSWERED_IMAGE, "ECR's answer did not mention this image")
         children: list[str] = []
         for digest in wanted:
             if digest in fetched:
@@ -197,58 +204,3 @@ def _reduce(
         skipped=tuple(unique_in_order(skipped)),
         missing_manifests=tuple(unique_in_order(missing)),
     )
-
-
-# -- judging an image --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ImageJudgement:
-    image: ImageRef
-    status: ImageStatus
-    missing_layers: tuple[str, ...] = ()
-    missing_manifests: tuple[str, ...] = ()
-    failure_code: str | None = None
-    failure_reason: str | None = None
-
-
-def judge_image(walk: ImageWalk, answers: Mapping[str, LayerAnswer | LayerFailure]) -> ImageJudgement:
-    """BROKEN when any blob is not AVAILABLE (or a platform manifest is gone); UNCHECKED when that cannot be known."""
-    if walk.failure is not None:
-        return ImageJudgement(
-            walk.image,
-            ImageStatus.UNCHECKED,
-            failure_code=walk.failure.failure_code,
-            failure_reason=walk.failure.failure_reason,
-        )
-    missing: list[str] = []
-    errors: list[LayerFailure] = []
-    for digest in walk.blobs:
-        answer = answers.get(digest)
-        if isinstance(answer, LayerAnswer):
-            if answer.layerAvailability != AVAILABLE:
-                missing.append(digest)
-        elif answer is None or answer.failureCode in (
-            FailureCode.MISSING_LAYER_DIGEST,
-            FailureCode.INVALID_LAYER_DIGEST,
-        ):
-            missing.append(digest)
-        else:
-            errors.append(answer)
-    if missing or walk.missing_manifests:
-        return ImageJudgement(walk.image, ImageStatus.BROKEN, tuple(missing), walk.missing_manifests)
-    if errors:
-        return ImageJudgement(
-            walk.image,
-            ImageStatus.UNCHECKED,
-            failure_code=errors[0].failureCode,
-            failure_reason=errors[0].failureReason,
-        )
-    return ImageJudgement(walk.image, ImageStatus.COMPLETE)
-
-
-def transient_codes(walks: Iterable[ImageWalk], layer_failures: Iterable[LayerFailure]) -> list[str]:
-    """Error codes that a retry may clear, from reading manifests or checking layers."""
-    codes = [walk.failure.failure_code for walk in walks if walk.failure is not None]
-    codes += [failure.failureCode for failure in layer_failures]
-    return sorted({code for code in codes if is_transient(code)})

@@ -1,4 +1,8 @@
-"""The push check: the image ECR just stored, judged with all its current tags."""
+"""The push check: the image ECR just stored, judged with all its current tags.
+
+Right after a push ECR can be briefly inconsistent, so the blobs it says it lacks are asked about again within a
+bounded budget (``recheck``; see recheck.py) before they can make the image BROKEN.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from layercheck.errors import RepositoryCheckError, TransientCheckError, is_tran
 from layercheck.logic.catalog import CatalogPort
 from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService
 from layercheck.logic.images import ImageRef
+from layercheck.logic.recheck import RecheckPolicy
 from layercheck.models.stored import Source
 
 
@@ -15,6 +20,7 @@ from layercheck.models.stored import Source
 class PushCheckService:
     catalog: CatalogPort
     images: ImageCheckService
+    recheck: RecheckPolicy | None = None  # None or a zero budget: the first answer is final
 
     def check_push(
         self,
@@ -32,7 +38,11 @@ class PushCheckService:
             if is_transient(error.code):
                 raise TransientCheckError(repository_name, [error.code]) from error
             detail = None  # the walk meets the same error and records it in the verdict
-        tags = detail.image_tags if detail is not None else ((image_tag,) if image_tag else ())
+        if detail is not None:
+            image = ImageRef(image_digest, detail.image_tags, detail.image_status, detail.last_archived_at)
+        else:
+            image = ImageRef(image_digest, (image_tag,) if image_tag else ())
+        recheck = self.recheck if self.recheck is not None and self.recheck.budget_seconds > 0 else None
         return self.images.check_images(
-            registry_id, repository_name, [ImageRef(image_digest, tags)], source=Source.PUSH, check_id=check_id
+            registry_id, repository_name, [image], source=Source.PUSH, check_id=check_id, recheck=recheck
         )
