@@ -10,7 +10,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from layercheck.contracts import environment as env
-from layercheck.contracts.patterns import REGISTRY_ID_PATTERN
+from layercheck.contracts.patterns import IAM_ROLE_NAME_PATTERN, REGION_PATTERN, REGISTRY_ID_PATTERN
+from layercheck.logic.registries import parse_account_selection
 
 
 class Settings(BaseModel):
@@ -37,12 +38,33 @@ class Settings(BaseModel):
     # Right after a push ECR can be briefly inconsistent: a push check asks again about blobs ECR says it lacks, with
     # pauses adding up to at most this many seconds, before they make the image BROKEN (0: the first answer is final).
     push_recheck_seconds: float = Field(default=3, ge=0, le=30)
+    # -- organization scale (issue 11): logic/registries.py turns the two lists into the audited registries --
+    # Account ids, or "organization" (then optionally OU/root ids); empty: this account.
+    audit_accounts: tuple[str, ...] = ()
+    # Region names; empty: the function's own Region.
+    audit_regions: tuple[Annotated[str, Field(pattern=REGION_PATTERN)], ...] = ()
+    reader_role_name: str = Field(default=env.DEFAULT_READER_ROLE_NAME, pattern=IAM_ROLE_NAME_PATTERN)
+    # An image younger than this is not yet a MISSING replica (replication is asynchronous); 0: no grace.
+    replication_grace_minutes: int = Field(default=env.DEFAULT_REPLICATION_GRACE_MINUTES, ge=0)
 
     @field_validator("audit_repository_prefixes", "registry_ids", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(prefix.strip() for prefix in value.split(",") if prefix.strip())
+        return value
+
+    @field_validator("audit_accounts", "audit_regions", mode="before")
+    @classmethod
+    def _comma_separated_scope(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("audit_accounts")
+    @classmethod
+    def _account_selection(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        parse_account_selection(value)  # raises AuditAccountsError (a ValueError) naming the offending item
         return value
 
     @classmethod
@@ -61,6 +83,10 @@ class Settings(BaseModel):
             "registry_ids": env.REGISTRY_IDS,
             "api_deadline_seconds": env.API_DEADLINE_SECONDS,
             "push_recheck_seconds": env.PUSH_RECHECK_SECONDS,
+            "audit_accounts": env.AUDIT_ACCOUNTS,
+            "audit_regions": env.AUDIT_REGIONS,
+            "reader_role_name": env.READER_ROLE_NAME,
+            "replication_grace_minutes": env.REPLICATION_GRACE_MINUTES,
         }
         return cls.model_validate({field: environ[name] for field, name in names.items() if environ.get(name)})
 
