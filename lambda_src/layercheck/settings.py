@@ -47,6 +47,13 @@ class Settings(BaseModel):
     # An image younger than this is not yet a MISSING replica (replication is asynchronous); 0: no grace.
     replication_grace_minutes: int = Field(default=env.DEFAULT_REPLICATION_GRACE_MINUTES, ge=0)
 
+    # -- images in use and change events (issue 10) --
+    # POST /inventory entries count as "in use" this long after their last report (a runtime that stops reporting
+    # stops keeping its images in use).
+    inventory_ttl_hours: int = Field(default=env.DEFAULT_INVENTORY_TTL_HOURS, ge=1, le=24 * 365)
+    # The EventBridge bus for "Image Verdict Changed" events; unset: no events are published.
+    event_bus_name: str | None = Field(default=None, min_length=1, max_length=256)
+
     @field_validator("audit_repository_prefixes", "registry_ids", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -82,6 +89,8 @@ class Settings(BaseModel):
             "idempotency_expires_seconds": env.IDEMPOTENCY_EXPIRES_SECONDS,
             "registry_ids": env.REGISTRY_IDS,
             "api_deadline_seconds": env.API_DEADLINE_SECONDS,
+            "inventory_ttl_hours": env.INVENTORY_TTL_HOURS,
+            "event_bus_name": env.EVENT_BUS_NAME,
             "push_recheck_seconds": env.PUSH_RECHECK_SECONDS,
             "audit_accounts": env.AUDIT_ACCOUNTS,
             "audit_regions": env.AUDIT_REGIONS,

@@ -23,6 +23,8 @@ REGISTRY_IDS = "REGISTRY_IDS"
 AUDIT_ACCOUNTS_ORGANIZATION = "organization"  # AUDIT_ACCOUNTS=organization[,<ou-or-root-id>...]
 DEFAULT_READER_ROLE_NAME = "LayerCheckReader"
 DEFAULT_REPLICATION_GRACE_MINUTES = 60
+# POST /inventory entries stop counting as "in use" this long after their last report (issue 10).
+DEFAULT_INVENTORY_TTL_HOURS = 48
 # Verdicts: how long a push check may spend asking ECR again about blobs it said it lacks (0 turns it off).
 PUSH_RECHECK_SECONDS = "PUSH_RECHECK_SECONDS"
 API_DEADLINE_SECONDS = "API_DEADLINE_SECONDS"

@@ -10,3 +10,10 @@ AUDIT_INPUT_KEY = "layercheckAudit"
 
 LAYERCHECK_SOURCE = "layercheck"
 IMAGE_VERDICT_CHANGED_DETAIL_TYPE = "Image Verdict Changed"
+
+# "Image Verdict Changed" detail's usedBy[].kind values (also stored on image verdicts): who runs an image.
+USED_BY_ECS_SERVICE = "ecs-service"
+USED_BY_ECS_TASK = "ecs-task"
+USED_BY_LAMBDA_FUNCTION = "lambda-function"
+USED_BY_INVENTORY = "inventory"
+USED_BY_KINDS = (USED_BY_ECS_SERVICE, USED_BY_ECS_TASK, USED_BY_LAMBDA_FUNCTION, USED_BY_INVENTORY)

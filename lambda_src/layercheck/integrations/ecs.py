@@ -1,0 +1,124 @@
+"""Amazon ECS: the only module that talks to it. Lists the container images that services and running tasks use
+(``logic.in_use.EcsPort``), every page, in batches of each API's limit.
+
+Per cluster: ListServices → DescribeServices (10 per call) → DescribeTaskDefinition once per distinct task definition
+(a revision never changes, so a service's old and new deployments and services sharing one cost one call each), and
+ListTasks (RUNNING) → DescribeTasks (100 per call) for the digest ECS resolved when each container started.
+
+Wiring (phase B): ``dependencies`` builds ``EcsInventory(ecs_client)`` per audited account and Region (the reader
+role's credentials in another account); IAM: ecs:ListClusters and ecs:DescribeTaskDefinition on ``*`` (ECS allows no
+narrower resource for them), ecs:ListServices, ecs:DescribeServices, ecs:ListTasks, ecs:DescribeTasks on
+``arn:<partition>:ecs:<region>:<account>:cluster/*``, ``service/*/*`` and ``task/*/*`` (with ``ecs:cluster`` conditions
+where the service authorisation reference lists them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from layercheck.logic.in_use import SOURCE_ECS, EcsContainer, EcsService, EcsTask, EcsWorkloads, InUseSourceError
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecs import ECSClient
+
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListClusters.html (maxResults 1-100), ListServices and
+# ListTasks (1-100), DescribeServices (up to 10 services), DescribeTasks (up to 100 tasks).
+MAX_CLUSTERS_PER_PAGE = 100
+MAX_SERVICES_PER_PAGE = 100
+MAX_TASKS_PER_PAGE = 100
+MAX_SERVICES_PER_DESCRIBE = 10
+MAX_TASKS_PER_DESCRIBE = 100
+# ECS throttles its control-plane APIs per account (token buckets of roughly 20-50 calls/s): adaptive mode slows the
+# client down when it is throttled instead of spending its attempts. Attempts count the first try.
+RETRY_ATTEMPTS = 8
+INACTIVE = "INACTIVE"
+
+
+def new_client(region_name: str | None = None) -> ECSClient:
+    client: ECSClient = boto3.client(
+        "ecs",
+        region_name=region_name,
+        config=Config(
+            retries={"mode": "adaptive", "total_max_attempts": RETRY_ATTEMPTS}, user_agent_extra="layercheck"
+        ),
+    )
+    return client
+
+
+def translate_error(error: ClientError | BotoCoreError) -> InUseSourceError:
+    if isinstance(error, ClientError):
+        details: Any = error.response.get("Error", {})
+        return InUseSourceError(SOURCE_ECS, str(details.get("Code", "Unknown")), str(details.get("Message", error)))
+    return InUseSourceError(SOURCE_ECS, type(error).__name__, str(error))
+
+
+class EcsInventory:
+    """Implements ``EcsPort`` over one ECS client (one account and Region)."""
+
+    def __init__(self, client: ECSClient | None = None) -> None:
+        self._client = client or new_client()
+
+    def list_workloads(self) -> EcsWorkloads:
+        services: list[EcsService] = []
+        tasks: list[EcsTask] = []
+        images_of_task_definition: dict[str, tuple[str, ...]] = {}
+        try:
+            for cluster in self._cluster_arns():
+                services.extend(self._services(cluster, images_of_task_definition))
+                tasks.extend(self._running_tasks(cluster))
+        except (ClientError, BotoCoreError) as error:
+            raise translate_error(error) from error
+        return EcsWorkloads(services=tuple(services), tasks=tuple(tasks))
+
+    def _cluster_arns(self) -> Iterator[str]:
+        pages = self._client.get_paginator("list_clusters").paginate(
+            PaginationConfig={"PageSize": MAX_CLUSTERS_PER_PAGE}
+        )
+        for page in pages:
+            yield from page.get("clusterArns", [])
+
+    def _services(self, cluster: str, images_of_task_definition: dict[str, tuple[str, ...]]) -> Iterator[EcsService]:
+        pages = self._client.get_paginator("list_services").paginate(
+            cluster=cluster, PaginationConfig={"PageSize": MAX_SERVICES_PER_PAGE}
+        )
+        service_arns = [arn for page in pages for arn in page.get("serviceArns", [])]
+        for start in range(0, len(service_arns), MAX_SERVICES_PER_DESCRIBE):
+            chunk = service_arns[start : start + MAX_SERVICES_PER_DESCRIBE]
+            # Services deleted since the listing come back in "failures" (MISSING): nobody runs them any more.
+            for service in self._client.describe_services(cluster=cluster, services=chunk).get("services", []):
+                if service.get("status") == INACTIVE:
+                    continue
+                definitions = [service.get("taskDefinition", "")]
+                definitions += [deployment.get("taskDefinition", "") for deployment in service.get("deployments", [])]
+                images: dict[str, None] = {}
+                for definition in dict.fromkeys(filter(None, definitions)):
+                    if definition not in images_of_task_definition:
+                        images_of_task_definition[definition] = self._task_definition_images(definition)
+                    images.update(dict.fromkeys(images_of_task_definition[definition]))
+                deployment_ids = tuple(d["id"] for d in service.get("deployments", []) if d.get("id"))
+                yield EcsService(arn=service["serviceArn"], images=tuple(images), deployment_ids=deployment_ids)
+
+    def _task_definition_images(self, task_definition: str) -> tuple[str, ...]:
+        described = self._client.describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
+        return tuple(dict.fromkeys(c["image"] for c in described.get("containerDefinitions", []) if c.get("image")))
+
+    def _running_tasks(self, cluster: str) -> Iterator[EcsTask]:
+        pages = self._client.get_paginator("list_tasks").paginate(
+            cluster=cluster, desiredStatus="RUNNING", PaginationConfig={"PageSize": MAX_TASKS_PER_PAGE}
+        )
+        task_arns = [arn for page in pages for arn in page.get("taskArns", [])]
+        for start in range(0, len(task_arns), MAX_TASKS_PER_DESCRIBE):
+            chunk = task_arns[start : start + MAX_TASKS_PER_DESCRIBE]
+            # Tasks stopped since the listing may come back in "failures" (MISSING): nothing runs them any more.
+            for task in self._client.describe_tasks(cluster=cluster, tasks=chunk).get("tasks", []):
+                containers = tuple(
+                    EcsContainer(image=container["image"], image_digest=container.get("imageDigest"))
+                    for container in task.get("containers", [])
+                    if container.get("image")
+                )
+                yield EcsTask(arn=task["taskArn"], containers=containers, started_by=task.get("startedBy"))

@@ -1,0 +1,155 @@
+"""Amazon EventBridge, the change-event bus: the only module that talks to it (``EventPublisherPort``).
+
+PutEvents takes at most 10 entries and 256 KB in all per call (sizes counted as EventBridge counts them). It can
+accept a call and still refuse some entries (``FailedEntryCount``, ``Entries[i].ErrorCode`` in request order): those
+are sent again with jittered exponential backoff, except for codes that no retry can fix. Whatever is still refused,
+or lost with a whole call that botocore's own retries could not get through, is returned in ``unsent`` with the
+code: nothing is dropped silently, and nothing here raises for it, so a caller that already stored its verdicts
+keeps them.
+
+Wiring (phase B): ``dependencies.event_bus()`` builds ``EventBus(settings.event_bus_name)`` once per container (only
+when ``EVENT_BUS_NAME`` is set); IAM: events:PutEvents on ``arn:<partition>:events:<region>:<account>:event-bus/<name>``
+(``bus.grant_put_events_to(function)`` in CDK).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from layercheck.logic.change_events import EventEntry, PublishOutcome, UnsentEvent
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+
+# https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html and
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
+MAX_ENTRIES_PER_CALL = 10
+MAX_CALL_BYTES = 256 * 1024
+TIME_BYTES = 14  # an entry with a Time counts 14 bytes for it
+FAILED_ENTRY_RETRIES = 5
+BACKOFF_BASE_SECONDS = 0.1
+BACKOFF_CAP_SECONDS = 2.0
+RETRY_ATTEMPTS = 6
+# Entry error codes that name the entry itself or our permissions: sending it again gets the same answer.
+PERMANENT_ERROR_CODES = frozenset(
+    {
+        "InvalidArgument",
+        "MalformedDetail",
+        "ValidationException",
+        "AccessDeniedException",
+        "NotAuthorizedForSourceException",
+        "NotAuthorizedForDetailTypeException",
+        "ResourceNotFoundException",
+    }
+)
+UNANSWERED = "UnansweredEntry"  # EventBridge's answer had no result for this entry
+
+
+def new_client(region_name: str | None = None) -> EventBridgeClient:
+    client: EventBridgeClient = boto3.client(
+        "events",
+        region_name=region_name,
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS}, user_agent_extra="layercheck"
+        ),
+    )
+    return client
+
+
+def entry_size(entry: EventEntry) -> int:
+    """The entry's size as EventBridge counts it toward the 256 KB: Time (14), Source, DetailType, Detail (UTF-8)."""
+    size = TIME_BYTES if entry.time is not None else 0
+    return size + len(entry.source.encode()) + len(entry.detail_type.encode()) + len(entry.detail.encode())
+
+
+def calls_within_limits(entries: Sequence[EventEntry]) -> list[list[EventEntry]]:
+    """Consecutive groups of at most 10 entries and 256 KB; an entry larger than that alone is still sent alone, so
+    that EventBridge refuses it by name rather than taking its neighbours down with it."""
+    calls: list[list[EventEntry]] = []
+    current: list[EventEntry] = []
+    size = 0
+    for entry in entries:
+        size_of_entry = entry_size(entry)
+        if current and (len(current) == MAX_ENTRIES_PER_CALL or size + size_of_entry > MAX_CALL_BYTES):
+            calls.append(current)
+            current, size = [], 0
+        current.append(entry)
+        size += size_of_entry
+    if current:
+        calls.append(current)
+    return calls
+
+
+class EventBus:
+    def __init__(
+        self,
+        bus_name: str,
+        client: EventBridgeClient | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._bus_name = bus_name
+        self._client = client or new_client()
+        self._sleep = sleep
+
+    def publish(self, entries: Sequence[EventEntry]) -> PublishOutcome:
+        sent = 0
+        unsent: list[UnsentEvent] = []
+        for call in calls_within_limits(entries):
+            call_sent, call_unsent = self._send(call)
+            sent += call_sent
+            unsent.extend(call_unsent)
+        return PublishOutcome(sent=sent, unsent=unsent)
+
+    def _send(self, entries: list[EventEntry]) -> tuple[int, list[UnsentEvent]]:
+        sent = 0
+        pending = entries
+        refused: list[UnsentEvent] = []
+        for attempt in range(FAILED_ENTRY_RETRIES + 1):
+            try:
+                response = self._client.put_events(Entries=[self._request_entry(entry) for entry in pending])
+            except (ClientError, BotoCoreError) as error:
+                code, message = _error(error)
+                return sent, [*refused, *(UnsentEvent(entry, code, message) for entry in pending)]
+            results: list[Any] = list(response.get("Entries", []))
+            retry: list[UnsentEvent] = []
+            for position, entry in enumerate(pending):
+                result = results[position] if position < len(results) else {"ErrorCode": UNANSWERED}
+                entry_code = result.get("ErrorCode")
+                if not entry_code:
+                    sent += 1
+                    continue
+                failure = UnsentEvent(entry, entry_code, result.get("ErrorMessage", ""))
+                (refused if entry_code in PERMANENT_ERROR_CODES else retry).append(failure)
+            if not retry:
+                return sent, refused
+            if attempt == FAILED_ENTRY_RETRIES:
+                return sent, [*refused, *retry]
+            pending = [failure.entry for failure in retry]
+            self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
+        return sent, refused  # not reached: the last attempt returns above
+
+    def _request_entry(self, entry: EventEntry) -> Any:
+        request: dict[str, Any] = {
+            "Source": entry.source,
+            "DetailType": entry.detail_type,
+            "Detail": entry.detail,
+            "EventBusName": self._bus_name,
+        }
+        if entry.time is not None:
+            request["Time"] = entry.time
+        return request
+
+
+def _error(error: ClientError | BotoCoreError) -> tuple[str, str]:
+    if isinstance(error, ClientError):
+        details: Any = error.response.get("Error", {})
+        return str(details.get("Code", "Unknown")), str(details.get("Message", error))
+    return type(error).__name__, str(error)

@@ -1,0 +1,176 @@
+"""Shapes of the image routes of the HTTP API (DESIGN.md "HTTP API"): POST /images/checks, GET /images and
+POST /inventory. The single source of their validation and of their OpenAPI schema.
+
+Validation errors name the entry and the field (``images.3.imageTag``, ``images.3`` for "exactly one of imageTag and
+imageDigest", ``status``): the API door's RequestValidationError handler turns pydantic's ``loc`` into ``field``.
+
+Wiring (phase B), in ``doors/api.py``:
+- ``POST /images/checks``: ``request: Annotated[ImageCheckRequest, Body()]`` → the image check service (``source``
+  ``api``) → ``ImageCheckResponse`` (verdicts in request order, ``ImageCheckSummary.of(verdicts)``). A ``registryId``
+  outside ``REGISTRY_IDS`` is a 403 as for POST /checks.
+- ``GET /images``: query parameters ``status``, ``registryId``, ``region``, ``repositoryName``, ``limit``,
+  ``nextToken`` (contracts/routes.py names) validated by ``ImagesQuery.model_validate`` → ``ImagesResponse``.
+  Add ``("GET", routes.IMAGES, ImagesQuery.QUERY_PARAMETERS)`` and the two POST routes to ``routes.ROUTES``.
+- ``POST /inventory``: ``request: Annotated[InventoryRequest, Body()]`` → ``logic.inventory.inventory_entries`` →
+  ``InventoryStore.put_entries`` → ``InventoryResponse``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Annotated, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from layercheck.contracts import routes
+from layercheck.contracts.patterns import (
+    DIGEST_PATTERN,
+    IMAGE_TAG_PATTERN,
+    INVENTORY_SOURCE_PATTERN,
+    REGION_PATTERN,
+    REGISTRY_ID_PATTERN,
+    REPOSITORY_NAME_PATTERN,
+)
+from layercheck.models.stored import ImageStatus, StoredImageVerdict
+
+MAX_IMAGES_PER_CHECK = 100
+MAX_INVENTORY_IMAGES = 1000
+# Inventory strings are judged one by one (a malformed one is "ignored"); beyond this length a string is refused with
+# the request, as it cannot be an image URI and would only bloat the answer.
+MAX_INVENTORY_URI_LENGTH = 1024
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+MAX_NEXT_TOKEN_LENGTH = 2048
+
+RegistryId = Annotated[str, Field(pattern=REGISTRY_ID_PATTERN)]
+Region = Annotated[str, Field(pattern=REGION_PATTERN)]
+RepositoryName = Annotated[str, Field(min_length=2, max_length=256, pattern=REPOSITORY_NAME_PATTERN)]
+ImageTag = Annotated[str, Field(min_length=1, max_length=300, pattern=IMAGE_TAG_PATTERN)]
+ImageDigest = Annotated[str, Field(pattern=DIGEST_PATTERN)]
+# GET /images?status=: the statuses the sparse status index holds (COMPLETE images are not in it).
+ListedStatus = Literal["BROKEN", "UNCHECKED", "ARCHIVED"]
+
+
+class ImageIdentifier(BaseModel):
+    """One image to check, by tag or by digest (ECR's ``ImageIdentifier``, with exactly one of the two)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    repositoryName: RepositoryName
+    imageTag: ImageTag | None = None
+    imageDigest: ImageDigest | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_reference(self) -> Self:
+        if (self.imageTag is None) == (self.imageDigest is None):
+            raise PydanticCustomError(
+                "exactly_one_of",
+                "give exactly one of imageTag and imageDigest (this entry gives {given})",
+                {"given": "both" if self.imageTag is not None else "neither"},
+            )
+        return self
+
+
+class ImageCheckRequest(BaseModel):
+    """``POST /images/checks``: 1-100 images of one registry and Region (default: the function's own)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    registryId: RegistryId | None = None
+    region: Region | None = None
+    images: Annotated[list[ImageIdentifier], Field(min_length=1, max_length=MAX_IMAGES_PER_CHECK)]
+
+
+class ImageCheckSummary(BaseModel):
+    """Counts of the answer's verdicts by status; ``checked`` is their sum (an image asked twice counts twice)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    checked: int = 0
+    complete: int = 0
+    broken: int = 0
+    unchecked: int = 0
+    archived: int = 0
+
+    @classmethod
+    def of(cls, verdicts: Sequence[StoredImageVerdict]) -> ImageCheckSummary:
+        counts = Counter(verdict.status for verdict in verdicts)
+        return cls(
+            checked=len(verdicts),
+            complete=counts[ImageStatus.COMPLETE],
+            broken=counts[ImageStatus.BROKEN],
+            unchecked=counts[ImageStatus.UNCHECKED],
+            archived=counts[ImageStatus.ARCHIVED],
+        )
+
+
+class ImageCheckResponse(BaseModel):
+    checkId: str
+    verdicts: list[StoredImageVerdict]  # in request order
+    summary: ImageCheckSummary
+
+
+class ImagesQuery(BaseModel):
+    """``GET /images``: by status across repositories (optionally one registry and Region), or one repository's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    QUERY_PARAMETERS: ClassVar[tuple[str, ...]] = (
+        routes.STATUS,
+        routes.REGISTRY_ID,
+        routes.REGION,
+        routes.REPOSITORY_NAME,
+        routes.LIMIT,
+        routes.NEXT_TOKEN,
+    )
+
+    status: ListedStatus | None = None
+    registryId: RegistryId | None = None
+    region: Region | None = None
+    repositoryName: RepositoryName | None = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE
+    nextToken: Annotated[str | None, Field(min_length=1, max_length=MAX_NEXT_TOKEN_LENGTH)] = None
+
+    @model_validator(mode="after")
+    def _exactly_one_selector(self) -> Self:
+        if (self.status is None) == (self.repositoryName is None):
+            raise PydanticCustomError(
+                "exactly_one_of",
+                "give exactly one of status and repositoryName (this query gives {given})",
+                {"given": "both" if self.status is not None else "neither"},
+            )
+        return self
+
+
+class ImagesResponse(BaseModel):
+    items: list[StoredImageVerdict]
+    nextToken: str | None = None
+
+
+InventoryUri = Annotated[str, Field(min_length=1, max_length=MAX_INVENTORY_URI_LENGTH)]
+
+
+class InventoryRequest(BaseModel):
+    """``POST /inventory``: the images a runtime layercheck cannot list (Kubernetes, on-premises) uses now."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: Annotated[str, Field(pattern=INVENTORY_SOURCE_PATTERN)]
+    images: Annotated[list[InventoryUri], Field(min_length=1, max_length=MAX_INVENTORY_IMAGES)]
+
+
+class IgnoredImage(BaseModel):
+    """A reported string that is not an ECR private image URI of an audited registry, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int  # its position in the request's ``images``
+    image: str
+    reason: str
+
+
+class InventoryResponse(BaseModel):
+    accepted: int  # entries stored (repeats of one image in a request count once)
+    ignored: list[IgnoredImage] = []
