@@ -14,6 +14,7 @@ from aws_cdk import App
 
 from infra.config import LayerCheckConfig
 from infra.nag import add_nag_checks
+from infra.reader_stack import LayerCheckReaderStack, ReaderConfig
 from infra.stack import LayerCheckStack
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
@@ -32,5 +33,9 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
     config = LayerCheckConfig.from_context(app.node)
     # Environment-agnostic on purpose: one template deploys to any account and Region (the CLI's credentials decide).
     stack = LayerCheckStack(app, config.stack_name, config=config)
+    # Member accounts' read-only role (issue 11), in the app once `centralAccountId` names the account it trusts:
+    # `cdk deploy LayerCheckReader -c centralAccountId=...`, or a StackSet from its template (docs/DEPLOY.md).
+    if (reader := ReaderConfig.from_context(app.node)).central_account_id:
+        LayerCheckReaderStack(app, reader.stack_name, config=reader)
     add_nag_checks(app)
     return app, stack

@@ -1,0 +1,44 @@
+"""What the central stack's functions need to read other accounts: the statements, for the function construct to add.
+
+- ``assume_reader_role_statement``: ``sts:AssumeRole`` on exactly ``arn:<partition>:iam::*:role/<READER_ROLE_NAME>``
+  and nothing broader; with ``organizationId`` set, only roles of accounts in that Organization
+  (``aws:ResourceOrgID``: on an identity policy the *principal*'s organization would always be ours, so the
+  condition that narrows anything is the one on the role's account).
+- ``organizations_statement``: the listings of ``AUDIT_ACCOUNTS=organization``. ListAccounts does not support
+  resource-level permissions (resource ``*``); acknowledge cdk-nag's IAM5 with that reason where it is attached.
+
+Wiring (phase B, infra engineer): in the function construct, when ``reaches_other_accounts(config.audit_accounts)``,
+``role.add_to_policy(assume_reader_role_statement(role_name=config.reader_role_name,
+organization_id=config.organization_id))``, plus ``organizations_statement()`` when the selection is the organization.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+
+ORGANIZATIONS_LIST_ACTIONS = (
+    "organizations:ListAccounts",
+    "organizations:ListAccountsForParent",
+    "organizations:ListChildren",
+)
+
+
+def reader_role_arn_pattern(role_name: str) -> str:
+    """Every account's reader role, in the deploying partition (aws, aws-cn, aws-us-gov)."""
+    return f"arn:{Aws.PARTITION}:iam::*:role/{role_name}"
+
+
+def assume_reader_role_statement(*, role_name: str, organization_id: str = "") -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid="AssumeLayerCheckReader",
+        actions=["sts:AssumeRole"],
+        resources=[reader_role_arn_pattern(role_name)],
+        conditions={"StringEquals": {"aws:ResourceOrgID": organization_id}} if organization_id else None,
+    )
+
+
+def organizations_statement() -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid="ListOrganizationAccounts", actions=list(ORGANIZATIONS_LIST_ACTIONS), resources=["*"]
+    )

@@ -1,0 +1,195 @@
+"""``LayerCheckReader``: the read-only role each audited member account holds, trusted only by the central deployment.
+
+In the app once context ``centralAccountId`` names the central account. Deployed per account
+(``npx aws-cdk@2 deploy LayerCheckReader -c centralAccountId=<central account>``) or to many accounts at once through a
+CloudFormation StackSet made from its synthesized template (docs/DEPLOY.md "Member accounts"). It contains:
+
+- the role ``READER_ROLE_NAME`` (context ``readerRoleName``) with exactly the actions the audit and the in-use
+  discovery use: ECR reads on ``repository/*`` of this account in any Region, ``DescribeRegistry`` and
+  ``DescribePullThroughCacheRules`` (registry-level actions with no resource type: ``*``), ECS and Lambda
+  list/describe actions on the narrowest resources each service allows;
+- a trust policy naming the central account (parameter ``CentralAccountId``, default from context
+  ``centralAccountId``) and, by ``aws:PrincipalArn``, only roles matching ``centralRoleNamePattern`` (default: the
+  central stack's own roles, ``<stackName>-*``); with ``organizationId``, only principals of that Organization;
+- an ECR pull-time update exclusion for the role (context ``readerPullTimeExclusion``, default on): the audit's
+  ``BatchGetImage`` would otherwise count as a pull and keep every image "recently pulled" for lifecycle rules that
+  expire by ``sinceImagePulled``. Exclusions are per registry (account and Region): deploy the stack in every
+  audited Region. IAM roles are global, so in every Region but one set the parameter ``CreateRole=false``: the
+  stack then only registers the exclusion for the role created elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Aws, BootstraplessSynthesizer, CfnCondition, CfnOutput, CfnParameter, Fn, Stack
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from constructs import Construct, Node
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from infra.audit_scope_config import validate_reader_role_name
+from infra.nag import acknowledge
+
+ECR_REPOSITORY_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:DescribeImages",
+    "ecr:DescribeRepositories",
+    "ecr:ListImages",
+)
+ECR_REGISTRY_ACTIONS = ("ecr:DescribePullThroughCacheRules", "ecr:DescribeRegistry")
+# Actions that the service authorization reference lists without a resource type: only "*" grants them.
+LISTING_ACTIONS = (
+    "ecs:DescribeTaskDefinition",
+    "ecs:ListClusters",
+    "ecs:ListServices",
+    "ecs:ListTasks",
+    "lambda:ListFunctions",
+)
+
+
+class ReaderConfig(BaseModel):
+    """The reader stack's context keys (cdk.json or ``-c``)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    stack_name: str = Field("LayerCheckReader", alias="readerStackName", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+    role_name: str = Field("LayerCheckReader", alias="readerRoleName")
+    central_account_id: str = Field("", alias="centralAccountId", pattern=r"^(\d{12})?$")
+    central_stack_name: str = Field("LayerCheck", alias="stackName")
+    central_role_name_pattern: str = Field("", alias="centralRoleNamePattern", pattern=r"^[\w+=,.@*?-]{0,64}$")
+    organization_id: str = Field("", alias="organizationId", pattern=r"^(o-[a-z0-9]{10,32})?$")
+    pull_time_exclusion: bool = Field(True, alias="readerPullTimeExclusion")
+
+    @field_validator("role_name", mode="before")
+    @classmethod
+    def _role_name(cls, value: Any) -> str:
+        return validate_reader_role_name(value)
+
+    @classmethod
+    def from_context(cls, node: Node) -> ReaderConfig:
+        keys = [field.alias or name for name, field in cls.model_fields.items()]
+        values = {key: value for key in keys if (value := node.try_get_context(key)) is not None}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            raise ValueError(f"invalid LayerCheckReader context in cdk.json or -c: {error}") from error
+
+    @property
+    def trusted_role_pattern(self) -> str:
+        """Role names (``aws:PrincipalArn`` wildcards) of the central functions; CloudFormation names a stack's roles
+        ``<stackName>-<logicalId>-<suffix>``."""
+        return self.central_role_name_pattern or f"{self.central_stack_name}-*"
+
+
+class LayerCheckReaderStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: ReaderConfig, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description="layercheck reader: read-only ECR, ECS and Lambda access for the central layercheck audit",
+            # No CDK bootstrap needed in member accounts: no assets, and no BootstrapVersion parameter that a
+            # StackSet instance could not resolve. `cdk deploy` deploys it with the CLI's own credentials.
+            synthesizer=kwargs.pop("synthesizer", None) or BootstraplessSynthesizer(),
+            **kwargs,
+        )
+        central_account = CfnParameter(
+            self,
+            "CentralAccountId",
+            type="String",
+            allowed_pattern=r"^\d{12}$",
+            description="The account of the central layercheck deployment whose function roles may assume the role",
+            default=config.central_account_id or None,  # none: deploying asks for it
+        )
+        create_role = CfnParameter(
+            self,
+            "CreateRole",
+            type="String",
+            allowed_values=["true", "false"],
+            default="true",
+            description="false in every Region but one: IAM roles are global, pull-time exclusions are per Region",
+        )
+        creates_role = CfnCondition(
+            self, "CreatesRole", expression=Fn.condition_equals(create_role.value_as_string, "true")
+        )
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=config.role_name,
+            description="layercheck: read ECR images and the ECS/Lambda inventories for the central audit",
+            assumed_by=self._trusted_principal(config, central_account.value_as_string),
+            inline_policies={"layercheck-read": self._read_policy()},
+        )
+        role_resource = self.role.node.default_child
+        assert isinstance(role_resource, iam.CfnRole)
+        role_resource.cfn_options.condition = creates_role
+        acknowledge(
+            self.role,
+            {
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*]": (
+                    "every repository of this account, in every audited Region: the audit walks the whole registry"
+                ),
+                "AwsSolutions-IAM5[Resource::*]": (
+                    "DescribeRegistry, DescribePullThroughCacheRules, ECS listings, DescribeTaskDefinition and "
+                    "lambda:ListFunctions support no resource type: '*' is the only resource that grants them"
+                ),
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:*:<AWS::AccountId>:service/*/*]": (
+                    "the in-use discovery describes every service of every cluster of this account"
+                ),
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:*:<AWS::AccountId>:task/*/*]": (
+                    "the in-use discovery describes the running tasks of every cluster of this account"
+                ),
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:*:<AWS::AccountId>:function:*]": (
+                    "the in-use discovery reads the image of every container-image function of this account"
+                ),
+            },
+        )
+
+        role_arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{config.role_name}"
+        if config.pull_time_exclusion:
+            ecr.CfnPullTimeUpdateExclusion(
+                self,
+                "PullTimeExclusion",
+                # The role's own ARN where this stack creates it (so the exclusion waits for the role), else its name.
+                principal_arn=Fn.condition_if(creates_role.logical_id, self.role.role_arn, role_arn).to_string(),
+            )
+        CfnOutput(self, "ReaderRoleArn", value=role_arn, description="The role the central audit assumes")
+
+    @staticmethod
+    def _trusted_principal(config: ReaderConfig, central_account: str) -> iam.IPrincipal:
+        conditions: dict[str, Any] = {
+            "ArnLike": {
+                "aws:PrincipalArn": f"arn:{Aws.PARTITION}:iam::{central_account}:role/{config.trusted_role_pattern}"
+            }
+        }
+        if config.organization_id:
+            conditions["StringEquals"] = {"aws:PrincipalOrgID": config.organization_id}
+        return iam.AccountPrincipal(central_account).with_conditions(conditions)
+
+    @staticmethod
+    def _read_policy() -> iam.PolicyDocument:
+        def arn(service: str, resource: str) -> str:
+            """This account's resources of ``service`` in any Region (the role is global; registries are not)."""
+            return f"arn:{Aws.PARTITION}:{service}:*:{Aws.ACCOUNT_ID}:{resource}"
+
+        return iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadRepositories",
+                    actions=list(ECR_REPOSITORY_ACTIONS),
+                    resources=[arn("ecr", "repository/*")],
+                ),
+                iam.PolicyStatement(sid="ReadRegistry", actions=list(ECR_REGISTRY_ACTIONS), resources=["*"]),
+                iam.PolicyStatement(sid="ListInventories", actions=list(LISTING_ACTIONS), resources=["*"]),
+                iam.PolicyStatement(
+                    sid="DescribeEcsServicesAndTasks",
+                    actions=["ecs:DescribeServices", "ecs:DescribeTasks"],
+                    resources=[arn("ecs", "service/*/*"), arn("ecs", "task/*/*")],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadFunctions", actions=["lambda:GetFunction"], resources=[arn("lambda", "function:*")]
+                ),
+            ]
+        )

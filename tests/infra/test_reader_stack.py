@@ -1,0 +1,186 @@
+"""The LayerCheckReader stack, synthesized once on its own App (with cdk-nag, as `cdk synth` runs it): its trust
+policy, its actions and their resources, the pull-time exclusion, and the central side's AssumeRole statement."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, Stack
+
+from infra.app import build_app, cdk_json_context
+from infra.constructs.reader_access import assume_reader_role_statement, organizations_statement
+from infra.nag import add_nag_checks
+from infra.reader_stack import (
+    ECR_REGISTRY_ACTIONS,
+    ECR_REPOSITORY_ACTIONS,
+    LISTING_ACTIONS,
+    LayerCheckReaderStack,
+    ReaderConfig,
+)
+
+CENTRAL = "111122223333"
+ORGANIZATION = "o-abcdef1234"
+CONTEXT = {"centralAccountId": CENTRAL, "organizationId": ORGANIZATION, "readerRoleName": "OrgReader"}
+
+
+@dataclass(frozen=True)
+class Reader:
+    template: dict[str, Any]
+    report: dict[str, Any]
+
+    def only(self, resource_type: str) -> dict[str, Any]:
+        (found,) = [r for r in self.template["Resources"].values() if r["Type"] == resource_type]
+        return found
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reader]:
+    outdir = tmp_path_factory.mktemp("reader.out")
+    app = App(context={**cdk_json_context(), **CONTEXT}, outdir=str(outdir))
+    stack = LayerCheckReaderStack(app, "LayerCheckReader", config=ReaderConfig.from_context(app.node))
+    add_nag_checks(app)
+    assembly = app.synth()  # raises on any cdk-nag finding that is not acknowledged
+    template_file = assembly.get_stack_artifact(stack.artifact_id).template_file
+    yield Reader(
+        template=json.loads((Path(assembly.directory) / template_file).read_text(encoding="utf-8")),
+        report=json.loads((Path(assembly.directory) / "validation-report.json").read_text(encoding="utf-8")),
+    )
+
+
+def _render(value: Any) -> Any:
+    """Fn::Join of strings and Refs as one string (``arn:{AWS::Partition}:...``); lists element by element."""
+    if isinstance(value, list):
+        return [_render(item) for item in value]
+    if isinstance(value, dict) and "Fn::Join" in value:
+        return "".join(p if isinstance(p, str) else "{" + p["Ref"] + "}" for p in value["Fn::Join"][1])
+    return value
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_reader_stack_trusts_only_the_central_function_roles(reader: Reader) -> None:
+    role = reader.only("AWS::IAM::Role")["Properties"]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRole"
+    assert _render(statement["Principal"]["AWS"]) == "arn:{AWS::Partition}:iam::{CentralAccountId}:root"
+    assert _render(statement["Condition"]["ArnLike"]["aws:PrincipalArn"]) == (
+        "arn:{AWS::Partition}:iam::{CentralAccountId}:role/LayerCheck-*"
+    )
+    assert statement["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": ORGANIZATION}
+    assert role["RoleName"] == "OrgReader"
+    parameter = reader.template["Parameters"]["CentralAccountId"]
+    assert (parameter["Default"], parameter["AllowedPattern"]) == (CENTRAL, r"^\d{12}$")
+
+
+def test_reader_stack_grants_the_audits_read_actions_on_the_narrowest_resources(reader: Reader) -> None:
+    (policy,) = reader.only("AWS::IAM::Role")["Properties"]["Policies"]
+    granted = {
+        tuple(sorted(_as_list(s["Action"]))): sorted(_as_list(_render(s["Resource"])))
+        for s in policy["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow"
+    }
+
+    def arn(service: str, resource: str) -> str:
+        return f"arn:{{AWS::Partition}}:{service}:*:{{AWS::AccountId}}:{resource}"
+
+    assert granted == {
+        tuple(sorted(ECR_REPOSITORY_ACTIONS)): [arn("ecr", "repository/*")],
+        tuple(sorted(ECR_REGISTRY_ACTIONS)): ["*"],
+        tuple(sorted(LISTING_ACTIONS)): ["*"],
+        ("ecs:DescribeServices", "ecs:DescribeTasks"): [
+            arn("ecs", "service/*/*"),
+            arn("ecs", "task/*/*"),
+        ],
+        ("lambda:GetFunction",): [arn("lambda", "function:*")],
+    }
+    every_action = [action for actions in granted for action in actions]
+    assert not [
+        a for a in every_action if "*" in a or not a.split(":")[1].startswith(("Describe", "List", "Get", "Batch"))
+    ]
+    assert not [a for a in every_action if a.startswith(("ecr:Put", "ecr:Delete", "ecr:Upload", "ecr:Initiate"))]
+
+
+def test_reader_stack_excludes_its_role_from_pull_time_updates(reader: Reader) -> None:
+    exclusion = reader.only("AWS::ECR::PullTimeUpdateExclusion")["Properties"]["PrincipalArn"]
+    condition, created, named = exclusion["Fn::If"]
+    role_id = next(k for k, r in reader.template["Resources"].items() if r["Type"] == "AWS::IAM::Role")
+    assert (condition, created) == ("CreatesRole", {"Fn::GetAtt": [role_id, "Arn"]})
+    assert _render(named) == "arn:{AWS::Partition}:iam::{AWS::AccountId}:role/OrgReader"
+
+
+def test_reader_stack_creates_the_role_in_one_region_only_when_asked(reader: Reader) -> None:
+    # IAM roles are global: a StackSet over several Regions passes CreateRole=false in all but one.
+    assert reader.only("AWS::IAM::Role")["Condition"] == "CreatesRole"
+    assert reader.template["Conditions"]["CreatesRole"] == {"Fn::Equals": [{"Ref": "CreateRole"}, "true"]}
+    assert reader.template["Parameters"]["CreateRole"]["Default"] == "true"
+
+
+def test_reader_stack_needs_no_cdk_bootstrap(reader: Reader) -> None:
+    # A StackSet instance cannot resolve CDK's BootstrapVersion SSM parameter in an account never bootstrapped.
+    assert "BootstrapVersion" not in reader.template.get("Parameters", {})
+    assert "CheckBootstrapVersion" not in reader.template.get("Rules", {})
+
+
+def test_reader_stack_is_cdk_nag_clean_with_every_acknowledgement_used(reader: Reader) -> None:
+    plugins = {plugin["pluginName"]: plugin for plugin in reader.report["pluginReports"]}
+    assert "AwsSolutions" in plugins
+    for plugin in plugins.values():
+        assert (plugin["conclusion"], plugin["violations"]) == ("success", [])
+    suppressed = {v["acknowledgedId"] for p in plugins.values() for v in p.get("suppressedViolations", [])}
+    assert {s.split("::", 1)[1].split("[")[0] for s in suppressed} == {"AwsSolutions-IAM5"}
+
+
+def test_reader_config_refuses_bad_context_naming_the_key() -> None:
+    app = App(context={"centralAccountId": "12345"})
+    with pytest.raises(ValueError, match="centralAccountId"):
+        ReaderConfig.from_context(app.node)
+    app = App(context={"readerRoleName": "no spaces allowed"})
+    with pytest.raises(ValueError, match="readerRoleName"):
+        ReaderConfig.from_context(app.node)
+
+
+def test_reader_config_trusts_a_configured_role_pattern() -> None:
+    app = App(context={"stackName": "LayerCheckProd", "centralRoleNamePattern": ""})
+    assert ReaderConfig.from_context(app.node).trusted_role_pattern == "LayerCheckProd-*"
+    app = App(context={"centralRoleNamePattern": "LayerCheck-Audit*"})
+    assert ReaderConfig.from_context(app.node).trusted_role_pattern == "LayerCheck-Audit*"
+
+
+def _resolved(statement: Any) -> dict[str, Any]:
+    stack = Stack(App(), "Central")
+    resolved: dict[str, Any] = stack.resolve(statement.to_statement_json())
+    return resolved
+
+
+def test_reader_access_allows_assuming_exactly_the_reader_role_in_the_organization() -> None:
+    statement = _resolved(assume_reader_role_statement(role_name="OrgReader", organization_id=ORGANIZATION))
+    assert statement["Action"] == "sts:AssumeRole"
+    assert _render(statement["Resource"]) == "arn:{AWS::Partition}:iam::*:role/OrgReader"
+    assert statement["Condition"] == {"StringEquals": {"aws:ResourceOrgID": ORGANIZATION}}
+    without = _resolved(assume_reader_role_statement(role_name="OrgReader"))
+    assert "Condition" not in without
+
+
+def test_reader_access_lists_the_organization_read_only() -> None:
+    statement = _resolved(organizations_statement())
+    assert sorted(statement["Action"]) == [
+        "organizations:ListAccounts",
+        "organizations:ListAccountsForParent",
+        "organizations:ListChildren",
+    ]
+
+
+def test_build_app_adds_the_reader_stack_once_the_central_account_is_known() -> None:
+    # Without centralAccountId the app keeps one stack, so `cdk deploy` without a stack name still works.
+    without, _ = build_app(context=cdk_json_context())
+    assert without.node.try_find_child("LayerCheckReader") is None
+    with_reader, _ = build_app(context={**cdk_json_context(), "centralAccountId": CENTRAL})
+    assert isinstance(with_reader.node.try_find_child("LayerCheckReader"), LayerCheckReaderStack)
