@@ -16,9 +16,10 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from local.lambda_context import LOCAL_ACCOUNT_ID, FakeLambdaContext
@@ -27,6 +28,22 @@ from local.loopback import LoopbackRequestHandler
 Handler = Callable[[dict[str, Any], Any], Any]
 STAGE = "local"
 API_ID = "layercheck-local"
+
+
+class LineSink(Protocol):
+    def extend(self, lines: Iterable[str], /) -> None: ...
+
+
+@dataclass(frozen=True)
+class AccessRecord:
+    """One request as an access log sees it."""
+
+    client: str
+    method: str
+    path: str
+    status: int
+    size: int
+    milliseconds: float
 
 
 def proxy_event(
@@ -79,7 +96,7 @@ def proxy_event(
 
 
 @contextlib.contextmanager
-def _captured_stdout(sink: list[str] | None) -> Iterator[None]:
+def _captured_stdout(sink: LineSink | None) -> Iterator[None]:
     """Powertools prints EMF metrics and logs to stdout; the demo collects them instead of interleaving them."""
     if sink is None:
         yield
@@ -94,10 +111,18 @@ class LocalApiGateway:
     """``with LocalApiGateway(handler) as api: api.url`` serves the handler on 127.0.0.1 on a free port."""
 
     def __init__(
-        self, handler: Handler, *, host: str = "127.0.0.1", port: int = 0, stdout_sink: list[str] | None = None
+        self,
+        handler: Handler,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        stdout_sink: LineSink | None = None,
+        on_request: Callable[[AccessRecord], None] | None = None,
     ):
+        """Binds the port now (``OSError`` when it is taken); serves from ``start()`` or ``with``."""
         self._handler = handler
         self._stdout_sink = stdout_sink
+        self._on_request = on_request
         # One invocation at a time, as in one Lambda execution environment: the handler keeps per-invocation state in
         # module globals (Powertools' current event, pending metrics), and redirect_stdout is process-wide.
         self._lock = threading.Lock()
@@ -109,15 +134,19 @@ class LocalApiGateway:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def __enter__(self) -> LocalApiGateway:
+    def start(self) -> None:
         self._thread.start()
+
+    def __enter__(self) -> LocalApiGateway:
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
 
     def invoke(self, event: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -135,10 +164,18 @@ class LocalApiGateway:
 
         class ProxyRequestHandler(LoopbackRequestHandler):
             def serve(self, body: bytes) -> None:
+                started = time.perf_counter()
                 event = proxy_event(
                     self.command, self.path, list(self.headers.items()), body, source_ip=self.client_address[0]
                 )
-                self.answer(*gateway.invoke(event))
+                status, headers, payload = gateway.invoke(event)
+                if gateway._on_request is not None:  # logged before answering: the line is out when the caller reads
+                    elapsed = (time.perf_counter() - started) * 1000
+                    record = AccessRecord(
+                        self.client_address[0], self.command, self.path, status, len(payload), elapsed
+                    )
+                    gateway._on_request(record)
+                self.answer(status, headers, payload)
 
         return ProxyRequestHandler
 

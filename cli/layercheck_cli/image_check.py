@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +37,9 @@ def check_image(
     workers: int,
 ) -> dict[str, Any]:
     image = parse_image_reference(reference)
+    if image.region is not None:
+        # A full image URI names where the image lives: its Region wins over the configured one (and needs none).
+        options = dataclasses.replace(options, region=image.region)
     client = ecr_client(session, options, workers=workers)
     registry = registry_id or image.registry_id or default_registry_id(session, options, client)
     described = client.describe_images(

@@ -15,6 +15,7 @@ from layercheck_cli.errors import CliError
 
 FILE_PREFIX = "file://"
 STDIN = "-"
+DIGEST_PREFIX = "sha256:"  # a value that starts like a digest is not looked up on disk (100,000 digests, no stat)
 
 
 class ParamError(CliError):
@@ -97,10 +98,22 @@ def expand_layer_digests(values: Sequence[str] | None, stdin: TextIO | None = No
         except ResourceLoadingError as error:
             raise ParamError("--layer-digests", str(error)) from error
         if loaded is None:
+            if not value.startswith(DIGEST_PREFIX):
+                warn_if_file(value)
             digests.append(value)
         else:
             digests.extend(parse_digest_document(loaded, value))
     return digests
+
+
+def warn_if_file(value: str, stderr: TextIO | None = None) -> None:
+    """A digest that names an existing file was most likely meant as ``file://value``: say so on stderr (the value
+    is still sent as given, so that the answer stays the AWS CLI's)."""
+    if os.path.isfile(value):
+        (stderr or sys.stderr).write(
+            f"layercheck: warning: --layer-digests value {value!r} is an existing file but is sent as a digest; "
+            f"to read digests from it, write {FILE_PREFIX}{value}\n"
+        )
 
 
 def load_cli_input(cli_input_json: str | None, cli_input_yaml: str | None) -> dict[str, Any]:

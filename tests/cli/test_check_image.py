@@ -107,3 +107,42 @@ def test_image_references_parse_like_docker(text: str, expected: ImageReference)
 def test_malformed_image_references_are_usage_errors(text: str) -> None:
     with pytest.raises(UsageError):
         parse_image_reference(text)
+
+
+@pytest.mark.usefixtures("env")
+def test_full_image_uri_uses_its_region_over_the_configured_one(
+    registry: Registry, images: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """moto keeps each Region's registry apart: the image exists in us-east-1 only."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:good"
+
+    code = main(["check-image", uri, "--endpoint-url", registry.endpoint_url, "--query", "status"])
+
+    assert (code, json.loads(capsys.readouterr().out)) == (EXIT_OK, "COMPLETE")
+
+
+@pytest.mark.usefixtures("env")
+def test_full_image_uri_needs_no_configured_region(
+    registry: Registry, images: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    uri = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/app@{images['broken']}"
+
+    code = main(["check-image", uri, "--endpoint-url", registry.endpoint_url, "--query", "status"])
+
+    assert (code, json.loads(capsys.readouterr().out)) == (EXIT_OK, "BROKEN")
+
+
+@pytest.mark.usefixtures("env")
+def test_full_image_uri_asks_the_uris_registry(
+    registry: Registry, images: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """moto serves account 123456789012 only: asking for another registry proves the URI's account was sent."""
+    uri = "000000000000.dkr.ecr.us-east-1.amazonaws.com/app:good"
+
+    code = main(["check-image", uri, "--endpoint-url", registry.endpoint_url])
+
+    assert code == EXIT_ERROR
+    assert "000000000000" in capsys.readouterr().err

@@ -181,3 +181,31 @@ def test_ecr_prefix_is_accepted(registry: Registry, capsys: pytest.CaptureFixtur
     code = main([*argv, "--repository-name", "app", "--layer-digests", d1, "--query", "layers[0].layerSize"])
 
     assert (code, capsys.readouterr().out) == (EXIT_OK, "9\n")
+
+
+@pytest.mark.usefixtures("env")
+def test_a_digest_that_is_an_existing_file_warns_on_stderr(
+    registry: Registry, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d1, _ = registry.digests
+    (tmp_path / "digests.txt").write_text(f"{d1}\n")
+    monkeypatch.chdir(tmp_path)
+
+    code, out, err = layercheck(registry, capsys, "--repository-name", "app", "--layer-digests", "digests.txt", d1)
+
+    assert code == EXIT_OK
+    assert err == (
+        "layercheck: warning: --layer-digests value 'digests.txt' is an existing file but is sent as a digest; "
+        "to read digests from it, write file://digests.txt\n"
+    )
+    # The answer is still ECR's for the value as given, as the AWS CLI's would be.
+    assert json.loads(out)["failures"][0]["layerDigest"] == "digests.txt"
+
+
+@pytest.mark.usefixtures("env")
+def test_digests_that_are_not_files_do_not_warn(registry: Registry, capsys: pytest.CaptureFixture[str]) -> None:
+    d1, _ = registry.digests
+
+    _, _, err = layercheck(registry, capsys, "--repository-name", "app", "--layer-digests", d1, "not-a-file")
+
+    assert err == ""

@@ -44,7 +44,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--generate-cli-skeleton",),
            "Print a parameter template (input, yaml-input) or a sample answer (output) instead of calling.",
            kwargs={"nargs": "?", "const": "input", "choices": ("input", "yaml-input", "output")}),
-    Option(("--api-url",), "Check through the deployed layercheck API (POST /checks, SigV4-signed; https only)."),
+    Option(("--api-url",), "Check through the deployed layercheck API (POST /checks, SigV4-signed, https://)."),
     Option(("--fail-on-missing",), "Exit 1 when any digest is not AVAILABLE (for CI gates).", False,
            kwargs={"action": "store_true"}),
     Option(("--workers",), "Concurrent ECR calls for several repositories.", 16, kwargs={"type": int}),

@@ -1,0 +1,75 @@
+"""``--help`` reads as documentation (issue 12, points 8 and 9): an EXAMPLES section per command, required options
+marked, no Markdown backticks, and the exit-code difference between the single and the multi-repository forms."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from layercheck_cli.commands import COMMANDS
+from layercheck_cli.main import EXIT_ERROR, EXIT_OK, main
+from tests.cli.conftest import Registry
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argparse wraps help to $COLUMNS; a wide one keeps each option's help on one line for the assertions."""
+    monkeypatch.setenv("COLUMNS", "240")
+
+
+def _help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    assert main([*argv, "--help"]) == EXIT_OK
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: command.name)
+def test_help_of_each_command_has_examples_and_marks_required_options(
+    command: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = command.name  # type: ignore[attr-defined]
+
+    text = _help(capsys, name)
+
+    examples = text.split("\nEXAMPLES\n", 1)[1]
+    assert f"layercheck {name}" in examples
+    for option in command.options:  # type: ignore[attr-defined]
+        if option.required:
+            assert f"[required] {option.help}" in text
+    assert "`" not in text
+
+
+def test_top_level_help_has_no_backticks_and_lists_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(capsys)
+
+    assert "`" not in text
+    assert "EXIT CODES" in text and "255" in text and "EXAMPLES" in text
+    assert all(command.name in text for command in COMMANDS)
+
+
+def test_check_image_help_says_what_the_readme_says_about_its_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    text = " ".join(_help(capsys, "check-image").split())
+
+    assert "Exit 1 unless the image is COMPLETE (BROKEN or UNCHECKED)" in text
+
+
+@pytest.mark.usefixtures("env")
+def test_single_repository_keeps_aws_parity_and_several_keep_going_as_documented(
+    registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One --repository-name: ECR's error, exit 255 (as the AWS CLI). --repository-names: a failure per digest, exit 0.
+    The help states both, with an example of each."""
+    d1, _ = registry.digests
+    base = ["batch-check-layer-availability", "--endpoint-url", registry.endpoint_url, "--layer-digests", d1]
+
+    single = main([*base, "--repository-name", "nope"])
+    single_err = capsys.readouterr().err
+    several = main([*base, "--repository-names", "nope"])
+    answer = json.loads(capsys.readouterr().out)
+    text = _help(capsys, "batch-check-layer-availability")
+
+    assert (single, several) == (EXIT_ERROR, EXIT_OK)
+    assert "RepositoryNotFoundException" in single_err
+    assert answer["results"][0]["failures"][0]["failureCode"] == "RepositoryNotFoundException"
+    assert "--repository-name nope --layer-digests sha256:...\n      -> exit 255" in text
+    assert "--repository-names nope --layer-digests sha256:...\n      -> exit 0" in text

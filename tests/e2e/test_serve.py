@@ -1,0 +1,164 @@
+"""``make serve`` as a new user meets it (issue 12, points 1, 2, 6 and 10): the banner's exports, pasted into a shell,
+point ``layercheck`` at the local stack; the demo's images are there to check; each request is one access line; a
+taken port is one line naming LAYERCHECK_PORT."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from local.adapter import json_request
+from local.scenario import demo_request
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYERCHECK = str(Path(sys.executable).parent / "layercheck")
+BANNER_END = "One line per request:"
+EXPORT = re.compile(r"^export ([A-Z_]+)=(\S+)$")
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    banner: list[str]
+    exports: dict[str, str] = field(default_factory=dict)
+    lines: queue.Queue[str] = field(default_factory=queue.Queue)
+
+    def pump(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def read_line(self, timeout: float = 90) -> str:
+        return self.lines.get(timeout=timeout)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _clean_env(tmp_path: Path) -> dict[str, str]:
+    """A user's shell with nothing of AWS in it, and no ~/.aws."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "LAYERCHECK_"))}
+    env["HOME"] = str(tmp_path)
+    return env
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    env = _clean_env(tmp_path_factory.mktemp("home")) | {"LAYERCHECK_PORT": str(_free_port())}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.serve"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, bufsize=1
+    )
+    served = Served(process, [])
+    threading.Thread(target=served.pump, daemon=True).start()
+    try:
+        while not served.banner or not served.banner[-1].endswith(BANNER_END):
+            served.banner.append(served.read_line())
+        served.exports = dict(match.groups() for line in served.banner if (match := EXPORT.match(line)))
+        yield served
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _shell_with_exports(served: Served, tmp_path: Path) -> dict[str, str]:
+    return _clean_env(tmp_path) | served.exports
+
+
+def test_serve_banner_prints_one_export_per_line(served: Served) -> None:
+    assert list(served.exports) == [
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "LAYERCHECK_API_URL",
+    ]
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", served.exports["AWS_ENDPOINT_URL"])
+
+
+def test_serve_exports_drive_the_cli_against_the_seeded_images(served: Served, tmp_path: Path) -> None:
+    env = _shell_with_exports(served, tmp_path)
+    examples = [line.strip().split("  #")[0].split() for line in served.banner if "layercheck check-image" in line]
+
+    verdicts = [
+        subprocess.run(
+            [LAYERCHECK, *example[1:], "--query", "status", "--output", "text"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        for example in examples
+    ]
+
+    assert [(v.returncode, v.stdout, v.stderr) for v in verdicts] == [(0, "COMPLETE\n", ""), (1, "BROKEN\n", "")]
+
+
+def test_serve_exports_drive_batch_check_and_the_api(served: Served, tmp_path: Path) -> None:
+    env = _shell_with_exports(served, tmp_path)
+    digest = demo_request().layer_digests[0]
+    common = ["--layer-digests", digest, "--query", "summary.available", "--output", "text"]
+
+    local = subprocess.run(
+        [LAYERCHECK, "batch-check-layer-availability", "--repository-names", "platform/base", "team-a/api", *common],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    through_api = subprocess.run(
+        [LAYERCHECK, "batch-check-layer-availability", "--api-url", env["LAYERCHECK_API_URL"],
+         "--repository-names", "platform/base", "team-a/api", *common],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert (local.returncode, local.stdout, local.stderr) == (0, "2\n", "")
+    assert (through_api.returncode, through_api.stdout, through_api.stderr) == (0, "2\n", "")
+
+
+def test_serve_prints_one_access_line_per_request_and_no_emf(served: Served) -> None:
+    while not served.lines.empty():  # the lines of earlier tests' requests
+        served.lines.get_nowait()
+    api_url = served.exports["LAYERCHECK_API_URL"]
+    request = {"repositoryNames": ["platform/base"], "layerDigests": demo_request().layer_digests[:2]}
+    status, _ = json_request(f"{api_url}/checks", "POST", request)
+    missing, _ = json_request(f"{api_url}/nothing-here")
+
+    first, second = served.read_line(), served.read_line()
+
+    assert (status, missing) == (200, 404)
+    assert re.fullmatch(r"127\.0\.0\.1 POST /checks 200 \d+B \d+ms", first)
+    assert re.fullmatch(r"127\.0\.0\.1 GET /nothing-here 404 \d+B \d+ms", second)
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        completed = subprocess.run(
+            [sys.executable, "-m", "local.serve"],
+            cwd=ROOT,
+            env=_clean_env(tmp_path) | {"LAYERCHECK_PORT": str(port)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert completed.returncode == 1
+    assert completed.stdout == ""
+    assert completed.stderr.count("\n") == 1
+    assert f"port {port} on 127.0.0.1 is already in use; set LAYERCHECK_PORT" in completed.stderr
