@@ -9,6 +9,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from layercheck.errors import RepositoryCheckError
 from layercheck.integrations.ecr_tags import EcrTagResolver
 from layercheck.integrations.ecs import MAX_SERVICES_PER_DESCRIBE, EcsInventory
 from layercheck.integrations.inventory_store import InventoryStore
@@ -213,6 +214,13 @@ def test_ecr_tag_resolver_asks_100_tags_per_call(ecr: Any) -> None:
     answer = EcrTagResolver(lambda region: ecr).resolve_tags(ACCOUNT, REGION, "api", tags)
 
     assert sizes == [100, 100, 1] and len(answer.digests) == 201
+
+
+def test_ecr_tag_resolver_raises_ecrs_code_for_a_missing_repository(ecr: Any) -> None:
+    with pytest.raises(RepositoryCheckError) as raised:
+        EcrTagResolver(lambda region: ecr).resolve_tags(ACCOUNT, REGION, "gone", ["v1"])
+
+    assert raised.value.code == "RepositoryNotFoundException"
 
 
 def test_inventory_store_reads_back_unexpired_entries_of_one_registry(dynamodb: Any, results_table: str) -> None:

@@ -6,10 +6,10 @@ Per cluster: ListServices → DescribeServices (10 per call) → DescribeTaskDef
 ListTasks (RUNNING) → DescribeTasks (100 per call) for the digest ECS resolved when each container started.
 
 Wiring (phase B): ``dependencies`` builds ``EcsInventory(ecs_client)`` per audited account and Region (the reader
-role's credentials in another account); IAM: ecs:ListClusters and ecs:DescribeTaskDefinition on ``*`` (ECS allows no
-narrower resource for them), ecs:ListServices, ecs:DescribeServices, ecs:ListTasks, ecs:DescribeTasks on
-``arn:<partition>:ecs:<region>:<account>:cluster/*``, ``service/*/*`` and ``task/*/*`` (with ``ecs:cluster`` conditions
-where the service authorisation reference lists them).
+role's credentials in another account). IAM (check each row against the Service Authorization Reference when writing
+the policy): ecs:ListClusters and ecs:DescribeTaskDefinition support no resource type (``*``, with a cdk-nag reason);
+ecs:ListServices and ecs:ListTasks take ``*`` narrowed by the ``ecs:cluster`` condition key;
+ecs:DescribeServices on ``arn:<partition>:ecs:<region>:<account>:service/*`` and ecs:DescribeTasks on ``...:task/*``.
 """
 
 from __future__ import annotations
