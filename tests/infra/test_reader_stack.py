@@ -34,7 +34,8 @@ class Reader:
     report: dict[str, Any]
 
     def only(self, resource_type: str) -> dict[str, Any]:
-        (found,) = [r for r in self.template["Resources"].values() if r["Type"] == resource_type]
+        resources: dict[str, dict[str, Any]] = self.template["Resources"]
+        (found,) = [r for r in resources.values() if r["Type"] == resource_type]
         return found
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -52,7 +54,7 @@ DESCRIBE_REGISTRY = {
 }
 
 
-def _destinations(repository_name: str, answer: dict[str, object] = DESCRIBE_REGISTRY) -> list[tuple[str, str]]:
+def _destinations(repository_name: str, answer: Mapping[str, Any] = DESCRIBE_REGISTRY) -> list[tuple[str, str]]:
     config = ReplicationConfiguration.from_describe_registry(answer)
     found = replication_destinations(
         config, source_registry_id=SOURCE, source_region="us-east-1", repository_name=repository_name
