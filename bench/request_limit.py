@@ -6,13 +6,21 @@ so that they do not share this interpreter's lock. Every AWS call (ECR and Dynam
 ``python -m bench.request_limit [--latency-ms 50]`` prints one row per request size and the projected time on a
 Lambda function of 1,024 MB, which gets about 0.58 of a vCPU (Lambda allocates CPU in proportion to memory, a full
 vCPU at 1,769 MB): projected = wall time + CPU time × (1 / 0.58 - 1).
+
+``python -m bench.request_limit --answer-size`` prints instead the worst-case size of the answer of the largest
+request the API takes (``MAX_PAIRS`` pairs, every one a failure carrying the longest error text ECR can send), as
+Lambda counts it: the whole proxy response JSON, against its 6 MB (6,291,556 bytes) limit. No server is needed:
+the handler runs in-process over fakes of the ECR port and the results store.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from local.faultproxy import FaultPlan
 from local.seed import blob, digest_of
@@ -20,6 +28,94 @@ from local.seed import blob, digest_of
 LAMBDA_VCPU_SHARE_AT_1024_MB = 1024 / 1769
 API_GATEWAY_TIMEOUT_SECONDS = 29
 SIZES = [(10, 100), (25, 200), (50, 100), (50, 200), (100, 100), (20, 1000)]  # (repositories, digests)
+
+
+# Lambda's limit on a synchronous invocation's response: 6 MB, counted on the serialized proxy response.
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+LAMBDA_RESPONSE_LIMIT_BYTES = 6_291_556
+# The longest plausible ECR error text: an IAM AccessDenied message naming an assumed-role session, the repository
+# ARN (a 256-character name) and an explicit deny in a service control policy is about 600 characters; 2,048 leaves
+# room for messages we have not seen (the issue measured ~1-2 KB). Plus an adversarial text of the same length that
+# costs the most once escaped: quotes (4 bytes each) and characters outside the BMP (14 bytes each).
+ACCESS_DENIED = (
+    "User: arn:aws:sts::123456789012:assumed-role/" + "R" * 64 + "/" + "s" * 64 + " is not authorized to perform: "
+    "ecr:BatchCheckLayerAvailability on resource: arn:aws:ecr:ap-southeast-4:123456789012:repository/"
+    + "n" * 256
+    + " with an explicit deny in a service control policy: arn:aws:organizations::123456789012:policy/o-"
+    + "a" * 32
+    + "/service_control_policy/p-"
+    + "b" * 32
+    + ". "
+).ljust(2048, "x")
+ADVERSARIAL = ('"\\\U0001f600\x00' * 512)[:2048]  # a quote, a backslash, an emoji, a NUL
+
+
+@dataclass(frozen=True)
+class WorstCase:
+    label: str
+    repositories: int
+    digests: int
+    code: str
+    message: str
+
+
+def worst_cases() -> list[WorstCase]:
+    from layercheck.models.api import MAX_LAYER_DIGESTS, MAX_PAIRS
+
+    shapes = [(MAX_PAIRS // MAX_LAYER_DIGESTS, MAX_LAYER_DIGESTS), (100, MAX_PAIRS // 100)]
+    return [
+        WorstCase(f"{label}, {repositories} × {digests}", repositories, digests, code, message)
+        for repositories, digests in shapes
+        for label, code, message in (
+            ("AccessDenied 2,048 chars", "AccessDeniedException", ACCESS_DENIED),
+            ("adversarial text", "E" * 40 + '"' * 200, ADVERSARIAL),
+        )
+    ]
+
+
+def worst_case_response_bytes(case: WorstCase) -> int:
+    """The proxy response of ``POST /checks`` for ``case``: each repository name 256 characters, each digest a
+    135-character sha512 digest (well-formed, so it is "sent"), every call refused for its whole repository. The size
+    is the larger of the two ways a runtime may write the response (ASCII escapes or UTF-8)."""
+    from layercheck.errors import RepositoryCheckError
+    from layercheck.handler import lambda_handler
+    from layercheck.logic.layer_check import LayerCheckService
+    from local.lambda_context import FakeLambdaContext
+    from tests.support import load_event
+
+    class RefusingRegistry:
+        def batch_check_layer_availability(self, registry_id: str, repository_name: str, digests: list[str]) -> Any:
+            raise RepositoryCheckError(case.code, case.message)
+
+    class DiscardingStore:
+        def put_verdicts(self, items: Any) -> int:
+            return len(items)
+
+    from layercheck.doors import api
+
+    service = LayerCheckService(RefusingRegistry(), DiscardingStore())
+    door = vars(api)  # swap the door's service for the fake one, and back
+    original, door["layer_check_service"] = door["layer_check_service"], lambda: service
+    try:
+        event = load_event("api_gateway_rest_proxy.json")
+        event["body"] = json.dumps(
+            {
+                "repositoryNames": [f"{i:03d}" + "a" * 253 for i in range(case.repositories)],
+                "layerDigests": [f"sha512:{i:0128x}" for i in range(case.digests)],
+            }
+        )
+        response = lambda_handler(event, FakeLambdaContext())
+    finally:
+        door["layer_check_service"] = original
+    assert response["statusCode"] == 200, response["body"][:500]
+    return max(len(json.dumps(response).encode()), len(json.dumps(response, ensure_ascii=False).encode()))
+
+
+def print_answer_sizes() -> None:
+    print(f"Lambda response limit: {LAMBDA_RESPONSE_LIMIT_BYTES:,} bytes (the whole proxy response JSON)")
+    for case in worst_cases():
+        size = worst_case_response_bytes(case)
+        print(f"{case.label:<45} {size:>10,} bytes  {size / LAMBDA_RESPONSE_LIMIT_BYTES:6.1%} of the limit")
 
 
 def _cpu_seconds() -> float:
@@ -30,7 +126,11 @@ def _cpu_seconds() -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency-ms", type=float, default=50.0, help="latency per AWS call (default 50)")
+    parser.add_argument("--answer-size", action="store_true", help="print the worst-case answer sizes and stop")
     arguments = parser.parse_args(argv)
+    if arguments.answer_size:
+        print_answer_sizes()
+        return 0
 
     from bench.servers import moto_process, proxy_process
     from layercheck.models import api as api_models
@@ -61,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{repository_count:>5} {digest_count:>7}: HTTP {status} {answer}")
                     continue
                 projected = wall + cpu * (1 / LAMBDA_VCPU_SHARE_AT_1024_MB - 1)
-                size_mb = len(str(answer).encode()) / 1e6
+                size_mb = len(json.dumps(json.dumps(answer))) / 1e6  # the body, inside the proxy response
                 pairs = answer["summary"]["checked"]
                 print(
                     f"{repository_count:>5} {digest_count:>7} {pairs:>6} {wall:>7.2f} {cpu:>6.2f} {projected:>8.2f}"

@@ -16,6 +16,7 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
@@ -71,3 +72,30 @@ def fuzz(operation: Any, mode: GenerationMode, exercise: Any) -> None:
         exercise(label, case)
 
     run()
+
+
+FORGED_TOKENS = 300
+
+
+def test_forged_page_tokens_over_http_get_a_400_never_a_5xx(api_url: str) -> None:
+    """Schemathesis draws ``nextToken`` as any string of the schema, which almost never decodes: these are tokens a
+    caller forges on purpose (base64url JSON with the right keys, lone surrogates, wrong types, other partitions)."""
+    from urllib.parse import urlencode
+
+    from local.adapter import json_request
+    from tests.fuzz.test_decoder_properties import DIGEST, forged_tokens
+
+    statuses: Counter[int] = Counter()
+
+    @settings(max_examples=int(FORGED_TOKENS * SCALE), deadline=None, database=None, derandomize=True)
+    @given(token=forged_tokens, by_digest=st.booleans())
+    def run(token: str, by_digest: bool) -> None:
+        query = {"layerDigest": DIGEST} if by_digest else {"repositoryName": "platform/base"}
+        status, body = json_request(f"{api_url}/results?{urlencode(query | {'nextToken': token})}")
+        statuses[status] += 1
+        assert status < 500, (token, body)
+        assert status in (200, 400, 422) and (status == 200 or body["message"]), (token, body)
+
+    run()
+    print(f"\n{sum(statuses.values())} forged page tokens over HTTP: {dict(statuses)}")
+    assert statuses[400] > 0

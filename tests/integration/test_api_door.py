@@ -524,7 +524,14 @@ def test_post_checks_starts_no_ecr_call_after_the_deadline(
     failures = [failure for result in answer["results"] for failure in result["failures"]]
     assert [f["failureCode"] for f in failures] == ["DeadlineExceeded"] * 2
     assert "ask again" in failures[0]["failureReason"]
-    assert answer["summary"] == {"checked": 5, "available": 3, "unavailable": 0, "missing": 0, "invalid": 0, "errors": 2}
+    assert answer["summary"] == {
+        "checked": 5,
+        "available": 3,
+        "unavailable": 0,
+        "missing": 0,
+        "invalid": 0,
+        "errors": 2,
+    }
     # ... and only what was checked is stored: an unchecked pair never overwrites a real verdict
     assert sorted(item["repositoryName"] for item in stored_items(dynamodb)) == repositories[:3]
 

@@ -34,7 +34,7 @@ class JsonBodyValidation(OpenAPIRequestValidationMiddleware):
 def read_bodies_as_json(app: ApiGatewayResolver) -> None:
     """Install :class:`JsonBodyValidation` in place of Powertools' request validation (same position in the chain:
     Powertools builds each route's middleware stack from ``app._request_validation_middleware``)."""
-    app._request_validation_middleware = JsonBodyValidation()  # type: ignore[attr-defined]
+    app._request_validation_middleware = JsonBodyValidation()  # type: ignore[no-untyped-call]
 
 
 def content_type_note(headers: Any) -> str:
