@@ -124,8 +124,15 @@ def test_serve_exports_drive_batch_check_and_the_api(served: Served, tmp_path: P
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
 
+    listed = subprocess.run(
+        [LAYERCHECK, "list-results", "--api-url", env["LAYERCHECK_API_URL"], "--repository-name", "platform/base",
+         "--query", "items[].[layerDigest, status]", "--output", "text"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
     assert (local.returncode, local.stdout, local.stderr) == (0, "2\n", "")
     assert (through_api.returncode, through_api.stdout, through_api.stderr) == (0, "2\n", "")
+    assert (listed.returncode, listed.stdout, listed.stderr) == (0, f"{digest}\tAVAILABLE\n", "")
 
 
 def test_serve_prints_one_access_line_per_request_and_no_emf(served: Served) -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from layercheck_cli.commands import batch_check, check_image
+from layercheck_cli.commands import batch_check, check_image, list_images, list_results
 from layercheck_cli.parser import Command
 
-COMMANDS: tuple[Command, ...] = (batch_check.COMMAND, check_image.COMMAND)
+COMMANDS: tuple[Command, ...] = (
+    batch_check.COMMAND,
+    check_image.COMMAND,
+    list_results.COMMAND,
+    list_images.COMMAND,
+)
