@@ -143,11 +143,37 @@ def test_query_and_table_apply_to_the_multi_repository_shape(
     args = ["--repository-names", "app", "base", "--layer-digests", d1]
 
     _, text, _ = layercheck(registry, capsys, *args, "--output", "text", "--query", "results[].repositoryName")
-    _, table, _ = layercheck(registry, capsys, *args, "--output", "table")
+    _, nested, _ = layercheck(registry, capsys, *args, "--output", "table", "--query", "results")
 
     assert text == "app\tbase\n"
-    assert table.splitlines()[1].strip("| ") == "BatchCheckLayerAvailability"
-    assert "|||  failureCode  |  MissingLayerDigest " in table  # a one-row section wider than 80 turns vertical
+    # With --query, the AWS CLI's table of whatever the query selects: a one-row section wider than 80 turns vertical.
+    assert "||  failureCode  |  MissingLayerDigest " in nested
+
+
+@pytest.mark.usefixtures("env")
+def test_table_of_several_repositories_is_one_row_each_in_80_columns(
+    registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Changed on purpose (issue 12, wide tables): without --query, the nested per-digest table of every repository
+    became one compact row per repository; the per-digest detail stays in json/text/yaml and under --query."""
+    d1, d2 = registry.digests
+
+    code, table, _ = layercheck(
+        registry, capsys, "--repository-names", "app", "base", "nope", "--layer-digests", d1, d2, "bad",
+        "--output", "table",
+    )  # fmt: skip
+
+    lines = table.splitlines()
+    assert code == EXIT_OK
+    assert max(len(line) for line in lines) <= 80
+    assert lines[1].strip("| ") == "BatchCheckLayerAvailability"
+    assert [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines if line.count("|") > 2] == [
+        ["repository", "available", "unavailable", "missing", "invalid", "errors"],
+        ["app", "2", "0", "0", "1", "0"],
+        ["base", "0", "0", "2", "1", "0"],
+        ["nope", "0", "0", "0", "1", "2"],
+        ["total", "2", "0", "2", "3", "2"],
+    ]
 
 
 @pytest.mark.usefixtures("env")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from layercheck_cli.commands import batch_check, check_image, list_images, list_results
+from layercheck_cli.commands import audit, batch_check, check_image, list_images, list_results
 from layercheck_cli.parser import Command
 
 COMMANDS: tuple[Command, ...] = (
@@ -10,4 +10,5 @@ COMMANDS: tuple[Command, ...] = (
     check_image.COMMAND,
     list_results.COMMAND,
     list_images.COMMAND,
+    audit.COMMAND,
 )

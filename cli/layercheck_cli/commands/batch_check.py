@@ -19,6 +19,7 @@ from botocore.model import OperationModel
 from botocore.stub import Stubber
 
 from layercheck_cli import multi, skeleton
+from layercheck_cli.count_table import render_repository_counts
 from layercheck_cli.errors import UsageError
 from layercheck_cli.exit_codes import EXIT_NOT_AVAILABLE, EXIT_OK
 from layercheck_cli.formatters import Query, render
@@ -203,7 +204,12 @@ def _run_several(invocation: _Invocation, request: multi.MultiRequest) -> int:
         answer = multi.check_through_api(namespace.api_url, request, invocation.session, invocation.options)
     else:
         answer = multi.check_locally(request, invocation.session, invocation.options, workers=namespace.workers)
-    invocation.render(answer)
+    if invocation.output == "table" and invocation.query is None:
+        # One row per repository: the nested AWS-style table of every digest is unreadable past a few repositories
+        # (--query results --output table still prints it).
+        render_repository_counts(OPERATION, answer, sys.stdout)
+    else:
+        invocation.render(answer)
     if namespace.fail_on_missing and not multi.all_available(answer):
         return EXIT_NOT_AVAILABLE
     return EXIT_OK
