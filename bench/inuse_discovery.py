@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from layercheck.integrations.ecr_tags import EcrTagResolver
+from layercheck.integrations.ecr import EcrRegistry
 from layercheck.integrations.ecs import EcsInventory
 from layercheck.integrations.lambda_functions import LambdaFunctions
 from layercheck.logic.in_use import InUseImages, RegistryRef, discover_in_use
@@ -104,7 +104,7 @@ def discover(scenario: str) -> tuple[InUseImages, float, Counter[str]]:
         ecs=EcsInventory(ecs),
         lambda_functions=LambdaFunctions(lambda_client) if scenario == "mix" else None,
         inventory=None,
-        tags=EcrTagResolver(lambda region: ecr),
+        tags=EcrRegistry(ecr),
     )
     return found, time.perf_counter() - started, counts
 

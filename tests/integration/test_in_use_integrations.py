@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import Stubber
 
 from layercheck.errors import RepositoryCheckError
-from layercheck.integrations.ecr_tags import EcrTagResolver
+from layercheck.integrations.ecr import EcrRegistry
 from layercheck.integrations.ecs import MAX_SERVICES_PER_DESCRIBE, EcsInventory
 from layercheck.integrations.inventory_store import InventoryStore
 from layercheck.integrations.lambda_functions import LambdaFunctions
@@ -195,7 +195,7 @@ def test_ecr_tag_resolver_resolves_tags_and_names_the_missing_ones(ecr: Any) -> 
     create_repository(ecr, "api")
     tags = {f"v{n}": push(ecr, "api", f"v{n}") for n in range(5)}
 
-    answer = EcrTagResolver(lambda region: ecr).resolve_tags(ACCOUNT, REGION, "api", ["v0", "gone", "v3", "v4", "nope"])
+    answer = EcrRegistry(ecr).resolve_tags(ACCOUNT, REGION, "api", ["v0", "gone", "v3", "v4", "nope"])
 
     assert answer.digests == {"v0": tags["v0"], "v3": tags["v3"], "v4": tags["v4"]}
     assert answer.missing == {"gone": "ImageNotFoundException", "nope": "ImageNotFoundException"}
@@ -211,14 +211,14 @@ def test_ecr_tag_resolver_asks_100_tags_per_call(ecr: Any) -> None:
         "provide-client-params.ecr.DescribeImages", lambda params, **_: sizes.append(len(params["imageIds"]))
     )
 
-    answer = EcrTagResolver(lambda region: ecr).resolve_tags(ACCOUNT, REGION, "api", tags)
+    answer = EcrRegistry(ecr).resolve_tags(ACCOUNT, REGION, "api", tags)
 
     assert sizes == [100, 100, 1] and len(answer.digests) == 201
 
 
 def test_ecr_tag_resolver_raises_ecrs_code_for_a_missing_repository(ecr: Any) -> None:
     with pytest.raises(RepositoryCheckError) as raised:
-        EcrTagResolver(lambda region: ecr).resolve_tags(ACCOUNT, REGION, "gone", ["v1"])
+        EcrRegistry(ecr).resolve_tags(ACCOUNT, REGION, "gone", ["v1"])
 
     assert raised.value.code == "RepositoryNotFoundException"
 
@@ -268,7 +268,7 @@ def test_discover_in_use_over_moto_names_each_images_users(ecr: Any, ecs: Any, l
         ecs=EcsInventory(ecs),
         lambda_functions=LambdaFunctions(lambda_client),
         inventory=None,
-        tags=EcrTagResolver(lambda region: ecr),
+        tags=EcrRegistry(ecr),
     )
 
     assert found.images == {

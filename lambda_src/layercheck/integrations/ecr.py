@@ -1,4 +1,8 @@
-"""Amazon ECR: the only module that talks to it. Translates ECR's answers into our models and its errors into ours."""
+"""Amazon ECR: the only module that talks to it. Translates ECR's answers into our models and its errors into ours.
+
+One ``EcrRegistry`` serves the registry (account and Region) of its client; the audit builds one per audited registry
+from ``RegistryClients`` (dependencies.py), each with that registry's rate limiter.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ from layercheck.logic.images import (
     ManifestAnswer,
     ManifestFailure,
 )
+from layercheck.logic.in_use import TagAnswer
 from layercheck.logic.ratelimit import RateLimiter
+from layercheck.logic.replication import ReplicationConfiguration
 from layercheck.models.verdicts import layer_answers, layer_failures
 
 if TYPE_CHECKING:
@@ -35,6 +41,7 @@ RETRY_ATTEMPTS = 6
 # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html
 MAX_IMAGE_IDS_PER_CALL = 100
 MAX_RESULTS_PER_PAGE = 1000
+IMAGE_NOT_FOUND = "ImageNotFoundException"
 # Pull-through cache rules change rarely (an administrator adds one); they are read when an image would be BROKEN and
 # kept this long per registry, so an audit reads them once per container, not once per repository.
 PULL_THROUGH_RULES_TTL_SECONDS = 600
@@ -201,6 +208,74 @@ class EcrRegistry:
             raise translate_error(error) from error
         details = [_image_detail(image) for image in response.get("imageDetails", [])]
         return next((detail for detail in details if detail.image_digest == image_digest), None)
+
+    # -- reads that never record a pull (DescribeImages, DescribeRegistry) -------------------------------------------
+
+    def resolve_tags(self, registry_id: str, region: str, repository_name: str, tags: Sequence[str]) -> TagAnswer:
+        """``logic.in_use.TagResolverPort``: each tag's digest, or ``ImageNotFoundException`` for a tag the repository
+        does not hold; raises ``RepositoryCheckError`` for anything else (a missing repository ...). ``region`` is the
+        client's own: the audit asks each registry's ``EcrRegistry`` about that registry only.
+
+        DescribeImages, never BatchGetImage: BatchGetImage records a pull (``lastRecordedPullTime``), which would keep
+        every in-use tag "recently pulled" for ``sinceImagePulled`` lifecycle rules."""
+        answer = TagAnswer()
+        unique = list(dict.fromkeys(tags))
+        found, _ = self._describe_ids(registry_id, repository_name, [{"imageTag": tag} for tag in unique])
+        for image in found:
+            for tag in image.get("imageTags", []):
+                if tag in unique:
+                    answer.digests.setdefault(tag, image["imageDigest"])
+        for tag in unique:
+            if tag not in answer.digests:
+                answer.missing[tag] = IMAGE_NOT_FOUND
+        return answer
+
+    def present_images(self, registry_id: str, repository_name: str, image_digests: Sequence[str]) -> set[str]:
+        """The digests the repository holds (a replica probe at a destination: DescribeImages, so no pull is
+        recorded there); raises ``RepositoryCheckError`` (``RepositoryNotFoundException`` ...)."""
+        unique = list(dict.fromkeys(image_digests))
+        found, _ = self._describe_ids(registry_id, repository_name, [{"imageDigest": d} for d in unique])
+        return {image["imageDigest"] for image in found} & set(unique)
+
+    def _describe_ids(
+        self, registry_id: str, repository_name: str, image_ids: list[dict[str, str]]
+    ) -> tuple[list[Any], list[dict[str, str]]]:
+        """DescribeImages by id, 100 per call. ECR fails a whole call with ``ImageNotFoundException`` when one id is
+        unknown, so such a call is split in halves until the unknown ids are named: k unknown ids of n cost about
+        k·log2(n) more calls, none when all exist. Returns the image details found and the ids not found."""
+        found: list[Any] = []
+        missing: list[dict[str, str]] = []
+        pending = [list(chunk) for chunk in chunked(image_ids, MAX_IMAGE_IDS_PER_CALL)]
+        while pending:
+            ids = pending.pop(0)
+            self._acquire()
+            try:
+                identifiers: Any = ids  # ECR's ImageIdentifier: {"imageTag"} or {"imageDigest"}
+                response = self._client.describe_images(
+                    **_registry(registry_id), repositoryName=repository_name, imageIds=identifiers
+                )
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != IMAGE_NOT_FOUND:
+                    raise translate_error(error) from error
+                if len(ids) == 1:
+                    missing.extend(ids)
+                else:
+                    pending[0:0] = [ids[: len(ids) // 2], ids[len(ids) // 2 :]]
+                continue
+            except BotoCoreError as error:
+                raise translate_error(error) from error
+            found.extend(response.get("imageDetails", []))
+        return found, missing
+
+    def replication_configuration(self) -> ReplicationConfiguration:
+        """The registry's replication rules (DescribeRegistry describes the client's own registry); raises
+        ``RepositoryCheckError``."""
+        self._acquire()
+        try:
+            answer = self._client.describe_registry()
+        except (ClientError, BotoCoreError) as error:
+            raise translate_error(error) from error
+        return ReplicationConfiguration.from_describe_registry(dict(answer))
 
     def pull_through_cache_rule(self, registry_id: str, repository_name: str) -> PullThroughCacheRule | None:
         """The registry's pull-through cache rule covering the repository (the longest prefix wins), or None.
