@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from layercheck_cli.commands import audit, batch_check, check_image, list_images, list_results
+from layercheck_cli.commands import audit, batch_check, check_image, completion, list_images, list_results
 from layercheck_cli.parser import Command
 
 COMMANDS: tuple[Command, ...] = (
@@ -11,4 +11,5 @@ COMMANDS: tuple[Command, ...] = (
     list_results.COMMAND,
     list_images.COMMAND,
     audit.COMMAND,
+    completion.COMMAND,
 )

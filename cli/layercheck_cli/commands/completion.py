@@ -1,0 +1,44 @@
+"""``layercheck completion bash|zsh``: print the shell completion script (every command, option and choice)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from layercheck_cli.completion import SHELLS, script
+from layercheck_cli.errors import UsageError
+from layercheck_cli.exit_codes import EXIT_OK
+from layercheck_cli.parser import Command, Option
+
+NAME = "completion"
+
+OPTIONS: tuple[Option, ...] = (
+    Option(("shell",), "The shell to complete in: bash or zsh.", required=True,
+           kwargs={"nargs": "?", "choices": SHELLS}),
+)  # fmt: skip
+
+EXAMPLES = """\
+  # bash: in ~/.bashrc
+  eval "$(layercheck completion bash)"
+  # zsh: in ~/.zshrc, after compinit
+  eval "$(layercheck completion zsh)"
+"""
+
+
+def run(namespace: argparse.Namespace) -> int:
+    from layercheck_cli.commands import COMMANDS  # this module is one of them
+
+    if namespace.shell is None:
+        raise UsageError("the following arguments are required: shell")
+    sys.stdout.write(script(namespace.shell, COMMANDS))
+    return EXIT_OK
+
+
+COMMAND = Command(
+    name=NAME,
+    summary="Print the shell completion script for bash or zsh.",
+    description="Print a completion script for bash or zsh: commands, options and their choices complete on TAB.",
+    examples=EXAMPLES,
+    options=OPTIONS,
+    run=run,
+)
