@@ -65,7 +65,9 @@ def expected_verdicts() -> list[StoredLayerVerdict]:
         repositoryName="app",
         layers=[LayerAnswer(layerDigest=d, layerAvailability="AVAILABLE") for d in DIGESTS],
     )
-    return layer_verdicts([result], source=Source.API, checked_at=CHECKED_AT, ttl_days=30, check_id="c-1")
+    return layer_verdicts(
+        [result], source=Source.API, checked_at=CHECKED_AT, ttl_days=30, region="us-east-1", check_id="c-1"
+    )
 
 
 def expected_puts() -> list[dict[str, Any]]:

@@ -23,7 +23,11 @@ from hypothesis import strategies as st
 
 from layercheck.errors import InvalidEventError, InvalidPageTokenError
 from layercheck.handler import lambda_handler
-from layercheck.integrations.results_table import decode_page_token
+from layercheck.integrations.page_tokens import (
+    decode_image_status_token,
+    decode_page_token,
+    decode_repository_images_token,
+)
 from layercheck.logic.check import BatchAnswer
 from layercheck.logic.layer_check import LayerCheckService
 from layercheck.models.stored import StoredItem
@@ -64,7 +68,7 @@ def as_token(value: Any) -> str:
     return b64url(json.dumps(value).encode())  # json.dumps writes a lone surrogate as "\ud800"
 
 
-key_names = st.sampled_from(["pk", "sk", "layerDigest", "x"])
+key_names = st.sampled_from(["pk", "sk", "layerDigest", "imageStatus", "imageKey", "x"])
 forged_keys = st.dictionaries(key_names, st.one_of(any_text, json_scalars), min_size=1, max_size=4)
 forged_tokens = st.one_of(
     st.text(max_size=60),
@@ -73,6 +77,14 @@ forged_tokens = st.one_of(
     forged_keys.map(as_token),
     st.builds(lambda sk: as_token({"pk": f"{ACCOUNT}#app", "sk": sk}), any_text),
     st.just(as_token({"pk": "\ud800", "sk": "x"})),
+    # GET /images' tokens: the status index's four keys, near-valid and forged
+    st.builds(
+        lambda status, key, pk, sk: as_token({"pk": pk, "sk": sk, "imageStatus": status, "imageKey": key}),
+        st.one_of(st.sampled_from(["BROKEN", "UNCHECKED", "COMPLETE"]), any_text),
+        st.one_of(st.just(f"{ACCOUNT}#us-east-1#app#{DIGEST}"), any_text),
+        st.one_of(st.just(f"{ACCOUNT}#us-east-1#app"), any_text),
+        st.one_of(st.just(f"IMAGE#{DIGEST}"), any_text),
+    ),
 )
 
 
@@ -91,6 +103,27 @@ def test_decode_page_token_returns_a_key_dynamodb_takes_or_refuses(token: str, l
     assert set(key) == key_names
     for value in key.values():
         assert 0 < len(value["S"].encode()) <= 1024  # UTF-8 encodable, as DynamoDB needs
+
+
+@PROPERTY
+@given(token=forged_tokens, narrowed=st.sampled_from([None, f"{ACCOUNT}#", f"{ACCOUNT}#us-east-1#"]))
+def test_image_page_token_decoders_return_a_key_of_their_query_or_refuse(token: str, narrowed: str | None) -> None:
+    # GET /images?status=: a key of the status index in that status, inside the registry/Region asked, consistent
+    for decode, names in (
+        (lambda: decode_image_status_token(token, "BROKEN", narrowed), {"pk", "sk", "imageStatus", "imageKey"}),
+        (lambda: decode_repository_images_token(token, f"{ACCOUNT}#us-east-1#app"), {"pk", "sk"}),
+    ):
+        try:
+            key = decode()
+        except InvalidPageTokenError:
+            continue
+        assert set(key) == names
+        assert all(0 < len(value["S"].encode()) <= 1024 for value in key.values())
+        assert key["sk"]["S"].startswith("IMAGE#")
+        if "imageKey" in key:
+            assert key["imageStatus"]["S"] == "BROKEN"
+            assert key["imageKey"]["S"] == f"{key['pk']['S']}#{key['sk']['S'].removeprefix('IMAGE#')}"
+            assert narrowed is None or key["imageKey"]["S"].startswith(narrowed)
 
 
 # -- the API door: bodies and query strings -----------------------------------------------------------------------

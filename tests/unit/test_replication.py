@@ -14,8 +14,6 @@ from layercheck.logic.replication import (
     DestinationHolds,
     DestinationLacks,
     DestinationUnreadable,
-    Replica,
-    ReplicaStatus,
     ReplicationConfiguration,
     ReplicationDestination,
     SourceImage,
@@ -24,6 +22,7 @@ from layercheck.logic.replication import (
     replicas_incomplete,
     replication_destinations,
 )
+from layercheck.models.replicas import Replica, ReplicaStatus
 
 SOURCE = "111122223333"
 OTHER = "444455556666"

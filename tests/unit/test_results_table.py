@@ -13,11 +13,10 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from layercheck.errors import InvalidPageTokenError, ResultsNotStoredError
+from layercheck.integrations.page_tokens import decode_page_token, encode_page_token
 from layercheck.integrations.results_table import (
     UNPROCESSED_RETRIES,
     ResultsTable,
-    decode_page_token,
-    encode_page_token,
     from_dynamodb,
     to_dynamodb,
 )
@@ -31,6 +30,7 @@ CHECKED_AT = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 def verdict(n: int, repository: str = "app") -> StoredLayerVerdict:
     return StoredLayerVerdict(
         registryId="123456789012",
+        region="us-east-1",
         repositoryName=repository,
         layerDigest=f"sha256:{n:064x}",
         status="AVAILABLE",
@@ -101,7 +101,8 @@ def test_put_verdicts_reports_items_still_unprocessed_after_every_retry(dynamodb
     with pytest.raises(ResultsNotStoredError) as raised:
         ResultsTable(TABLE, client, sleep=lambda _: None).put_verdicts(items)
 
-    assert raised.value.unstored_keys == [{"pk": "123456789012#app", "sk": f"LAYER#{items[1].layerDigest}"}]
+    # The key holds the Region (registry, Region and repository: the same name in two Regions never collides).
+    assert raised.value.unstored_keys == [{"pk": "123456789012#us-east-1#app", "sk": f"LAYER#{items[1].layerDigest}"}]
     assert "still unprocessed" in raised.value.reason
 
 
@@ -136,7 +137,9 @@ def test_stored_items_round_trip_through_dynamodb_attributes() -> None:
         )
     ]
 
-    items = layer_verdicts(results, source=Source.SCHEDULE, checked_at=CHECKED_AT, ttl_days=30, check_id="c1")
+    items = layer_verdicts(
+        results, source=Source.SCHEDULE, checked_at=CHECKED_AT, ttl_days=30, region="eu-west-1", check_id="c1"
+    )
 
     assert [from_dynamodb(to_dynamodb(item)) for item in items] == items
     attributes = to_dynamodb(items[1])
@@ -144,6 +147,7 @@ def test_stored_items_round_trip_through_dynamodb_attributes() -> None:
     assert attributes["expiresAt"] == {"N": str(int(CHECKED_AT.timestamp()) + 30 * 86400)}
     assert attributes["checkedAt"] == {"S": "2026-11-27T12:00:00Z"}
     assert "layerSize" not in attributes  # absent, not null
+    assert (attributes["region"], attributes["pk"]) == ({"S": "eu-west-1"}, {"S": "123456789012#eu-west-1#app"})
 
 
 def test_page_tokens_round_trip_and_refuse_tampering() -> None:

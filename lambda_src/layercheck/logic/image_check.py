@@ -2,6 +2,12 @@
 
 One engine call covers all images of a repository at once: a layer shared by many images (a base image) is checked
 once, so an audit slice of 100 images costs a handful of ECR calls, not hundreds.
+
+After storing, an image whose status differs from the one its write replaced (or whose first verdict is not COMPLETE)
+gets an "Image Verdict Changed" event (logic/change_events.py). The previous status comes back with the write
+(``ImageVerdictStore``: PutItem ALL_OLD), so a replayed delivery sees its own earlier write and publishes nothing
+again. Events are published only after the verdicts are stored, and a publishing failure is reported in the outcome
+(``events_unsent``), never undoes a verdict.
 """
 
 from __future__ import annotations
@@ -10,19 +16,22 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from layercheck.errors import RepositoryCheckError, TransientCheckError, is_transient
+from layercheck.errors import RepositoryCheckError, ResultsNotStoredError, TransientCheckError, is_transient
 from layercheck.logic.catalog import PullThroughCachePort
+from layercheck.logic.change_events import EventPublisherPort, UnsentEvent, event_entry, verdict_changed
 from layercheck.logic.check import DEFAULT_WORKERS, LayerAvailabilityPort, RepositoryTarget, check_repositories
 from layercheck.logic.digests import unique_in_order
 from layercheck.logic.images import ImageRef, ImageWalk, ManifestFailure, ManifestPort, walk_images
 from layercheck.logic.judge import ImageJudgement, judge_archived_image, judge_image, transient_codes
-from layercheck.logic.layer_check import VerdictStore
+from layercheck.logic.layer_check import ImageVerdictStore, ImageWrite, VerdictStore
 from layercheck.logic.recheck import RecheckPolicy, recheck_absent, result_of
+from layercheck.models.in_use import UsedBy
+from layercheck.models.replicas import Replica, ReplicaStatus
 from layercheck.models.stored import (
+    MAX_LISTED,
     ImageStatus,
     Source,
     StoredImageVerdict,
-    StoredItem,
     expiry,
     iso_utc,
     layer_verdicts,
@@ -30,11 +39,26 @@ from layercheck.models.stored import (
 )
 from layercheck.models.verdicts import CheckSummary, LayerAnswer, LayerFailure
 
+ReplicaCheck = Callable[[ImageWalk], list[Replica]]
+INCOMPLETE_REPLICAS = frozenset({ReplicaStatus.BROKEN, ReplicaStatus.MISSING})
+
 
 @dataclass(frozen=True)
 class ImageCheckOutcome:
     verdicts: list[StoredImageVerdict]
     layer_summary: CheckSummary
+    events_sent: int = 0
+    events_unsent: list[UnsentEvent] = field(default_factory=list)
+
+    @property
+    def in_use_broken(self) -> int:
+        """What ``InUseImagesBroken`` counts: BROKEN images that someone runs (``usedBy`` not empty)."""
+        return sum(verdict.status is ImageStatus.BROKEN and bool(verdict.usedBy) for verdict in self.verdicts)
+
+    @property
+    def replicas_incomplete(self) -> int:
+        """What ``ReplicasIncomplete`` counts: BROKEN + MISSING copies at replication destinations."""
+        return sum(replica.status in INCOMPLETE_REPLICAS for v in self.verdicts for replica in v.replicas)
 
     def count(self, status: ImageStatus) -> int:
         return sum(verdict.status == status for verdict in self.verdicts)
@@ -63,6 +87,17 @@ class ImageCheckService:
     clock: Callable[[], datetime] = field(default=utc_now)
     # Asked only when an image would be BROKEN; None (the command line) judges every repository as a plain one.
     pull_through: PullThroughCachePort | None = None
+    # The Region of the registry client above: the verdicts' ``region`` unless a call names one. None: the store's
+    # home Region (the results table fills it in).
+    region: str | None = None
+    # Image verdicts are written here, one by one with the status they replace, when given; else with the layer
+    # items through ``store`` (then no change event can be told apart from a repeat, so none is published).
+    image_store: ImageVerdictStore | None = None
+    events: EventPublisherPort | None = None
+
+    def __post_init__(self) -> None:
+        if self.events is not None and self.image_store is None:
+            raise ValueError("change events need the previous status: give an image_store with the events publisher")
 
     def check_images(
         self,
@@ -73,12 +108,17 @@ class ImageCheckService:
         source: Source,
         check_id: str | None = None,
         recheck: RecheckPolicy | None = None,
+        region: str | None = None,
+        used_by: Mapping[str, Sequence[UsedBy]] | None = None,
+        replica_check: ReplicaCheck | None = None,
     ) -> ImageCheckOutcome:
-        """Judge and store every image (plus its per-layer items); raises ``TransientCheckError`` before storing
-        anything when a retry may succeed, so that the retry neither duplicates nor double-counts.
+        """Judge and store every image (plus its per-layer items), then publish the changes; raises
+        ``TransientCheckError`` before storing anything when a retry may succeed, so that the retry neither
+        duplicates nor double-counts.
 
         Archived images are judged ARCHIVED without reading them. With ``recheck``, blobs ECR says it lacks are asked
-        about again (see recheck.py) before they can make an image BROKEN."""
+        about again (see recheck.py) before they can make an image BROKEN. ``used_by`` (by image digest) becomes the
+        verdicts' ``usedBy``; ``replica_check`` gives each walked image's ``replicas``."""
         images = list({image.image_digest: image for image in images}.values())
         walks = self._walk(registry_id, repository_name, [image for image in images if image.is_active])
         blobs = unique_in_order(digest for walk in walks for digest in walk.blobs)
@@ -104,6 +144,8 @@ class ImageCheckService:
             for judgement in self._judge(registry_id, repository_name, walks, answers)
         }
         checked_at = self.clock()
+        region = region or self.region
+        walked = {walk.image.image_digest: walk for walk in walks}
         verdicts = [
             self._verdict(
                 registry_id,
@@ -112,15 +154,51 @@ class ImageCheckService:
                 source,
                 checked_at,
                 check_id,
+                region=region,
+                used_by=(used_by or {}).get(image.image_digest, ()),
+                replicas=replica_check(walked[image.image_digest])
+                if replica_check and image.image_digest in walked
+                else [],
             )
             for image in images
         ]
-        items: list[StoredItem] = [
-            *layer_verdicts(results, source=source, checked_at=checked_at, ttl_days=self.ttl_days, check_id=check_id),
-            *verdicts,
-        ]
-        self.store.put_verdicts(items)
-        return ImageCheckOutcome(verdicts=verdicts, layer_summary=CheckSummary.of(results))
+        layers = layer_verdicts(
+            results, source=source, checked_at=checked_at, ttl_days=self.ttl_days, region=region, check_id=check_id
+        )
+        if self.image_store is None:
+            self.store.put_verdicts([*layers, *verdicts])
+            return ImageCheckOutcome(verdicts=verdicts, layer_summary=CheckSummary.of(results))
+        self.store.put_verdicts(layers)
+        writes = self.image_store.put_image_verdicts(verdicts)
+        sent, unsent = self._publish_changes(verdicts, writes)
+        unstored = [verdict for verdict, write in zip(verdicts, writes, strict=True) if not write.stored]
+        if unstored:
+            # After publishing what was stored: a retry finds those written, and would not send their events again.
+            reasons = sorted({write.reason for write in writes if not write.stored})
+            keys = [{"repositoryName": v.repositoryName, "imageDigest": v.imageDigest} for v in unstored]
+            raise ResultsNotStoredError(keys, "; ".join(reasons))
+        return ImageCheckOutcome(
+            verdicts=verdicts, layer_summary=CheckSummary.of(results), events_sent=sent, events_unsent=unsent
+        )
+
+    def _publish_changes(
+        self, verdicts: Sequence[StoredImageVerdict], writes: Sequence[ImageWrite]
+    ) -> tuple[int, list[UnsentEvent]]:
+        if self.events is None:
+            return 0, []
+        entries = []
+        for verdict, write in zip(verdicts, writes, strict=True):
+            detail = (
+                verdict_changed(write.previous_status, verdict, region=verdict.region or "", used_by=verdict.usedBy)
+                if write.stored
+                else None
+            )
+            if detail is not None:
+                entries.append(event_entry(detail))
+        if not entries:
+            return 0, []
+        outcome = self.events.publish(entries)
+        return outcome.sent, list(outcome.unsent)
 
     def _judge(
         self,
@@ -165,19 +243,34 @@ class ImageCheckService:
         source: Source,
         checked_at: datetime,
         check_id: str | None,
+        *,
+        region: str | None,
+        used_by: Sequence[UsedBy],
+        replicas: list[Replica],
     ) -> StoredImageVerdict:
+        tags, missing_layers, missing_manifests = (
+            sorted(judgement.image.image_tags),
+            list(judgement.missing_layers),
+            list(judgement.missing_manifests),
+        )
         return StoredImageVerdict(
             registryId=registry_id,
+            region=region,
             repositoryName=repository_name,
             checkedAt=iso_utc(checked_at),
             source=source,
             expiresAt=expiry(checked_at, self.ttl_days),
             imageDigest=judgement.image.image_digest,
-            imageTags=sorted(judgement.image.image_tags),
+            imageTags=tags[:MAX_LISTED],
+            imageTagsOmitted=max(0, len(tags) - MAX_LISTED),
             status=judgement.status,
-            missingLayers=list(judgement.missing_layers),
-            missingManifests=list(judgement.missing_manifests),
+            missingLayers=missing_layers[:MAX_LISTED],
+            missingLayersOmitted=max(0, len(missing_layers) - MAX_LISTED),
+            missingManifests=missing_manifests[:MAX_LISTED],
+            missingManifestsOmitted=max(0, len(missing_manifests) - MAX_LISTED),
             failureCode=judgement.failure_code,
             failureReason=judgement.failure_reason,
             checkId=check_id,
+            usedBy=list(dict.fromkeys(used_by)),
+            replicas=replicas,
         )

@@ -15,7 +15,7 @@ from layercheck.logic.check import (
     ShouldContinue,
     check_repositories,
 )
-from layercheck.models.stored import Source, StoredItem, layer_verdicts, utc_now
+from layercheck.models.stored import ImageStatus, Source, StoredImageVerdict, StoredItem, layer_verdicts, utc_now
 from layercheck.models.verdicts import CheckOutcome
 
 
@@ -32,6 +32,8 @@ class LayerCheckService:
     ttl_days: int = 30
     workers: int = DEFAULT_WORKERS
     clock: Callable[[], datetime] = field(default=utc_now)
+    # The Region of the registry client above (None: the store's home Region).
+    region: str | None = None
 
     def check_and_store(
         self,
@@ -45,9 +47,31 @@ class LayerCheckService:
         ``DeadlineExceeded`` and not stored, so they never overwrite a real verdict."""
         outcome = check_repositories(targets, self.registry, workers=self.workers, should_continue=should_continue)
         verdicts = layer_verdicts(
-            outcome.results, source=source, checked_at=self.clock(), ttl_days=self.ttl_days, check_id=check_id
+            outcome.results,
+            source=source,
+            checked_at=self.clock(),
+            ttl_days=self.ttl_days,
+            region=self.region,
+            check_id=check_id,
         )
         if should_continue is not None:
             verdicts = [verdict for verdict in verdicts if verdict.failureCode != DEADLINE_EXCEEDED_CODE]
         self.store.put_verdicts(verdicts)
         return outcome
+
+
+@dataclass(frozen=True)
+class ImageWrite:
+    """One image verdict's write: stored or not (``reason``), and the status the item held before (None: first)."""
+
+    stored: bool
+    previous_status: ImageStatus | None = None
+    reason: str = ""
+
+
+class ImageVerdictStore(Protocol):
+    def put_image_verdicts(self, verdicts: Sequence[StoredImageVerdict]) -> list[ImageWrite]:
+        """Store each verdict and read the status it replaces in the same write (atomically), one answer per
+        verdict in order; never raises for a verdict it could not store (``stored`` False), so that the verdicts it
+        did store still get their change events."""
+        ...

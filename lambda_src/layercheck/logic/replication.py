@@ -35,40 +35,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
+
+from layercheck.models.replicas import Replica, ReplicaStatus
 
 PREFIX_MATCH = "PREFIX_MATCH"  # the only RepositoryFilter.filterType ECR knows today
 REPLICATION_PENDING = "ReplicationPending"
 
-
-class ReplicaStatus(StrEnum):
-    COMPLETE = "COMPLETE"
-    BROKEN = "BROKEN"
-    MISSING = "MISSING"
-    UNCHECKED = "UNCHECKED"
-
-
 INCOMPLETE = frozenset({ReplicaStatus.BROKEN, ReplicaStatus.MISSING})
-
-
-def _absent(value: object) -> bool:
-    return value is None
-
-
-class Replica(BaseModel):
-    """One entry of an image verdict's ``replicas`` (DESIGN.md "Stored items"); the failure fields only on UNCHECKED."""
-
-    model_config = ConfigDict(frozen=True)
-
-    region: str
-    registryId: str
-    status: ReplicaStatus
-    missingLayers: list[str] = []
-    failureCode: str | None = Field(default=None, exclude_if=_absent)
-    failureReason: str | None = Field(default=None, exclude_if=_absent)
 
 
 # -- DescribeRegistry's replicationConfiguration, as ECR spells it ---------------------------------------------------

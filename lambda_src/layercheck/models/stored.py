@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from layercheck.contracts import metrics as metric_names
+from layercheck.models.in_use import UsedBy
+from layercheck.models.replicas import Replica
 from layercheck.models.verdicts import FailureCode, RepositoryResult
 
 
@@ -42,10 +44,23 @@ def _absent(value: object) -> bool:
     return value is None
 
 
+def _empty(value: object) -> bool:
+    return not value
+
+
+# An image verdict names at most this many digests per list and tags (the rest is counted in ``...Omitted``): a
+# verdict must fit a DynamoDB item (400 KB) and an EventBridge entry (256 KB), and 100 of them the API's 6 MB answer,
+# whatever an image holds (an index of 50 platforms x 100 layers all gone would otherwise list 5,000 digests).
+MAX_LISTED = 100
+
+
 class StoredVerdict(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     registryId: str
+    # Items written before verdicts carried a Region have none: they are the deployment's home Region's (the results
+    # table's read path fills it in; ``python -m local.migrate_keys`` rewrites them).
+    region: str | None = Field(default=None, exclude_if=_absent)
     repositoryName: str
     checkedAt: str  # ISO-8601 UTC
     source: Source
@@ -70,10 +85,18 @@ class StoredImageVerdict(StoredVerdict):
     status: ImageStatus
     missingLayers: list[str] = []
     # Platform manifests an index references that the repository no longer holds (a lifecycle rule expired them).
-    missingManifests: list[str] = Field(default_factory=list, exclude_if=lambda value: not value)
+    missingManifests: list[str] = Field(default_factory=list, exclude_if=_empty)
     failureCode: str | None = Field(default=None, exclude_if=_absent)
     failureReason: str | None = Field(default=None, exclude_if=_absent)
     checkId: str | None = Field(default=None, exclude_if=_absent)  # the push event's id or the audit's id
+    # Who runs the image (ECS services and tasks, Lambda functions, inventory sources); none when nobody does.
+    usedBy: list[UsedBy] = Field(default_factory=list, exclude_if=_empty)
+    # One entry per replication destination of the image's repository (issue 11); none without replication.
+    replicas: list[Replica] = Field(default_factory=list, exclude_if=_empty)
+    # How many tags / digests the lists above leave out beyond MAX_LISTED (absent when none).
+    imageTagsOmitted: int = Field(default=0, exclude_if=_empty)
+    missingLayersOmitted: int = Field(default=0, exclude_if=_empty)
+    missingManifestsOmitted: int = Field(default=0, exclude_if=_empty)
 
 
 StoredItem = StoredLayerVerdict | StoredImageVerdict
@@ -105,10 +128,13 @@ def layer_verdicts(
     source: Source,
     checked_at: datetime,
     ttl_days: int,
+    region: str | None = None,
     check_id: str | None = None,
 ) -> list[StoredLayerVerdict]:
-    """One stored item per answered (repository, digest) pair."""
+    """One stored item per answered (repository, digest) pair, in the Region the results came from (None: the
+    store's home Region)."""
     common = {
+        "region": region,
         "checkedAt": iso_utc(checked_at),
         "source": source,
         "expiresAt": expiry(checked_at, ttl_days),
