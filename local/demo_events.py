@@ -143,7 +143,7 @@ def show_audit(ecr: Any, invoke: Invoker, queue_url: str) -> None:
     sqs = boto3.client("sqs", region_name=LOCAL_REGION)
     report = drain_queue(invoke, sqs, queue_url)
     print(
-        f"  audit {started['auditId'][:8]}: {started['repositories']} repository work items queued;"
+        f"  audit {started['auditId'][:8]}: {started['registries']} registry work item(s) queued;"
         f" drained in {report.batches} batch(es), {report.processed} processed,"
         f" {len(report.failed_message_ids)} reported in batchItemFailures"
     )

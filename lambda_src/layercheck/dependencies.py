@@ -8,6 +8,8 @@ imported inside their factories, so an API cold start does not load them.
 from __future__ import annotations
 
 import functools
+import os
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,10 +28,18 @@ if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_sqs import SQSClient
 
+    from layercheck.errors import RepositoryCheckError
     from layercheck.integrations.audit_queue import AuditQueue
-    from layercheck.logic.audit import AuditService
+    from layercheck.integrations.event_bus import EventBus
+    from layercheck.integrations.inventory_store import InventoryStore
+    from layercheck.integrations.organizations import OrganizationsAccounts
+    from layercheck.integrations.sessions import RegistryClients
     from layercheck.logic.image_check import ImageCheckService
+    from layercheck.logic.org_audit import OrganizationAudit, RegistryServices
     from layercheck.logic.push import PushCheckService
+    from layercheck.logic.ratelimit_per_registry import RegistryRateLimiters
+    from layercheck.logic.registries import Registry, RegistryUnreadable
+    from layercheck.logic.replication import ReplicationDestination
 
 T = TypeVar("T")
 
@@ -89,17 +99,36 @@ def layer_check_service() -> LayerCheckService:
 
 @cached
 def image_check_service() -> ImageCheckService:
+    return image_check_service_for(ecr_registry())
+
+
+def image_check_service_for(registry: EcrRegistry, *, region: str | None = None) -> ImageCheckService:
+    """Image checks over one registry's ECR adapter (this account's, or an audited registry's, with its Region)."""
     from layercheck.logic.image_check import ImageCheckService
 
     settings = load_settings()
     return ImageCheckService(
-        registry=ecr_registry(),
-        manifests=ecr_registry(),
+        registry=registry,
+        manifests=registry,
         store=results_table(),
         ttl_days=settings.results_ttl_days,
         workers=settings.check_workers,
-        pull_through=ecr_registry(),
+        pull_through=registry,
+        region=region,
+        image_store=results_table(),
+        events=event_bus(),
     )
+
+
+@cached
+def event_bus() -> EventBus | None:
+    """The change-event bus (``EVENT_BUS_NAME``); None when unset: verdicts are stored, no event is published."""
+    name = load_settings().event_bus_name
+    if not name:
+        return None
+    from layercheck.integrations.event_bus import EventBus
+
+    return EventBus(name)
 
 
 @cached
@@ -124,11 +153,140 @@ def audit_queue() -> AuditQueue:
     return AuditQueue(queue_url, sqs_client())
 
 
-@cached
-def audit_service() -> AuditService:
-    from layercheck.logic.audit import AuditService
+# -- the organization-wide audit (issue 11): clients and services per audited registry ------------------------------
 
-    return AuditService(catalog=ecr_registry(), queue=audit_queue(), images=image_check_service())
+
+def home_region() -> str:
+    """The function's own Region (Lambda sets ``AWS_REGION``): the default audited Region, and the Region of work
+    items queued before items carried one."""
+    from layercheck.contracts.environment import AWS_REGION
+
+    region = os.environ.get(AWS_REGION) or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise MissingConfigurationError(AWS_REGION, "audit")
+    return region
+
+
+@cached
+def registry_rate_limiters() -> RegistryRateLimiters:
+    from layercheck.logic.ratelimit_per_registry import RegistryRateLimiters
+
+    return RegistryRateLimiters(load_settings().ecr_max_calls_per_second)
+
+
+@functools.cache
+def registry_clients(own_account_id: str) -> RegistryClients:
+    """One per container: sessions (assumed roles) and clients per (account, Region), failures per invocation."""
+    from layercheck.integrations.sessions import RegistryClients
+
+    return RegistryClients(own_account_id=own_account_id, role_name=load_settings().reader_role_name)
+
+
+CACHED.append(registry_clients)
+
+
+@cached
+def inventory_store() -> InventoryStore:
+    from layercheck.integrations.inventory_store import InventoryStore
+
+    return InventoryStore(load_settings().results_table_name, dynamodb_client())
+
+
+@cached
+def organizations_accounts() -> OrganizationsAccounts:
+    from layercheck.integrations.organizations import OrganizationsAccounts
+
+    return OrganizationsAccounts()
+
+
+class AuditRegistries:
+    """``RegistryServicesPort`` and ``replica_probe.DestinationsPort`` over ``RegistryClients``: each audited registry's
+    ECR adapter (with that registry's rate limiter), image checks, audit and in-use sources, made once per container."""
+
+    def __init__(self, clients: RegistryClients, limiters: RegistryRateLimiters) -> None:
+        self._clients = clients
+        self._limiters = limiters
+        self._lock = threading.Lock()
+        self._ecr: dict[Registry, EcrRegistry] = {}
+        self._services: dict[Registry, RegistryServices] = {}
+
+    def ecr(self, registry: Registry) -> EcrRegistry | RegistryUnreadable:
+        from layercheck.logic.registries import RegistryUnreadable
+
+        client = self._clients.ecr(registry)
+        if isinstance(client, RegistryUnreadable):
+            return client
+        with self._lock:
+            if registry not in self._ecr:
+                limiter = self._limiters.for_registry(registry.account_id, registry.region)
+                self._ecr[registry] = EcrRegistry(client, rate_limiter=limiter)
+            return self._ecr[registry]
+
+    def reader(self, destination: ReplicationDestination) -> EcrRegistry | RegistryUnreadable:
+        from layercheck.logic.registries import Registry
+
+        return self.ecr(Registry(account_id=destination.registryId, region=destination.region))
+
+    def for_registry(self, registry: Registry) -> RegistryServices | RegistryUnreadable:
+        from layercheck.integrations.ecs import EcsInventory
+        from layercheck.integrations.lambda_functions import LambdaFunctions
+        from layercheck.logic.audit import AuditService
+        from layercheck.logic.org_audit import RegistryServices
+        from layercheck.logic.registries import RegistryUnreadable
+
+        with self._lock:
+            if registry in self._services:
+                return self._services[registry]
+        ecr_adapter = self.ecr(registry)
+        ecs_client = self._clients.client("ecs", registry)
+        lambda_client = self._clients.client("lambda", registry)
+        for answer in (ecr_adapter, ecs_client, lambda_client):
+            if isinstance(answer, RegistryUnreadable):
+                return answer
+        assert isinstance(ecr_adapter, EcrRegistry)
+        settings = load_settings()
+        services = RegistryServices(
+            audit=AuditService(
+                catalog=ecr_adapter,
+                queue=audit_queue(),
+                images=image_check_service_for(ecr_adapter, region=registry.region),
+                region=registry.region,
+                destinations=self,
+                replication_grace_minutes=settings.replication_grace_minutes,
+            ),
+            replication=ecr_adapter,
+            tags=ecr_adapter,
+            ecs=EcsInventory(ecs_client),  # type: ignore[arg-type]
+            lambda_functions=LambdaFunctions(lambda_client),  # type: ignore[arg-type]
+            inventory=inventory_store(),
+        )
+        with self._lock:
+            return self._services.setdefault(registry, services)
+
+    def unreadable(self, registry: Registry, error: RepositoryCheckError) -> RegistryUnreadable | None:
+        from botocore.exceptions import ClientError
+
+        # RegistryClients classifies AWS's errors (integrations/sessions.py); the adapter kept only code and message.
+        aws_error = ClientError({"Error": {"Code": error.code, "Message": error.message}}, "DescribeRepositories")
+        return self._clients.note_failure(registry, aws_error, registry_wide=True)
+
+
+@functools.cache
+def registry_services(own_account_id: str) -> AuditRegistries:
+    return AuditRegistries(registry_clients(own_account_id), registry_rate_limiters())
+
+
+CACHED.append(registry_services)
+
+
+@functools.cache
+def organization_audit(own_account_id: str) -> OrganizationAudit:
+    from layercheck.logic.org_audit import OrganizationAudit
+
+    return OrganizationAudit(registry_services(own_account_id), audit_queue(), home_region())
+
+
+CACHED.append(organization_audit)
 
 
 # -- idempotency of the event doors ---------------------------------------------------------------------------------

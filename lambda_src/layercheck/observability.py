@@ -45,6 +45,19 @@ def record_check(summary: CheckSummary) -> None:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
-def record_images(checked: int, broken: int) -> None:
+def record_images(
+    checked: int, broken: int, *, in_use_broken: int | None = None, replicas_incomplete: int | None = None
+) -> None:
+    """``InUseImagesBroken`` (BROKEN images someone runs) and ``ReplicasIncomplete`` (BROKEN + MISSING copies at
+    replication destinations) are emitted, zero included, by the doors that look for them (the audit)."""
     metrics.add_metric(name=metric_names.IMAGES_CHECKED, unit=MetricUnit.Count, value=checked)
     metrics.add_metric(name=metric_names.BROKEN_IMAGES, unit=MetricUnit.Count, value=broken)
+    if in_use_broken is not None:
+        metrics.add_metric(name=metric_names.IN_USE_IMAGES_BROKEN, unit=MetricUnit.Count, value=in_use_broken)
+    if replicas_incomplete is not None:
+        metrics.add_metric(name=metric_names.REPLICAS_INCOMPLETE, unit=MetricUnit.Count, value=replicas_incomplete)
+
+
+def record_registry_unreadable() -> None:
+    """One audited registry (account × Region) could not be read; the door logs which and why."""
+    metrics.add_metric(name=metric_names.REGISTRIES_UNREADABLE, unit=MetricUnit.Count, value=1)

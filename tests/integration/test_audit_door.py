@@ -74,13 +74,18 @@ def test_each_schedule_form_audits_every_image_through_the_queue(
     started = lambda_handler(load_event(fixture), FakeLambdaContext())
     report = drain_queue(lambda_handler, sqs, queue_url)
 
-    # Then one work item per repository, and a correct schedule verdict for every image of every repository
-    assert started["repositories"] == 3
-    assert report.processed == 3
+    # Then one registry item (this account, this Region), one work item per repository, and a correct schedule
+    # verdict for every image of every repository, in the function's Region
+    assert started["registries"] == 1
+    assert [json.loads(body)["kind"] for body in report.bodies] == ["registry"] + ["repository"] * 3
+    assert report.processed == 4
     assert report.failed_message_ids == []
     verdicts = image_verdicts(stored_items(dynamodb))
     assert {key: verdict["status"] for key, verdict in verdicts.items()} == expected
     assert {verdict["source"] for verdict in verdicts.values()} == {"schedule"}
+    assert {(verdict["registryId"], verdict["region"]) for verdict in verdicts.values()} == {
+        ("123456789012", "us-east-1")
+    }
     assert {verdict["checkId"] for verdict in verdicts.values()} == {started["auditId"]}
     stdout = capsys.readouterr().out
     totals = emf_totals(stdout)
@@ -100,10 +105,10 @@ def test_a_constant_input_narrows_the_audit(
     event = load_event("audit_constant_input.json")
     event["layercheckAudit"]["newestImages"] = 2
     started = lambda_handler(event, FakeLambdaContext())
-    drain_queue(lambda_handler, sqs, queue_url)
+    report = drain_queue(lambda_handler, sqs, queue_url)
 
     # Then only team-a's two newest tagged images are judged
-    assert started["repositories"] == 1
+    assert [json.loads(body)["kind"] for body in report.bodies] == ["registry", "repository"]
     assert started["scope"] == {"repositoryPrefixes": ["team-a/"], "taggedOnly": True, "newestImages": 2}
     verdicts = image_verdicts(stored_items(dynamodb))
     assert {tuple(v["imageTags"]) for v in verdicts.values()} == {("multi",), ("broken",)}
@@ -138,7 +143,7 @@ def test_a_repository_with_more_images_than_a_slice_fans_out_into_image_items(
 
     # Then the repository item queued three slices (2 + 2 + 1) and every image got its verdict
     kinds = [json.loads(body)["kind"] for body in report.bodies]
-    assert kinds == ["repository", "images", "images", "images"]
+    assert kinds == ["registry", "repository", "images", "images", "images"]
     assert {digest for _, digest in image_verdicts(stored_items(dynamodb))} == digests
 
 
@@ -207,7 +212,37 @@ def test_a_replayed_schedule_event_queues_nothing_more(ecr: Any, queue_url: str,
 
     assert second == first
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
-    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "3"
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "1"
+
+
+def test_a_constant_input_retried_by_eventbridge_is_one_audit_keyed_on_its_event_id(
+    ecr: Any, queue_url: str, sqs: Any
+) -> None:
+    # Given a rule whose input transformer adds the event id to the constant input (docs/DEPLOY.md)
+    seed_audit_registry(ecr)
+    event = {**load_event("audit_constant_input.json"), "eventId": "c2f1e8a4-5d0e-4c4e-9a57-1c9a3b1f0d42"}
+
+    # When EventBridge delivers it twice: its retry is a new invocation, with a new Lambda request id
+    first = lambda_handler(event, FakeLambdaContext(aws_request_id="request-1"))
+    second = lambda_handler(event, FakeLambdaContext(aws_request_id="request-2"))
+
+    # Then one audit, named after the event, and one registry item queued
+    assert first["auditId"] == "c2f1e8a4-5d0e-4c4e-9a57-1c9a3b1f0d42"
+    assert second == first
+    assert [item["kind"] for item in queued_items(sqs, queue_url)] == ["registry"]
+
+
+def test_a_constant_input_without_an_event_id_is_keyed_on_the_request_id(ecr: Any, queue_url: str, sqs: Any) -> None:
+    seed_audit_registry(ecr)
+    event = load_event("audit_constant_input.json")
+
+    first = lambda_handler(event, FakeLambdaContext(aws_request_id="request-1"))
+    again = lambda_handler(event, FakeLambdaContext(aws_request_id="request-1"))  # Lambda's own retry
+    other = lambda_handler(event, FakeLambdaContext(aws_request_id="request-2"))
+
+    assert first["auditId"] == again["auditId"] == "request-1"
+    assert other["auditId"] == "request-2"
+    assert len(queued_items(sqs, queue_url)) == 2
 
 
 def _images_item(repository_name: str, digest: str) -> str:

@@ -22,6 +22,9 @@ IMAGES_CHECKED = "ImagesChecked"
 BROKEN_IMAGES = "BrokenImages"
 IN_USE_IMAGES_BROKEN = "InUseImagesBroken"
 REPLICAS_INCOMPLETE = "ReplicasIncomplete"
+# Audited registries (account × Region) that could not be read (role missing, access denied, Region not enabled):
+# each is logged as "registry unreadable" with its account, Region and AWS's error code (docs/EVENTS.md).
+REGISTRIES_UNREADABLE = "RegistriesUnreadable"
 
 # Layer verdicts, as the dashboard shows them beside LayersChecked (their sum).
 LAYER_VERDICT_METRICS = (LAYERS_AVAILABLE, LAYERS_UNAVAILABLE, LAYERS_MISSING, INVALID_DIGESTS, CHECK_ERRORS)

@@ -1,6 +1,9 @@
 """The audit queue door: SQS batches of audit work items; each item's failure is reported alone (partial batch
 response), so SQS retries just that item and, after the queue's maxReceiveCount, parks it in the dead-letter queue.
 https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting
+
+A registry that cannot be read is not a failure: it is logged ("registry unreadable", with AWS's code) and counted
+(``RegistriesUnreadable``), and the item succeeds, so SQS does not retry it again and again.
 """
 
 from __future__ import annotations
@@ -10,17 +13,22 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from layercheck.dependencies import audit_service
+from layercheck.dependencies import organization_audit, registry_clients
 from layercheck.doors.idempotency import run_once
 from layercheck.logic.image_check import ImageCheckOutcome
-from layercheck.models.events import AuditWorkItemRecord, ImagesWorkItem, RepositoryWorkItem
-from layercheck.observability import logger, record_check, record_images
+from layercheck.logic.org_audit import OrganizationAudit
+from layercheck.logic.registries import RegistryUnreadable
+from layercheck.models.events import AuditWorkItemRecord, ImagesWorkItem, RegistryWorkItem, RepositoryWorkItem
+from layercheck.observability import logger, record_check, record_images, record_registry_unreadable
+from layercheck.settings import account_of
 
 # A body that is not a work item fails its record (it ends in the DLQ), not the batch.
 processor = BatchProcessor(event_type=EventType.SQS, model=AuditWorkItemRecord)
 
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A registry found unreadable is remembered for this invocation only: a role deployed meanwhile is tried again.
+    registry_clients(account_of(context.invoked_function_arn)).start_invocation()
     response: dict[str, Any] = dict(
         process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     )
@@ -28,19 +36,57 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def record_handler(record: AuditWorkItemRecord, lambda_context: LambdaContext) -> dict[str, Any]:
-    item: RepositoryWorkItem | ImagesWorkItem = record.body
-    logger.append_keys(audit_id=item.auditId, repository=item.repositoryName, message_id=record.messageId)
+    item: RegistryWorkItem | RepositoryWorkItem | ImagesWorkItem = record.body
+    audit = organization_audit(account_of(lambda_context.invoked_function_arn))
+    repository = getattr(item, "repositoryName", None)
+    logger.append_keys(audit_id=item.auditId, registry=item.registryId, region=item.region, repository=repository)
+    logger.append_keys(message_id=record.messageId)
     try:
         # The item itself is the key: a redelivered message, or the same item queued twice by a retried audit start.
+        key = f"item#{item.model_dump_json()}"
+        if isinstance(item, RegistryWorkItem):
+            return run_once(key, lambda: _audit_registry(audit, item), lambda_context)
         if isinstance(item, RepositoryWorkItem):
-            return run_once(f"item#{item.model_dump_json()}", lambda: _audit_repository(item), lambda_context)
-        return run_once(f"item#{item.model_dump_json()}", lambda: _audit_images(item), lambda_context)
+            return run_once(key, lambda: _audit_repository(audit, item), lambda_context)
+        return run_once(key, lambda: _audit_images(audit, item), lambda_context)
     finally:
-        logger.remove_keys(["audit_id", "repository", "message_id"])
+        logger.remove_keys(["audit_id", "registry", "region", "repository", "message_id"])
 
 
-def _audit_repository(item: RepositoryWorkItem) -> dict[str, Any]:
-    audited = audit_service().audit_repository(item)
+def _audit_registry(audit: OrganizationAudit, item: RegistryWorkItem) -> dict[str, Any]:
+    audited = audit.audit_registry(item)
+    if audited.unreadable is not None:
+        return _unreadable(audited.unreadable)
+    for unresolved in audited.unresolved:
+        # A tag in use that ECR does not hold: the workloads on it cannot start a new copy (scale-out, replacement).
+        logger.warning(
+            "image in use not found",
+            repository=unresolved.repository_name,
+            image_tag=unresolved.image_tag,
+            code=unresolved.code,
+            used_by=[used_by.model_dump() for used_by in unresolved.used_by],
+        )
+    for failure in audited.source_failures:
+        logger.warning("in-use source unreadable", source=failure.source, code=failure.code, reason=failure.message)
+    logger.info(
+        "fanned out registry",
+        repositories=audited.repositories,
+        in_use_images=audited.in_use_images,
+        replicated_repositories=audited.replicated_repositories,
+    )
+    return {
+        "registryId": item.registryId,
+        "region": item.region,
+        "repositories": audited.repositories,
+        "inUseImages": audited.in_use_images,
+        "inUseNotFound": len(audited.unresolved),
+    }
+
+
+def _audit_repository(audit: OrganizationAudit, item: RepositoryWorkItem) -> dict[str, Any]:
+    audited = audit.audit_repository(item)
+    if isinstance(audited, RegistryUnreadable):
+        return _unreadable(audited)
     if audited.repository_gone:
         logger.info("repository gone since the audit listed it")
         return {"repositoryName": item.repositoryName, "gone": True}
@@ -54,12 +100,39 @@ def _audit_repository(item: RepositoryWorkItem) -> dict[str, Any]:
     return _recorded(item.repositoryName, audited.outcome)
 
 
-def _audit_images(item: ImagesWorkItem) -> dict[str, Any]:
-    return _recorded(item.repositoryName, audit_service().audit_images(item))
+def _audit_images(audit: OrganizationAudit, item: ImagesWorkItem) -> dict[str, Any]:
+    outcome = audit.audit_images(item)
+    if isinstance(outcome, RegistryUnreadable):
+        return _unreadable(outcome)
+    return _recorded(item.repositoryName, outcome)
+
+
+def _unreadable(unreadable: RegistryUnreadable) -> dict[str, Any]:
+    record_registry_unreadable()
+    logger.error(
+        "registry unreadable",
+        account=unreadable.account_id,
+        unreadable_region=unreadable.region,
+        code=unreadable.code,
+        reason=unreadable.reason,
+    )
+    return {"unreadable": unreadable.model_dump()}
 
 
 def _recorded(repository_name: str, outcome: ImageCheckOutcome) -> dict[str, Any]:
     record_check(outcome.layer_summary)
-    record_images(len(outcome.verdicts), outcome.broken)
-    logger.info("audited images", images=len(outcome.verdicts), broken=outcome.broken, unchecked=outcome.unchecked)
+    record_images(
+        len(outcome.verdicts),
+        outcome.broken,
+        in_use_broken=outcome.in_use_broken,
+        replicas_incomplete=outcome.replicas_incomplete,
+    )
+    logger.info(
+        "audited images",
+        images=len(outcome.verdicts),
+        broken=outcome.broken,
+        unchecked=outcome.unchecked,
+        in_use_broken=outcome.in_use_broken,
+        replicas_incomplete=outcome.replicas_incomplete,
+    )
     return {"repositoryName": repository_name, "images": len(outcome.verdicts), "broken": outcome.broken}

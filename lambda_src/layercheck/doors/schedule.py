@@ -1,9 +1,13 @@
-"""The schedule door: start an audit of the configured scope, narrowed by a rule's constant input if it has one.
+"""The schedule door: start an audit of every audited registry, narrowed by a rule's constant input if it has one.
 
 Two event forms start the configured audit: an EventBridge rule's "Scheduled Event" (``source`` ``aws.events``,
 ``detail`` ``{}``) and EventBridge Scheduler's (``source`` ``aws.scheduler``, ``detail`` ``"{}"``). A rule may pass a
 constant input instead, ``{"layercheckAudit": {"repositoryPrefixes": [...], "taggedOnly": true, "newestImages": 5}}``,
-every field optional and only narrowing (docs/EVENTS.md).
+every field optional and only narrowing (docs/EVENTS.md), plus ``"eventId": "<aws.events.event.id>"`` when its input
+transformer adds it.
+
+The audit covers ``AUDIT_ACCOUNTS`` × ``AUDIT_REGIONS`` (logic/registries.py): the start queues one registry work item
+per registry and returns, so it stays short with hundreds of registries (logic/org_audit.py does the rest).
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from layercheck.dependencies import audit_service
+from layercheck.dependencies import home_region, organization_audit, organizations_accounts
 from layercheck.doors.idempotency import run_once
 from layercheck.errors import InvalidEventError
 from layercheck.logic.audit import effective_scope
+from layercheck.logic.registries import Registry, audit_registries, parse_account_selection, parse_regions
 from layercheck.models.events import AuditInput, AuditScope, AuditScopeInput, ScheduledEvent
 from layercheck.observability import logger
-from layercheck.settings import Settings, load_settings
+from layercheck.settings import Settings, account_of, load_settings
 
 
 def configured_scope(settings: Settings) -> AuditScope:
@@ -28,6 +33,17 @@ def configured_scope(settings: Settings) -> AuditScope:
         repositoryPrefixes=settings.audit_repository_prefixes,
         taggedOnly=settings.audit_tagged_only,
         newestImages=settings.audit_newest_images,
+    )
+
+
+def audited_registries(settings: Settings, own_account: str) -> list[Registry]:
+    """``AUDIT_ACCOUNTS`` × ``AUDIT_REGIONS``; Organizations is asked only for ``AUDIT_ACCOUNTS=organization``."""
+    selection = parse_account_selection(settings.audit_accounts)
+    return audit_registries(
+        selection,
+        parse_regions(settings.audit_regions, home_region=home_region()),
+        own_account=own_account,
+        organizations=organizations_accounts() if selection.organization else None,
     )
 
 
@@ -45,22 +61,27 @@ def handle_constant_input(event: dict[str, Any], context: LambdaContext) -> dict
         audit_input = parse(event=event, model=AuditInput)
     except ValidationError as error:
         raise InvalidEventError("audit constant input", error.errors(include_url=False)) from error
-    # A constant input carries no event id; Lambda keeps the request id across its own retries of an async event.
-    return _start_audit(context.aws_request_id, audit_input.layercheckAudit, context)
+    # The event id an input transformer added stays the same when EventBridge retries its delivery; without one, the
+    # request id, which Lambda keeps across its own retries of an asynchronous event (but EventBridge's do not).
+    audit_id = audit_input.eventId or context.aws_request_id
+    return _start_audit(audit_id, audit_input.layercheckAudit, context)
 
 
 def _start_audit(audit_id: str, requested: AuditScopeInput | None, context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(audit_id)
-    scope = effective_scope(configured_scope(load_settings()), requested)
+    settings = load_settings()
+    scope = effective_scope(configured_scope(settings), requested)
+    own_account = account_of(context.invoked_function_arn)
 
     def start() -> dict[str, Any]:
-        started = audit_service().start(audit_id, scope)
+        registries = audited_registries(settings, own_account)
+        started = organization_audit(own_account).start(audit_id, scope, registries)
         logger.info(
             "audit started",
             audit_id=audit_id,
-            repositories=started.repositories,
+            registries=started.registries,
             scope=scope.model_dump(mode="json"),
         )
-        return {"auditId": audit_id, "repositories": started.repositories, "scope": scope.model_dump(mode="json")}
+        return {"auditId": audit_id, "registries": started.registries, "scope": scope.model_dump(mode="json")}
 
     return run_once(f"audit#{audit_id}", start, context)

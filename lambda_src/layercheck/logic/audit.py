@@ -1,16 +1,22 @@
-"""The registry audit: what is in scope, and how it is cut into work items that each finish well inside a timeout.
+"""The audit of one registry: what is in scope, and how it is cut into work items that each finish well inside a
+timeout.
 
 Two levels of fan-out keep every step bounded at ECR's limits (100,000 repositories, 100,000 images each):
-the schedule lists repositories (DescribeRepositories, 1,000 per page) and queues one ``RepositoryWorkItem`` each;
-a repository item lists that repository's images in scope and checks them itself when they fit one slice of
+the registry's repositories are listed (DescribeRepositories, 1,000 per page) and one ``RepositoryWorkItem`` is queued
+each; a repository item lists that repository's images in scope and checks them itself when they fit one slice of
 ``MAX_IMAGES_PER_WORK_ITEM``, otherwise it queues ``ImagesWorkItem`` slices. Archived images are listed too (ECR lists
 only ACTIVE ones unless asked) and carry their status, so they are reported ARCHIVED rather than silently skipped.
+
+Images in use (the item's ``inUse``) come first and are checked whatever ``taggedOnly`` / ``newestImages`` say; their
+verdicts carry ``usedBy``. With ``replicaDestinations`` and a ``ReplicaProbe``, every audited image is also judged at
+each destination (logic/replication.py). logic/org_audit.py runs this per registry of an organization-wide audit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -19,16 +25,21 @@ from layercheck.errors import AuditScopeError, RepositoryCheckError, TransientCh
 from layercheck.logic.catalog import CatalogPort, ImageDetail
 from layercheck.logic.chunks import chunked
 from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService
-from layercheck.logic.images import ImageRef
+from layercheck.logic.images import ImageRef, ImageWalk
+from layercheck.logic.replica_probe import DestinationsPort, ItemReplicaProbe
+from layercheck.logic.replication import ReplicationDestination, SourceImage, check_replicas
 from layercheck.models.events import (
     MAX_IMAGES_PER_WORK_ITEM,
     AuditImage,
     AuditScope,
     AuditScopeInput,
     ImagesWorkItem,
+    ReplicaDestination,
     RepositoryWorkItem,
 )
-from layercheck.models.stored import Source
+from layercheck.models.in_use import UsedBy
+from layercheck.models.replicas import Replica
+from layercheck.models.stored import Source, utc_now
 
 # Work items are sent as they are listed, this many at a time, so a 100,000-repository audit never holds them all.
 SEND_CHUNK = 1000
@@ -79,24 +90,48 @@ def select_images(details: Iterable[ImageDetail], *, tagged_only: bool = False, 
     return ordered[:newest] if newest else ordered
 
 
-def image_slices(item: RepositoryWorkItem, images: Sequence[ImageDetail]) -> list[ImagesWorkItem]:
+def audit_image(image: ImageDetail, used_by: Sequence[UsedBy] = ()) -> AuditImage:
+    return AuditImage(
+        imageDigest=image.image_digest,
+        imageTags=list(image.image_tags),
+        imageStatus=image.image_status,
+        lastArchivedAt=image.last_archived_at,
+        imagePushedAt=image.pushed_at,
+        usedBy=list(used_by),
+    )
+
+
+def image_slices(
+    item: RepositoryWorkItem,
+    images: Sequence[ImageDetail],
+    used_by: dict[str, list[UsedBy]] | None = None,
+) -> list[ImagesWorkItem]:
+    used_by = used_by or {}
     return [
         ImagesWorkItem(
             auditId=item.auditId,
             registryId=item.registryId,
+            region=item.region,
             repositoryName=item.repositoryName,
-            images=[
-                AuditImage(
-                    imageDigest=image.image_digest,
-                    imageTags=list(image.image_tags),
-                    imageStatus=image.image_status,
-                    lastArchivedAt=image.last_archived_at,
-                )
-                for image in chunk
-            ],
+            images=[audit_image(image, used_by.get(image.image_digest, ())) for image in chunk],
+            replicaDestinations=item.replicaDestinations,
         )
         for chunk in chunked(list(images), MAX_IMAGES_PER_WORK_ITEM)
     ]
+
+
+def in_use_first(
+    selected: Sequence[ImageDetail], listed: Sequence[ImageDetail], in_use: Sequence[AuditImage]
+) -> list[ImageDetail]:
+    """The images in use (as ECR lists them, else as the discovery named them), then the rest of the selection."""
+    by_digest = {image.image_digest: image for image in listed}
+    first = [
+        by_digest.get(image.imageDigest)
+        or ImageDetail(image.imageDigest, tuple(image.imageTags), image.imagePushedAt, image.imageStatus)
+        for image in in_use
+    ]
+    chosen = {image.image_digest for image in first}
+    return [*first, *(image for image in selected if image.image_digest not in chosen)]
 
 
 # -- the use cases -------------------------------------------------------------------------------------------------
@@ -120,9 +155,16 @@ class RepositoryAudited:
 
 @dataclass
 class AuditService:
+    """The audit of one registry. ``region``: the registry's (None: the CLI's single registry, whose verdicts the
+    results table reads as the home Region's); ``destinations``: the replica readers, None to skip replicas."""
+
     catalog: CatalogPort
     queue: WorkQueuePort
     images: ImageCheckService
+    region: str | None = None
+    destinations: DestinationsPort | None = None
+    replication_grace_minutes: int = 60
+    clock: Callable[[], datetime] = field(default=utc_now)
 
     def start(self, audit_id: str, scope: AuditScope, *, registry_id: str | None = None) -> AuditStarted:
         """Queue one work item per repository in scope."""
@@ -165,24 +207,68 @@ class AuditService:
                 return RepositoryAudited(images_in_scope=0, repository_gone=True)  # deleted since it was listed
             raise
         selected = select_images(details, tagged_only=item.taggedOnly, newest=item.newestImages)
+        selected = in_use_first(selected, details, item.inUse)
+        used_by = {image.imageDigest: list(image.usedBy) for image in item.inUse}
         if len(selected) > MAX_IMAGES_PER_WORK_ITEM:
-            slices = image_slices(item, selected)
+            slices = image_slices(item, selected, used_by)
             self.queue.send_work_items(slices)
             return RepositoryAudited(images_in_scope=len(selected), queued_slices=len(slices))
-        outcome = self.images.check_images(
+        outcome = self._check(
             item.registryId,
+            item.region,
             item.repositoryName,
-            [ImageRef(i.image_digest, i.image_tags, i.image_status, i.last_archived_at) for i in selected],
-            source=Source.SCHEDULE,
-            check_id=item.auditId,
+            [audit_image(image, used_by.get(image.image_digest, ())) for image in selected],
+            item.replicaDestinations,
+            item.auditId,
         )
         return RepositoryAudited(images_in_scope=len(selected), outcome=outcome)
 
     def audit_images(self, item: ImagesWorkItem) -> ImageCheckOutcome:
-        return self.images.check_images(
-            item.registryId,
-            item.repositoryName,
-            [ImageRef(i.imageDigest, tuple(i.imageTags), i.imageStatus, i.lastArchivedAt) for i in item.images],
-            source=Source.SCHEDULE,
-            check_id=item.auditId,
+        return self._check(
+            item.registryId, item.region, item.repositoryName, item.images, item.replicaDestinations, item.auditId
         )
+
+    def _check(
+        self,
+        registry_id: str,
+        region: str | None,
+        repository_name: str,
+        images: Sequence[AuditImage],
+        destinations: Sequence[ReplicaDestination],
+        audit_id: str,
+    ) -> ImageCheckOutcome:
+        used_by = {image.imageDigest: list(image.usedBy) for image in images if image.usedBy}
+        return self.images.check_images(
+            registry_id,
+            repository_name,
+            [ImageRef(i.imageDigest, tuple(i.imageTags), i.imageStatus, i.lastArchivedAt) for i in images],
+            source=Source.SCHEDULE,
+            check_id=audit_id,
+            region=region or self.region,
+            used_by=used_by,
+            replica_check=self._replica_check(repository_name, images, destinations),
+        )
+
+    def _replica_check(
+        self, repository_name: str, images: Sequence[AuditImage], destinations: Sequence[ReplicaDestination]
+    ) -> Callable[[ImageWalk], list[Replica]] | None:
+        """One probe for the item's images: each destination is asked about all of them at once."""
+        if self.destinations is None or not destinations:
+            return None
+        targets = [ReplicationDestination(region=d.region, registryId=d.registryId) for d in destinations]
+        pushed_at = {image.imageDigest: image.imagePushedAt for image in images}
+        probe = ItemReplicaProbe(self.destinations, repository_name, list(pushed_at))
+
+        def replica_check(walk: ImageWalk) -> list[Replica]:
+            digest = walk.image.image_digest
+            source = SourceImage(digest, pushed_at.get(digest), blob_digests=walk.blobs)
+            return check_replicas(
+                probe,
+                targets,
+                repository_name,
+                source,
+                now=self.clock(),
+                grace_minutes=self.replication_grace_minutes,
+            )
+
+        return replica_check

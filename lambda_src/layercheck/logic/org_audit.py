@@ -1,0 +1,206 @@
+"""The organization-wide audit: every audited registry (``AUDIT_ACCOUNTS`` × ``AUDIT_REGIONS``), each on its own.
+
+Three levels of work items keep every step short whatever the estate's size:
+1. the schedule queues one ``RegistryWorkItem`` per registry (200 registries: 20 SendMessageBatch calls);
+2. a registry item, with that registry's credentials (``RegistryServicesPort``): discovers the images in use in that
+   account and Region (logic/in_use.py), reads its replication rules (DescribeRegistry), lists its repositories in
+   scope and queues one ``RepositoryWorkItem`` each, carrying the repository's in-use images and replica
+   destinations;
+3. repository and image items are audited by that registry's ``AuditService`` (logic/audit.py).
+
+A registry that cannot be read (its role cannot be assumed, access denied, Region not enabled) gives a
+``RegistryUnreadable``: the door logs and counts it and the item succeeds, so SQS does not retry it (no retry storm)
+and the other registries go on. Errors that may pass (throttling, 5xx) still raise, for SQS to retry the item.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from layercheck.errors import RepositoryCheckError, TransientCheckError, is_transient
+from layercheck.logic.audit import SEND_CHUNK, AuditService, RepositoryAudited, WorkQueuePort, in_scope
+from layercheck.logic.image_check import ImageCheckOutcome
+from layercheck.logic.in_use import (
+    EcsPort,
+    InUseImages,
+    InventoryPort,
+    LambdaPort,
+    RegistryRef,
+    SourceFailure,
+    TagResolverPort,
+    UnresolvedImage,
+    discover_in_use,
+)
+from layercheck.logic.registries import Registry, RegistryUnreadable
+from layercheck.logic.replication import ReplicationConfiguration, replication_destinations
+from layercheck.models.events import (
+    AuditImage,
+    AuditScope,
+    ImagesWorkItem,
+    RegistryWorkItem,
+    ReplicaDestination,
+    RepositoryWorkItem,
+)
+
+
+class ReplicationRulesPort(Protocol):
+    def replication_configuration(self) -> ReplicationConfiguration:
+        """The registry's rules (DescribeRegistry); raises ``RepositoryCheckError``."""
+        ...
+
+
+@dataclass(frozen=True)
+class RegistryServices:
+    """What the audit needs of one registry, built with that registry's account credentials and Region."""
+
+    audit: AuditService
+    replication: ReplicationRulesPort
+    tags: TagResolverPort
+    ecs: EcsPort | None = None
+    lambda_functions: LambdaPort | None = None
+    inventory: InventoryPort | None = None
+
+
+class RegistryServicesPort(Protocol):
+    def for_registry(self, registry: Registry) -> RegistryServices | RegistryUnreadable:
+        """The registry's services (made once per container), or why the registry cannot be read."""
+        ...
+
+    def unreadable(self, registry: Registry, error: RepositoryCheckError) -> RegistryUnreadable | None:
+        """Whether an error met on the registry makes the whole registry unreadable (remembered for the rest of the
+        invocation), else None."""
+        ...
+
+
+@dataclass(frozen=True)
+class OrganizationAuditStarted:
+    audit_id: str
+    registries: int
+
+
+@dataclass(frozen=True)
+class RegistryAudited:
+    registry: Registry
+    repositories: int = 0
+    in_use_images: int = 0
+    unresolved: tuple[UnresolvedImage, ...] = ()
+    source_failures: tuple[SourceFailure, ...] = ()
+    replicated_repositories: int = 0
+    unreadable: RegistryUnreadable | None = None
+
+
+@dataclass
+class OrganizationAudit:
+    registries: RegistryServicesPort
+    queue: WorkQueuePort
+    home_region: str
+
+    def start(self, audit_id: str, scope: AuditScope, registries: Sequence[Registry]) -> OrganizationAuditStarted:
+        """Queue one registry item per audited registry: the start stays short however many registries there are."""
+        items = [
+            RegistryWorkItem(
+                auditId=audit_id,
+                registryId=registry.account_id,
+                region=registry.region,
+                repositoryPrefixes=list(scope.repositoryPrefixes),
+                taggedOnly=scope.taggedOnly,
+                newestImages=scope.newestImages,
+            )
+            for registry in registries
+        ]
+        queued = sum(self.queue.send_work_items(items[i : i + SEND_CHUNK]) for i in range(0, len(items), SEND_CHUNK))
+        return OrganizationAuditStarted(audit_id=audit_id, registries=queued)
+
+    def audit_registry(self, item: RegistryWorkItem) -> RegistryAudited:
+        registry = Registry(account_id=item.registryId, region=item.region)
+        services = self.registries.for_registry(registry)
+        if isinstance(services, RegistryUnreadable):
+            return RegistryAudited(registry, unreadable=services)
+        try:
+            rules = services.replication.replication_configuration()
+            repositories = [
+                r.repository_name
+                for r in services.audit.catalog.list_repositories(item.registryId)
+                if in_scope(r.repository_name, item.repositoryPrefixes)
+            ]
+        except RepositoryCheckError as error:
+            return RegistryAudited(registry, unreadable=self._unreadable_or_raise(registry, "(registry)", error))
+        in_use = discover_in_use(
+            RegistryRef(item.registryId, item.region),
+            ecs=services.ecs,
+            lambda_functions=services.lambda_functions,
+            inventory=services.inventory,
+            tags=services.tags,
+        )
+        in_use_by_repository = _in_use_by_repository(in_use)
+        replicated = 0
+        pending: list[RepositoryWorkItem] = []
+        queued = 0
+        for name in repositories:
+            destinations = replication_destinations(
+                rules, source_registry_id=item.registryId, source_region=item.region, repository_name=name
+            )
+            replicated += bool(destinations)
+            pending.append(
+                RepositoryWorkItem(
+                    auditId=item.auditId,
+                    registryId=item.registryId,
+                    region=item.region,
+                    repositoryName=name,
+                    taggedOnly=item.taggedOnly,
+                    newestImages=item.newestImages,
+                    inUse=in_use_by_repository.get(name, []),
+                    replicaDestinations=[
+                        ReplicaDestination(region=d.region, registryId=d.registryId) for d in destinations
+                    ],
+                )
+            )
+            if len(pending) >= SEND_CHUNK:
+                queued += self.queue.send_work_items(pending)
+                pending = []
+        if pending:
+            queued += self.queue.send_work_items(pending)
+        return RegistryAudited(
+            registry,
+            repositories=queued,
+            in_use_images=len(in_use.images),
+            unresolved=tuple(in_use.unresolved),
+            source_failures=tuple(in_use.failures),
+            replicated_repositories=replicated,
+        )
+
+    def audit_repository(self, item: RepositoryWorkItem) -> RepositoryAudited | RegistryUnreadable:
+        registry = Registry(account_id=item.registryId, region=item.region or self.home_region)
+        services = self.registries.for_registry(registry)
+        if isinstance(services, RegistryUnreadable):
+            return services
+        try:
+            return services.audit.audit_repository(item)
+        except RepositoryCheckError as error:
+            return self._unreadable_or_raise(registry, item.repositoryName, error)
+
+    def audit_images(self, item: ImagesWorkItem) -> ImageCheckOutcome | RegistryUnreadable:
+        registry = Registry(account_id=item.registryId, region=item.region or self.home_region)
+        services = self.registries.for_registry(registry)
+        if isinstance(services, RegistryUnreadable):
+            return services
+        return services.audit.audit_images(item)
+
+    def _unreadable_or_raise(self, registry: Registry, what: str, error: RepositoryCheckError) -> RegistryUnreadable:
+        if is_transient(error.code):
+            raise TransientCheckError(what, [error.code]) from error
+        unreadable = self.registries.unreadable(registry, error)
+        if unreadable is None:
+            raise error
+        return unreadable
+
+
+def _in_use_by_repository(in_use: InUseImages) -> dict[str, list[AuditImage]]:
+    """The work item's ``inUse`` entries, by repository name, in a stable order (digest)."""
+    grouped: dict[str, list[AuditImage]] = defaultdict(list)
+    for image, used_by in sorted(in_use.images.items()):
+        grouped[image.repositoryName].append(AuditImage(imageDigest=image.imageDigest, usedBy=list(used_by)))
+    return dict(grouped)
