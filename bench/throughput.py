@@ -21,7 +21,8 @@ import boto3
 from bench.dataset import Registry
 from layercheck.integrations.ecr import EcrRegistry, client_config
 from layercheck.logic.check import DEFAULT_WORKERS, RepositoryTarget, check_repositories
-from layercheck.logic.digests import MAX_DIGESTS_PER_CALL, chunked
+from layercheck.logic.chunks import chunked
+from layercheck.logic.digests import MAX_DIGESTS_PER_CALL
 from layercheck.models.verdicts import CheckOutcome
 from local.faultproxy import FaultPlan, remote_reset, remote_set_plan, remote_stats
 from local.lambda_context import LOCAL_REGION

@@ -2,17 +2,74 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
+from layercheck.contracts import environment as env
 from layercheck.contracts import metrics as metric_names
 from layercheck.models.stored import Source
 from layercheck.models.verdicts import CheckSummary
 
+Handler = Callable[[Any, Any], Any]
+# Powertools' own rule for "not in Lambda" (Tracer._is_tracer_disabled): no task root, or a local emulator.
+_LAMBDA_TASK_ROOT, _LOCAL_EMULATORS = "LAMBDA_TASK_ROOT", ("AWS_SAM_LOCAL", "CHALICE_LOCAL")
+
+
+def tracing_enabled() -> bool:
+    """Tracing is on in Lambda unless ``POWERTOOLS_TRACE_DISABLED`` is true, as Powertools decides it."""
+    disabled = resolve_truthy_env_var_choice(env=os.environ.get(env.POWERTOOLS_TRACE_DISABLED, "false"))
+    in_lambda = bool(os.environ.get(_LAMBDA_TASK_ROOT)) and not any(os.environ.get(name) for name in _LOCAL_EMULATORS)
+    return in_lambda and not disabled
+
+
+class LazyTracer:
+    """Powertools' ``Tracer``, created on the first invocation and only when tracing is on.
+
+    ``Tracer()`` imports the X-Ray SDK (and botocore with it) even when ``POWERTOOLS_TRACE_DISABLED=true``: about a
+    third of the handler's import time for nothing. The decorator keeps Powertools' shape,
+    ``@tracer.capture_lambda_handler(capture_response=False)``; with tracing off it calls the handler as it is."""
+
+    def __init__(self, enabled: Callable[[], bool] = tracing_enabled) -> None:
+        self._enabled = enabled
+        self._tracer: Tracer | None = None
+        self._decided = False
+
+    @property
+    def active(self) -> Tracer | None:
+        """The real tracer once tracing is known to be on; None when it is off (the X-Ray SDK is then never loaded)."""
+        if not self._decided:
+            self._tracer = Tracer() if self._enabled() else None
+            self._decided = True
+        return self._tracer
+
+    def capture_lambda_handler(self, *, capture_response: bool = True) -> Callable[[Handler], Handler]:
+        def decorate(handler: Handler) -> Handler:
+            traced: Handler | None = None
+
+            @functools.wraps(handler)
+            def run(event: Any, context: Any) -> Any:
+                nonlocal traced
+                tracer = self.active
+                if tracer is None:
+                    return handler(event, context)
+                if traced is None:
+                    traced = tracer.capture_lambda_handler(handler, capture_response=capture_response)
+                return traced(event, context)
+
+            return run
+
+        return decorate
+
+
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 # The metrics contract has one dimension, Source. Powertools would add "service" (POWERTOOLS_SERVICE_NAME) to every
 # metric, and CloudWatch matches dimension sets exactly: an alarm on Source alone would then find no data.
 metrics = Metrics(service="")

@@ -1,10 +1,17 @@
-"""Digest rules that hold before any AWS call."""
+"""Digest rules that hold before any AWS call: judged once, deduplicated in order, cut at ECR's 100 per call."""
 
 from __future__ import annotations
 
 import pytest
 
-from layercheck.logic.digests import MAX_DIGESTS_PER_CALL, chunked, is_valid_digest, unique_in_order
+from layercheck.logic.chunks import chunked
+from layercheck.logic.digests import (
+    MAX_DIGESTS_PER_CALL,
+    AskedDigests,
+    is_valid_digest,
+    unique_in_order,
+    valid_digest,
+)
 
 SHA256 = "sha256:" + "a" * 64
 SHA512 = "sha512:" + "0" * 128
@@ -33,6 +40,20 @@ def test_is_valid_digest_accepts_sha256_and_sha512_lowercase_hex(digest: str) ->
 )
 def test_is_valid_digest_rejects_everything_else(digest: str) -> None:
     assert not is_valid_digest(digest)
+    assert valid_digest(digest) is None
+
+
+def test_asked_digests_judges_each_distinct_digest_once_in_first_seen_order() -> None:
+    # Given a list with repeats, malformed entries and a repeated malformed entry
+    asked = ["latest", SHA512, SHA256, "latest", SHA512, "sha256:ABC"]
+
+    # When it is judged
+    judged = AskedDigests.of(asked)
+
+    # Then every distinct digest appears once, in first-seen order; only the well-formed ones are to be sent
+    assert judged.distinct == ("latest", SHA512, SHA256, "sha256:ABC")
+    assert judged.valid == (SHA512, SHA256)
+    assert judged.malformed == frozenset({"latest", "sha256:ABC"})
 
 
 def test_unique_in_order_keeps_first_seen_position() -> None:
@@ -46,7 +67,7 @@ def test_unique_in_order_keeps_first_seen_position() -> None:
 def test_chunked_respects_ecr_limit_of_100(count: int, sizes: list[int]) -> None:
     items = list(range(count))
 
-    chunks = list(chunked(items))
+    chunks = list(chunked(items, MAX_DIGESTS_PER_CALL))
 
     assert [len(chunk) for chunk in chunks] == sizes
     assert [item for chunk in chunks for item in chunk] == items

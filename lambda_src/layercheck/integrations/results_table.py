@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import TypeAdapter
 
 from layercheck.errors import InvalidPageTokenError, ResultsNotStoredError
-from layercheck.logic.digests import chunked
+from layercheck.logic.chunks import chunked
 from layercheck.models.stored import StoredItem, StoredLayerVerdict
 from layercheck.results_table_schema import (
     LAYER_DIGEST_INDEX,

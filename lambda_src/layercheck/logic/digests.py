@@ -1,23 +1,36 @@
-"""Digest rules that hold before any AWS call: the accepted format, first-seen deduplication, and ECR's chunk size."""
+"""Digest rules that hold before any AWS call: the accepted format, first-seen deduplication, ECR's chunk size.
+
+A digest is judged once, where it enters (``AskedDigests.of``); after that its type carries the verdict: only a
+``ValidDigest`` is ever sent to ECR, and nothing downstream matches the pattern again.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TypeVar
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NewType, TypeVar
+
+from layercheck.contracts.patterns import DIGEST_PATTERN
 
 # ECR accepts at most 100 digests per BatchCheckLayerAvailability call.
 # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchCheckLayerAvailability.html
 MAX_DIGESTS_PER_CALL = 100
 
-# OCI image spec's registered algorithms, lowercase hex only: https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
+ValidDigest = NewType("ValidDigest", str)
+"""A digest in the OCI format (``contracts.patterns.DIGEST_PATTERN``); only ``valid_digest`` makes one."""
+
+_DIGEST = re.compile(DIGEST_PATTERN)
 
 T = TypeVar("T")
 
 
-def is_valid_digest(digest: str) -> bool:
-    return _DIGEST.fullmatch(digest) is not None
+def valid_digest(text: str) -> ValidDigest | None:
+    return ValidDigest(text) if _DIGEST.fullmatch(text) is not None else None
+
+
+def is_valid_digest(text: str) -> bool:
+    return _DIGEST.fullmatch(text) is not None
 
 
 def invalid_digest_reason(digest: str) -> str:
@@ -30,9 +43,24 @@ def unique_in_order(items: Iterable[T]) -> list[T]:
     return list(dict.fromkeys(items))
 
 
-def chunked(items: Sequence[T], size: int = MAX_DIGESTS_PER_CALL) -> Iterator[list[T]]:
-    """Consecutive slices of at most ``size`` items: 201 digests give 100, 100 and 1."""
-    if size < 1:
-        raise ValueError("chunk size must be at least 1")
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
+@dataclass(frozen=True, slots=True)
+class AskedDigests:
+    """A digest list as asked, judged once: its distinct digests in first-seen order, the well-formed ones among
+    them (what ECR is asked about, in the same order) and the malformed ones (answered ``InvalidLayerDigest``)."""
+
+    distinct: tuple[str, ...]
+    valid: tuple[ValidDigest, ...]
+    malformed: frozenset[str]
+
+    @classmethod
+    def of(cls, digests: Iterable[str]) -> AskedDigests:
+        distinct = tuple(dict.fromkeys(digests))
+        valid: list[ValidDigest] = []
+        malformed: list[str] = []
+        for text in distinct:
+            digest = valid_digest(text)
+            if digest is None:
+                malformed.append(text)
+            else:
+                valid.append(digest)
+        return cls(distinct, tuple(valid), frozenset(malformed))

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from enum import StrEnum
+from operator import attrgetter
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
 class FailureCode(StrEnum):
@@ -50,30 +52,27 @@ class RepositoryResult(EcrShape):
     failures: list[LayerFailure] = Field(default_factory=list)
 
 
-class VerdictKind(StrEnum):
-    """How a (repository, digest) pair was answered; the summary counts each pair under exactly one kind."""
-
-    AVAILABLE = "available"
-    UNAVAILABLE = "unavailable"  # any availability other than AVAILABLE: UNAVAILABLE, ARCHIVED, values ECR adds later
-    MISSING = "missing"
-    INVALID = "invalid"
-    ERROR = "error"
+# ECR's lists validated in one call each (pydantic's core walks the list, not a Python loop per entry): the ECR
+# integration reads every BatchCheckLayerAvailability answer through these.
+_layer_answers = TypeAdapter(list[LayerAnswer])
+_layer_failures = TypeAdapter(list[LayerFailure])
 
 
-def layer_kind(layer: LayerAnswer) -> VerdictKind:
-    return VerdictKind.AVAILABLE if layer.layerAvailability == AVAILABLE else VerdictKind.UNAVAILABLE
+def layer_answers(items: Any) -> list[LayerAnswer]:
+    """ECR's ``layers`` (a list of ``Layer`` dicts, as botocore parses them) as models."""
+    return _layer_answers.validate_python(items)
 
 
-def failure_kind(failure: LayerFailure) -> VerdictKind:
-    if failure.failureCode == FailureCode.MISSING_LAYER_DIGEST:
-        return VerdictKind.MISSING
-    if failure.failureCode == FailureCode.INVALID_LAYER_DIGEST:
-        return VerdictKind.INVALID
-    return VerdictKind.ERROR
+def layer_failures(items: Any) -> list[LayerFailure]:
+    """ECR's ``failures`` (a list of ``LayerFailure`` dicts) as models."""
+    return _layer_failures.validate_python(items)
 
 
 class CheckSummary(BaseModel):
-    """Counts of (repository, digest) pairs; ``checked`` is the sum of the other five."""
+    """Counts of (repository, digest) pairs, each under exactly one kind; ``checked`` is the sum of the other five.
+
+    ``unavailable`` is any availability but AVAILABLE (UNAVAILABLE, ARCHIVED, values ECR adds later); ``errors`` is
+    any failure code but ECR's MissingLayerDigest and InvalidLayerDigest (a repository-level error's code)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -86,18 +85,26 @@ class CheckSummary(BaseModel):
 
     @classmethod
     def of(cls, results: list[RepositoryResult]) -> CheckSummary:
-        kinds: Counter[VerdictKind] = Counter()
+        """Counted by value, a C loop per list rather than a Python call per pair: 100,000 pairs take milliseconds."""
+        availability: Counter[str] = Counter()
+        codes: Counter[str] = Counter()
         for result in results:
-            kinds.update(layer_kind(layer) for layer in result.layers)
-            kinds.update(failure_kind(failure) for failure in result.failures)
+            availability.update(map(_availability, result.layers))
+            codes.update(map(_failure_code, result.failures))
+        layers, failures = availability.total(), codes.total()
+        missing, invalid = codes[FailureCode.MISSING_LAYER_DIGEST], codes[FailureCode.INVALID_LAYER_DIGEST]
         return cls(
-            checked=kinds.total(),
-            available=kinds[VerdictKind.AVAILABLE],
-            unavailable=kinds[VerdictKind.UNAVAILABLE],
-            missing=kinds[VerdictKind.MISSING],
-            invalid=kinds[VerdictKind.INVALID],
-            errors=kinds[VerdictKind.ERROR],
+            checked=layers + failures,
+            available=availability[AVAILABLE],
+            unavailable=layers - availability[AVAILABLE],
+            missing=missing,
+            invalid=invalid,
+            errors=failures - missing - invalid,
         )
+
+
+_availability = attrgetter("layerAvailability")
+_failure_code = attrgetter("failureCode")
 
 
 class CheckOutcome(BaseModel):
