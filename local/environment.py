@@ -22,6 +22,7 @@ from local.moto_ecr import teach_pull_through_cache_rules
 RESULTS_TABLE_NAME = "layercheck-results"
 AUDIT_QUEUE_NAME = "layercheck-audit"
 IDEMPOTENCY_TABLE_NAME = "layercheck-idempotency"
+EVENT_BUS_NAME = "layercheck-events"
 
 
 def lambda_environment(endpoint_url: str) -> dict[str, str]:
@@ -36,6 +37,7 @@ def lambda_environment(endpoint_url: str) -> dict[str, str]:
         env.RESULTS_TABLE_NAME: RESULTS_TABLE_NAME,
         env.IDEMPOTENCY_TABLE_NAME: IDEMPOTENCY_TABLE_NAME,
         env.AUDIT_QUEUE_URL: audit_queue_url(endpoint_url),
+        env.EVENT_BUS_NAME: EVENT_BUS_NAME,
         env.POWERTOOLS_SERVICE_NAME: metric_names.SERVICE_NAME,
         env.POWERTOOLS_METRICS_NAMESPACE: metric_names.NAMESPACE,
         env.POWERTOOLS_TRACE_DISABLED: "true",
@@ -87,6 +89,21 @@ def create_results_table(endpoint_url: str, table_name: str = RESULTS_TABLE_NAME
     dynamodb.update_time_to_live(
         TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"}
     )
+    create_event_bus(
+        {
+            "endpoint_url": endpoint_url,
+            "region_name": LOCAL_REGION,
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+        }
+    )
+
+
+def create_event_bus(where: dict[str, Any]) -> None:
+    """The bus for "Image Verdict Changed" events (EVENT_BUS_NAME), once: the API and the event doors both publish."""
+    events: Any = boto3.client("events", **where)
+    with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
+        events.create_event_bus(Name=EVENT_BUS_NAME)
 
 
 def audit_queue_url(endpoint_url: str, queue_name: str = AUDIT_QUEUE_NAME) -> str:
@@ -95,7 +112,8 @@ def audit_queue_url(endpoint_url: str, queue_name: str = AUDIT_QUEUE_NAME) -> st
 
 
 def create_event_resources(endpoint_url: str | None = None, *, visibility_timeout: int = 30) -> str:
-    """The idempotency table and the audit queue the stack deploys for the event doors; returns the queue URL.
+    """The idempotency table, the audit queue and the change-event bus the stack deploys for the event doors;
+    returns the queue URL.
 
     With no endpoint the clients go wherever the environment points them (moto in-process in the tests)."""
     where: dict[str, Any] = {"region_name": LOCAL_REGION}
@@ -107,6 +125,7 @@ def create_event_resources(endpoint_url: str | None = None, *, visibility_timeou
         TableName=IDEMPOTENCY_TABLE_NAME,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": idempotency_table_schema.TTL_ATTRIBUTE},
     )
+    create_event_bus(where)
     sqs: Any = boto3.client("sqs", **where)
     url: str = sqs.create_queue(QueueName=AUDIT_QUEUE_NAME, Attributes={"VisibilityTimeout": str(visibility_timeout)})[
         "QueueUrl"

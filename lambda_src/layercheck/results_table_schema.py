@@ -43,8 +43,9 @@ def image_key(registry_id: str, region: str, repository_name: str, image_digest:
     return KEY_SEPARATOR.join((registry_id, region, repository_name, image_digest))
 
 
-def image_key_prefix(registry_id: str, region: str | None = None) -> str:
-    """The ``begins_with`` operand that narrows ``byImageStatus`` to a registry, or to a registry in one Region."""
+def registry_key_prefix(registry_id: str, region: str | None = None) -> str:
+    """The ``begins_with`` operand that narrows an index sorted by ``pk`` or ``imageKey`` to a registry, or to a
+    registry in one Region."""
     parts = (registry_id,) if region is None else (registry_id, region)
     return KEY_SEPARATOR.join(parts) + KEY_SEPARATOR
 

@@ -14,16 +14,20 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from layercheck.contracts import routes
 from layercheck.contracts.environment import REGISTRY_IDS
-from layercheck.contracts.patterns import DIGEST_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
-from layercheck.dependencies import layer_check_service, results_table
+from layercheck.contracts.patterns import DIGEST_PATTERN, REGION_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
+from layercheck.dependencies import home_region, layer_check_service, layer_check_service_for, results_table
+from layercheck.doors import images_api
+from layercheck.doors.api_access import is_home, own_account, registry_adapter, served_registry
 from layercheck.doors.json_body import content_type_note, read_bodies_as_json
 from layercheck.errors import InvalidPageTokenError, RegistryNotServedError, RequestRuleError, ResultsNotStoredError
 from layercheck.logic.check import RepositoryTarget
 from layercheck.logic.deadline import Deadline
+from layercheck.logic.registries import RegistryUnreadable
 from layercheck.models.api import CheckRequest, CheckResponse, ErrorDetail, ErrorResponse, ResultsResponse
 from layercheck.models.stored import Source
+from layercheck.models.verdicts import CheckSummary, LayerFailure, RepositoryResult
 from layercheck.observability import logger, record_check
-from layercheck.settings import account_of, load_settings
+from layercheck.settings import load_settings
 
 OPENAPI_TITLE = "layercheck"
 OPENAPI_VERSION = "1.0.0"
@@ -45,6 +49,7 @@ CHECKS_TAG, RESULTS_TAG = "checks", "results"
 TAGS = [
     Tag(name=CHECKS_TAG, description="Check layer digests in ECR now, and store the verdicts"),
     Tag(name=RESULTS_TAG, description="Read the latest stored verdicts"),
+    *images_api.TAGS,
 ]
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -72,16 +77,6 @@ _VALIDATION_RESPONSES: dict[int, OpenAPIResponse] = {
 }
 
 
-def _served_registry(requested: str | None) -> str:
-    """The registry to check: the one named, or ECR's default (the caller's account: the account in this function's
-    ARN); refused unless this deployment serves it, before any ECR call or write."""
-    own_account = account_of(app.lambda_context.invoked_function_arn)
-    registry_id = requested or own_account
-    if registry_id not in load_settings().served_registry_ids(own_account):
-        raise RegistryNotServedError(registry_id)
-    return registry_id
-
-
 @app.post(
     routes.CHECKS,
     summary="Check layer digests in repositories",
@@ -97,15 +92,22 @@ def _served_registry(requested: str | None) -> str:
     },
 )
 def create_check(request: Annotated[CheckRequest, Body()]) -> CheckResponse:
-    registry_id = _served_registry(request.registryId)
+    own = own_account(app.lambda_context)
+    registry_id = served_registry(request.registryId, own)
+    region = request.region or home_region()
     deadline = Deadline.starting_now(
         app.lambda_context.get_remaining_time_in_millis, load_settings().api_deadline_seconds
     )
     check_id = app.current_event.request_context.request_id or str(uuid.uuid4())
     targets = [RepositoryTarget(registry_id, name, request.layerDigests) for name in request.repositoryNames]
-    outcome = layer_check_service().check_and_store(
-        targets, source=Source.API, check_id=check_id, should_continue=deadline.has_time
-    )
+    if is_home(registry_id, region, own):
+        service = layer_check_service()
+    else:
+        adapter = registry_adapter(registry_id, region, own)
+        if isinstance(adapter, RegistryUnreadable):
+            return _unreadable_answer(check_id, targets, adapter)
+        service = layer_check_service_for(adapter, region=region)
+    outcome = service.check_and_store(targets, source=Source.API, check_id=check_id, should_continue=deadline.has_time)
     record_check(outcome.summary)
     logger.info("checked layers", check_id=check_id, **outcome.summary.model_dump())
     return CheckResponse(checkId=check_id, results=outcome.results, summary=outcome.summary)
@@ -125,6 +127,7 @@ def list_results(
     ] = None,
     layer_digest: Annotated[str | None, Query(alias=routes.LAYER_DIGEST, pattern=DIGEST_PATTERN)] = None,
     registry_id: Annotated[str | None, Query(alias=routes.REGISTRY_ID, pattern=REGISTRY_ID_PATTERN)] = None,
+    region: Annotated[str | None, Query(alias=routes.REGION, pattern=REGION_PATTERN)] = None,
     next_token: Annotated[str | None, Query(alias=routes.NEXT_TOKEN, max_length=2048)] = None,
     limit: Annotated[int, Query(alias=routes.LIMIT, ge=1, le=100)] = 50,
 ) -> ResultsResponse:
@@ -136,15 +139,39 @@ def list_results(
             f"give exactly one of {routes.REPOSITORY_NAME} and {routes.LAYER_DIGEST}",
         )
     if repository_name is not None:
-        own_account = account_of(app.lambda_context.invoked_function_arn)
         page = results_table().query_repository(
-            registry_id or own_account, repository_name, limit=limit, next_token=next_token
+            registry_id or own_account(app.lambda_context),
+            repository_name,
+            region=region,
+            limit=limit,
+            next_token=next_token,
         )
     else:
         page = results_table().query_layer_digest(
-            str(layer_digest), registry_id=registry_id, limit=limit, next_token=next_token
+            str(layer_digest), registry_id=registry_id, region=region, limit=limit, next_token=next_token
         )
     return ResultsResponse(items=page.items, nextToken=page.next_token)
+
+
+def _unreadable_answer(check_id: str, targets: list[RepositoryTarget], unreadable: RegistryUnreadable) -> CheckResponse:
+    """A registry this deployment cannot read (reader role missing, Region not enabled): every pair is a failure with
+    AWS's code, as a repository-level error is, and nothing is stored over a real verdict."""
+    reason = f"registry {unreadable.account_id} in {unreadable.region} cannot be read: {unreadable.reason}"
+    results = [
+        RepositoryResult(
+            registryId=target.registry_id,
+            repositoryName=target.repository_name,
+            failures=[
+                LayerFailure(layerDigest=digest, failureCode=unreadable.code, failureReason=reason)
+                for digest in dict.fromkeys(target.layer_digests)
+            ],
+        )
+        for target in targets
+    ]
+    summary = CheckSummary.of(results)
+    record_check(summary)
+    logger.warning("registry unreadable", account=unreadable.account_id, region=unreadable.region, code=unreadable.code)
+    return CheckResponse(checkId=check_id, results=results, summary=summary)
 
 
 # -- errors, mapped in one place ---------------------------------------------------------------------------------
@@ -216,6 +243,9 @@ def _results_not_stored(error: ResultsNotStoredError) -> Response[Any]:
         HTTPStatus.SERVICE_UNAVAILABLE,
         f"the check ran but {len(error.unstored_keys)} verdicts could not be stored; retry",
     )
+
+
+app.include_router(images_api.router)
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:

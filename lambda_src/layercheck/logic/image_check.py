@@ -96,8 +96,8 @@ class ImageCheckService:
     events: EventPublisherPort | None = None
 
     def __post_init__(self) -> None:
-        if self.events is not None and self.image_store is None:
-            raise ValueError("change events need the previous status: give an image_store with the events publisher")
+        if self.events is not None and (self.image_store is None or self.region is None):
+            raise ValueError("change events need the previous status and the Region: give image_store and region")
 
     def check_images(
         self,
@@ -189,7 +189,9 @@ class ImageCheckService:
         entries = []
         for verdict, write in zip(verdicts, writes, strict=True):
             detail = (
-                verdict_changed(write.previous_status, verdict, region=verdict.region or "", used_by=verdict.usedBy)
+                verdict_changed(
+                    write.previous_status, verdict, region=verdict.region or str(self.region), used_by=verdict.usedBy
+                )
                 if write.stored
                 else None
             )

@@ -7,7 +7,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from layercheck.contracts.patterns import REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
+from layercheck.contracts.patterns import REGION_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
 from layercheck.models.stored import StoredImageVerdict, StoredLayerVerdict
 from layercheck.models.verdicts import CheckSummary, RepositoryResult
 
@@ -32,6 +32,8 @@ class CheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     registryId: Annotated[str | None, Field(pattern=REGISTRY_ID_PATTERN)] = None
+    # The registry's Region (default: the function's own); another Region or account is read through the reader role.
+    region: Annotated[str | None, Field(pattern=REGION_PATTERN)] = None
     repositoryNames: Annotated[list[RepositoryName], Field(min_length=1, max_length=MAX_REPOSITORIES)]
     layerDigests: Annotated[list[LayerDigestText], Field(min_length=1, max_length=MAX_LAYER_DIGESTS)]
 

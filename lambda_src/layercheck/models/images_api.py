@@ -83,6 +83,27 @@ class ImageCheckRequest(BaseModel):
     images: Annotated[list[ImageIdentifier], Field(min_length=1, max_length=MAX_IMAGES_PER_CHECK)]
 
 
+class UncheckedImage(BaseModel):
+    """An entry of ``POST /images/checks`` that could not be checked and is therefore not stored: a tag the
+    repository does not hold (no digest to key a verdict by), a registry that cannot be read, a check stopped by the
+    API's deadline (``DeadlineExceeded``) or by an ECR error a retry may pass. The image as it was asked for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    registryId: str
+    region: str
+    repositoryName: str
+    imageTag: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    imageDigest: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    status: Literal[ImageStatus.UNCHECKED] = ImageStatus.UNCHECKED
+    failureCode: str
+    failureReason: str
+    stored: Literal[False] = False
+
+
+ImageCheckVerdict = StoredImageVerdict | UncheckedImage
+
+
 class ImageCheckSummary(BaseModel):
     """Counts of the answer's verdicts by status; ``checked`` is their sum (an image asked twice counts twice)."""
 
@@ -95,7 +116,7 @@ class ImageCheckSummary(BaseModel):
     archived: int = 0
 
     @classmethod
-    def of(cls, verdicts: Sequence[StoredImageVerdict]) -> ImageCheckSummary:
+    def of(cls, verdicts: Sequence[ImageCheckVerdict]) -> ImageCheckSummary:
         counts = Counter(verdict.status for verdict in verdicts)
         return cls(
             checked=len(verdicts),
@@ -108,7 +129,7 @@ class ImageCheckSummary(BaseModel):
 
 class ImageCheckResponse(BaseModel):
     checkId: str
-    verdicts: list[StoredImageVerdict]  # in request order
+    verdicts: list[ImageCheckVerdict]  # in request order
     summary: ImageCheckSummary
 
 

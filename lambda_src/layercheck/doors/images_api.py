@@ -1,0 +1,193 @@
+"""The API's image routes: POST /images/checks, GET /images, POST /inventory (included in doors/api.py's resolver,
+whose exception handlers map their errors)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.models import Tag
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from layercheck.contracts import routes
+from layercheck.contracts.environment import INVENTORY_TTL_HOURS, REGISTRY_IDS
+from layercheck.contracts.patterns import REGION_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
+from layercheck.dependencies import (
+    ecr_registry,
+    home_region,
+    image_check_service,
+    image_check_service_for,
+    inventory_store,
+    results_table,
+)
+from layercheck.doors.api_access import is_home, own_account, registry_adapter, served_registry
+from layercheck.errors import RequestRuleError
+from layercheck.logic.deadline import Deadline
+from layercheck.logic.image_requests import RequestedImages
+from layercheck.logic.inventory import inventory_entries
+from layercheck.logic.registries import RegistryUnreadable, parse_account_selection
+from layercheck.models.images_api import (
+    DEFAULT_PAGE_SIZE,
+    MAX_NEXT_TOKEN_LENGTH,
+    MAX_PAGE_SIZE,
+    ImageCheckRequest,
+    ImageCheckResponse,
+    ImageCheckSummary,
+    ImagesResponse,
+    InventoryRequest,
+    InventoryResponse,
+    UncheckedImage,
+)
+from layercheck.models.stored import ImageStatus, StoredImageVerdict, utc_now
+from layercheck.observability import logger, record_check, record_events_unsent, record_images
+from layercheck.settings import load_settings
+
+IMAGES_TAG, INVENTORY_TAG = "images", "inventory"
+TAGS = [
+    Tag(name=IMAGES_TAG, description="Check whole images now, and list the stored image verdicts"),
+    Tag(name=INVENTORY_TAG, description="Report images in use that layercheck cannot discover itself"),
+]
+ERRORS = {
+    422: {"description": "The request breaks a rule (the answer names the entry and the field)"},
+    400: {"description": "A parameter is malformed, or the body is not JSON"},
+}
+
+router = Router()  # type: ignore[no-untyped-call]
+
+
+@router.post(
+    routes.IMAGE_CHECKS,
+    summary="Check whole images (index, platform manifests, config and layers)",
+    description="1-100 images by imageTag or imageDigest, answered in request order and stored (source api). An "
+    "image the repository does not hold is a verdict UNCHECKED with ECR's failureCode, not an error: by digest it is "
+    "stored, by tag it has no digest to be stored by (stored: false). So are images the deadline left unchecked "
+    "(DeadlineExceeded). region (default: the function's own) and another served registry are read through the "
+    "reader role.",
+    tags=[IMAGES_TAG],
+    responses={
+        200: {"description": "Every image answered"},
+        **ERRORS,  # type: ignore[dict-item]
+        403: {"description": f"registryId is not a registry this deployment serves ({REGISTRY_IDS})"},
+        503: {"description": "The check ran but some verdicts could not be stored; retry"},
+    },
+)
+def check_images(request: Annotated[ImageCheckRequest, Body()]) -> ImageCheckResponse:
+    own = own_account(router.lambda_context)
+    registry_id = served_registry(request.registryId, own)
+    region = request.region or home_region()
+    deadline = Deadline.starting_now(
+        router.lambda_context.get_remaining_time_in_millis, load_settings().api_deadline_seconds
+    )
+    event: APIGatewayProxyEvent = router.current_event  # type: ignore[assignment]  # the REST resolver's
+    check_id = event.request_context.request_id or str(uuid.uuid4())
+    if is_home(registry_id, region, own):
+        requested = RequestedImages(ecr_registry(), image_check_service(), registry_id, region)
+    else:
+        adapter = registry_adapter(registry_id, region, own)
+        if isinstance(adapter, RegistryUnreadable):
+            return _unreadable_answer(check_id, request, adapter)
+        requested = RequestedImages(adapter, image_check_service_for(adapter, region=region), registry_id, region)
+    outcome = requested.check(request.images, check_id=check_id, should_continue=deadline.has_time)
+    stored = outcome.stored
+    record_check(outcome.layer_summary)
+    record_images(
+        len(stored),
+        sum(verdict.status is ImageStatus.BROKEN for verdict in stored),
+        in_use_broken=sum(o.in_use_broken for o in outcome.outcomes),
+        replicas_incomplete=sum(o.replicas_incomplete for o in outcome.outcomes),
+    )
+    record_events_unsent([unsent for o in outcome.outcomes for unsent in o.events_unsent])
+    summary = ImageCheckSummary.of(outcome.verdicts)
+    logger.info("checked images", check_id=check_id, **summary.model_dump())
+    return ImageCheckResponse(checkId=check_id, verdicts=outcome.verdicts, summary=summary)
+
+
+def _unreadable_answer(check_id: str, request: ImageCheckRequest, unreadable: RegistryUnreadable) -> ImageCheckResponse:
+    reason = f"registry {unreadable.account_id} in {unreadable.region} cannot be read: {unreadable.reason}"
+    logger.warning("registry unreadable", account=unreadable.account_id, region=unreadable.region, code=unreadable.code)
+    verdicts = [
+        UncheckedImage(
+            registryId=unreadable.account_id,
+            region=unreadable.region,
+            repositoryName=image.repositoryName,
+            imageTag=image.imageTag,
+            imageDigest=image.imageDigest,
+            failureCode=unreadable.code,
+            failureReason=reason,
+        )
+        for image in request.images
+    ]
+    return ImageCheckResponse(checkId=check_id, verdicts=list(verdicts), summary=ImageCheckSummary.of(verdicts))
+
+
+@router.get(
+    routes.IMAGES,
+    summary="Stored image verdicts in one status across repositories, accounts and Regions, or of one repository",
+    description="status=BROKEN|UNCHECKED|ARCHIVED reads a sparse index (COMPLETE images are not in it: an image "
+    "leaves the list when it recovers), optionally narrowed to a registryId, and a region. repositoryName lists one "
+    "repository's image verdicts (registryId default: this account; region default: the function's own).",
+    tags=[IMAGES_TAG],
+    responses={200: {"description": "One page of image verdicts"}, **ERRORS},  # type: ignore[dict-item]
+)
+def list_images(
+    status: Annotated[Literal["BROKEN", "UNCHECKED", "ARCHIVED"] | None, Query(alias=routes.STATUS)] = None,
+    repository_name: Annotated[
+        str | None, Query(alias=routes.REPOSITORY_NAME, pattern=REPOSITORY_NAME_PATTERN, min_length=2, max_length=256)
+    ] = None,
+    registry_id: Annotated[str | None, Query(alias=routes.REGISTRY_ID, pattern=REGISTRY_ID_PATTERN)] = None,
+    region: Annotated[str | None, Query(alias=routes.REGION, pattern=REGION_PATTERN)] = None,
+    next_token: Annotated[str | None, Query(alias=routes.NEXT_TOKEN, max_length=MAX_NEXT_TOKEN_LENGTH)] = None,
+    limit: Annotated[int, Query(alias=routes.LIMIT, ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+) -> ImagesResponse:
+    if (status is None) == (repository_name is None):
+        raise RequestRuleError(
+            "query",
+            routes.STATUS if status is None else routes.REPOSITORY_NAME,
+            "exactly_one_of",
+            f"give exactly one of {routes.STATUS} and {routes.REPOSITORY_NAME}",
+        )
+    if status is not None:
+        page = results_table().query_image_status(
+            ImageStatus(status), registry_id=registry_id, region=region, limit=limit, next_token=next_token
+        )
+    else:
+        page = results_table().query_repository(
+            registry_id or own_account(router.lambda_context),
+            str(repository_name),
+            region=region,
+            limit=limit,
+            next_token=next_token,
+            images_only=True,
+        )
+    items = [item for item in page.items if isinstance(item, StoredImageVerdict)]
+    return ImagesResponse(items=items, nextToken=page.next_token)
+
+
+@router.post(
+    routes.INVENTORY,
+    summary="Report the images a runtime uses (Kubernetes, on-premises)",
+    description="Each ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repo>:tag or @digest) of an audited "
+    f"account counts as in use (usedBy kind inventory, id the source) for {INVENTORY_TTL_HOURS} hours (default 48) "
+    "after its last report; the next audit checks it first. Other strings are listed in ignored with the reason.",
+    tags=[INVENTORY_TAG],
+    responses={
+        200: {"description": "The report recorded"},
+        **ERRORS,  # type: ignore[dict-item]
+        503: {"description": "Some entries could not be stored; retry"},
+    },
+)
+def report_inventory(request: Annotated[InventoryRequest, Body()]) -> InventoryResponse:
+    settings = load_settings()
+    selection = parse_account_selection(settings.audit_accounts)
+    audited = None if selection.organization else set(selection.accounts or (own_account(router.lambda_context),))
+    entries, ignored = inventory_entries(
+        request,
+        reported_at=utc_now(),
+        ttl_hours=settings.inventory_ttl_hours,
+        is_audited=None if audited is None else audited.__contains__,
+    )
+    inventory_store().put_entries(entries)
+    logger.info("inventory reported", source=request.source, accepted=len(entries), ignored=len(ignored))
+    return InventoryResponse(accepted=len(entries), ignored=ignored)
