@@ -14,11 +14,13 @@ from aws_cdk import aws_logs as logs
 from constructs import Node
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+from layercheck.contracts.patterns import REGISTRY_ID_PATTERN, REPOSITORY_PREFIX_PATTERN
+
+ACCOUNT_ID = re.compile(REGISTRY_ID_PATTERN)
 ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 VPC_ENDPOINT_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
 # ECR repository names: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
-REPOSITORY_PREFIX = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*[/._-]?$")
+REPOSITORY_PREFIX = re.compile(REPOSITORY_PREFIX_PATTERN)
 SCHEDULE_EXPRESSION = re.compile(
     r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$"
 )
@@ -48,6 +50,17 @@ RETENTION_DAYS: dict[int, logs.RetentionDays] = {
     3653: logs.RetentionDays.TEN_YEARS,
 }
 
+# Context keys of earlier versions -> what replaced them (cdk.json, docs/DEPLOY.md "Upgrading").
+REPLACED_KEYS = {
+    "reservedConcurrency": "apiReservedConcurrency and workerReservedConcurrency (two functions)",
+    "lambdaTimeoutSeconds": "workerTimeoutSeconds (the API function's timeout is fixed under API Gateway's 29 s)",
+}
+
+# A work item that fails this many times is not going to succeed by itself: park it in the DLQ for a person. Five
+# receives, not fewer, so that a few throttled or timed-out attempts do not send good work there.
+AUDIT_MAX_RECEIVE_COUNT = 5
+AUDIT_QUEUE_RETENTION_DAYS = 4
+
 # ECR's default BatchCheckLayerAvailability quota is 1,000 calls/s per account and Region, shared with every
 # `docker push`: https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html
 ECR_ACCOUNT_QUOTA_PER_SECOND = 1000
@@ -70,11 +83,12 @@ class LayerCheckConfig(BaseModel):
 
     stack_name: str = Field("LayerCheck", alias="stackName", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 
-    # The function.
+    # The two functions (one asset, one handler): "api" behind API Gateway, "worker" for push, schedule and queue.
     powertools_layer_version: str = Field("3.37.0", alias="powertoolsLayerVersion", pattern=r"^(\d+\.\d+\.\d+|latest)$")
     lambda_memory_mb: int = Field(1024, alias="lambdaMemoryMb", ge=256, le=10240)
-    lambda_timeout_seconds: int = Field(300, alias="lambdaTimeoutSeconds", ge=30, le=900)
-    reserved_concurrency: int = Field(10, alias="reservedConcurrency", ge=2, le=1000)
+    api_reserved_concurrency: int = Field(10, alias="apiReservedConcurrency", ge=1, le=1000)
+    worker_reserved_concurrency: int = Field(5, alias="workerReservedConcurrency", ge=2, le=1000)
+    worker_timeout_seconds: int = Field(300, alias="workerTimeoutSeconds", ge=30, le=900)
     ecr_calls_per_second: int = Field(500, alias="ecrCallsPerSecond", ge=1, le=ECR_ACCOUNT_QUOTA_PER_SECOND)
     check_workers: int = Field(16, alias="checkWorkers", ge=1, le=64)
     async_retry_attempts: int = Field(2, alias="asyncRetryAttempts", ge=0, le=2)
@@ -86,6 +100,7 @@ class LayerCheckConfig(BaseModel):
     # What the function may read (IAM) and what the scheduled audit walks.
     repository_prefixes: StringList = Field(default_factory=list, alias="repositoryPrefixes")
     registry_account_ids: StringList = Field(default_factory=list, alias="registryAccountIds")
+    pull_time_update_exclusion: bool = Field(True, alias="pullTimeUpdateExclusion")
     audit_repository_prefixes: StringList | None = Field(None, alias="auditRepositoryPrefixes")
     audit_tagged_only: bool = Field(False, alias="auditTaggedOnly")
     audit_newest_images: int = Field(0, alias="auditNewestImages", ge=0)
@@ -104,8 +119,8 @@ class LayerCheckConfig(BaseModel):
 
     # The API.
     api_stage_name: str = Field("v1", alias="apiStageName", pattern=r"^[A-Za-z0-9_]{1,128}$")
-    api_throttle_rate_limit: int = Field(20, alias="apiThrottleRateLimit", ge=1, le=10000)
-    api_throttle_burst_limit: int = Field(40, alias="apiThrottleBurstLimit", ge=1, le=5000)
+    api_throttle_rate_limit: int = Field(10, alias="apiThrottleRateLimit", ge=1, le=10000)
+    api_throttle_burst_limit: int = Field(10, alias="apiThrottleBurstLimit", ge=1, le=5000)
     api_execution_log_level: Literal["OFF", "ERROR", "INFO"] = Field("OFF", alias="apiExecutionLogLevel")
     organization_id: str = Field("", alias="organizationId")
     vpc_endpoint_ids: StringList = Field(default_factory=list, alias="vpcEndpointIds")
@@ -140,10 +155,16 @@ class LayerCheckConfig(BaseModel):
             problems += [
                 f"{key}: {p!r} is not a repository name prefix" for p in prefixes if not REPOSITORY_PREFIX.match(p)
             ]
-        if self.audit_max_concurrency > self.reserved_concurrency:
-            problems.append("auditMaxConcurrency must not exceed reservedConcurrency (the mapping would be throttled)")
-        if self.ecr_calls_per_second < self.reserved_concurrency:
-            problems.append("ecrCallsPerSecond must be at least reservedConcurrency (one call/s per environment)")
+        if self.audit_max_concurrency > self.worker_reserved_concurrency:
+            problems.append(
+                "auditMaxConcurrency must not exceed workerReservedConcurrency (the mapping would be throttled)"
+            )
+        if self.ecr_calls_per_second < self.total_reserved_concurrency:
+            problems.append(
+                "ecrCallsPerSecond must be at least apiReservedConcurrency + workerReservedConcurrency "
+                "(one call/s per environment)"
+            )
+        problems += self._throttle_problems()
         if self.idempotency_expires_seconds < self.redelivery_window_seconds:
             problems.append(
                 "idempotencyExpiresSeconds must cover eventMaxAgeHours + asyncMaxEventAgeHours "
@@ -153,9 +174,32 @@ class LayerCheckConfig(BaseModel):
             raise ValueError("; ".join(problems))
         return self
 
+    def _throttle_problems(self) -> list[str]:
+        """The stage must not admit more requests than the API function can run: a request Lambda throttles reaches
+        the caller as API Gateway's 500, not as a 429. The burst is how many requests can start at once; the rate
+        assumes a request takes about a second (a 10,000-pair check takes longer: see docs/DEPLOY.md).
+        https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html"""
+        return [
+            f"{key} ({value}) must not exceed apiReservedConcurrency ({self.api_reserved_concurrency}): "
+            "a request the function cannot take is answered 500 by API Gateway"
+            for key, value in (
+                ("apiThrottleBurstLimit", self.api_throttle_burst_limit),
+                ("apiThrottleRateLimit", self.api_throttle_rate_limit),
+            )
+            if value > self.api_reserved_concurrency
+        ]
+
     @classmethod
     def from_context(cls, node: Node) -> LayerCheckConfig:
-        """Read every key this model knows from the construct tree's context; absent keys take their defaults."""
+        """Read every key this model knows from the construct tree's context; absent keys take their defaults.
+        A key an earlier version read is refused with what replaced it, rather than silently ignored."""
+        replaced = [
+            f"{old} was replaced by {new}"
+            for old, new in REPLACED_KEYS.items()
+            if node.try_get_context(old) is not None
+        ]
+        if replaced:
+            raise ValueError(f"invalid layercheck context in cdk.json or -c: {'; '.join(replaced)}")
         keys = [field.alias or name for name, field in cls.model_fields.items()]
         values = {key: value for key in keys if (value := node.try_get_context(key)) is not None}
         try:
@@ -173,10 +217,14 @@ class LayerCheckConfig(BaseModel):
         return self.repository_prefixes if self.audit_repository_prefixes is None else self.audit_repository_prefixes
 
     @property
+    def total_reserved_concurrency(self) -> int:
+        return self.api_reserved_concurrency + self.worker_reserved_concurrency
+
+    @property
     def ecr_calls_per_second_per_environment(self) -> int:
         """Each execution environment rate-limits itself, so the stack-wide budget is split across the most
-        environments that can run at once (the reserved concurrency)."""
-        return max(1, self.ecr_calls_per_second // self.reserved_concurrency)
+        environments that can run at once (both functions' reserved concurrency)."""
+        return max(1, self.ecr_calls_per_second // self.total_reserved_concurrency)
 
     @property
     def redelivery_window_seconds(self) -> int:
@@ -189,7 +237,15 @@ class LayerCheckConfig(BaseModel):
 
     @property
     def audit_visibility_timeout_seconds(self) -> int:
-        """Six times the function timeout, as Lambda's SQS guide recommends, so a retried batch is not redelivered
+        """Six times the worker's timeout, as Lambda's SQS guide recommends, so a retried batch is not redelivered
         while a previous attempt may still run.
         https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html"""
-        return 6 * self.lambda_timeout_seconds
+        return 6 * self.worker_timeout_seconds
+
+    @property
+    def audit_backlog_alarm_seconds(self) -> int:
+        """Age of the audit queue's oldest message past which work is stuck rather than slow. A work item that keeps
+        failing is in the dead-letter queue after AUDIT_MAX_RECEIVE_COUNT receives, one visibility timeout apart;
+        anything older still waiting has not been received at all (mapping disabled, worker throttled), and would
+        expire silently after AUDIT_QUEUE_RETENTION_DAYS. One hour on top lets a large audit drain."""
+        return AUDIT_MAX_RECEIVE_COUNT * self.audit_visibility_timeout_seconds + 3600

@@ -1,4 +1,4 @@
-"""The layercheck stack, composed like the picture in DESIGN.md: doors -> function -> table, metrics -> alarms."""
+"""The layercheck stack, composed like the picture in DESIGN.md: doors -> functions -> tables, metrics -> alarms."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra.config import LayerCheckConfig
+from infra.constructs.alarms import Watched
 from infra.constructs.api import CheckApi
-from infra.constructs.function import CheckerFunction
+from infra.constructs.functions import Functions
 from infra.constructs.observability import Observability
 from infra.constructs.storage import IdempotencyTable, ResultsTable
 from infra.constructs.triggers import AuditQueue, EventTriggers
@@ -28,34 +29,37 @@ class LayerCheckStack(Stack):
         results = ResultsTable(self, "Results", retain_data=config.retain_data)
         idempotency = IdempotencyTable(self, "Idempotency", retain_data=config.retain_data)
         audit = AuditQueue(self, "Audit", config=config)
-        checker = CheckerFunction(
+        functions = Functions(
             self,
-            "Checker",
+            "Functions",
             config=config,
             results_table=results.table,
             idempotency_table=idempotency.table,
             audit_queue=audit.queue,
         )
-        triggers = EventTriggers(self, "Triggers", config=config, function=checker.function, audit_queue=audit)
-        api = CheckApi(self, "Http", config=config, function=checker.function)
+        triggers = EventTriggers(self, "Triggers", config=config, function=functions.worker.function, audit_queue=audit)
+        api = CheckApi(self, "Http", config=config, function=functions.api.function)
         observability = Observability(
             self,
             "Observability",
             config=config,
-            function=checker.function,
-            api=api.api,
-            audit_queue=audit.queue,
-            dead_letter_queues=[
-                ("AuditDeadLetters", audit.dlq),
-                ("FailedInvocations", checker.failed_invocations),
-                ("EventDeliveryDeadLetters", triggers.event_delivery_dlq),
-            ],
+            watched=Watched(
+                functions={"Api": functions.api.function, "Worker": functions.worker.function},
+                api=api.api,
+                audit_queue=audit.queue,
+                dead_letter_queues=[
+                    ("AuditDeadLetters", audit.dlq),
+                    ("FailedInvocations", functions.failed_invocations),
+                    ("EventDeliveryDeadLetters", triggers.event_delivery_dlq),
+                ],
+            ),
         )
 
         CfnOutput(self, "ApiUrl", value=api.api.url, description="Base URL; sign requests with SigV4 (execute-api)")
         CfnOutput(self, "ResultsTableName", value=results.table.table_name)
         CfnOutput(self, "IdempotencyTableName", value=idempotency.table.table_name)
         CfnOutput(self, "AuditQueueUrl", value=audit.queue.queue_url)
-        CfnOutput(self, "FunctionName", value=checker.function.function_name)
+        CfnOutput(self, "ApiFunctionName", value=functions.api.function.function_name)
+        CfnOutput(self, "WorkerFunctionName", value=functions.worker.function.function_name)
         CfnOutput(self, "AlarmTopicArn", value=observability.topic.topic_arn)
         CfnOutput(self, "DashboardName", value=observability.dashboard.dashboard_name)

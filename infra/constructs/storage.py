@@ -41,7 +41,8 @@ def _table(
 
 
 class ResultsTable(Construct):
-    """On-demand DynamoDB table with point-in-time recovery, KMS encryption, TTL and the by-layer-digest index."""
+    """On-demand DynamoDB table with point-in-time recovery, KMS encryption, TTL, and the by-layer-digest and
+    by-image-status indexes."""
 
     def __init__(self, scope: Construct, construct_id: str, *, retain_data: bool) -> None:
         super().__init__(scope, construct_id)
@@ -59,6 +60,15 @@ class ResultsTable(Construct):
                 name=schema.LAYER_DIGEST_INDEX_PARTITION_KEY, type=dynamodb.AttributeType.STRING
             ),
             sort_key=dynamodb.Attribute(name=schema.LAYER_DIGEST_INDEX_SORT_KEY, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+        # Sparse: only image verdicts that are not COMPLETE carry its partition key (GET /images?status=).
+        self.table.add_global_secondary_index(
+            index_name=schema.IMAGE_STATUS_INDEX,
+            partition_key=dynamodb.Attribute(
+                name=schema.IMAGE_STATUS_INDEX_PARTITION_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name=schema.IMAGE_STATUS_INDEX_SORT_KEY, type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.ALL,
         )
 

@@ -14,12 +14,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.config import LayerCheckConfig
+from infra.config import AUDIT_MAX_RECEIVE_COUNT, AUDIT_QUEUE_RETENTION_DAYS, LayerCheckConfig
 from infra.constructs.queues import dead_letter_queue, secure_queue
 from infra.nag import acknowledge
-
-# A work item that fails this many times is not going to succeed by itself: park it in the DLQ for a human.
-AUDIT_MAX_RECEIVE_COUNT = 3
+from layercheck.contracts import events as event_names
 
 
 def push_event_pattern(repository_prefixes: list[str]) -> events.EventPattern:
@@ -28,26 +26,28 @@ def push_event_pattern(repository_prefixes: list[str]) -> events.EventPattern:
     detail: dict[str, object] = {"action-type": ["PUSH"], "result": ["SUCCESS"]}
     if repository_prefixes:
         detail["repository-name"] = [{"prefix": prefix} for prefix in repository_prefixes]
-    return events.EventPattern(source=["aws.ecr"], detail_type=["ECR Image Action"], detail=detail)
+    return events.EventPattern(
+        source=[event_names.ECR_SOURCE], detail_type=[event_names.ECR_IMAGE_ACTION_DETAIL_TYPE], detail=detail
+    )
 
 
 class AuditQueue(Construct):
-    """Work items of a registry audit, with their dead-letter queue. Built before the function, which sends to it."""
+    """Work items of a registry audit, with their dead-letter queue. Built before the worker, which sends to it."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: LayerCheckConfig) -> None:
         super().__init__(scope, construct_id)
-        self.dlq = dead_letter_queue(self, "DeadLetters", fed_by="redrive")
+        self.dlq = dead_letter_queue(self, "DeadLetters", fed_by="redrive", retain=config.retain_data)
         self.queue = secure_queue(
             self,
             "Queue",
             visibility_timeout=Duration.seconds(config.audit_visibility_timeout_seconds),
-            retention_period=Duration.days(4),
+            retention_period=Duration.days(AUDIT_QUEUE_RETENTION_DAYS),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=AUDIT_MAX_RECEIVE_COUNT),
         )
 
 
 class EventTriggers(Construct):
-    """Connects the function to its three asynchronous doors."""
+    """Connects the worker function to its three asynchronous doors."""
 
     def __init__(
         self,
@@ -60,11 +60,17 @@ class EventTriggers(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.event_delivery_dlq = dead_letter_queue(
-            self, "EventDeliveryDeadLetters", fed_by="the push and schedule rules' Lambda targets"
+            self,
+            "EventDeliveryDeadLetters",
+            fed_by="the push and schedule rules' Lambda targets",
+            retain=config.retain_data,
         )
 
         def lambda_target() -> targets.LambdaFunction:
-            # No `event`: the function receives the EventBridge event itself (e.g. the standard "Scheduled Event").
+            # No `event`: the function receives the EventBridge event itself. For the schedule that is the standard
+            # "Scheduled Event", whose `id` stays the same when EventBridge retries its delivery: the audit is keyed by
+            # that id (audit#<id>), so a retried delivery does not start a second audit. A constant input would
+            # carry no id (docs/DEPLOY.md shows the input transformer for a rule of your own).
             return targets.LambdaFunction(
                 function,
                 dead_letter_queue=self.event_delivery_dlq,

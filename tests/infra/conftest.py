@@ -61,8 +61,10 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "tracing": "false",
     "apiExecutionLogLevel": "ERROR",
     "retainData": "false",
-    "reservedConcurrency": "20",
+    "apiReservedConcurrency": "15",
+    "workerReservedConcurrency": "5",
     "ecrCallsPerSecond": "300",
+    "pullTimeUpdateExclusion": "false",
     "idempotencyExpiresSeconds": "129600",
 }
 
@@ -91,6 +93,11 @@ class Synthesized:
         """The one resource of this type whose logical id starts with the construct path's prefix, with its id."""
         (found,) = [item for item in self.resources(resource_type).items() if item[0].startswith(logical_id_prefix)]
         return found
+
+    def function(self, name: str) -> tuple[str, dict[str, Any]]:
+        """The logical id and properties of the ``Api`` or ``Worker`` function."""
+        logical_id, resource = self.named("AWS::Lambda::Function", f"Functions{name}Function")
+        return logical_id, resource["Properties"]
 
     def asset_dir(self) -> Path:
         (asset,) = [p for p in self.assembly_dir.iterdir() if p.is_dir() and p.name.startswith("asset.")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from aws_cdk import App
 
 from infra.app import cdk_json_context
 from infra.config import LayerCheckConfig
@@ -18,40 +19,75 @@ def _keys() -> set[str]:
 
 
 def test_cdk_json_lists_every_setting_at_its_default() -> None:
-    context = cdk_json_context()
+    # Keys starting with "@" are aws-cdk-lib's feature flags (test_deploy_tooling.py).
+    context = {key: value for key, value in cdk_json_context().items() if not key.startswith("@")}
     assert set(context) == _keys()
     assert LayerCheckConfig.model_validate(context) == LayerCheckConfig()
 
 
 def test_deploy_guide_documents_every_setting() -> None:
-    documented = set(re.findall(r"^\| `(\w+)` \|", DEPLOY_GUIDE.read_text(encoding="utf-8"), flags=re.MULTILINE))
+    section = DEPLOY_GUIDE.read_text(encoding="utf-8").split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE))
     assert documented == _keys()
 
 
 def test_command_line_strings_are_parsed() -> None:
     config = LayerCheckConfig.model_validate(
         {
-            "reservedConcurrency": "4",
+            "apiReservedConcurrency": "10",
+            "workerReservedConcurrency": "10",
             "tracing": "false",
+            "pullTimeUpdateExclusion": "false",
             "repositoryPrefixes": "team-a/, team-b/",
             "auditRepositoryPrefixes": "",
             "registryAccountIds": "111122223333",
         }
     )
-    assert config.reserved_concurrency == 4
+    assert (config.api_reserved_concurrency, config.worker_reserved_concurrency) == (10, 10)
+    assert config.pull_time_update_exclusion is False
     assert config.tracing is False
     assert config.repository_prefixes == ["team-a/", "team-b/"]
     # An explicitly empty audit scope means every repository the function may read.
     assert config.effective_audit_prefixes == []
-    assert config.ecr_calls_per_second_per_environment == 125
+    # 500 calls/s for the stack over the 20 environments both functions can run at once.
+    assert config.ecr_calls_per_second_per_environment == 25
 
 
 def test_audit_scope_defaults_to_the_iam_scope() -> None:
     assert LayerCheckConfig.model_validate({"repositoryPrefixes": ["team-a/"]}).effective_audit_prefixes == ["team-a/"]
 
 
-def test_audit_queue_visibility_is_six_function_timeouts() -> None:
-    assert LayerCheckConfig.model_validate({"lambdaTimeoutSeconds": 120}).audit_visibility_timeout_seconds == 720
+def test_audit_queue_visibility_is_six_worker_timeouts() -> None:
+    assert LayerCheckConfig.model_validate({"workerTimeoutSeconds": 120}).audit_visibility_timeout_seconds == 720
+
+
+def test_audit_backlog_alarm_threshold_follows_the_worker_timeout() -> None:
+    # Five receives, each one visibility timeout (6 x 120 s) apart, then an hour for a large audit to drain.
+    config = LayerCheckConfig.model_validate({"workerTimeoutSeconds": 120})
+    assert config.audit_backlog_alarm_seconds == 5 * 720 + 3600
+    assert LayerCheckConfig().audit_backlog_alarm_seconds == 5 * 1800 + 3600  # 3.5 h by default
+
+
+def test_stage_throttle_may_equal_the_api_functions_concurrency() -> None:
+    config = LayerCheckConfig.model_validate(
+        {
+            "apiReservedConcurrency": 40,
+            "apiThrottleRateLimit": 40,
+            "apiThrottleBurstLimit": 40,
+            "ecrCallsPerSecond": 500,
+        }
+    )
+    assert config.api_throttle_burst_limit == config.api_reserved_concurrency
+
+
+@pytest.mark.parametrize(
+    ("old_key", "named"),
+    [("reservedConcurrency", "apiReservedConcurrency"), ("lambdaTimeoutSeconds", "workerTimeoutSeconds")],
+)
+def test_keys_of_the_one_function_version_are_refused_naming_what_replaced_them(old_key: str, named: str) -> None:
+    app = App(context={old_key: "10"})
+    with pytest.raises(ValueError, match=f"{old_key} was replaced by {named}"):
+        LayerCheckConfig.from_context(app.node)
 
 
 def test_idempotency_records_outlive_every_redelivery_by_default() -> None:
@@ -78,8 +114,14 @@ def test_a_shorter_redelivery_window_allows_shorter_idempotency_records() -> Non
         ({"registryAccountIds": "12345"}, "registryAccountIds"),
         ({"vpcEndpointIds": "endpoint"}, "vpcEndpointIds"),
         ({"repositoryPrefixes": "Team A"}, "repositoryPrefixes"),
-        ({"auditMaxConcurrency": 8, "reservedConcurrency": 4}, "auditMaxConcurrency"),
-        ({"lambdaTimeoutSeconds": 3}, "lambdaTimeoutSeconds"),
+        ({"auditMaxConcurrency": 8, "workerReservedConcurrency": 4}, "auditMaxConcurrency"),
+        ({"workerTimeoutSeconds": 3}, "workerTimeoutSeconds"),
+        ({"workerReservedConcurrency": 1}, "workerReservedConcurrency"),
+        # A request Lambda throttles is API Gateway's 500: the stage may not admit more than the function can run.
+        ({"apiThrottleBurstLimit": 11}, "apiThrottleBurstLimit"),
+        ({"apiThrottleRateLimit": 11}, "apiThrottleRateLimit"),
+        ({"apiReservedConcurrency": 4, "apiThrottleBurstLimit": 4}, "apiThrottleRateLimit"),
+        ({"ecrCallsPerSecond": 14}, "ecrCallsPerSecond"),
         ({"ecrCallsPerSecond": 5000}, "ecrCallsPerSecond"),
         ({"alarmEmail": "not-an-address"}, "alarmEmail"),
         ({"idempotencyExpiresSeconds": 30}, "idempotencyExpiresSeconds"),

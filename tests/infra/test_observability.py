@@ -1,4 +1,5 @@
-"""Alarms that need a person, their encrypted TLS-only topic, and a dashboard over the metrics DESIGN.md names."""
+"""Alarms that need a person and reach one (alarm -> topic policy -> key policy), and a dashboard over the metrics
+DESIGN.md names, read from the function's own metrics contract."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ from typing import Any
 
 import pytest
 
+from infra.config import AUDIT_MAX_RECEIVE_COUNT
 from tests.infra.conftest import REPO_ROOT, Synthesized
+from tests.infra.policies import Request, allows, render
 
+# DESIGN.md "Metrics", written out here on purpose: the dashboard reads layercheck.contracts.metrics, and this list
+# checks that the contract still says what the design promises.
 DESIGN_METRICS = (
     "LayersChecked",
     "LayersAvailable",
@@ -21,8 +26,12 @@ DESIGN_METRICS = (
     "CheckErrors",
     "ImagesChecked",
     "BrokenImages",
+    "InUseImagesBroken",
+    "ReplicasIncomplete",
 )
-
+DOORS = ("api", "schedule", "push")
+DEAD_LETTER_QUEUES = ("AuditDeadLetters", "FunctionsFailedInvocations", "TriggersEventDeliveryDeadLetters")
+THIS_ACCOUNTS_ALARM = "arn:{AWS::Partition}:cloudwatch:{AWS::Region}:{AWS::AccountId}:alarm:"
 
 # The function's own observability code, run with the function's environment: one EMF line, as CloudWatch gets it.
 EMIT_ONE_METRIC = """
@@ -37,10 +46,9 @@ metrics.flush_metrics()
 
 @pytest.fixture(scope="module")
 def emitted_dimensions(synthesized: Synthesized) -> dict[str, str]:
-    """The dimensions (name -> value) of a metric the function emits for the push door, read from the EMF line its
+    """The dimensions (name -> value) of a metric the worker emits for the push door, read from the EMF line its
     code prints under the environment the stack gives it (POWERTOOLS_SERVICE_NAME and the rest)."""
-    (function,) = synthesized.resources("AWS::Lambda::Function").values()
-    variables = function["Properties"]["Environment"]["Variables"]
+    variables = synthesized.function("Worker")[1]["Environment"]["Variables"]
     environment = {
         **os.environ,
         **{name: value for name, value in variables.items() if isinstance(value, str)},
@@ -75,12 +83,16 @@ def _dimensions(metric: dict[str, Any]) -> dict[str, str]:
     return {dimension["Name"]: dimension["Value"] for dimension in metric["Dimensions"]}
 
 
-def _dashboard_metrics(synth: Synthesized) -> list[list[Any]]:
-    """Every metric line of every dashboard graph. The body is a Fn::Join whose tokens (Region, resource names)
-    all sit inside JSON strings, so a placeholder for each one leaves valid JSON."""
+def _dashboard_body(synth: Synthesized) -> dict[str, Any]:
+    """The dashboard's JSON. The body is a Fn::Join whose tokens (Region, resource names) all sit inside JSON
+    strings, so a placeholder for each one leaves valid JSON."""
     parts = synth.only("AWS::CloudWatch::Dashboard")["Properties"]["DashboardBody"]["Fn::Join"][1]
-    body = json.loads("".join(part if isinstance(part, str) else "TOKEN" for part in parts))
-    return [line for widget in body["widgets"] for line in widget["properties"].get("metrics", [])]
+    body: dict[str, Any] = json.loads("".join(part if isinstance(part, str) else "TOKEN" for part in parts))
+    return body
+
+
+def _dashboard_metrics(synth: Synthesized) -> list[list[Any]]:
+    return [line for widget in _dashboard_body(synth)["widgets"] for line in widget["properties"].get("metrics", [])]
 
 
 def _alarms(synth: Synthesized) -> dict[str, dict[str, Any]]:
@@ -100,13 +112,12 @@ def test_broken_images_alarm_fires_on_any_broken_image_from_any_door(
     assert alarm["Threshold"] == 0
     metrics = alarm["Metrics"]
     (expression,) = [m for m in metrics if "Expression" in m]
-    assert expression["Expression"].count("FILL(") == 3
     stats = [m["MetricStat"] for m in metrics if "MetricStat" in m]
     assert {stat["Metric"]["Namespace"] for stat in stats} == {"LayerCheck"}
     assert {stat["Metric"]["MetricName"] for stat in stats} == {"BrokenImages"}
     # Exactly the dimensions the function emits: CloudWatch matches a series only on its full set of dimensions.
     assert [_dimensions(stat["Metric"]) for stat in stats] == [
-        _expected_dimensions(emitted_dimensions, source) for source in ("api", "schedule", "push")
+        _expected_dimensions(emitted_dimensions, source) for source in DOORS
     ]
     # Each door's series feeds the sum, a door with no data counting as zero.
     assert sorted(expression["Expression"].replace(" ", "").split("+")) == sorted(
@@ -115,45 +126,118 @@ def test_broken_images_alarm_fires_on_any_broken_image_from_any_door(
     assert "OKActions" not in alarm  # a quiet period does not mean the image was fixed
 
 
-def test_each_dead_letter_queue_has_a_not_empty_alarm(synthesized: Synthesized) -> None:
+def test_each_dead_letter_queue_has_a_not_empty_alarm(each: Synthesized) -> None:
     dlq_ids = {
-        logical_id
-        for logical_id in synthesized.resources("AWS::SQS::Queue")
-        if logical_id.startswith(("AuditDeadLetters", "CheckerFailedInvocations", "TriggersEventDeliveryDeadLetters"))
+        logical_id for logical_id in each.resources("AWS::SQS::Queue") if logical_id.startswith(DEAD_LETTER_QUEUES)
     }
     watched = {
         dimension["Value"]["Fn::GetAtt"][0]
-        for alarm in _alarms(synthesized).values()
+        for alarm in _alarms(each).values()
         if alarm.get("MetricName") == "ApproximateNumberOfMessagesVisible"
         for dimension in alarm["Dimensions"]
     }
-    assert len(dlq_ids) == 3
+    assert len(dlq_ids) == len(DEAD_LETTER_QUEUES)
     assert watched == dlq_ids
 
 
-def test_function_errors_and_api_5xx_are_alarmed(synthesized: Synthesized) -> None:
-    errors = _alarm(synthesized, "ObservabilityFunctionErrors")
-    assert (errors["Namespace"], errors["MetricName"], errors["Threshold"]) == ("AWS/Lambda", "Errors", 1)
+def test_each_functions_errors_and_api_5xx_are_alarmed(synthesized: Synthesized) -> None:
+    for name in ("Api", "Worker"):
+        function_id, _ = synthesized.function(name)
+        errors = _alarm(synthesized, f"Observability{name}FunctionErrors")
+        assert (errors["Namespace"], errors["MetricName"], errors["Threshold"]) == ("AWS/Lambda", "Errors", 1)
+        assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
     server_errors = _alarm(synthesized, "ObservabilityApi5xx")
     assert (server_errors["Namespace"], server_errors["MetricName"]) == ("AWS/ApiGateway", "5XXError")
 
 
-def test_every_alarm_notifies_the_topic(each: Synthesized) -> None:
-    (topic_id,) = each.resources("AWS::SNS::Topic")
-    for alarm in _alarms(each).values():
-        assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+def test_audit_backlog_alarm_fires_once_work_is_older_than_its_retries_and_before_it_expires(
+    each: Synthesized,
+) -> None:
+    # Given the audit queue as deployed
+    queue_id, queue = each.named("AWS::SQS::Queue", "AuditQueue")
+    visibility = queue["Properties"]["VisibilityTimeout"]
+    retention = queue["Properties"]["MessageRetentionPeriod"]
+    assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] == AUDIT_MAX_RECEIVE_COUNT
+
+    # When its backlog alarm is read
+    alarm = _alarm(each, "ObservabilityAuditBacklog")
+
+    # Then it watches the age of the oldest message of that queue
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        "Maximum",
+    )
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    # and fires only past the time every retry of a failing item could take (it is in the DLQ by then), with an hour
+    # for a large audit to drain, and at least a day before an unconsumed item would expire unchecked
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["Threshold"] == AUDIT_MAX_RECEIVE_COUNT * visibility + 3600 == each.config.audit_backlog_alarm_seconds
+    assert alarm["Threshold"] + alarm["Period"] + 24 * 3600 <= retention
+
+
+def _topic_statements(synth: Synthesized, topic_id: str) -> list[dict[str, Any]]:
+    statements = [
+        statement
+        for policy in synth.resources("AWS::SNS::TopicPolicy").values()
+        if {"Ref": topic_id} in policy["Properties"]["Topics"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    return statements
+
+
+def _key_of(synth: Synthesized, topic_id: str) -> tuple[str, dict[str, Any]]:
+    topic = synth.resources("AWS::SNS::Topic")[topic_id]["Properties"]
+    key_id, attribute = topic["KmsMasterKeyId"]["Fn::GetAtt"]
+    assert attribute == "Arn"
+    return key_id, synth.resources("AWS::KMS::Key")[key_id]["Properties"]
+
+
+def test_every_alarm_action_reaches_its_topic_through_the_topic_and_key_policies(each: Synthesized) -> None:
+    """A topic policy replaces SNS's default one, and an encrypted topic needs its key: for each action of each alarm,
+    CloudWatch, acting for that alarm of this account, may publish to the topic (over TLS) and use its key, and may
+    not for another account's alarm (the confused deputy)."""
+    alarms = _alarms(each)
+    actions = [
+        (alarm_id, render(action))
+        for alarm_id, alarm in alarms.items()
+        for kind in ("AlarmActions", "OKActions", "InsufficientDataActions")
+        for action in alarm.get(kind, [])
+    ]
+    assert {alarm_id for alarm_id, _ in actions} == set(alarms), "every alarm notifies someone"
+    for alarm_id, action in actions:
+        topic_id = action.strip("{}")
+        assert topic_id in each.resources("AWS::SNS::Topic"), f"{alarm_id} notifies {action}, not a topic of ours"
+        key_id, key = _key_of(each, topic_id)
+        own_alarm = {
+            "aws:SourceAccount": "{AWS::AccountId}",
+            "aws:SourceArn": THIS_ACCOUNTS_ALARM + alarm_id,
+            "aws:SecureTransport": "true",
+        }
+        publish = Request("cloudwatch.amazonaws.com", "sns:Publish", action, own_alarm)
+        topic_policy = _topic_statements(each, topic_id)
+        key_policy = key["KeyPolicy"]["Statement"]
+        assert allows(topic_policy, publish), f"{alarm_id}: CloudWatch may not publish to {topic_id}"
+        for key_action in ("kms:GenerateDataKey", "kms:Decrypt"):
+            use_key = Request("cloudwatch.amazonaws.com", key_action, f"{{{key_id}.Arn}}", own_alarm)
+            assert allows(key_policy, use_key), f"{alarm_id}: CloudWatch may not {key_action} with {key_id}"
+
+        foreign = {**own_alarm, "aws:SourceAccount": "999988887777"}
+        assert not allows(topic_policy, Request("cloudwatch.amazonaws.com", "sns:Publish", action, foreign))
+        foreign_arn = {**own_alarm, "aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:999988887777:alarm:x"}
+        assert not allows(
+            key_policy, Request("cloudwatch.amazonaws.com", "kms:Decrypt", f"{{{key_id}.Arn}}", foreign_arn)
+        )
+        plain_http = {**own_alarm, "aws:SecureTransport": "false"}
+        assert not allows(topic_policy, Request("cloudwatch.amazonaws.com", "sns:Publish", action, plain_http))
 
 
 def test_alarm_topic_is_kms_encrypted_with_a_rotating_key_and_tls_only(each: Synthesized) -> None:
-    topic = each.only("AWS::SNS::Topic")["Properties"]
-    (key_id, key) = next(iter(each.resources("AWS::KMS::Key").items()))
-    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
-    assert key["Properties"]["EnableKeyRotation"] is True
-    cloudwatch = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if "Service" in s["Principal"]]
-    assert cloudwatch[0]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-    (statement,) = each.only("AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Effect"] == "Deny"
-    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    (topic_id,) = each.resources("AWS::SNS::Topic")
+    _, key = _key_of(each, topic_id)
+    assert key["EnableKeyRotation"] is True
+    denies = [s for s in _topic_statements(each, topic_id) if s["Effect"] == "Deny"]
+    assert [(s["Principal"], s["Condition"]) for s in denies] == [("*", {"Bool": {"aws:SecureTransport": "false"}})]
 
 
 def test_email_subscription_only_when_configured(synthesized: Synthesized, custom: Synthesized) -> None:
@@ -162,16 +246,20 @@ def test_email_subscription_only_when_configured(synthesized: Synthesized, custo
     assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "platform@example.com")
 
 
-def test_dashboard_shows_every_design_metric_and_the_service_metrics(synthesized: Synthesized) -> None:
+def test_dashboard_shows_each_functions_and_the_services_metrics(synthesized: Synthesized) -> None:
     body = json.dumps(synthesized.only("AWS::CloudWatch::Dashboard")["Properties"]["DashboardBody"])
-    for metric in DESIGN_METRICS:
+    for metric in ("Duration", "Errors", "Throttles", "ConcurrentExecutions", "5XXError", "4XXError", "Latency"):
         assert metric in body, metric
-    for metric in ("Duration", "Errors", "Throttles", "5XXError", "4XXError", "Latency"):
-        assert metric in body, metric
+    for name in ("Api", "Worker"):
+        function_id, _ = synthesized.function(name)
+        assert body.count(f'"Ref": "{function_id}"') >= 5, (
+            name
+        )  # invocations, errors, throttles, durations, concurrency
     assert body.count("ApproximateNumberOfMessagesVisible") >= 4  # three DLQs and the audit queue
+    assert "ApproximateAgeOfOldestMessage" in body
 
 
-def test_dashboard_graphs_each_door_with_the_dimensions_the_function_emits(
+def test_dashboard_graphs_every_design_metric_for_each_door_with_the_dimensions_the_function_emits(
     synthesized: Synthesized, emitted_dimensions: dict[str, str]
 ) -> None:
     # A metric line is [namespace, name, dimension name, value, ..., {options}]; math expressions are [{...}].
@@ -183,5 +271,4 @@ def test_dashboard_graphs_each_door_with_the_dimensions_the_function_emits(
         dimensions = dict(zip(pairs[::2], pairs[1::2], strict=True))
         assert dimensions == _expected_dimensions(emitted_dimensions, dimensions["Source"]), line
         series.add((line[1], dimensions["Source"]))
-    # Every design metric, for each of the three doors.
-    assert series == {(name, source) for name in DESIGN_METRICS for source in ("api", "schedule", "push")}
+    assert series == {(name, source) for name in DESIGN_METRICS for source in DOORS}

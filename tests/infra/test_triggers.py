@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.constructs.triggers import AUDIT_MAX_RECEIVE_COUNT
+from infra.config import AUDIT_MAX_RECEIVE_COUNT
 from tests.infra.conftest import Synthesized
 
 
@@ -47,15 +47,18 @@ def test_push_rule_is_limited_to_the_repository_scope(custom: Synthesized) -> No
 def test_schedule_rule_uses_the_configured_expression_and_sends_the_plain_scheduled_event(
     synthesized: Synthesized, custom: Synthesized
 ) -> None:
+    """The plain "Scheduled Event" carries an `id` that EventBridge keeps when it retries the delivery, and the audit
+    is keyed by it: a constant input would carry no id, and a retried delivery would start a second audit."""
     assert _schedule_rule(synthesized)["ScheduleExpression"] == "cron(0 3 * * ? *)"
     assert _schedule_rule(custom)["ScheduleExpression"] == "rate(12 hours)"
-    (target,) = _schedule_rule(synthesized)["Targets"]
-    assert "Input" not in target and "InputTransformer" not in target and "InputPath" not in target
+    for synth in (synthesized, custom):
+        (target,) = _schedule_rule(synth)["Targets"]
+        assert "Input" not in target and "InputTransformer" not in target and "InputPath" not in target
 
 
 def test_every_rule_target_retries_then_dead_letters(each: Synthesized) -> None:
     dlq = _queue_id(each, "TriggersEventDeliveryDeadLetters")
-    function_id = next(iter(each.resources("AWS::Lambda::Function")))
+    function_id, _ = each.function("Worker")
     for rule in _rules(each).values():
         (target,) = rule["Targets"]
         assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
@@ -63,21 +66,24 @@ def test_every_rule_target_retries_then_dead_letters(each: Synthesized) -> None:
         assert target["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 24 * 3600}
 
 
-def test_audit_queue_is_consumed_with_partial_batch_responses(synthesized: Synthesized) -> None:
+def test_audit_queue_is_consumed_by_the_worker_with_partial_batch_responses(synthesized: Synthesized) -> None:
     mapping = synthesized.only("AWS::Lambda::EventSourceMapping")["Properties"]
+    assert mapping["FunctionName"] == {"Ref": synthesized.function("Worker")[0]}
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": [_queue_id(synthesized, "AuditQueue"), "Arn"]}
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BatchSize"] == 1
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
 
 
-def test_audit_queue_redrives_to_its_dlq_and_outlasts_the_function(synthesized: Synthesized) -> None:
+def test_audit_queue_redrives_to_its_dlq_after_five_receives_and_outlasts_the_worker(synthesized: Synthesized) -> None:
     queue = synthesized.resources("AWS::SQS::Queue")[_queue_id(synthesized, "AuditQueue")]["Properties"]
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": [_queue_id(synthesized, "AuditDeadLetters"), "Arn"]},
         "maxReceiveCount": AUDIT_MAX_RECEIVE_COUNT,
     }
-    timeout = synthesized.only("AWS::Lambda::Function")["Properties"]["Timeout"]
+    # A few throttled or timed-out attempts must not send good work to the dead-letter queue.
+    assert AUDIT_MAX_RECEIVE_COUNT >= 5
+    timeout = synthesized.function("Worker")[1]["Timeout"]
     assert queue["VisibilityTimeout"] >= 6 * timeout
 
 
@@ -109,7 +115,21 @@ def test_every_queue_is_encrypted_and_refuses_plain_http(each: Synthesized) -> N
         assert guarded, f"{logical_id} accepts requests without TLS"
 
 
+DEAD_LETTER_QUEUES = ("AuditDeadLetters", "FunctionsFailedInvocations", "TriggersEventDeliveryDeadLetters")
+
+
 def test_dead_letter_queues_keep_messages_for_fourteen_days(synthesized: Synthesized) -> None:
-    for prefix in ("AuditDeadLetters", "CheckerFailedInvocations", "TriggersEventDeliveryDeadLetters"):
+    for prefix in DEAD_LETTER_QUEUES:
         queue = synthesized.resources("AWS::SQS::Queue")[_queue_id(synthesized, prefix)]
         assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_dead_letter_queues_outlive_the_stack_when_data_is_retained(
+    synthesized: Synthesized, custom: Synthesized
+) -> None:
+    """Their messages wait for a person; the audit queue's are work in flight, destroyed with the stack."""
+    for prefix in DEAD_LETTER_QUEUES:
+        kept = synthesized.resources("AWS::SQS::Queue")[_queue_id(synthesized, prefix)]
+        assert kept["DeletionPolicy"] == kept["UpdateReplacePolicy"] == "Retain", prefix
+        assert custom.resources("AWS::SQS::Queue")[_queue_id(custom, prefix)]["DeletionPolicy"] == "Delete"
+    assert synthesized.resources("AWS::SQS::Queue")[_queue_id(synthesized, "AuditQueue")]["DeletionPolicy"] == "Delete"

@@ -1,0 +1,126 @@
+"""The few conditions that need a person, each an alarm on the alarm topic, all built by one helper."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.config import LayerCheckConfig
+from infra.constructs.metrics import PERIOD, summed_over_sources
+from layercheck.contracts import metrics
+
+ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What the alarms watch: the two functions by name, the API, the audit queue and every dead-letter queue."""
+
+    functions: dict[str, lambda_.IFunction]
+    api: apigw.RestApi
+    audit_queue: sqs.IQueue
+    dead_letter_queues: Sequence[tuple[str, sqs.IQueue]]
+
+
+def alarm(
+    scope: Construct,
+    construct_id: str,
+    *,
+    topic: sns.ITopic,
+    description: str,
+    metric: cloudwatch.IMetric,
+    threshold: float,
+    comparison: cloudwatch.ComparisonOperator = AT_LEAST,
+    notify_ok: bool = True,
+) -> cloudwatch.Alarm:
+    """The one alarm shape: breach in a single period, missing data is not a breach, notify the topic when it fires
+    (and, with ``notify_ok``, when it clears)."""
+    created = cloudwatch.Alarm(
+        scope,
+        construct_id,
+        alarm_description=description,
+        metric=metric,
+        threshold=threshold,
+        comparison_operator=comparison,
+        evaluation_periods=1,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+    action = cloudwatch_actions.SnsAction(topic)
+    created.add_alarm_action(action)
+    if notify_ok:
+        created.add_ok_action(action)
+    return created
+
+
+def operator_alarms(
+    scope: Construct, *, config: LayerCheckConfig, topic: sns.ITopic, watched: Watched
+) -> list[cloudwatch.Alarm]:
+    alarms = [
+        alarm(
+            scope,
+            "BrokenImages",
+            topic=topic,
+            description="An image references a blob its repository does not hold (see the results table).",
+            metric=summed_over_sources(metrics.BROKEN_IMAGES),
+            threshold=0,
+            comparison=ABOVE,
+            # No OK action: the next quiet period does not mean the image was fixed.
+            notify_ok=False,
+        ),
+        *(
+            alarm(
+                scope,
+                f"{name}FunctionErrors",
+                topic=topic,
+                description=f"The layercheck {name.lower()} function failed (a client error is a 4xx answer, "
+                "not a function error).",
+                metric=function.metric_errors(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+                threshold=1,
+            )
+            for name, function in watched.functions.items()
+        ),
+        alarm(
+            scope,
+            "Api5xx",
+            topic=topic,
+            description="The API answered 5xx: no client input should cause one (a throttled function is one too).",
+            metric=watched.api.metric_server_error(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+            threshold=1,
+        ),
+        alarm(
+            scope,
+            "AuditBacklog",
+            topic=topic,
+            description="The audit queue's oldest work item has waited longer than its retries could take: the "
+            "queue is not being consumed, and its items would expire unchecked.",
+            metric=watched.audit_queue.metric_approximate_age_of_oldest_message(
+                period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            threshold=config.audit_backlog_alarm_seconds,
+            comparison=ABOVE,
+        ),
+    ]
+    alarms += [
+        alarm(
+            scope,
+            f"{name}NotEmpty",
+            topic=topic,
+            description=f"{name}: messages that no retry could process are waiting for a person.",
+            metric=queue.metric_approximate_number_of_messages_visible(
+                period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            threshold=0,
+            comparison=ABOVE,
+        )
+        for name, queue in watched.dead_letter_queues
+    ]
+    return alarms

@@ -1,0 +1,124 @@
+"""What each function may do, and nothing more: the ECR, DynamoDB and SQS actions its code calls, on named resources.
+
+tests/infra reads the boto3 calls of ``lambda_src/layercheck/integrations`` and checks that every one is granted here,
+so a new call without its permission fails the tests instead of failing in an account.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra.config import LayerCheckConfig
+from layercheck import results_table_schema
+
+# Read-only ECR actions on named repositories: checks (BatchCheckLayerAvailability) and image walks (BatchGetImage for
+# manifests, DescribeImages for digests, tags and storage class).
+ECR_IMAGE_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:DescribeImages"]
+# The audit lists each registry with DescribeRepositories and no repository names, which ECR authorizes against
+# `repository/*`: a prefix-scoped resource would deny the listing. It returns repository metadata only (names, URIs,
+# settings; no images), and the audit keeps only the repositories in scope (AUDIT_REPOSITORY_PREFIXES).
+ECR_LISTING_ACTIONS = ["ecr:DescribeRepositories"]
+# Registry-level reads, which support no resource-level permissions (Resource "*"): an image that would be BROKEN is
+# judged against the registry's pull-through cache rules first (docs/EVENTS.md); the audit also reads the registry's
+# replication rules (DescribeRegistry) to know which replicas an image should have.
+API_REGISTRY_ACTIONS = ["ecr:DescribePullThroughCacheRules"]
+WORKER_REGISTRY_ACTIONS = ["ecr:DescribePullThroughCacheRules", "ecr:DescribeRegistry"]
+# Other registries (registryAccountIds) are only ever asked about layers: POST /checks with their registryId.
+ECR_OTHER_REGISTRY_ACTIONS = ["ecr:BatchCheckLayerAvailability"]
+
+# The results table: exactly the calls of integrations/results_table.py today. Both functions store layer verdicts
+# (BatchWriteItem) and image verdicts (PutItem, which returns the previous item for change events); the API also reads
+# them back (GET /results, GET /images: Query on the table and its indexes). No Scan, no DeleteItem (TTL deletes).
+API_RESULTS_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"]
+WORKER_RESULTS_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
+RESULTS_TABLE_INDEXES = (results_table_schema.LAYER_DIGEST_INDEX, results_table_schema.IMAGE_STATUS_INDEX)
+# What Powertools Idempotency's DynamoDBPersistenceLayer calls (put the in-progress record, read it back on a
+# conflict, update it with the result, delete it when the handler fails).
+IDEMPOTENCY_ACTIONS = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+
+
+def _repository_patterns(config: LayerCheckConfig) -> list[str]:
+    return [f"{prefix}*" for prefix in config.repository_prefixes] or ["*"]
+
+
+def _repository_arn(account: str, pattern: str) -> str:
+    return f"arn:{Aws.PARTITION}:ecr:{Aws.REGION}:{account}:repository/{pattern}"
+
+
+def ecr_repository_arns(config: LayerCheckConfig, account: str = Aws.ACCOUNT_ID) -> list[str]:
+    """One registry's repositories in scope: those under the configured name prefixes, or all of them."""
+    return [_repository_arn(account, pattern) for pattern in _repository_patterns(config)]
+
+
+def other_registry_statements(config: LayerCheckConfig) -> list[iam.PolicyStatement]:
+    """Layer checks in the other registries the API serves, prefix-scoped like this account's."""
+    if not config.registry_account_ids:
+        return []
+    resources = [arn for account in config.registry_account_ids for arn in ecr_repository_arns(config, account)]
+    return [iam.PolicyStatement(actions=ECR_OTHER_REGISTRY_ACTIONS, resources=resources)]
+
+
+def ecr_image_statement(config: LayerCheckConfig) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=ECR_IMAGE_ACTIONS, resources=ecr_repository_arns(config))
+
+
+def ecr_registry_statement(actions: list[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=actions, resources=["*"])
+
+
+def resource_star_finding(registry_actions: list[str], *, tracing: bool) -> dict[str, str]:
+    """The IAM5 acknowledgement of a role's ``Resource: "*"``: only actions with no resource-level permissions."""
+    actions = [*registry_actions, *(["xray:PutTraceSegments", "xray:PutTelemetryRecords"] if tracing else [])]
+    return {"AwsSolutions-IAM5[Resource::*]": f"{', '.join(actions)}: no resource-level permissions exist."}
+
+
+def ecr_listing_statement() -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=ECR_LISTING_ACTIONS, resources=[_repository_arn(Aws.ACCOUNT_ID, "*")])
+
+
+def results_table_statements(table: dynamodb.ITable, actions: list[str]) -> list[iam.PolicyStatement]:
+    """Writes on the table; a granted Query also on its indexes (an index is read, never written)."""
+    writes = [action for action in actions if action != "dynamodb:Query"]
+    statements = [iam.PolicyStatement(actions=writes, resources=[table.table_arn])]
+    if "dynamodb:Query" in actions:
+        indexes = [f"{table.table_arn}/index/{index}" for index in RESULTS_TABLE_INDEXES]
+        statements.append(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[table.table_arn, *indexes]))
+    return statements
+
+
+def ecr_nag_findings(config: LayerCheckConfig, *, listing: bool, other_registries: bool) -> dict[str, str]:
+    """IAM5 acknowledgements of a role's ECR statements, ``finding id -> reason``, each ARN spelled as cdk-nag
+    spells it (pseudo parameters in angle brackets)."""
+
+    def finding(account: str, pattern: str) -> str:
+        return f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:{account}:repository/{pattern}]"
+
+    accounts = ["<AWS::AccountId>", *(config.registry_account_ids if other_registries else [])]
+    scoped = (
+        "Read-only ECR actions on the repositories in scope (context repositoryPrefixes)."
+        if config.repository_prefixes
+        else "No repositoryPrefixes, so every repository is in scope: read-only ECR actions."
+    )
+    findings = {finding(account, pattern): scoped for account in accounts for pattern in _repository_patterns(config)}
+    if listing and config.repository_prefixes:
+        findings[finding("<AWS::AccountId>", "*")] = (
+            "ecr:DescribeRepositories without names is authorized on repository/*; it reveals repository metadata "
+            "only, and the audit filters by prefix."
+        )
+    return findings
+
+
+def exclude_from_pull_time_updates(scope: Construct, config: LayerCheckConfig, roles: dict[str, iam.IRole]) -> None:
+    """Register each role that calls BatchGetImage as an ECR pull-time update exclusion: ECR records a pull
+    (``lastRecordedPullTime``) on every BatchGetImage except an excluded principal's, and lifecycle rules that expire
+    or archive by ``sinceImagePulled`` read that time, so an audit that is not excluded keeps every image "recently
+    pulled". ECR allows 100 exclusions per account; ``pullTimeUpdateExclusion=false`` leaves them out.
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-time-update-exclusions.html"""
+    if not config.pull_time_update_exclusion:
+        return
+    for name, role in roles.items():
+        ecr.CfnPullTimeUpdateExclusion(scope, f"{name}PullTimeUpdateExclusion", principal_arn=role.role_arn)
