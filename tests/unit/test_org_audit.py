@@ -337,3 +337,17 @@ def test_the_probe_reads_a_missing_repository_as_absent_and_other_errors_as_unre
     assert probe.probe(ReplicationDestination(region="ap-south-1", registryId=MEMBER), "repo", image) == (
         DestinationUnreadable("AccessDenied", "role")
     )
+
+
+def test_a_region_without_an_endpoint_is_unreadable_rather_than_retried() -> None:
+    # botocore gives up on a Region that has no ECR endpoint with EndpointConnectionError, which is transient on a
+    # single call; for a whole registry RegistryClients reads it as "Region not reachable" (sessions.py)
+    queue = FakeQueue()
+    ecr = FakeEcr(error=RepositoryCheckError("EndpointConnectionError", "Could not connect"))
+    registries = FakeRegistries({registry(): services(ecr, queue)}, frozenset({"EndpointConnectionError"}))
+
+    audited = OrganizationAudit(registries, queue, REGION).audit_registry(
+        RegistryWorkItem(auditId="a", registryId=OWN, region=REGION)
+    )
+
+    assert audited.unreadable is not None and audited.unreadable.code == "EndpointConnectionError"

@@ -190,12 +190,14 @@ class OrganizationAudit:
         return services.audit.audit_images(item)
 
     def _unreadable_or_raise(self, registry: Registry, what: str, error: RepositoryCheckError) -> RegistryUnreadable:
+        """Unreadable first: a Region without an endpoint (``EndpointConnectionError`` after botocore's retries) is
+        reported, not retried by SQS until the dead-letter queue; throttling and 5xx are retried."""
+        unreadable = self.registries.unreadable(registry, error)
+        if unreadable is not None:
+            return unreadable
         if is_transient(error.code):
             raise TransientCheckError(what, [error.code]) from error
-        unreadable = self.registries.unreadable(registry, error)
-        if unreadable is None:
-            raise error
-        return unreadable
+        raise error
 
 
 def _in_use_by_repository(in_use: InUseImages) -> dict[str, list[AuditImage]]:
