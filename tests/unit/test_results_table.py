@@ -208,3 +208,100 @@ def test_query_layer_digest_refuses_a_token_of_another_registry_before_querying(
     # When it continues a query narrowed to 123456789012, Then it is refused as another query's token
     with pytest.raises(InvalidPageTokenError, match="another query"):
         ResultsTable(TABLE, client).query_layer_digest(digest, registry_id="123456789012", next_token=token)
+
+
+# -- image verdicts: PutItem ALL_OLD, the sparse status index, the home Region -----------------------------------
+
+
+def image_verdict(status: str, digest: str = "sha256:" + "b" * 64, region: str | None = "eu-west-1") -> Any:
+    from layercheck.models.stored import ImageStatus, StoredImageVerdict
+
+    return StoredImageVerdict(
+        registryId="123456789012",
+        region=region,
+        repositoryName="app",
+        checkedAt="2026-11-27T12:00:00Z",
+        source=Source.SCHEDULE,
+        expiresAt=1_800_000_000,
+        imageDigest=digest,
+        status=ImageStatus(status),
+    )
+
+
+def test_put_image_verdicts_reads_the_previous_status_with_the_write(dynamodb: tuple[Any, Stubber]) -> None:
+    client, stubber = dynamodb
+    broken = image_verdict("BROKEN")
+    stubber.add_response(
+        "put_item",
+        {"Attributes": {"status": {"S": "COMPLETE"}}},
+        {"TableName": TABLE, "Item": to_dynamodb(broken), "ReturnValues": "ALL_OLD"},
+    )
+
+    [write] = ResultsTable(TABLE, client).put_image_verdicts([broken])
+
+    assert (write.stored, write.previous_status) == (True, "COMPLETE")
+
+
+def test_put_image_verdicts_answers_none_for_a_first_verdict_and_reports_a_refused_write(
+    dynamodb: tuple[Any, Stubber],
+) -> None:
+    client, stubber = dynamodb
+    stubber.add_response("put_item", {}, {"TableName": TABLE, "Item": ANY, "ReturnValues": "ALL_OLD"})
+    stubber.add_client_error("put_item", "ResourceNotFoundException", "Requested resource not found")
+
+    first, refused = ResultsTable(TABLE, client).put_image_verdicts(
+        [image_verdict("BROKEN", "sha256:" + "1" * 64)]
+    ) + ResultsTable(TABLE, client).put_image_verdicts([image_verdict("BROKEN", "sha256:" + "2" * 64)])
+
+    assert (first.stored, first.previous_status) == (True, None)
+    assert (refused.stored, refused.reason) == (False, "ResourceNotFoundException: Requested resource not found")
+
+
+def test_only_image_items_not_complete_carry_the_status_index_key() -> None:
+    broken, complete = to_dynamodb(image_verdict("BROKEN")), to_dynamodb(image_verdict("COMPLETE"))
+    digest = "sha256:" + "b" * 64
+
+    assert broken["imageStatus"] == {"S": "BROKEN"}
+    assert broken["imageKey"] == {"S": f"123456789012#eu-west-1#app#{digest}"}
+    assert broken["pk"] == {"S": "123456789012#eu-west-1#app"}
+    assert "imageStatus" not in complete  # the index is sparse: a recovered image leaves GET /images?status=
+    assert "imageStatus" not in to_dynamodb(verdict(1)) and "imageKey" not in to_dynamodb(verdict(1))
+
+
+def test_a_verdict_without_region_is_written_and_read_as_the_home_regions(dynamodb: tuple[Any, Stubber]) -> None:
+    client, stubber = dynamodb
+    # Written at the home Region's key: the client's Region, us-east-1
+    at_home = to_dynamodb(image_verdict("BROKEN", region="us-east-1"))
+    assert at_home["pk"] == {"S": "123456789012#us-east-1#app"}
+    stubber.add_response("put_item", {}, {"TableName": TABLE, "Item": at_home, "ReturnValues": "ALL_OLD"})
+
+    ResultsTable(TABLE, client).put_image_verdicts([image_verdict("BROKEN", region=None)])
+
+    # ... and an item without region (written before verdicts carried one) reads as the home Region's
+    legacy = {name: value for name, value in to_dynamodb(image_verdict("BROKEN")).items() if name != "region"}
+    assert from_dynamodb(legacy, home_region="us-east-1").region == "us-east-1"
+    assert from_dynamodb(to_dynamodb(image_verdict("BROKEN")), home_region="us-east-1").region == "eu-west-1"
+
+
+def test_image_page_tokens_continue_only_their_own_query() -> None:
+    from layercheck.integrations.page_tokens import decode_image_status_token, decode_repository_images_token
+
+    digest = "sha256:" + "b" * 64
+    key = {
+        "pk": {"S": "123456789012#eu-west-1#app"},
+        "sk": {"S": f"IMAGE#{digest}"},
+        "imageStatus": {"S": "BROKEN"},
+        "imageKey": {"S": f"123456789012#eu-west-1#app#{digest}"},
+    }
+    token = encode_page_token(key)
+
+    assert decode_image_status_token(token, "BROKEN", "123456789012#eu-west-1#") == key
+    for status, prefix in (("UNCHECKED", None), ("BROKEN", "210987654321#"), ("BROKEN", "123456789012#us-east-1#")):
+        with pytest.raises(InvalidPageTokenError, match="another query"):
+            decode_image_status_token(token, status, prefix)
+    mismatched = encode_page_token({**key, "pk": {"S": "123456789012#eu-west-1#other"}})
+    with pytest.raises(InvalidPageTokenError, match="not a token"):
+        decode_image_status_token(mismatched, "BROKEN")
+    layer_key = encode_page_token({"pk": key["pk"], "sk": {"S": f"LAYER#{digest}"}})
+    with pytest.raises(InvalidPageTokenError, match="another query"):
+        decode_repository_images_token(layer_key, "123456789012#eu-west-1#app")

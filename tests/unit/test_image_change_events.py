@@ -1,0 +1,174 @@
+"""ImageCheckService after storing: one change event per status change, none on a repeat, publishing failures kept
+apart from the verdicts; usedBy, replicas and the bounded lists on the verdicts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from layercheck.errors import ResultsNotStoredError
+from layercheck.logic.change_events import EventEntry, PublishOutcome, UnsentEvent
+from layercheck.logic.image_check import ImageCheckService
+from layercheck.logic.images import ImageRef, ImageWalk
+from layercheck.logic.layer_check import ImageWrite
+from layercheck.models.in_use import UsedBy
+from layercheck.models.replicas import Replica, ReplicaStatus
+from layercheck.models.stored import MAX_LISTED, ImageStatus, Source, StoredImageVerdict, StoredItem
+from tests.unit.test_images_service import NOW, FakeManifests, FakeRegistry, d, manifest
+
+REGION = "eu-west-1"
+SERVICE_ARN = "arn:aws:ecs:eu-west-1:123456789012:service/prod/api"
+
+
+@dataclass
+class LayerStore:
+    items: list[StoredItem] = field(default_factory=list)
+
+    def put_verdicts(self, items: Sequence[StoredItem]) -> int:
+        self.items.extend(items)
+        return len(items)
+
+
+@dataclass
+class PreviousStatusStore:
+    """Like PutItem ALL_OLD: each write answers the status it replaced (a repeat sees its own earlier write)."""
+
+    statuses: dict[str, ImageStatus] = field(default_factory=dict)
+    refuse: set[str] = field(default_factory=set)
+
+    def put_image_verdicts(self, verdicts: Sequence[StoredImageVerdict]) -> list[ImageWrite]:
+        writes = []
+        for verdict in verdicts:
+            if verdict.imageDigest in self.refuse:
+                writes.append(ImageWrite(stored=False, reason="ProvisionedThroughputExceededException: slow down"))
+                continue
+            writes.append(ImageWrite(stored=True, previous_status=self.statuses.get(verdict.imageDigest)))
+            self.statuses[verdict.imageDigest] = verdict.status
+        return writes
+
+
+@dataclass
+class Bus:
+    refuse: bool = False
+    entries: list[EventEntry] = field(default_factory=list)
+
+    def publish(self, entries: Sequence[EventEntry]) -> PublishOutcome:
+        if self.refuse:
+            return PublishOutcome(unsent=[UnsentEvent(e, "InternalFailure", "try later") for e in entries])
+        self.entries.extend(entries)
+        return PublishOutcome(sent=len(entries))
+
+    def details(self) -> list[dict[str, object]]:
+        return [json.loads(entry.detail) for entry in self.entries]
+
+
+def checker(available: set[str], images: PreviousStatusStore, bus: Bus) -> ImageCheckService:
+    manifests = FakeManifests({"whole": manifest("c1", "base"), "broken": manifest("c2", "base", "gone")})
+    return ImageCheckService(
+        registry=FakeRegistry({d(x) for x in available}),
+        manifests=manifests,
+        store=LayerStore(),
+        clock=lambda: NOW,
+        region=REGION,
+        image_store=images,
+        events=bus,
+    )
+
+
+def refs() -> list[ImageRef]:
+    return [ImageRef(d("whole"), ("v1",)), ImageRef(d("broken"), ("v2",))]
+
+
+def test_first_verdicts_publish_only_what_is_not_complete_with_used_by() -> None:
+    bus, images = Bus(), PreviousStatusStore()
+    used_by = {d("broken"): [UsedBy(kind="ecs-service", id=SERVICE_ARN)]}
+
+    outcome = checker({"c1", "c2", "base"}, images, bus).check_images(
+        "123456789012", "app", refs(), source=Source.SCHEDULE, check_id="audit-1", used_by=used_by
+    )
+
+    [detail] = bus.details()
+    assert detail["imageDigest"] == d("broken") and detail["previousStatus"] is None and detail["status"] == "BROKEN"
+    assert detail["region"] == REGION and detail["missingLayers"] == [d("gone")]
+    assert detail["usedBy"] == [{"kind": "ecs-service", "id": SERVICE_ARN}] and detail["checkId"] == "audit-1"
+    assert (outcome.events_sent, outcome.in_use_broken, outcome.broken) == (1, 1, 1)
+    assert [v.usedBy for v in outcome.verdicts] == [[], used_by[d("broken")]]
+    assert {v.region for v in outcome.verdicts} == {REGION}
+
+
+def test_a_repeat_with_nothing_changed_publishes_nothing_and_a_recovery_publishes_once() -> None:
+    bus, images = Bus(), PreviousStatusStore()
+    checker({"c1", "c2", "base"}, images, bus).check_images("123456789012", "app", refs(), source=Source.API)
+    bus.entries.clear()
+
+    # When the same delivery is checked again (a replay), Then no event
+    checker({"c1", "c2", "base"}, images, bus).check_images("123456789012", "app", refs(), source=Source.API)
+    assert bus.entries == []
+
+    # When the missing layer is back, Then one BROKEN -> COMPLETE event
+    checker({"c1", "c2", "base", "gone"}, images, bus).check_images("123456789012", "app", refs(), source=Source.API)
+    assert [(x["previousStatus"], x["status"]) for x in bus.details()] == [("BROKEN", "COMPLETE")]
+
+
+def test_a_publishing_failure_keeps_the_verdicts_and_is_reported() -> None:
+    bus, images = Bus(refuse=True), PreviousStatusStore()
+
+    outcome = checker({"c1", "c2", "base"}, images, bus).check_images("123456789012", "app", refs(), source=Source.API)
+
+    assert images.statuses == {d("whole"): ImageStatus.COMPLETE, d("broken"): ImageStatus.BROKEN}
+    assert [(u.code, json.loads(u.entry.detail)["status"]) for u in outcome.events_unsent] == [
+        ("InternalFailure", "BROKEN")
+    ]
+
+
+def test_an_unstored_image_raises_after_the_stored_ones_published_their_events() -> None:
+    # Given a store that takes the whole image and refuses the broken one, and a first broken image elsewhere
+    bus, images = Bus(), PreviousStatusStore(statuses={d("whole"): ImageStatus.BROKEN}, refuse={d("broken")})
+
+    with pytest.raises(ResultsNotStoredError) as raised:
+        checker({"c1", "c2", "base"}, images, bus).check_images("123456789012", "app", refs(), source=Source.API)
+
+    # Then the recovery it stored was published before the error (a retry would see it stored and stay silent)
+    assert [(x["imageDigest"], x["status"]) for x in bus.details()] == [(d("whole"), "COMPLETE")]
+    assert raised.value.unstored_keys == [{"repositoryName": "app", "imageDigest": d("broken")}]
+
+
+def test_events_without_previous_statuses_are_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match="previous status"):
+        ImageCheckService(registry=FakeRegistry(set()), manifests=FakeManifests({}), store=LayerStore(), events=Bus())
+
+
+def test_replica_check_fills_replicas_and_counts_incomplete_copies() -> None:
+    seen: list[str] = []
+
+    def replicas(walk: ImageWalk) -> list[Replica]:
+        seen.append(walk.image.image_digest)
+        return [
+            Replica(region="us-west-2", registryId="123456789012", status=ReplicaStatus.MISSING),
+            Replica(region="eu-central-1", registryId="123456789012", status=ReplicaStatus.COMPLETE),
+        ]
+
+    outcome = checker({"c1", "c2", "base"}, PreviousStatusStore(), Bus()).check_images(
+        "123456789012", "app", refs(), source=Source.SCHEDULE, replica_check=replicas
+    )
+
+    assert seen == [d("whole"), d("broken")]
+    assert outcome.replicas_incomplete == 2
+    assert [r.status for r in outcome.verdicts[0].replicas] == [ReplicaStatus.MISSING, ReplicaStatus.COMPLETE]
+
+
+def test_a_verdict_lists_at_most_max_listed_missing_layers_and_counts_the_rest() -> None:
+    layers = [f"l{n}" for n in range(MAX_LISTED + 30)]
+    manifests = FakeManifests({"huge": manifest("c", *layers)})
+    service = ImageCheckService(
+        registry=FakeRegistry({d("c")}), manifests=manifests, store=LayerStore(), clock=lambda: NOW, region=REGION
+    )
+
+    [verdict] = service.check_images("123456789012", "app", [ImageRef(d("huge"))], source=Source.API).verdicts
+
+    assert verdict.status is ImageStatus.BROKEN
+    assert (len(verdict.missingLayers), verdict.missingLayersOmitted) == (MAX_LISTED, 30)
+    assert "missingLayersOmitted" in verdict.model_dump() and "imageTagsOmitted" not in verdict.model_dump()
