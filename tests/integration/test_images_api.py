@@ -16,6 +16,7 @@ from local.seed import OCI_LAYER, blob, create_repository, descriptor, push_imag
 from tests.conftest import ApiEvent
 from tests.integration.conftest import stored_items
 from tests.integration.moto_ecr import serve_pull_through_cache_rules
+from tests.support import TABLE_NAME as TABLE
 from tests.support import emf_totals
 
 pytestmark = pytest.mark.usefixtures("results_table")
@@ -361,3 +362,38 @@ def test_inventory_refuses_a_malformed_report_naming_the_field(
 
     assert status == 422
     assert field in [error["field"] for error in answer["errors"]]
+
+
+def test_checks_in_another_region_read_that_regions_registry_and_key_verdicts_by_it(
+    api_event: ApiEvent, lambda_context: FakeLambdaContext, dynamodb: Any
+) -> None:
+    # Given an image only in eu-west-1's registry of this account (moto keeps each Region's registry apart)
+    ecr_eu = boto3.client("ecr", region_name="eu-west-1")
+    create_repository(ecr_eu, "app")
+    image = push_image(ecr_eu, "app", ["base-0"], tag="v1")
+
+    # When both check routes name the Region
+    body = check(api_event, lambda_context, {"repositoryName": "app", "imageTag": "v1"}, region="eu-west-1")
+    layers = {
+        "region": "eu-west-1",
+        "repositoryNames": ["app"],
+        "layerDigests": [descriptor(OCI_LAYER, blob("base-0"))["digest"]],
+    }
+    status, checks = call(api_event("POST", "/checks", body=layers), lambda_context)
+
+    # Then they read that Region's registry, and the verdicts are keyed and listed by it
+    assert [(v["imageDigest"], v["status"], v["region"]) for v in body["verdicts"]] == [
+        (image["digest"], "COMPLETE", "eu-west-1")
+    ]
+    assert status == 200 and checks["summary"]["available"] == 1
+    pks = {item["pk"]["S"] for item in dynamodb.scan(TableName=TABLE)["Items"]}
+    assert pks == {f"{ACCOUNT}#eu-west-1#app"}
+    status, listed = call(
+        api_event("GET", "/results", query={"repositoryName": "app", "region": "eu-west-1"}), lambda_context
+    )
+    assert {(item["itemType"], item["region"]) for item in listed["items"]} == {
+        ("layer", "eu-west-1"),
+        ("image", "eu-west-1"),
+    }
+    status, home = call(api_event("GET", "/results", query={"repositoryName": "app"}), lambda_context)
+    assert home["items"] == []  # the same name in the home Region is another repository

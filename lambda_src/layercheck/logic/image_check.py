@@ -21,6 +21,7 @@ from layercheck.logic.catalog import PullThroughCachePort
 from layercheck.logic.change_events import EventPublisherPort, UnsentEvent, event_entry, verdict_changed
 from layercheck.logic.check import DEFAULT_WORKERS, LayerAvailabilityPort, RepositoryTarget, check_repositories
 from layercheck.logic.digests import unique_in_order
+from layercheck.logic.failure_text import bounded_code, bounded_reason
 from layercheck.logic.images import ImageRef, ImageWalk, ManifestFailure, ManifestPort, walk_images
 from layercheck.logic.judge import ImageJudgement, judge_archived_image, judge_image, transient_codes
 from layercheck.logic.layer_check import ImageVerdictStore, ImageWrite, VerdictStore
@@ -270,8 +271,9 @@ class ImageCheckService:
             missingLayersOmitted=max(0, len(missing_layers) - MAX_LISTED),
             missingManifests=missing_manifests[:MAX_LISTED],
             missingManifestsOmitted=max(0, len(missing_manifests) - MAX_LISTED),
-            failureCode=judgement.failure_code,
-            failureReason=judgement.failure_reason,
+            # ECR's texts, bounded as the layer answers' are (an image answer must fit with 99 others in 6 MB)
+            failureCode=None if judgement.failure_code is None else bounded_code(judgement.failure_code),
+            failureReason=None if judgement.failure_reason is None else bounded_reason(judgement.failure_reason),
             checkId=check_id,
             usedBy=list(dict.fromkeys(used_by)),
             replicas=replicas,
