@@ -22,10 +22,15 @@ PYTHON = sys.executable
 # Nothing listens on the discard port; no variant makes an AWS call, they only build clients.
 NO_ENDPOINT = "http://127.0.0.1:9"
 
+BOTO3_CLIENTS = "import boto3 + ECR and DynamoDB clients"
+HANDLER = "import layercheck.handler"
 VARIANTS: dict[str, str] = {
     "python -c pass (interpreter only)": "pass",
-    "import boto3 + ECR and DynamoDB clients": "import boto3\nboto3.client('ecr')\nboto3.client('dynamodb')",
-    "import layercheck.handler": "import layercheck.handler",
+    BOTO3_CLIENTS: "import boto3\nboto3.client('ecr')\nboto3.client('dynamodb')",
+    HANDLER: "import layercheck.handler",
+    "import layercheck.handler + Powertools' Tracer() (the handler before its tracer was lazy)": (
+        "import layercheck.handler\nfrom aws_lambda_powertools import Tracer\nTracer()"
+    ),
     "handler + API door + ECR and DynamoDB clients (first API event's set-up)": (
         "import layercheck.handler\nimport layercheck.doors.api\nfrom layercheck import dependencies\n"
         "dependencies.layer_check_service()"

@@ -1,7 +1,7 @@
 """``make bench``: every benchmark in one run, printed as it goes and written to docs/BENCHMARKS.md.
 
 ``python -m bench.run [--quick] [--output docs/BENCHMARKS.md]``; ``--quick`` runs fewer repeats and a smaller sweep
-(for trying the harness, not for the figures). Takes about three minutes on two cores.
+(for trying the harness, not for the figures). Takes about five minutes on two cores.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-from bench import coldstart, cost, footprint
+from bench import cli_throughput, coldstart, cost, cpu_per_pair, footprint
 from bench.dataset import LAYER_SIZE, build_registry
 from bench.report import Report
-from bench.servers import moto_process, proxy_process
+from bench.servers import moto_process, proxy_process, standin_process
 from bench.throughput import Run, aws_credentials, compare, sweep
+from local.environment import RESULTS_TABLE_NAME, create_results_table, lambda_environment
 from local.faultproxy import FaultPlan, remote_set_plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,9 @@ SWEEP_WORKERS = (1, 4, 8, 16, 32)
 SWEEP_LATENCIES = (0.0, 0.025, 0.1)
 CLI_REPOSITORIES = 4
 SMALL_REQUEST_DIGESTS = 250
+# The command line against the stand-in: 100 repositories × 1,000 digests at 25 ms a call.
+CLI_WORKERS = 64
+AWS_CLI_SAMPLES = 6
 # Lambda gives a function CPU in proportion to its memory: a full vCPU at 1,769 MB, so 1,024 MB gets ~0.58 of one.
 LAMBDA_MEMORY_MB = 1024
 LAMBDA_VCPU_SHARE = LAMBDA_MEMORY_MB / 1769
@@ -53,8 +57,10 @@ def machine() -> dict[str, str]:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "not installed"
+    load = os.getloadavg()
     return {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load average at start (1, 5, 15 min)": ", ".join(f"{value:.2f}" for value in load),
         "cpu": f"{cpu}, {os.cpu_count()} cores",
         "memory": f"{memory_kb / 1024 / 1024:.0f} GiB",
         "os": f"{platform.system()} {platform.release()} ({platform.machine()})",
@@ -80,7 +86,31 @@ def main(argv: list[str] | None = None) -> int:
     report = Report(command="make bench" + ("  (python -m bench.run --quick)" if arguments.quick else ""))
     report.machine(machine())
 
-    registry = build_registry()
+    with standin_process(LATENCY) as standin_url:
+        load = cli_throughput.workload()
+        comparison_cli = cli_throughput.compare(
+            standin_url,
+            load,
+            {**os.environ},
+            latency=LATENCY,
+            workers=CLI_WORKERS,
+            repeats=repeats,
+            samples=2 if arguments.quick else AWS_CLI_SAMPLES,
+        )
+        report.cli_throughput(comparison_cli, os.cpu_count() or 1)
+        print(report.last_section(), flush=True)
+
+        cli_throughput.standin_admin(standin_url, "PUT", "latency", {"seconds": 0})
+        registry = build_registry()
+        report.cpu_per_pair(
+            cpu_per_pair.measure(
+                registry.repositories,
+                registry.digests,
+                {**lambda_environment(standin_url), "POWERTOOLS_LOG_LEVEL": "ERROR"},
+            )
+        )
+        print(report.last_section(), flush=True)
+
     print(f"registry: {len(registry.repositories)} repositories × {len(registry.digests)} digests", flush=True)
     with moto_process(registry.layers, LAYER_SIZE) as moto_url, proxy_process(moto_url, FaultPlan()) as proxy_url:
         comparison = compare(proxy_url, registry, latency=LATENCY, cli_repositories=CLI_REPOSITORIES, repeats=repeats)
@@ -100,8 +130,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         report.sweep(runs, comparison.minimum_calls)
         print(report.last_section(), flush=True)
-
-        from local.environment import RESULTS_TABLE_NAME, create_results_table, lambda_environment
 
         create_results_table(moto_url, RESULTS_TABLE_NAME)
         remote_set_plan(proxy_url, FaultPlan(latency_seconds=LATENCY))

@@ -59,6 +59,13 @@ def moto_process(layers: dict[str, list[str]], layer_size: int) -> Iterator[str]
 
 
 @contextlib.contextmanager
+def standin_process(latency_seconds: float) -> Iterator[str]:
+    """The fast stand-in ECR and DynamoDB (``bench/standin.py``); yields its URL."""
+    with _child(["-m", "bench.standin", str(latency_seconds)]) as url:
+        yield url
+
+
+@contextlib.contextmanager
 def proxy_process(upstream_url: str, plan: FaultPlan) -> Iterator[str]:
     with _child(["-m", "local.faultproxy", "--upstream", upstream_url]) as url:
         remote_set_plan(url, plan)

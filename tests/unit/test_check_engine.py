@@ -197,3 +197,100 @@ def test_calls_run_concurrently_but_never_more_than_the_workers() -> None:
     assert 1 < registry.max_in_flight <= 4
     assert progress[-1] == (24, 24)
     assert [done for done, _ in progress] == list(range(1, 25))
+
+
+def test_repositories_sharing_one_digest_list_each_get_every_pair_answered() -> None:
+    # Given one digest list object handed to several repositories (as a request does), with repeats and malformed
+    digests = [digest(1), "latest", digest(2), digest(1), "latest"]
+    registry = FakeRegistry(layers={"a": {digest(1): "AVAILABLE"}, "b": {digest(2): "AVAILABLE"}})
+
+    # When both are checked
+    outcome = check_repositories([RepositoryTarget(REGISTRY, name, digests) for name in ("a", "b")], registry)
+
+    # Then each repository is asked once about the well-formed digests, and answers each distinct digest once
+    assert sorted(registry.calls) == [("a", [digest(1), digest(2)]), ("b", [digest(1), digest(2)])]
+    a, b = outcome.results
+    assert [layer.layerDigest for layer in a.layers] == [digest(1)]
+    assert [(f.layerDigest, f.failureCode) for f in a.failures] == [
+        ("latest", "InvalidLayerDigest"),
+        (digest(2), "MissingLayerDigest"),
+    ]
+    assert [layer.layerDigest for layer in b.layers] == [digest(2)]
+    assert outcome.summary == CheckSummary(checked=6, available=2, missing=2, invalid=2)
+
+
+def test_a_malformed_digest_echoed_by_ecr_is_still_answered_invalid() -> None:
+    """ECR is never asked about a malformed digest; an answer that names one anyway does not override ours."""
+
+    class EchoingRegistry(FakeRegistry):
+        def batch_check_layer_availability(
+            self, registry_id: str, repository_name: str, layer_digests: list[str]
+        ) -> BatchAnswer:
+            answer = super().batch_check_layer_availability(registry_id, repository_name, layer_digests)
+            echoed = LayerAnswer(layerDigest="latest", layerAvailability="AVAILABLE")
+            return BatchAnswer(layers=[*answer.layers, echoed], failures=answer.failures)
+
+    registry = EchoingRegistry(layers={"app": {digest(1): "AVAILABLE"}})
+
+    outcome = check_repositories([RepositoryTarget(REGISTRY, "app", ["latest", digest(1)])], registry)
+
+    assert [(f.layerDigest, f.failureCode) for f in outcome.results[0].failures] == [("latest", "InvalidLayerDigest")]
+    assert outcome.summary == CheckSummary(checked=2, available=1, invalid=1)
+
+
+def test_ecrs_layer_answer_wins_over_its_failure_for_the_same_digest_and_first_mention_wins() -> None:
+    class DoubleTalkRegistry(FakeRegistry):
+        def batch_check_layer_availability(
+            self, registry_id: str, repository_name: str, layer_digests: list[str]
+        ) -> BatchAnswer:
+            return BatchAnswer(
+                layers=[
+                    LayerAnswer(layerDigest=digest(1), layerAvailability="AVAILABLE"),
+                    LayerAnswer(layerDigest=digest(1), layerAvailability="UNAVAILABLE"),
+                ],
+                failures=[
+                    LayerFailure(layerDigest=digest(1), failureCode="MissingLayerDigest"),
+                    LayerFailure(layerDigest=digest(2), failureCode="MissingLayerDigest", failureReason="first"),
+                    LayerFailure(layerDigest=digest(2), failureCode="MissingLayerDigest", failureReason="second"),
+                ],
+            )
+
+    outcome = check_repositories([RepositoryTarget(REGISTRY, "app", [digest(1), digest(2)])], DoubleTalkRegistry())
+
+    result = outcome.results[0]
+    assert [layer.layerAvailability for layer in result.layers] == ["AVAILABLE"]
+    assert [(f.layerDigest, f.failureReason) for f in result.failures] == [(digest(2), "first")]
+
+
+def test_repeated_repository_merges_lists_in_first_seen_order_and_other_targets_keep_theirs() -> None:
+    registry = FakeRegistry(layers={"app": {digest(i): "AVAILABLE" for i in range(4)}})
+    targets = [
+        RepositoryTarget(REGISTRY, "app", [digest(3), digest(1)]),
+        RepositoryTarget(REGISTRY, "other", [digest(0)]),
+        RepositoryTarget(REGISTRY, "app", [digest(2), digest(3)]),
+    ]
+
+    outcome = check_repositories(targets, registry)
+
+    assert [result.repositoryName for result in outcome.results] == ["app", "other"]
+    assert [layer.layerDigest for layer in outcome.results[0].layers] == [digest(3), digest(1), digest(2)]
+    assert ("app", [digest(3), digest(1), digest(2)]) in registry.calls
+
+
+def test_every_pair_is_answered_exactly_once_across_many_repositories_and_chunks() -> None:
+    # Given 7 repositories × 250 digests (201 well-formed, each repository holding a different share) and 49 malformed
+    digests = [digest(i) for i in range(201)] + [f"bad-{i}" for i in range(49)]
+    names = [f"repo-{k}" for k in range(7)]
+    registry = FakeRegistry(
+        layers={name: {digest(i): "AVAILABLE" for i in range(k, 201, 3)} for k, name in enumerate(names)}
+    )
+
+    outcome = check_repositories([RepositoryTarget(REGISTRY, name, digests) for name in names], registry, workers=5)
+
+    # Then the calls are the minimum (100, 100, 1 per repository) and every pair has exactly one answer
+    assert sorted(len(call[1]) for call in registry.calls) == [1] * 7 + [100] * 14
+    for result in outcome.results:
+        answered = [layer.layerDigest for layer in result.layers] + [f.layerDigest for f in result.failures]
+        assert sorted(answered) == sorted(digests)
+    assert outcome.summary.checked == 7 * 250
+    assert outcome.summary.invalid == 7 * 49
