@@ -97,9 +97,21 @@ def layer_check_service() -> LayerCheckService:
     )
 
 
+def layer_check_service_for(registry: EcrRegistry, *, region: str) -> LayerCheckService:
+    """Layer checks over another registry's ECR adapter (the API asked about another account or Region)."""
+    settings = load_settings()
+    return LayerCheckService(
+        registry=registry,
+        store=results_table(),
+        ttl_days=settings.results_ttl_days,
+        workers=settings.check_workers,
+        region=region,
+    )
+
+
 @cached
 def image_check_service() -> ImageCheckService:
-    return image_check_service_for(ecr_registry())
+    return image_check_service_for(ecr_registry(), region=home_region())
 
 
 def image_check_service_for(registry: EcrRegistry, *, region: str | None = None) -> ImageCheckService:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -16,6 +16,9 @@ from layercheck.contracts import environment as env
 from layercheck.contracts import metrics as metric_names
 from layercheck.models.stored import Source
 from layercheck.models.verdicts import CheckSummary
+
+if TYPE_CHECKING:
+    from layercheck.logic.change_events import UnsentEvent
 
 Handler = Callable[[Any, Any], Any]
 # Powertools' own rule for "not in Lambda" (Tracer._is_tracer_disabled): no task root, or a local emulator.
@@ -113,6 +116,20 @@ def record_images(
         metrics.add_metric(name=metric_names.IN_USE_IMAGES_BROKEN, unit=MetricUnit.Count, value=in_use_broken)
     if replicas_incomplete is not None:
         metrics.add_metric(name=metric_names.REPLICAS_INCOMPLETE, unit=MetricUnit.Count, value=replicas_incomplete)
+
+
+def record_events_unsent(unsent: Sequence[UnsentEvent]) -> None:
+    """Change events EventBridge did not take after every retry: logged with the codes and counted
+    (``ChangeEventsUnsent``); the verdicts they describe are stored all the same."""
+    if not unsent:
+        return
+    metrics.add_metric(name=metric_names.CHANGE_EVENTS_UNSENT, unit=MetricUnit.Count, value=len(unsent))
+    logger.error(
+        "change events not sent",
+        unsent=len(unsent),
+        codes=sorted({event.code for event in unsent}),
+        first_message=unsent[0].message,
+    )
 
 
 def record_registry_unreadable() -> None:

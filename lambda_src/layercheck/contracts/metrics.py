@@ -22,6 +22,8 @@ IMAGES_CHECKED = "ImagesChecked"
 BROKEN_IMAGES = "BrokenImages"
 IN_USE_IMAGES_BROKEN = "InUseImagesBroken"
 REPLICAS_INCOMPLETE = "ReplicasIncomplete"
+# "Image Verdict Changed" events EventBridge did not take after every retry (the verdicts are stored all the same).
+CHANGE_EVENTS_UNSENT = "ChangeEventsUnsent"
 # Audited registries (account × Region) that could not be read (role missing, access denied, Region not enabled):
 # each is logged as "registry unreadable" with its account, Region and AWS's error code (docs/EVENTS.md).
 REGISTRIES_UNREADABLE = "RegistriesUnreadable"
