@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import functools
-import json
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -21,14 +17,22 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import TypeAdapter
 
 from layercheck.errors import InvalidPageTokenError, ResultsNotStoredError
+from layercheck.integrations.page_tokens import encode_page_token
+from layercheck.integrations.results_queries import image_status_query, layer_digest_query, repository_query
 from layercheck.logic.chunks import chunked
-from layercheck.models.stored import StoredItem, StoredLayerVerdict
+from layercheck.logic.layer_check import ImageWrite
+from layercheck.models.stored import ImageStatus, StoredImageVerdict, StoredItem, StoredLayerVerdict
 from layercheck.results_table_schema import (
-    LAYER_DIGEST_INDEX,
+    IMAGE_SORT_PREFIX,
+    IMAGE_STATUS_INDEX_PARTITION_KEY,
+    IMAGE_STATUS_INDEX_SORT_KEY,
+    IMAGE_STATUS_NOT_INDEXED,
     LAYER_DIGEST_INDEX_PARTITION_KEY,
-    LAYER_DIGEST_INDEX_SORT_KEY,
+    LAYER_SORT_PREFIX,
     PARTITION_KEY,
     SORT_KEY,
+    image_key,
+    partition_key,
 )
 
 if TYPE_CHECKING:
@@ -47,10 +51,10 @@ DEFAULT_PAGE_SIZE = 100
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 _stored_item = TypeAdapter[StoredItem](StoredItem)
+_IMAGE_STATUSES: dict[str | None, ImageStatus] = {status.value: status for status in ImageStatus}
 
 
-@functools.cache
-def default_client() -> DynamoDBClient:
+def new_client() -> DynamoDBClient:
     client: DynamoDBClient = boto3.client(
         "dynamodb",
         config=Config(
@@ -61,10 +65,23 @@ def default_client() -> DynamoDBClient:
 
 
 def item_key(item: StoredItem) -> dict[str, str]:
-    partition = f"{item.registryId}#{item.repositoryName}"
+    """Every item written carries its Region (``ResultsTable`` fills in its home Region where a caller gave none)."""
+    if item.region is None:
+        raise ValueError("a stored verdict must carry its region to be keyed")
+    partition = partition_key(item.registryId, item.region, item.repositoryName)
     if isinstance(item, StoredLayerVerdict):
-        return {PARTITION_KEY: partition, SORT_KEY: f"LAYER#{item.layerDigest}"}
-    return {PARTITION_KEY: partition, SORT_KEY: f"IMAGE#{item.imageDigest}"}
+        return {PARTITION_KEY: partition, SORT_KEY: f"{LAYER_SORT_PREFIX}{item.layerDigest}"}
+    return {PARTITION_KEY: partition, SORT_KEY: f"{IMAGE_SORT_PREFIX}{item.imageDigest}"}
+
+
+def image_index_attributes(verdict: StoredImageVerdict) -> dict[str, str]:
+    """The ``byImageStatus`` keys: ``imageStatus`` only while the image is not COMPLETE (the index is sparse)."""
+    assert verdict.region is not None  # item_key refused it already
+    key = image_key(verdict.registryId, verdict.region, verdict.repositoryName, verdict.imageDigest)
+    attributes = {IMAGE_STATUS_INDEX_SORT_KEY: key}
+    if verdict.status != IMAGE_STATUS_NOT_INDEXED:
+        attributes[IMAGE_STATUS_INDEX_PARTITION_KEY] = verdict.status.value
+    return attributes
 
 
 def to_dynamodb(item: StoredItem) -> dict[str, Any]:
@@ -72,6 +89,8 @@ def to_dynamodb(item: StoredItem) -> dict[str, Any]:
     attributes.update(item_key(item))
     if isinstance(item, StoredLayerVerdict):
         attributes[LAYER_DIGEST_INDEX_PARTITION_KEY] = item.layerDigest
+    else:
+        attributes.update(image_index_attributes(item))
     # Nearly every attribute is a string: written inline, the rest through _attribute_value.
     return {
         name: {"S": value} if type(value) is str else _attribute_value(value) for name, value in attributes.items()
@@ -95,10 +114,13 @@ def _attribute_value(value: Any) -> dict[str, Any]:
     return serialized
 
 
-def from_dynamodb(attributes: dict[str, Any]) -> StoredItem:
+def from_dynamodb(attributes: dict[str, Any], *, home_region: str | None = None) -> StoredItem:
+    """The stored verdict; an item written before verdicts carried a Region is ``home_region``'s."""
     plain = {name: _deserializer.deserialize(value) for name, value in attributes.items()}
-    for key in (PARTITION_KEY, SORT_KEY):
+    for key in (PARTITION_KEY, SORT_KEY, IMAGE_STATUS_INDEX_PARTITION_KEY, IMAGE_STATUS_INDEX_SORT_KEY):
         plain.pop(key, None)
+    if home_region is not None:
+        plain.setdefault("region", home_region)
     # Numbers come back as Decimal; every number we store is a whole number.
     plain = {name: int(value) if isinstance(value, Decimal) else value for name, value in plain.items()}
     return _stored_item.validate_python(plain)
@@ -117,15 +139,19 @@ class ResultsTable:
         client: DynamoDBClient | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        home_region: str | None = None,
     ) -> None:
         self._table_name = table_name
-        self._client = client or default_client()
+        self._client = client or new_client()
         self._sleep = sleep
+        # The table's Region is the home Region: where items without one (older, or not given one) belong.
+        self.home_region: str = home_region or self._client.meta.region_name
 
     # -- writes --------------------------------------------------------------------------------------------------
 
     def put_verdicts(self, items: Sequence[StoredItem]) -> int:
         """Store every item (latest state: a put overwrites); raises ``ResultsNotStoredError`` naming what is left."""
+        items = [item if item.region else item.model_copy(update={"region": self.home_region}) for item in items]
         unique = list({tuple(item_key(item).values()): item for item in items}.values())
         batches = list(chunked(unique, MAX_ITEMS_PER_BATCH_WRITE))
         if not batches:
@@ -156,55 +182,93 @@ class ResultsTable:
             f"still unprocessed after {UNPROCESSED_RETRIES} retries"
         )
 
+    def put_image_verdicts(self, verdicts: Sequence[StoredImageVerdict]) -> list[ImageWrite]:
+        """PutItem per image verdict with ``ReturnValues=ALL_OLD``: the status it replaces comes back with the write,
+        so two checks of one image can never both see the old status (a replayed delivery sees its own write).
+        Image items are few beside layer items (one per image against one per blob), so one call each is cheap.
+        https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#DDB-PutItem-request-ReturnValues
+        """
+        verdicts = [v if v.region else v.model_copy(update={"region": self.home_region}) for v in verdicts]
+        keys = [tuple(item_key(verdict).values()) for verdict in verdicts]
+        latest = {key: verdict for key, verdict in zip(keys, verdicts, strict=True)}  # one write per key, latest wins
+        if not latest:
+            return []
+        with ThreadPoolExecutor(max_workers=min(WRITE_WORKERS, len(latest)), thread_name_prefix="ddb-put") as pool:
+            writes = dict(zip(latest, pool.map(self._put_image, latest.values()), strict=True))
+        return [writes[key] for key in keys]
+
+    def _put_image(self, verdict: StoredImageVerdict) -> ImageWrite:
+        try:
+            response = self._client.put_item(
+                TableName=self._table_name, Item=to_dynamodb(verdict), ReturnValues="ALL_OLD"
+            )
+        except (ClientError, BotoCoreError) as error:
+            # botocore already retried throttling and 5xx.
+            return ImageWrite(stored=False, reason=_error_text(error))
+        previous = response.get("Attributes", {}).get("status", {}).get("S")
+        # None for a first verdict (or a status this version does not know).
+        return ImageWrite(stored=True, previous_status=_IMAGE_STATUSES.get(previous))
+
     # -- reads ---------------------------------------------------------------------------------------------------
 
     def query_repository(
-        self, registry_id: str, repository_name: str, *, limit: int = DEFAULT_PAGE_SIZE, next_token: str | None = None
+        self,
+        registry_id: str,
+        repository_name: str,
+        *,
+        region: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        next_token: str | None = None,
+        images_only: bool = False,
     ) -> ResultsPage:
-        partition = f"{registry_id}#{repository_name}"
-        arguments: dict[str, Any] = {
-            "TableName": self._table_name,
-            "KeyConditionExpression": "#pk = :pk",
-            "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
-            "ExpressionAttributeValues": {":pk": {"S": partition}},
-            "Limit": limit,
-        }
-        if next_token:
-            arguments["ExclusiveStartKey"] = decode_page_token(next_token, {PARTITION_KEY: partition})
-        return self._query(arguments)
+        """One repository's verdicts (layers, then images; or only images) in ``region`` (default: home Region)."""
+        partition = partition_key(registry_id, region or self.home_region, repository_name)
+        return self._query(
+            repository_query(self._table_name, partition, limit=limit, next_token=next_token, images_only=images_only)
+        )
 
     def query_layer_digest(
         self,
         layer_digest: str,
         *,
         registry_id: str | None = None,
+        region: str | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
         next_token: str | None = None,
     ) -> ResultsPage:
-        """Every repository's verdict for one digest; with ``registry_id``, only that registry's repositories."""
-        arguments: dict[str, Any] = {
-            "TableName": self._table_name,
-            "IndexName": LAYER_DIGEST_INDEX,
-            "KeyConditionExpression": "#digest = :digest",
-            "ExpressionAttributeNames": {"#digest": LAYER_DIGEST_INDEX_PARTITION_KEY},
-            "ExpressionAttributeValues": {":digest": {"S": layer_digest}},
-            "Limit": limit,
-        }
-        if registry_id is not None:
-            # The index sort key is "<registryId>#<repositoryName>": a key condition, not a filter, so pages stay full.
-            arguments["KeyConditionExpression"] += " AND begins_with(#repository, :registry)"
-            arguments["ExpressionAttributeNames"]["#repository"] = LAYER_DIGEST_INDEX_SORT_KEY
-            arguments["ExpressionAttributeValues"][":registry"] = {"S": f"{registry_id}#"}
-        if next_token:
-            start_key = decode_page_token(
-                next_token,
-                {LAYER_DIGEST_INDEX_PARTITION_KEY: layer_digest},
-                key_names=frozenset({PARTITION_KEY, SORT_KEY, LAYER_DIGEST_INDEX_PARTITION_KEY}),
+        """Every repository's verdict for one digest; with ``registry_id`` (and ``region``), only those repositories."""
+        return self._query(
+            layer_digest_query(
+                self._table_name,
+                layer_digest,
+                registry_id=registry_id,
+                region=region,
+                limit=limit,
+                next_token=next_token,
             )
-            if registry_id is not None and not start_key[LAYER_DIGEST_INDEX_SORT_KEY]["S"].startswith(f"{registry_id}#"):
-                raise InvalidPageTokenError("nextToken belongs to another query")
-            arguments["ExclusiveStartKey"] = start_key
-        return self._query(arguments)
+        )
+
+    def query_image_status(
+        self,
+        status: ImageStatus,
+        *,
+        registry_id: str | None = None,
+        region: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        next_token: str | None = None,
+    ) -> ResultsPage:
+        """Image verdicts in one status (not COMPLETE) across repositories, accounts and Regions; a Region without a
+        registry narrows with a filter, so such a page may hold fewer than ``limit`` items and still go on."""
+        return self._query(
+            image_status_query(
+                self._table_name,
+                status.value,
+                registry_id=registry_id,
+                region=region,
+                limit=limit,
+                next_token=next_token,
+            )
+        )
 
     def _query(self, arguments: dict[str, Any]) -> ResultsPage:
         try:
@@ -219,46 +283,9 @@ class ResultsTable:
             raise
         last_key = response.get("LastEvaluatedKey")
         return ResultsPage(
-            items=[from_dynamodb(dict(item)) for item in response.get("Items", [])],
+            items=[from_dynamodb(dict(item), home_region=self.home_region) for item in response.get("Items", [])],
             next_token=encode_page_token(dict(last_key)) if last_key else None,
         )
-
-
-def encode_page_token(last_evaluated_key: dict[str, Any]) -> str:
-    plain = {name: _deserializer.deserialize(value) for name, value in last_evaluated_key.items()}
-    return base64.urlsafe_b64encode(json.dumps(plain, sort_keys=True).encode()).decode()
-
-
-# DynamoDB's limit for a sort key value; our partition keys are far shorter than its 2,048 bytes.
-MAX_KEY_BYTES = 1024
-
-
-def decode_page_token(
-    token: str, expected: dict[str, str], *, key_names: frozenset[str] = frozenset({PARTITION_KEY, SORT_KEY})
-) -> dict[str, Any]:
-    """Rebuild ``ExclusiveStartKey``; the token must hold exactly the keys of the query it continues, with the same
-    partition, and values DynamoDB would accept (a key it refuses would otherwise surface as a 5xx)."""
-    try:
-        plain = json.loads(base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as error:
-        raise InvalidPageTokenError("nextToken is not a token this API issued") from error
-    if not isinstance(plain, dict) or set(plain) != key_names or not all(map(_is_key_value, plain.values())):
-        raise InvalidPageTokenError("nextToken is not a token this API issued")
-    if any(plain.get(name) != value for name, value in expected.items()):
-        raise InvalidPageTokenError("nextToken belongs to another query")
-    return {name: {"S": value} for name, value in plain.items()}
-
-
-def _is_key_value(value: object) -> bool:
-    """A string DynamoDB takes as a key value: 1 to 1,024 bytes of UTF-8. JSON can carry lone surrogates
-    (``"\\ud800"``), which have no UTF-8 form at all."""
-    if not isinstance(value, str):
-        return False
-    try:
-        size = len(value.encode())
-    except UnicodeEncodeError:
-        return False
-    return 0 < size <= MAX_KEY_BYTES
 
 
 def _request_key(request: Any) -> dict[str, Any]:
