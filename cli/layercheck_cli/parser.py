@@ -166,6 +166,8 @@ def build_parser(commands: tuple[Command, ...]) -> ArgParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-h", "--help", action="help", help="Show this help and exit.")
+    # Every command is in reach of the one that describes them all (completion), without importing back its package.
+    parser.set_defaults(all_commands=commands)
     _add_global_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", parser_class=ArgParser)
     for command in commands:

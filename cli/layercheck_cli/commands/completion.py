@@ -26,11 +26,9 @@ EXAMPLES = """\
 
 
 def run(namespace: argparse.Namespace) -> int:
-    from layercheck_cli.commands import COMMANDS  # this module is one of them
-
     if namespace.shell is None:
         raise UsageError("the following arguments are required: shell")
-    sys.stdout.write(script(namespace.shell, COMMANDS))
+    sys.stdout.write(script(namespace.shell, namespace.all_commands))
     return EXIT_OK
 
 
