@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from bench import coldstart
+from bench import client_sections, coldstart
 from bench.cli_throughput import CliComparison
 from bench.coldstart import ColdStart, ImportCost
 from bench.cost import (
@@ -18,6 +18,7 @@ from bench.cost import (
 )
 from bench.cpu_per_pair import CpuPerPair
 from bench.footprint import AssetSize, MemoryRun
+from bench.markdown import table as _table
 from bench.throughput import Comparison, Run
 
 COST_COLUMNS = [
@@ -35,12 +36,6 @@ COST_COLUMNS = [
 
 def _ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 @dataclass
@@ -99,83 +94,11 @@ the proxy. The minimum is Σ ceil(distinct valid digests / 100) = **{minimum}** 
             )
         )
 
-    def cli_throughput(self, c: CliComparison, cores: int) -> None:
-        runs = [c.cli, c.boto3, c.aws_cli, c.split]
-        rows = [
-            [
-                run.name,
-                f"{run.pairs:,}",
-                f"{run.seconds:.2f}",
-                f"{run.pairs_per_second:,.0f}",
-                f"{run.calls:,}",
-                "—" if run.cpu_seconds is None else f"{run.cpu_seconds:.2f}",
-            ]
-            for run in runs
-        ]
-        latency_ms = c.latency_seconds * 1000
-        bound = c.minimum_calls * c.latency_seconds / c.workers
-        cpu_share = (c.cli.cpu_seconds or 0) / c.cli.seconds
-        per_call_ms = (c.cli.cpu_seconds or 0) / c.minimum_calls * 1000
-        bound_by = (
-            "It is **CPU-bound on one interpreter lock** (the GIL): CPU time ≈ wall time, far above the latency bound."
-            if cpu_share >= 0.75
-            else f"It got **{cpu_share:.0%} of a core**: the machine was busy (see the load average above), so the "
-            "wall time here is the scheduler's more than ours; the CPU time is the figure to compare."
-        )
-        self.sections.append(
-            (
-                0.5,
-                f"""## 1. The command line at {c.load_pairs:,} pairs, {latency_ms:.0f} ms per call (fast stand-in ECR)
+    def cli_throughput(self, comparison: CliComparison, cores: int) -> None:
+        self.sections.append((0.5, client_sections.cli_throughput(comparison, cores)))
 
-{c.repositories} repositories × {c.digests:,} digests ({c.digests - 20:,} well-formed, 20 malformed), `--query summary`,
-against `bench/standin.py`: a threaded HTTP/1.1 server on 127.0.0.1 that answers `BatchCheckLayerAvailability` from a
-rule (one pair in five missing) and sleeps {latency_ms:.0f} ms per call, so that the client is what is measured (moto
-would spend several ms of CPU per call on the same two cores). The command line is a fresh `layercheck` process
-(interpreter start-up and imports included; median of {len(c.cli_runs)}: {", ".join(f"{s:.2f}" for s in c.cli_runs)} s);
-the boto3 loop runs in-process with its client made (one run); the AWS CLI loop is estimated from real invocations.
-
-{_table(["client", "pairs", "seconds", "pairs/s", "ECR calls", "CPU s"], rows)}
-
-- **layercheck vs the sequential boto3 loop: {c.boto3.seconds / c.cli.seconds:.1f}×**;
-  vs the AWS CLI loop: **{c.aws_cli.seconds / c.cli.seconds:.0f}×**.
-- ECR calls made by layercheck: {c.cli.calls:,}; minimum Σ ceil(distinct well-formed digests / 100) =
-  {c.minimum_calls:,}: **{"equal" if c.cli.calls == c.minimum_calls else "NOT EQUAL"}** (counted at the stand-in).
-  The malformed digests were answered `InvalidLayerDigest` without being sent.
-- Summary equal to the stand-in's rule applied pair by pair: **{"yes" if c.summary_correct else "NO"}**; the boto3
-  loop's answers agree with it too: **{"yes" if c.boto3_correct else "NO"}**.
-- Where the time goes: the latency bound is `{c.minimum_calls:,} calls × {latency_ms:.0f} ms ÷ workers` =
-  {bound:.2f} s; the process used **{c.cli.cpu_seconds or 0:.2f} s of CPU** in {c.cli.seconds:.2f} s
-  ({cpu_share:.0%} of one core; {per_call_ms:.2f} ms per call, start-up included). {bound_by}
-  The work of a call is botocore's (request build and signing, JSON parse of 100 entries) plus ours, and only one
-  thread runs Python at a time. Two processes over half the repositories each (last row, wall time of both) show
-  what this {cores}-core machine gives beyond one lock, with the stand-in on the same cores; with more free cores
-  the wall time tends to `start-up + CPU ÷ processes`.""",
-            )
-        )
-
-    def cpu_per_pair(self, r: CpuPerPair) -> None:
-        self.sections.append(
-            (
-                0.7,
-                f"""## 2. CPU per stored pair of `POST /checks` ({r.pairs:,} pairs, check + store)
-
-The handler in a fresh process, pointed at the stand-in (no latency: CPU is what is measured), answers a
-{r.pairs:,}-pair `POST /checks` (ECR check, {r.stored:,} verdicts stored, the JSON answer); beside it, in the same
-process, the bare boto3 calls that request makes: {r.ecr_calls} `BatchCheckLayerAvailability` and
-{r.write_calls} `BatchWriteItem` of 25 items already in DynamoDB's JSON form, one after the other. Process CPU, every
-thread, least of 5 runs each.
-
-| | CPU s | µs per pair |
-|---|---:|---:|
-| `POST /checks` through the handler | {r.handler_cpu_seconds:.3f} | {r.handler_cpu_seconds / r.pairs * 1e6:.0f} |
-| bare boto3: BatchCheckLayerAvailability | {r.ecr_cpu_seconds:.3f} | {r.ecr_cpu_seconds / r.pairs * 1e6:.0f} |
-| bare boto3: BatchWriteItem (pre-built items) | {r.write_cpu_seconds:.3f} | {r.write_cpu_seconds / r.pairs * 1e6:.0f} |
-| bare boto3: both | {r.bare_cpu_seconds:.3f} | {r.bare_cpu_seconds / r.pairs * 1e6:.0f} |
-
-- **The handler's CPU is {r.ratio:.2f}× the bare calls'** (goal ≤ 1.5×). What it adds: Powertools' event routing
-  and request validation, the check engine, one stored-verdict model and item per pair, and the answer's JSON.""",
-            )
-        )
+    def cpu_per_pair(self, result: CpuPerPair) -> None:
+        self.sections.append((0.7, client_sections.cpu_per_pair(result)))
 
     def sweep(self, runs: list[Run], minimum_calls: int) -> None:
         latencies = sorted({run.latency_seconds for run in runs})
