@@ -18,7 +18,7 @@ from layercheck.errors import RepositoryCheckError, TransientCheckError
 from layercheck.integrations.ecr import EcrRegistry
 from layercheck.logic.audit import AuditService
 from layercheck.logic.image_check import ImageCheckService
-from layercheck.models.events import AuditScope, ImagesWorkItem, RepositoryWorkItem
+from layercheck.models.audit import AuditScope, ImagesWorkItem, RepositoryWorkItem
 from layercheck.models.stored import ImageStatus, StoredImageVerdict, StoredItem
 
 REPOSITORY_NOT_FOUND = "RepositoryNotFoundException"

@@ -10,15 +10,8 @@ from aws_lambda_powertools.utilities.parser import parse
 from pydantic import TypeAdapter, ValidationError
 
 from layercheck.handler import is_audit_input, is_ecr_event, is_scheduled_event, is_sqs_event
-from layercheck.models.events import (
-    AuditInput,
-    AuditWorkItem,
-    AuditWorkItemRecord,
-    EcrImageActionEvent,
-    ImagesWorkItem,
-    RepositoryWorkItem,
-    ScheduledEvent,
-)
+from layercheck.models.audit import AuditWorkItem, ImagesWorkItem, RepositoryWorkItem
+from layercheck.models.events import AuditInput, AuditWorkItemRecord, EcrImageActionEvent, ScheduledEvent
 from tests.support import load_event
 
 

@@ -13,7 +13,7 @@ from layercheck.errors import AuditScopeError, RepositoryCheckError, TransientCh
 from layercheck.logic import audit
 from layercheck.logic.audit import AuditService, effective_scope, image_slices, select_images
 from layercheck.logic.catalog import ImageDetail, RepositoryRef
-from layercheck.models.events import AuditScope, AuditScopeInput, ImagesWorkItem, RepositoryWorkItem
+from layercheck.models.audit import AuditScope, AuditScopeInput, ImagesWorkItem, RepositoryWorkItem
 
 
 def d(n: int) -> str:

@@ -13,7 +13,7 @@ from layercheck.errors import TransientCheckError
 from layercheck.logic.audit import AuditService
 from layercheck.logic.images import ImageRef
 from layercheck.logic.judge import IMAGE_ARCHIVED_CODE, LAYERS_ARCHIVED_CODE, NOT_CACHED_CODE
-from layercheck.models.events import RepositoryWorkItem
+from layercheck.models.audit import RepositoryWorkItem
 from layercheck.models.stored import ImageStatus, Source, StoredImageVerdict
 from tests.unit.ecr_stubs import REGISTRY, REPOSITORY, Stubbed, d, index, manifest, stubbed_ecr
 from tests.unit.test_images_audit import FakeQueue

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from layercheck.logic.audit import AuditService
-from layercheck.models.events import AuditScope, RepositoryWorkItem
+from layercheck.models.audit import AuditScope, RepositoryWorkItem
 from tests.unit.ecr_stubs import REGISTRY, REPOSITORY, Stubbed, d, stubbed_ecr
 from tests.unit.test_images_audit import FakeQueue, NoImageChecks
 

@@ -14,7 +14,7 @@ from layercheck.integrations import audit_queue
 from layercheck.integrations.audit_queue import AuditQueue
 from layercheck.integrations.ecr import EcrRegistry
 from layercheck.logic.images import ACCEPTED_MEDIA_TYPES
-from layercheck.models.events import RepositoryWorkItem
+from layercheck.models.audit import RepositoryWorkItem
 
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/layercheck-audit"
 

@@ -25,13 +25,7 @@ from layercheck.logic.replication import (
     ReplicationDestination,
     SourceImage,
 )
-from layercheck.models.events import (
-    AuditImage,
-    AuditScope,
-    RegistryWorkItem,
-    ReplicaDestination,
-    RepositoryWorkItem,
-)
+from layercheck.models.audit import AuditImage, AuditScope, RegistryWorkItem, ReplicaDestination, RepositoryWorkItem
 from layercheck.models.in_use import UsedBy
 from layercheck.models.verdicts import LayerAnswer, LayerFailure
 

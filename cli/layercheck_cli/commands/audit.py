@@ -44,7 +44,7 @@ EXAMPLES = """\
 
 def run(namespace: argparse.Namespace) -> int:
     from layercheck.integrations.ecr import EcrRegistry
-    from layercheck.models.events import AuditScope
+    from layercheck.models.audit import AuditScope
     from layercheck_cli import audit_run
     from layercheck_cli.count_table import render_count_table
     from layercheck_cli.multi import default_registry_id, ecr_client

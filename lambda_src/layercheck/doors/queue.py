@@ -18,7 +18,8 @@ from layercheck.doors.idempotency import run_once
 from layercheck.logic.image_check import ImageCheckOutcome
 from layercheck.logic.org_audit import OrganizationAudit
 from layercheck.logic.registries import RegistryUnreadable
-from layercheck.models.events import AuditWorkItemRecord, ImagesWorkItem, RegistryWorkItem, RepositoryWorkItem
+from layercheck.models.audit import ImagesWorkItem, RegistryWorkItem, RepositoryWorkItem
+from layercheck.models.events import AuditWorkItemRecord
 from layercheck.observability import logger, record_check, record_images, record_registry_unreadable
 from layercheck.settings import account_of
 

@@ -23,7 +23,8 @@ from layercheck.doors.idempotency import run_once
 from layercheck.errors import InvalidEventError
 from layercheck.logic.audit import effective_scope
 from layercheck.logic.registries import Registry, audit_registries, parse_account_selection, parse_regions
-from layercheck.models.events import AuditInput, AuditScope, AuditScopeInput, ScheduledEvent
+from layercheck.models.audit import AuditScope, AuditScopeInput
+from layercheck.models.events import AuditInput, ScheduledEvent
 from layercheck.observability import logger
 from layercheck.settings import Settings, account_of, load_settings
 

@@ -28,7 +28,7 @@ from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService
 from layercheck.logic.images import ImageRef, ImageWalk
 from layercheck.logic.replica_probe import DestinationsPort, ItemReplicaProbe
 from layercheck.logic.replication import ReplicationDestination, SourceImage, check_replicas
-from layercheck.models.events import (
+from layercheck.models.audit import (
     MAX_IMAGES_PER_WORK_ITEM,
     AuditImage,
     AuditScope,

@@ -36,7 +36,7 @@ from layercheck.logic.in_use import (
 )
 from layercheck.logic.registries import Registry, RegistryUnreadable
 from layercheck.logic.replication import ReplicationConfiguration, replication_destinations
-from layercheck.models.events import (
+from layercheck.models.audit import (
     AuditImage,
     AuditScope,
     ImagesWorkItem,

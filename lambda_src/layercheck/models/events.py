@@ -1,4 +1,5 @@
-"""Shapes of the event doors: ECR push events, both schedule forms, the audit's constant input and its work items.
+"""Shapes of the event doors: ECR push events, both schedule forms, the audit's constant input, and SQS records of
+the audit's work items (models/audit.py).
 
 Every event is validated against these models (Powertools Parser) before any AWS call.
 ECR events: https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
@@ -8,27 +9,16 @@ https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-template
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
 from pydantic import BaseModel, ConfigDict, Field, Json
 
-from layercheck.contracts.patterns import DIGEST_PATTERN, REGION_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_PREFIX_PATTERN
 from layercheck.models.api import RepositoryName
-from layercheck.models.in_use import UsedBy
+from layercheck.models.audit import AuditScopeInput, AuditWorkItem, Digest
 
-# BatchGetImage takes at most 100 image ids per call, so a slice of 100 images is fetched in one call (plus one per
-# 100 platform manifests of indexes); checking it takes seconds, far inside the function's timeout.
-# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html
-MAX_IMAGES_PER_WORK_ITEM = 100
-
-
-Digest = Annotated[str, Field(pattern=DIGEST_PATTERN)]
-Region = Annotated[str, Field(pattern=REGION_PATTERN)]
 # EventBridge event ids are UUIDs; an input transformer's <aws.events.event.id> puts one in the constant input.
 EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9-]+$")]
-RepositoryPrefix = Annotated[str, Field(min_length=1, max_length=256, pattern=REPOSITORY_PREFIX_PATTERN)]
 
 
 # -- push door -----------------------------------------------------------------------------------------------------
@@ -71,16 +61,6 @@ class ScheduledEvent(EventBridgeModel):
     detail: dict[str, Any]
 
 
-class AuditScopeInput(BaseModel):
-    """What a rule's constant input may say; every field narrows the scope the stack configured, none widens it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    repositoryPrefixes: Annotated[list[RepositoryPrefix], Field(min_length=1, max_length=100)] | None = None
-    taggedOnly: bool | None = None
-    newestImages: Annotated[int, Field(ge=1, le=100_000)] | None = None
-
-
 class AuditInput(BaseModel):
     """The constant input a schedule may pass instead of the event: ``{"layercheckAudit": {...}}``, plus the
     scheduled event's id when the rule's input transformer adds it (``"eventId": "<aws.events.event.id>"``), so that
@@ -90,102 +70,6 @@ class AuditInput(BaseModel):
 
     layercheckAudit: AuditScopeInput
     eventId: EventId | None = None
-
-
-class AuditScope(BaseModel):
-    """The effective scope of one audit: repositories whose name starts with a prefix (all when there are none),
-    tagged images only or all, the newest N images of each repository or all (0)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    repositoryPrefixes: tuple[str, ...] = ()
-    taggedOnly: bool = False
-    newestImages: int = Field(default=0, ge=0)
-
-
-# -- audit work items (SQS message bodies) ------------------------------------------------------------------------
-#
-# ``region`` is absent only from items queued before the organization audit existed: such an item is about the
-# function's own Region (``region or home Region``). Leaving it out when absent keeps their JSON, and so their
-# idempotency key, unchanged.
-
-
-def _absent(value: object) -> bool:
-    return value is None or (isinstance(value, list | tuple) and not value)
-
-
-class AuditImage(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    imageDigest: Digest
-    imageTags: list[str] = []
-    # ECR's imageStatus as the audit listed it (an ARCHIVED image is judged without being read); absent means ACTIVE.
-    imageStatus: str = Field(default="ACTIVE", min_length=1, max_length=32, exclude_if=lambda value: value == "ACTIVE")
-    lastArchivedAt: datetime | None = Field(default=None, exclude_if=_absent)
-    # When ECR says it was pushed: a replica of a younger image is not yet MISSING (REPLICATION_GRACE_MINUTES).
-    imagePushedAt: datetime | None = Field(default=None, exclude_if=_absent)
-    # Who runs the image (images in use): checked whatever the scope, and its verdict carries them.
-    usedBy: list[UsedBy] = Field(default=[], exclude_if=_absent)
-
-
-class ReplicaDestination(BaseModel):
-    """A registry the repository replicates to (DescribeRegistry's rules, read once by the registry item)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    region: Region
-    registryId: str = Field(pattern=REGISTRY_ID_PATTERN)
-
-
-class RegistryWorkItem(BaseModel):
-    """Audit one registry (an account in a Region): discover the images in use there, read its replication rules,
-    list its repositories in scope and queue one ``RepositoryWorkItem`` each."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: Literal["registry"] = "registry"
-    auditId: str = Field(min_length=1, max_length=128)
-    registryId: str = Field(pattern=REGISTRY_ID_PATTERN)
-    region: Region
-    repositoryPrefixes: list[RepositoryPrefix] = []
-    taggedOnly: bool = False
-    newestImages: int = Field(default=0, ge=0)
-
-
-class RepositoryWorkItem(BaseModel):
-    """Audit one repository: list its images in scope, check them here or, if many, fan them out as image slices.
-
-    ``inUse``: the repository's images in use (with ``usedBy``), checked first and whatever ``taggedOnly`` /
-    ``newestImages`` say; ``replicaDestinations``: where each audited image must also be whole."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: Literal["repository"] = "repository"
-    auditId: str = Field(min_length=1, max_length=128)
-    registryId: str = Field(pattern=REGISTRY_ID_PATTERN)
-    region: Region | None = Field(default=None, exclude_if=_absent)
-    repositoryName: RepositoryName
-    taggedOnly: bool = False
-    newestImages: int = Field(default=0, ge=0)
-    inUse: list[AuditImage] = Field(default=[], exclude_if=_absent)
-    replicaDestinations: list[ReplicaDestination] = Field(default=[], exclude_if=_absent)
-
-
-class ImagesWorkItem(BaseModel):
-    """Check a slice of at most ``MAX_IMAGES_PER_WORK_ITEM`` images of one repository."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: Literal["images"] = "images"
-    auditId: str = Field(min_length=1, max_length=128)
-    registryId: str = Field(pattern=REGISTRY_ID_PATTERN)
-    region: Region | None = Field(default=None, exclude_if=_absent)
-    repositoryName: RepositoryName
-    images: Annotated[list[AuditImage], Field(min_length=1, max_length=MAX_IMAGES_PER_WORK_ITEM)]
-    replicaDestinations: list[ReplicaDestination] = Field(default=[], exclude_if=_absent)
-
-
-AuditWorkItem = Annotated[RegistryWorkItem | RepositoryWorkItem | ImagesWorkItem, Field(discriminator="kind")]
 
 
 class AuditWorkItemRecord(SqsRecordModel):
