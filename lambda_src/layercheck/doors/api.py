@@ -94,7 +94,7 @@ _VALIDATION_RESPONSES: dict[int, OpenAPIResponse] = {
 def create_check(request: Annotated[CheckRequest, Body()]) -> CheckResponse:
     own = own_account(app.lambda_context)
     registry_id = served_registry(request.registryId, own)
-    region = request.region or home_region()
+    region = request.region  # None: the function's own Region, read with its own client
     deadline = Deadline.starting_now(
         app.lambda_context.get_remaining_time_in_millis, load_settings().api_deadline_seconds
     )
@@ -103,6 +103,7 @@ def create_check(request: Annotated[CheckRequest, Body()]) -> CheckResponse:
     if is_home(registry_id, region, own):
         service = layer_check_service()
     else:
+        region = region or home_region()  # another served account, in the function's Region
         adapter = registry_adapter(registry_id, region, own)
         if isinstance(adapter, RegistryUnreadable):
             return _unreadable_answer(check_id, targets, adapter)

@@ -34,6 +34,7 @@ def registry_adapter(registry_id: str, region: str, own: str) -> EcrRegistry | R
     return registry_services(own).ecr(Registry(account_id=registry_id, region=region))
 
 
-def is_home(registry_id: str, region: str, own: str) -> bool:
-    """This account's registry in the function's own Region: read with the function's own role and client."""
-    return registry_id == own and region == home_region()
+def is_home(registry_id: str, region: str | None, own: str) -> bool:
+    """This account's registry in the function's own Region (``region`` None or equal to it): read with the
+    function's own role and client."""
+    return registry_id == own and (region is None or region == home_region())
