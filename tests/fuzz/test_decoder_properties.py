@@ -14,6 +14,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -369,7 +370,10 @@ def test_any_schedule_event_or_constant_input_starts_an_audit_or_is_refused(monk
 def test_any_sqs_work_item_is_processed_or_fails_its_record_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     from layercheck.doors import queue
 
+    # The door's decoding is under test, not the audit: its work and the services it builds are stood in for.
     monkeypatch.setattr(queue, "run_once", lambda key, work, context: {"status": "audited"})
+    monkeypatch.setattr(queue, "registry_clients", lambda account: SimpleNamespace(start_invocation=lambda: None))
+    monkeypatch.setattr(queue, "organization_audit", lambda account: None)
     sample = load_event("sqs_audit_work_item.json")
     valid_bodies = [record["body"] for record in sample["Records"]]
     item = json.loads(valid_bodies[0])
