@@ -14,11 +14,21 @@ from aws_cdk import aws_logs as logs
 from constructs import Node
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from layercheck.contracts.patterns import REGISTRY_ID_PATTERN, REPOSITORY_PREFIX_PATTERN
+from layercheck.contracts import environment as env
+from layercheck.contracts.patterns import (
+    IAM_ROLE_NAME_PATTERN,
+    REGION_PATTERN,
+    REGISTRY_ID_PATTERN,
+    REPOSITORY_PREFIX_PATTERN,
+)
+from layercheck.logic.registries import AuditAccountsError, parse_account_selection
 
 ACCOUNT_ID = re.compile(REGISTRY_ID_PATTERN)
 ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 VPC_ENDPOINT_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
+REGION = re.compile(REGION_PATTERN)
+# EventBridge bus names: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html
+EVENT_BUS_NAME = re.compile(r"^([\w.-]{1,256})?$")
 # ECR repository names: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
 REPOSITORY_PREFIX = re.compile(REPOSITORY_PREFIX_PATTERN)
 SCHEDULE_EXPRESSION = re.compile(
@@ -70,10 +80,20 @@ def _comma_separated(value: Any) -> Any:
     """``-c key=a,b`` arrives as one string; ``cdk.json`` may hold a list. Both become a list of stripped items."""
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, list):
+        return [item.strip() if isinstance(item, str) else item for item in value]
     return value
 
 
 StringList = Annotated[list[str], BeforeValidator(_comma_separated)]
+
+
+def _reader_role_name(value: Any) -> Any:
+    return env.DEFAULT_READER_ROLE_NAME if value in (None, "") else value
+
+
+# The reader role's name, as the Lambda validates READER_ROLE_NAME (shared by LayerCheckReader's own config).
+ReaderRoleName = Annotated[str, BeforeValidator(_reader_role_name), Field(pattern=IAM_ROLE_NAME_PATTERN)]
 
 
 class LayerCheckConfig(BaseModel):
@@ -126,6 +146,21 @@ class LayerCheckConfig(BaseModel):
     vpc_endpoint_ids: StringList = Field(default_factory=list, alias="vpcEndpointIds")
     waf_web_acl_arn: str = Field("", alias="wafWebAclArn", pattern=r"^(arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:.+)?$")
 
+    # Organization scale (issue 11): the registries the audit covers, AUDIT_ACCOUNTS x AUDIT_REGIONS, read through
+    # the reader role in other accounts (the LayerCheckReader stack). Validated with the Lambda's own rules.
+    audit_accounts: StringList = Field(default_factory=list, alias="auditAccounts")
+    organization_unit_ids: StringList = Field(default_factory=list, alias="organizationUnitIds")
+    audit_regions: StringList = Field(default_factory=list, alias="auditRegions")
+    reader_role_name: ReaderRoleName = Field(env.DEFAULT_READER_ROLE_NAME, alias="readerRoleName")
+    replication_grace_minutes: int = Field(
+        env.DEFAULT_REPLICATION_GRACE_MINUTES, alias="replicationGraceMinutes", ge=0, le=7 * 24 * 60
+    )
+
+    # Images in use and change events (issue 10).
+    inventory_ttl_hours: int = Field(env.DEFAULT_INVENTORY_TTL_HOURS, alias="inventoryTtlHours", ge=1, le=24 * 365)
+    event_bus_name: str = Field("", alias="eventBusName")
+    push_recheck_seconds: int = Field(3, alias="pushRecheckSeconds", ge=0, le=30)
+
     # Alarms.
     alarm_email: str = Field("", alias="alarmEmail", pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")
 
@@ -165,6 +200,7 @@ class LayerCheckConfig(BaseModel):
                 "(one call/s per environment)"
             )
         problems += self._throttle_problems()
+        problems += self._audit_scope_problems()
         if self.idempotency_expires_seconds < self.redelivery_window_seconds:
             problems.append(
                 "idempotencyExpiresSeconds must cover eventMaxAgeHours + asyncMaxEventAgeHours "
@@ -189,6 +225,27 @@ class LayerCheckConfig(BaseModel):
             if value > self.api_reserved_concurrency
         ]
 
+    def _audit_scope_problems(self) -> list[str]:
+        """The Lambda's own rules for AUDIT_ACCOUNTS and AUDIT_REGIONS, so a value the synth accepts is one the
+        function accepts."""
+        problems = [
+            f"auditRegions: {region!r} is not a Region name (like eu-west-1)"
+            for region in self.audit_regions
+            if not REGION.match(region)
+        ]
+        if len(set(self.audit_regions)) != len(self.audit_regions):
+            problems.append("auditRegions: a Region is listed twice")
+        if self.organization_unit_ids and self.audit_accounts != [env.AUDIT_ACCOUNTS_ORGANIZATION]:
+            problems.append('organizationUnitIds needs auditAccounts = ["organization"]')
+        try:
+            parse_account_selection(self.audit_accounts_value.split(","))
+        except AuditAccountsError as error:
+            key = "organizationUnitIds" if error.value in self.organization_unit_ids else "auditAccounts"
+            problems.append(f"{key}: {error.value!r} {error.rule}")
+        if not EVENT_BUS_NAME.match(self.event_bus_name) or self.event_bus_name.startswith("aws."):
+            problems.append("eventBusName must be an EventBridge bus name (1-256 of letters, digits, . - _)")
+        return problems
+
     @classmethod
     def from_context(cls, node: Node) -> LayerCheckConfig:
         """Read every key this model knows from the construct tree's context; absent keys take their defaults.
@@ -206,6 +263,20 @@ class LayerCheckConfig(BaseModel):
             return cls.model_validate(values)
         except ValidationError as error:
             raise ValueError(f"invalid layercheck context in cdk.json or -c: {error}") from error
+
+    @property
+    def audit_accounts_value(self) -> str:
+        """``AUDIT_ACCOUNTS`` as the function reads it: account ids, or ``organization`` and the OU or root ids."""
+        return ",".join([*self.audit_accounts, *self.organization_unit_ids])
+
+    @property
+    def audits_the_organization(self) -> bool:
+        return self.audit_accounts[:1] == [env.AUDIT_ACCOUNTS_ORGANIZATION]
+
+    @property
+    def api_reads_other_accounts(self) -> bool:
+        """The API serves other registries (``registryAccountIds``) through their accounts' reader role."""
+        return bool(self.registry_account_ids)
 
     @property
     def log_retention(self) -> logs.RetentionDays:

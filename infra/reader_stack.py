@@ -10,7 +10,8 @@ CloudFormation StackSet made from its synthesized template (docs/DEPLOY.md "Memb
   list/describe actions on the narrowest resources each service allows;
 - a trust policy naming the central account (parameter ``CentralAccountId``, default from context
   ``centralAccountId``) and, by ``aws:PrincipalArn``, only roles matching ``centralRoleNamePattern`` (default: the
-  central stack's own roles, ``<stackName>-*``); with ``organizationId``, only principals of that Organization;
+  central stack's two function roles, whose path is ``/layercheck/<stackName>/``); with ``organizationId``, only
+  principals of that Organization;
 - an ECR pull-time update exclusion for the role (context ``readerPullTimeExclusion``, default on): the audit's
   ``BatchGetImage`` would otherwise count as a pull and keep every image "recently pulled" for lifecycle rules that
   expire by ``sinceImagePulled``. Exclusions are per registry (account and Region): deploy the stack in every
@@ -26,9 +27,11 @@ from aws_cdk import Aws, BootstraplessSynthesizer, CfnCondition, CfnOutput, CfnP
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct, Node
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from infra.audit_scope_config import validate_reader_role_name
+from infra.config import ReaderRoleName
+from infra.constructs.in_use_permissions import UNSCOPED_REASON, in_use_nag_findings, in_use_statements
+from infra.constructs.reader_access import function_role_path
 from infra.nag import acknowledge
 
 ECR_REPOSITORY_ACTIONS = (
@@ -36,17 +39,8 @@ ECR_REPOSITORY_ACTIONS = (
     "ecr:BatchGetImage",
     "ecr:DescribeImages",
     "ecr:DescribeRepositories",
-    "ecr:ListImages",
 )
 ECR_REGISTRY_ACTIONS = ("ecr:DescribePullThroughCacheRules", "ecr:DescribeRegistry")
-# Actions that the service authorization reference lists without a resource type: only "*" grants them.
-LISTING_ACTIONS = (
-    "ecs:DescribeTaskDefinition",
-    "ecs:ListClusters",
-    "ecs:ListServices",
-    "ecs:ListTasks",
-    "lambda:ListFunctions",
-)
 
 
 class ReaderConfig(BaseModel):
@@ -55,17 +49,14 @@ class ReaderConfig(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     stack_name: str = Field("LayerCheckReader", alias="readerStackName", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
-    role_name: str = Field("LayerCheckReader", alias="readerRoleName")
+    role_name: ReaderRoleName = Field("LayerCheckReader", alias="readerRoleName")
     central_account_id: str = Field("", alias="centralAccountId", pattern=r"^(\d{12})?$")
     central_stack_name: str = Field("LayerCheck", alias="stackName")
-    central_role_name_pattern: str = Field("", alias="centralRoleNamePattern", pattern=r"^[\w+=,.@*?-]{0,64}$")
+    central_role_name_pattern: str = Field(
+        "", alias="centralRoleNamePattern", pattern=r"^[A-Za-z0-9_+=,.@*?/-]{0,512}$"
+    )
     organization_id: str = Field("", alias="organizationId", pattern=r"^(o-[a-z0-9]{10,32})?$")
     pull_time_exclusion: bool = Field(True, alias="readerPullTimeExclusion")
-
-    @field_validator("role_name", mode="before")
-    @classmethod
-    def _role_name(cls, value: Any) -> str:
-        return validate_reader_role_name(value)
 
     @classmethod
     def from_context(cls, node: Node) -> ReaderConfig:
@@ -78,9 +69,10 @@ class ReaderConfig(BaseModel):
 
     @property
     def trusted_role_pattern(self) -> str:
-        """Role names (``aws:PrincipalArn`` wildcards) of the central functions; CloudFormation names a stack's roles
-        ``<stackName>-<logicalId>-<suffix>``."""
-        return self.central_role_name_pattern or f"{self.central_stack_name}-*"
+        """Path and name (``aws:PrincipalArn`` wildcards, after ``role/``) of the central functions' roles: both carry
+        the path ``/layercheck/<stackName>/`` (infra/constructs/function.py), which no other role of the central
+        account has unless someone gives it that path on purpose."""
+        return self.central_role_name_pattern or f"{function_role_path(self.central_stack_name).lstrip('/')}*"
 
 
 class LayerCheckReaderStack(Stack):
@@ -132,18 +124,9 @@ class LayerCheckReaderStack(Stack):
                     "every repository of this account, in every audited Region: the audit walks the whole registry"
                 ),
                 "AwsSolutions-IAM5[Resource::*]": (
-                    "DescribeRegistry, DescribePullThroughCacheRules, ECS listings, DescribeTaskDefinition and "
-                    "lambda:ListFunctions support no resource type: '*' is the only resource that grants them"
+                    f"DescribeRegistry and DescribePullThroughCacheRules, {UNSCOPED_REASON}: '*' alone grants them"
                 ),
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:*:<AWS::AccountId>:service/*/*]": (
-                    "the in-use discovery describes every service of every cluster of this account"
-                ),
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:*:<AWS::AccountId>:task/*/*]": (
-                    "the in-use discovery describes the running tasks of every cluster of this account"
-                ),
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:*:<AWS::AccountId>:function:*]": (
-                    "the in-use discovery reads the image of every container-image function of this account"
-                ),
+                **in_use_nag_findings(["*"]),
             },
         )
 
@@ -182,14 +165,6 @@ class LayerCheckReaderStack(Stack):
                     resources=[arn("ecr", "repository/*")],
                 ),
                 iam.PolicyStatement(sid="ReadRegistry", actions=list(ECR_REGISTRY_ACTIONS), resources=["*"]),
-                iam.PolicyStatement(sid="ListInventories", actions=list(LISTING_ACTIONS), resources=["*"]),
-                iam.PolicyStatement(
-                    sid="DescribeEcsServicesAndTasks",
-                    actions=["ecs:DescribeServices", "ecs:DescribeTasks"],
-                    resources=[arn("ecs", "service/*/*"), arn("ecs", "task/*/*")],
-                ),
-                iam.PolicyStatement(
-                    sid="ReadFunctions", actions=["lambda:GetFunction"], resources=[arn("lambda", "function:*")]
-                ),
+                *in_use_statements(["*"]),
             ]
         )

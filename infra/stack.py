@@ -10,8 +10,10 @@ from constructs import Construct
 from infra.config import LayerCheckConfig
 from infra.constructs.alarms import Watched
 from infra.constructs.api import CheckApi
+from infra.constructs.change_events import ChangeEvents
 from infra.constructs.functions import Functions
 from infra.constructs.observability import Observability
+from infra.constructs.reader_access import function_role_path
 from infra.constructs.storage import IdempotencyTable, ResultsTable
 from infra.constructs.triggers import AuditQueue, EventTriggers
 
@@ -29,6 +31,7 @@ class LayerCheckStack(Stack):
         results = ResultsTable(self, "Results", retain_data=config.retain_data)
         idempotency = IdempotencyTable(self, "Idempotency", retain_data=config.retain_data)
         audit = AuditQueue(self, "Audit", config=config)
+        change_events = ChangeEvents(self, "ChangeEvents", config=config)
         functions = Functions(
             self,
             "Functions",
@@ -36,6 +39,7 @@ class LayerCheckStack(Stack):
             results_table=results.table,
             idempotency_table=idempotency.table,
             audit_queue=audit.queue,
+            change_events=change_events,
         )
         triggers = EventTriggers(self, "Triggers", config=config, function=functions.worker.function, audit_queue=audit)
         api = CheckApi(self, "Http", config=config, function=functions.api.function)
@@ -63,3 +67,15 @@ class LayerCheckStack(Stack):
         CfnOutput(self, "WorkerFunctionName", value=functions.worker.function.function_name)
         CfnOutput(self, "AlarmTopicArn", value=observability.topic.topic_arn)
         CfnOutput(self, "DashboardName", value=observability.dashboard.dashboard_name)
+        CfnOutput(
+            self,
+            "EventBusName",
+            value=change_events.bus_name,
+            description="Image Verdict Changed events (source layercheck): subscribe with rules on this bus",
+        )
+        CfnOutput(
+            self,
+            "FunctionRolePath",
+            value=function_role_path(config.stack_name),
+            description="The path of both function roles, which LayerCheckReader roles trust",
+        )

@@ -15,7 +15,7 @@ from constructs import Construct
 
 from infra.config import LayerCheckConfig
 from infra.constructs.metrics import PERIOD, summed_over_sources
-from layercheck.contracts import metrics
+from layercheck.contracts import metrics, routes
 
 ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
@@ -61,6 +61,58 @@ def alarm(
     return created
 
 
+def organization_alarms(scope: Construct, *, topic: sns.ITopic, watched: Watched) -> list[cloudwatch.Alarm]:
+    """Issues 10 and 11: broken images that something runs (the alarm that should page), incomplete replicas,
+    registries the audit could not read, change events EventBridge did not take."""
+    broken_list = f"{watched.api.url}{routes.IMAGES.lstrip('/')}?{routes.STATUS}=BROKEN"
+    return [
+        alarm(
+            scope,
+            "InUseImagesBroken",
+            topic=topic,
+            description="PAGE: a running workload's image is BROKEN (a scale-out, rollback or node replacement cannot "
+            f"pull it). usedBy says who runs it: GET {broken_list} (SigV4).",
+            metric=summed_over_sources(metrics.IN_USE_IMAGES_BROKEN),
+            threshold=0,
+            comparison=ABOVE,
+            notify_ok=False,  # a quiet period does not mean the image was repaired
+        ),
+        alarm(
+            scope,
+            "ReplicasIncomplete",
+            topic=topic,
+            description="A replica is BROKEN or MISSING at its replication destination (the verdict's replicas): "
+            f"GET {broken_list} lists broken images; the source's verdict names the destination.",
+            metric=summed_over_sources(metrics.REPLICAS_INCOMPLETE),
+            threshold=0,
+            comparison=ABOVE,
+            notify_ok=False,
+        ),
+        alarm(
+            scope,
+            "RegistriesUnreadable",
+            topic=topic,
+            description="An audited registry (account x Region) could not be read: the reader role is missing or does "
+            "not trust this deployment, or the Region is not enabled. The worker's log says which ('registry "
+            "unreadable').",
+            metric=summed_over_sources(metrics.REGISTRIES_UNREADABLE),
+            threshold=0,
+            comparison=ABOVE,
+            notify_ok=False,
+        ),
+        alarm(
+            scope,
+            "ChangeEventsUnsent",
+            topic=topic,
+            description="EventBridge refused Image Verdict Changed events after every retry (the verdicts are "
+            "stored): subscribers missed them. The functions' logs say why ('change events not sent').",
+            metric=summed_over_sources(metrics.CHANGE_EVENTS_UNSENT),
+            threshold=0,
+            comparison=ABOVE,
+        ),
+    ]
+
+
 def operator_alarms(
     scope: Construct, *, config: LayerCheckConfig, topic: sns.ITopic, watched: Watched
 ) -> list[cloudwatch.Alarm]:
@@ -76,6 +128,7 @@ def operator_alarms(
             # No OK action: the next quiet period does not mean the image was fixed.
             notify_ok=False,
         ),
+        *organization_alarms(scope, topic=topic, watched=watched),
         *(
             alarm(
                 scope,

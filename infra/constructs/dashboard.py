@@ -18,7 +18,7 @@ from layercheck.contracts import metrics
 
 INTRODUCTION = (
     f"## layercheck\nVerdicts come from the functions' EMF metrics (namespace `{metrics.NAMESPACE}`, dimension "
-    f"`{metrics.SOURCE_DIMENSION}`). A broken image is named in the results table (`status` = `BROKEN`)."
+    f"`{metrics.SOURCE_DIMENSION}`). Broken images are listed by `GET /images?status=BROKEN` (`usedBy`: who runs them)."
 )
 
 
@@ -41,6 +41,21 @@ def _verdict_row() -> list[cloudwatch.IWidget]:
                     metrics.REPLICAS_INCOMPLETE,
                 )
             ],
+        ),
+    ]
+
+
+def _estate_row() -> list[cloudwatch.IWidget]:
+    """What runs, what replicates, what could not be read, what subscribers missed (issues 10 and 11)."""
+    return [
+        _graph(
+            "Broken images in use (pages): GET /images?status=BROKEN",
+            [summed_over_sources(metrics.IN_USE_IMAGES_BROKEN)],
+        ),
+        _graph("Incomplete replicas (BROKEN + MISSING)", [summed_over_sources(metrics.REPLICAS_INCOMPLETE)]),
+        _graph(
+            "Unreadable registries, unsent change events",
+            [summed_over_sources(name) for name in (metrics.REGISTRIES_UNREADABLE, metrics.CHANGE_EVENTS_UNSENT)],
         ),
     ]
 
@@ -77,6 +92,7 @@ def operator_dashboard(
     )
     dashboard.add_widgets(cloudwatch.TextWidget(markdown=INTRODUCTION, width=24, height=2))
     dashboard.add_widgets(*_verdict_row())
+    dashboard.add_widgets(*_estate_row())
     for name, function in watched.functions.items():
         dashboard.add_widgets(*_function_row(name, function))
     api = watched.api

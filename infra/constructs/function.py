@@ -13,6 +13,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.config import LayerCheckConfig
+from infra.constructs.reader_access import function_role_path
 from layercheck.contracts import environment as env
 from layercheck.contracts import metrics
 
@@ -62,8 +63,9 @@ class SharedCode(Construct):
 
 
 class LayerCheckFunction(Construct):
-    """A function running ``HANDLER`` with its own role (no AWS managed policy: AWSLambdaBasicExecutionRole would
-    allow logs on every group), its own log group with retention, JSON logs and optional X-Ray tracing."""
+    """A function running ``HANDLER`` with its own role (path ``/layercheck/<stackName>/``; no AWS managed policy:
+    AWSLambdaBasicExecutionRole would allow logs on every group), its own log group with retention, JSON logs and
+    optional X-Ray tracing."""
 
     def __init__(
         self,
@@ -82,7 +84,13 @@ class LayerCheckFunction(Construct):
         removal = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
         self.log_group = logs.LogGroup(self, "Logs", retention=config.log_retention, removal_policy=removal)
         self.role = iam.Role(
-            self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=description,
+            # The path LayerCheckReader roles trust (role/layercheck/<stackName>/*): these two roles, not any role of
+            # the account whose generated name starts like the stack's.
+            path=function_role_path(config.stack_name),
         )
         self.log_group.grant_write(self.role)
         options = function_options or lambda_.FunctionOptions()

@@ -27,14 +27,15 @@ ECR_LISTING_ACTIONS = ["ecr:DescribeRepositories"]
 # replication rules (DescribeRegistry) to know which replicas an image should have.
 API_REGISTRY_ACTIONS = ["ecr:DescribePullThroughCacheRules"]
 WORKER_REGISTRY_ACTIONS = ["ecr:DescribePullThroughCacheRules", "ecr:DescribeRegistry"]
-# Other registries (registryAccountIds) are only ever asked about layers: POST /checks with their registryId.
-ECR_OTHER_REGISTRY_ACTIONS = ["ecr:BatchCheckLayerAvailability"]
-
-# The results table: exactly the calls of integrations/results_table.py today. Both functions store layer verdicts
-# (BatchWriteItem) and image verdicts (PutItem, which returns the previous item for change events); the API also reads
-# them back (GET /results, GET /images: Query on the table and its indexes). No Scan, no DeleteItem (TTL deletes).
+# A replica's presence by digest and its blobs, at a replication rule's destination in this account.
+ECR_REPLICA_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:DescribeImages"]
+# The results table: exactly the calls of integrations/results_table.py and inventory_store.py. Both functions store
+# layer verdicts (BatchWriteItem) and image verdicts (PutItem, which returns the previous item for change events); the
+# API also reads them back (GET /results, GET /images: Query on the table and its indexes) and stores POST /inventory
+# entries (BatchWriteItem); the worker reads a registry's inventory entries (Query on the table, no index). No Scan, no
+# DeleteItem (TTL deletes).
 API_RESULTS_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"]
-WORKER_RESULTS_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
+WORKER_RESULTS_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"]
 RESULTS_TABLE_INDEXES = (results_table_schema.LAYER_DIGEST_INDEX, results_table_schema.IMAGE_STATUS_INDEX)
 # What Powertools Idempotency's DynamoDBPersistenceLayer calls (put the in-progress record, read it back on a
 # conflict, update it with the result, delete it when the handler fails).
@@ -45,70 +46,94 @@ def _repository_patterns(config: LayerCheckConfig) -> list[str]:
     return [f"{prefix}*" for prefix in config.repository_prefixes] or ["*"]
 
 
-def _repository_arn(account: str, pattern: str) -> str:
-    return f"arn:{Aws.PARTITION}:ecr:{Aws.REGION}:{account}:repository/{pattern}"
+def audited_regions(config: LayerCheckConfig) -> list[str]:
+    """The stack's own Region (a token) and every audited Region (``auditRegions``), each once."""
+    return list(dict.fromkeys([Aws.REGION, *config.audit_regions]))
 
 
-def ecr_repository_arns(config: LayerCheckConfig, account: str = Aws.ACCOUNT_ID) -> list[str]:
-    """One registry's repositories in scope: those under the configured name prefixes, or all of them."""
-    return [_repository_arn(account, pattern) for pattern in _repository_patterns(config)]
+def nag_region(region: str) -> str:
+    """A Region as cdk-nag spells it in a finding id."""
+    return "<AWS::Region>" if region == Aws.REGION else region
 
 
-def other_registry_statements(config: LayerCheckConfig) -> list[iam.PolicyStatement]:
-    """Layer checks in the other registries the API serves, prefix-scoped like this account's."""
-    if not config.registry_account_ids:
-        return []
-    resources = [arn for account in config.registry_account_ids for arn in ecr_repository_arns(config, account)]
-    return [iam.PolicyStatement(actions=ECR_OTHER_REGISTRY_ACTIONS, resources=resources)]
+def _repository_arn(region: str, pattern: str) -> str:
+    return f"arn:{Aws.PARTITION}:ecr:{region}:{Aws.ACCOUNT_ID}:repository/{pattern}"
+
+
+def ecr_repository_arns(config: LayerCheckConfig, regions: list[str]) -> list[str]:
+    """This account's repositories in scope, in each Region: those under the configured prefixes, or all of them."""
+    return [_repository_arn(region, pattern) for region in regions for pattern in _repository_patterns(config)]
 
 
 def ecr_image_statement(config: LayerCheckConfig) -> iam.PolicyStatement:
-    return iam.PolicyStatement(actions=ECR_IMAGE_ACTIONS, resources=ecr_repository_arns(config))
+    """Checks and image walks in this account's registries the stack audits (its own Region and ``auditRegions``);
+    other accounts are read through their reader role, never with the function's own role."""
+    return iam.PolicyStatement(
+        actions=ECR_IMAGE_ACTIONS, resources=ecr_repository_arns(config, audited_regions(config))
+    )
+
+
+def ecr_replica_statement(config: LayerCheckConfig) -> iam.PolicyStatement:
+    """Replicas probed where a replication rule sends them: this account's other Regions, whichever a rule names
+    (unknown at synth). Presence (DescribeImages, which records no pull) and blobs only, on the repositories in scope
+    (a replica keeps its source repository's name)."""
+    return iam.PolicyStatement(
+        actions=ECR_REPLICA_ACTIONS, resources=[_repository_arn("*", p) for p in _repository_patterns(config)]
+    )
 
 
 def ecr_registry_statement(actions: list[str]) -> iam.PolicyStatement:
     return iam.PolicyStatement(actions=actions, resources=["*"])
 
 
-def resource_star_finding(registry_actions: list[str], *, tracing: bool) -> dict[str, str]:
+def resource_star_finding(star_actions: list[str], *, tracing: bool) -> dict[str, str]:
     """The IAM5 acknowledgement of a role's ``Resource: "*"``: only actions with no resource-level permissions."""
-    actions = [*registry_actions, *(["xray:PutTraceSegments", "xray:PutTelemetryRecords"] if tracing else [])]
+    actions = [*star_actions, *(["xray:PutTraceSegments, PutTelemetryRecords"] if tracing else [])]
     return {"AwsSolutions-IAM5[Resource::*]": f"{', '.join(actions)}: no resource-level permissions exist."}
 
 
-def ecr_listing_statement() -> iam.PolicyStatement:
-    return iam.PolicyStatement(actions=ECR_LISTING_ACTIONS, resources=[_repository_arn(Aws.ACCOUNT_ID, "*")])
+def ecr_listing_statement(config: LayerCheckConfig) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=ECR_LISTING_ACTIONS, resources=[_repository_arn(region, "*") for region in audited_regions(config)]
+    )
 
 
-def results_table_statements(table: dynamodb.ITable, actions: list[str]) -> list[iam.PolicyStatement]:
-    """Writes on the table; a granted Query also on its indexes (an index is read, never written)."""
-    writes = [action for action in actions if action != "dynamodb:Query"]
-    statements = [iam.PolicyStatement(actions=writes, resources=[table.table_arn])]
-    if "dynamodb:Query" in actions:
-        indexes = [f"{table.table_arn}/index/{index}" for index in RESULTS_TABLE_INDEXES]
-        statements.append(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[table.table_arn, *indexes]))
+def results_table_statements(table: dynamodb.ITable, actions: list[str], *, indexes: bool) -> list[iam.PolicyStatement]:
+    """The granted actions on the table; with ``indexes``, Query also on its indexes (an index is read, never
+    written)."""
+    statements = [iam.PolicyStatement(actions=actions, resources=[table.table_arn])]
+    if indexes:
+        index_arns = [f"{table.table_arn}/index/{index}" for index in RESULTS_TABLE_INDEXES]
+        statements.append(iam.PolicyStatement(actions=["dynamodb:Query"], resources=index_arns))
     return statements
 
 
-def ecr_nag_findings(config: LayerCheckConfig, *, listing: bool, other_registries: bool) -> dict[str, str]:
+def ecr_nag_findings(config: LayerCheckConfig, *, listing: bool, replicas: bool) -> dict[str, str]:
     """IAM5 acknowledgements of a role's ECR statements, ``finding id -> reason``, each ARN spelled as cdk-nag
     spells it (pseudo parameters in angle brackets)."""
 
-    def finding(account: str, pattern: str) -> str:
-        return f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:{account}:repository/{pattern}]"
+    def finding(region: str, pattern: str) -> str:
+        return f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:{region}:<AWS::AccountId>:repository/{pattern}]"
 
-    accounts = ["<AWS::AccountId>", *(config.registry_account_ids if other_registries else [])]
+    regions = [nag_region(region) for region in audited_regions(config)]
     scoped = (
-        "Read-only ECR actions on the repositories in scope (context repositoryPrefixes)."
+        "Read-only ECR actions on the repositories in scope (context repositoryPrefixes) of the audited Regions."
         if config.repository_prefixes
-        else "No repositoryPrefixes, so every repository is in scope: read-only ECR actions."
+        else "No repositoryPrefixes, so every repository of the audited Regions is in scope: read-only ECR actions."
     )
-    findings = {finding(account, pattern): scoped for account in accounts for pattern in _repository_patterns(config)}
+    findings = {finding(region, pattern): scoped for region in regions for pattern in _repository_patterns(config)}
     if listing and config.repository_prefixes:
-        findings[finding("<AWS::AccountId>", "*")] = (
-            "ecr:DescribeRepositories without names is authorized on repository/*; it reveals repository metadata "
-            "only, and the audit filters by prefix."
-        )
+        for region in regions:
+            findings[finding(region, "*")] = (
+                "ecr:DescribeRepositories without names is authorized on repository/*; it reveals repository "
+                "metadata only, and the audit filters by prefix."
+            )
+    if replicas:
+        for pattern in _repository_patterns(config):
+            findings[finding("*", pattern)] = (
+                "Replicas are probed (DescribeImages, BatchCheckLayerAvailability) in whichever Region of this "
+                "account a replication rule names: not known at synth."
+            )
     return findings
 
 

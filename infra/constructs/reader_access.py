@@ -24,6 +24,12 @@ ORGANIZATIONS_LIST_ACTIONS = (
 )
 
 
+def function_role_path(stack_name: str) -> str:
+    """The IAM path of the central stack's two function roles: the reader role's trust names exactly these
+    (``role/layercheck/<stackName>/*``), not every role whose generated name happens to start like the stack's."""
+    return f"/layercheck/{stack_name}/"
+
+
 def reader_role_arn_pattern(role_name: str) -> str:
     """Every account's reader role, in the deploying partition (aws, aws-cn, aws-us-gov)."""
     return f"arn:{Aws.PARTITION}:iam::*:role/{role_name}"

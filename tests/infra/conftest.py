@@ -66,6 +66,14 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "ecrCallsPerSecond": "300",
     "pullTimeUpdateExclusion": "false",
     "idempotencyExpiresSeconds": "129600",
+    "auditAccounts": "organization",
+    "organizationUnitIds": "ou-ab12-teams001",
+    "auditRegions": "eu-west-1,us-east-1",
+    "readerRoleName": "OrgReader",
+    "replicationGraceMinutes": "0",
+    "inventoryTtlHours": "72",
+    "pushRecheckSeconds": "5",
+    "eventBusName": "platform-events",
 }
 
 

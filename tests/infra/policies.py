@@ -18,7 +18,7 @@ def render(value: Any) -> str:
     if isinstance(value, str):
         return value
     if "Ref" in value:
-        return "{" + value["Ref"] + "}"
+        return "{" + str(value["Ref"]) + "}"
     if "Fn::GetAtt" in value:
         return "{" + ".".join(value["Fn::GetAtt"]) + "}"
     separator, parts = value["Fn::Join"]

@@ -76,13 +76,30 @@ def test_each_route_declares_every_query_parameter_the_function_reads(synthesize
     }
     for method, path, query in ROUTES:
         assert declared[(method, path)] == {f"method.request.querystring.{name}": False for name in query}
-    assert declared[("GET", "/results")] == {
+    assert declared[("GET", "/images")] == {
+        "method.request.querystring.status": False,
         "method.request.querystring.repositoryName": False,
-        "method.request.querystring.layerDigest": False,
         "method.request.querystring.registryId": False,
+        "method.request.querystring.region": False,
         "method.request.querystring.nextToken": False,
         "method.request.querystring.limit": False,
     }
+
+
+def test_api_routes_are_exactly_the_contract_with_method_path_and_query_parameters(each: Synthesized) -> None:
+    """One contract (contracts/routes.py) for the stack, the Lambda's resolver and the local tooling:
+    tests/unit/test_contracts.py checks the resolver against it, this the deployed API."""
+    paths = _route_paths(each)
+    deployed = {
+        (
+            method["HttpMethod"],
+            paths[method["ResourceId"]["Ref"]],
+            frozenset(name.removeprefix("method.request.querystring.") for name in method.get("RequestParameters", {})),
+        )
+        for method in _methods(each)
+    }
+    assert deployed == {(method, path, frozenset(query)) for method, path, query in ROUTES}
+    assert {path for _, path, _ in deployed} >= {"/checks", "/results", "/images/checks", "/images", "/inventory"}
 
 
 def test_stage_logs_json_access_lines_and_throttles(synthesized: Synthesized) -> None:

@@ -9,6 +9,8 @@ from aws_cdk import App
 
 from infra.app import cdk_json_context
 from infra.config import LayerCheckConfig
+from layercheck.contracts import environment as env
+from layercheck.settings import Settings
 from tests.infra.conftest import REPO_ROOT
 
 DEPLOY_GUIDE = REPO_ROOT / "docs" / "DEPLOY.md"
@@ -126,8 +128,73 @@ def test_a_shorter_redelivery_window_allows_shorter_idempotency_records() -> Non
         ({"alarmEmail": "not-an-address"}, "alarmEmail"),
         ({"idempotencyExpiresSeconds": 30}, "idempotencyExpiresSeconds"),
         ({"idempotencyExpiresSeconds": 24 * 3600}, "idempotencyExpiresSeconds"),  # shorter than the 30 h window
+        # Organization scale: the Lambda's own rules (logic/registries.py), so a synth that passes cannot deploy a
+        # function that refuses its AUDIT_ACCOUNTS / AUDIT_REGIONS.
+        ({"auditAccounts": "1111"}, "auditAccounts: '1111' is not a 12-digit account id"),
+        ({"auditAccounts": ["111122223333", "organization"]}, "auditAccounts: 'organization' must come first"),
+        ({"organizationUnitIds": "ou-ab12-teams001"}, "organizationUnitIds needs auditAccounts"),
+        ({"auditAccounts": "organization", "organizationUnitIds": "teams"}, "organizationUnitIds: 'teams'"),
+        ({"auditRegions": "us-east-1,mars-1"}, "auditRegions: 'mars-1' is not a Region name"),
+        ({"auditRegions": "us-east-1,us-east-1"}, "auditRegions: a Region is listed twice"),
+        ({"readerRoleName": "no spaces allowed"}, "readerRoleName"),
+        ({"readerRoleName": "x" * 65}, "readerRoleName"),
+        ({"replicationGraceMinutes": -1}, "replicationGraceMinutes"),
+        ({"inventoryTtlHours": 0}, "inventoryTtlHours"),
+        ({"pushRecheckSeconds": 31}, "pushRecheckSeconds"),
+        ({"eventBusName": "has spaces"}, "eventBusName"),
+        ({"eventBusName": "aws.partner/x"}, "eventBusName"),
     ],
 )
 def test_invalid_settings_are_refused_with_the_key_named(context: dict[str, object], named: str) -> None:
     with pytest.raises(ValueError, match=named):
         LayerCheckConfig.model_validate(context)
+
+
+def test_organization_scale_keys_become_the_functions_values() -> None:
+    # Given -c strings, as `cdk deploy -c auditAccounts=organization -c organizationUnitIds=...` passes them
+    config = LayerCheckConfig.model_validate(
+        {
+            "auditAccounts": "organization",
+            "organizationUnitIds": "ou-ab12-teams001, r-ab12",
+            "auditRegions": "us-east-1,eu-west-1",
+            "readerRoleName": "Org.Reader@team",
+            "replicationGraceMinutes": "0",
+        }
+    )
+    # Then AUDIT_ACCOUNTS is the Lambda's "organization,<OU or root ids>" form, and the Organization is listed
+    assert config.audit_accounts_value == "organization,ou-ab12-teams001,r-ab12"
+    assert config.audits_the_organization
+    assert config.audit_regions == ["us-east-1", "eu-west-1"]
+    assert (config.reader_role_name, config.replication_grace_minutes) == ("Org.Reader@team", 0)
+
+
+def test_listed_accounts_are_not_the_organization_and_defaults_are_the_lambdas() -> None:
+    config = LayerCheckConfig.model_validate({"auditAccounts": ["111122223333", " 444455556666 "]})
+    assert config.audit_accounts_value == "111122223333,444455556666"
+    assert not config.audits_the_organization
+    defaults = LayerCheckConfig()
+    # The Lambda's own defaults (contracts/environment.py): a stack that sets nothing behaves as the code documents.
+    assert (defaults.reader_role_name, defaults.replication_grace_minutes, defaults.inventory_ttl_hours) == (
+        env.DEFAULT_READER_ROLE_NAME,
+        env.DEFAULT_REPLICATION_GRACE_MINUTES,
+        env.DEFAULT_INVENTORY_TTL_HOURS,
+    )
+    assert LayerCheckConfig.model_validate({"readerRoleName": ""}).reader_role_name == env.DEFAULT_READER_ROLE_NAME
+
+
+def test_every_lambda_setting_an_operator_tunes_has_a_context_key() -> None:
+    """Each Settings field (lambda_src/layercheck/settings.py) is set by the stack: from a context key, or derived
+    (table names, queue URL, the per-environment ECR rate, the API deadline, REGISTRY_IDS from registryAccountIds)."""
+    derived = {
+        "results_table_name",
+        "audit_queue_url",
+        "idempotency_table_name",
+        "ecr_max_calls_per_second",
+        "api_deadline_seconds",
+        "registry_ids",
+        "audit_repository_prefixes",  # auditRepositoryPrefixes, or repositoryPrefixes when null
+    }
+    by_field = {name: name for name in LayerCheckConfig.model_fields}
+    assert set(Settings.model_fields) - derived <= set(by_field), sorted(
+        set(Settings.model_fields) - derived - set(by_field)
+    )

@@ -78,13 +78,21 @@ def _shared(synth: Synthesized) -> dict[str, Any]:
         env.CHECK_WORKERS: "16",
         # This account only, resolved at deploy time.
         env.REGISTRY_IDS: {"Ref": "AWS::AccountId"},
+        env.READER_ROLE_NAME: "LayerCheckReader",
+        # The stack's own bus by default (both functions store image verdicts, so both publish changes).
+        env.EVENT_BUS_NAME: "LayerCheck-verdicts",
     }
 
 
 def test_api_function_environment_is_what_the_api_reads_and_nothing_of_the_event_doors(
     synthesized: Synthesized,
 ) -> None:
-    assert _variables(synthesized, "Api") == {**_shared(synthesized), env.API_DEADLINE_SECONDS: "24"}
+    # POST /inventory: entries count as in use for 48 h; AUDIT_ACCOUNTS is unset (this account, the default).
+    assert _variables(synthesized, "Api") == {
+        **_shared(synthesized),
+        env.API_DEADLINE_SECONDS: "24",
+        env.INVENTORY_TTL_HOURS: "48",
+    }
 
 
 def test_worker_environment_carries_the_event_doors_settings(synthesized: Synthesized) -> None:
@@ -99,6 +107,8 @@ def test_worker_environment_carries_the_event_doors_settings(synthesized: Synthe
         env.AUDIT_REPOSITORY_PREFIXES: "",
         env.AUDIT_TAGGED_ONLY: "false",
         env.AUDIT_NEWEST_IMAGES: "0",
+        env.REPLICATION_GRACE_MINUTES: "60",
+        env.PUSH_RECHECK_SECONDS: "3",
     }
 
 
@@ -116,6 +126,15 @@ def test_custom_context_reaches_the_environment(custom: Synthesized) -> None:
     assert worker[env.AUDIT_TAGGED_ONLY] == "true"
     assert worker[env.AUDIT_NEWEST_IMAGES] == "5"
     assert worker[env.IDEMPOTENCY_EXPIRES_SECONDS] == "129600"
+    assert worker[env.AUDIT_REGIONS] == "eu-west-1,us-east-1"
+    assert worker[env.REPLICATION_GRACE_MINUTES] == "0"
+    assert worker[env.PUSH_RECHECK_SECONDS] == "5"
+    assert _variables(custom, "Api")[env.INVENTORY_TTL_HOURS] == "72"
+    # The API reads AUDIT_ACCOUNTS too: POST /inventory keeps only images of audited accounts.
+    for name in NAMES:
+        variables = _variables(custom, name)
+        assert variables[env.AUDIT_ACCOUNTS] == "organization,ou-ab12-teams001"
+        assert (variables[env.READER_ROLE_NAME], variables[env.EVENT_BUS_NAME]) == ("OrgReader", "platform-events")
     for name in NAMES:
         assert _variables(custom, name)[env.ECR_MAX_CALLS_PER_SECOND] == "15"
         assert _variables(custom, name)[env.POWERTOOLS_TRACE_DISABLED] == "true"
@@ -192,3 +211,26 @@ def test_function_roles_have_no_managed_policies(each: Synthesized) -> None:
     )
     for role in each.resources("AWS::IAM::Role").values():
         assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_function_environments_use_only_contract_names_and_each_only_what_it_reads(each: Synthesized) -> None:
+    """Every variable name comes from contracts/environment.py (one definition for the stack, the Lambda and the local
+    tooling); the API gets none of the event doors' settings, the worker none of the API's."""
+    contract = {value for value in vars(env).values() if isinstance(value, str) and value.isupper()}
+    api, worker = (set(_variables(each, name)) for name in NAMES)
+    assert api <= contract and worker <= contract, sorted((api | worker) - contract)
+    assert not api & {
+        env.IDEMPOTENCY_TABLE_NAME,
+        env.AUDIT_QUEUE_URL,
+        env.AUDIT_REGIONS,
+        env.REPLICATION_GRACE_MINUTES,
+        env.PUSH_RECHECK_SECONDS,
+        env.AUDIT_REPOSITORY_PREFIXES,
+    }
+    assert not worker & {env.API_DEADLINE_SECONDS, env.INVENTORY_TTL_HOURS}
+
+
+def test_function_roles_carry_the_path_the_reader_role_trusts(each: Synthesized) -> None:
+    for name in NAMES:
+        _, role = each.named("AWS::IAM::Role", f"Functions{name}Role")
+        assert role["Properties"]["Path"] == f"/layercheck/{each.config.stack_name}/"

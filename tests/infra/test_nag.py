@@ -60,22 +60,35 @@ def test_acknowledgements_are_few_and_each_has_a_reason(synthesized: Synthesized
     for finding, reason in acknowledged.items():
         assert finding.startswith(("AwsSolutions::AwsSolutions-", "Serverless::Serverless-")), finding
         assert 20 <= len(reason) <= 250, (finding, reason)
-    assert len(_acknowledgements(synthesized)) <= 12
+    # Default assembly: one IAM5 per resource pattern (ECR scope and replicas, ECS services and tasks, Lambda
+    # functions, the reader role, "*"), and the few rule-level ones above.
+    assert len(_acknowledgements(synthesized)) <= 16
 
 
-def test_ecr_acknowledgements_name_the_listing_of_this_registry_and_the_prefix_scope(custom: Synthesized) -> None:
-    arn = "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:{}:repository/{}]"
+def test_ecr_acknowledgements_name_the_audited_regions_the_listing_and_the_replicas(custom: Synthesized) -> None:
+    arn = "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:{}:<AWS::AccountId>:repository/{}]"
     ecr = {finding: reason for finding, reason in _acknowledgements(custom).items() if ":ecr:" in finding}
-    # The worker lists this account's registry; the API also checks layers in the other registry.
-    listing = {arn.format("<AWS::AccountId>", "*")}
-    scoped = {
-        arn.format(account, prefix)
-        for account in ("<AWS::AccountId>", "111122223333")
-        for prefix in ("team-a/*", "team-b/*")
-    }
-    assert set(ecr) == listing | scoped
+    regions = ("<AWS::Region>", "eu-west-1", "us-east-1")
+    # The worker lists each audited registry of this account; both read the repositories in scope there; the worker
+    # probes replicas in any Region of this account. No other account: those are read through the reader role.
+    listing = {arn.format(region, "*") for region in regions}
+    scoped = {arn.format(region, prefix) for region in regions for prefix in ("team-a/*", "team-b/*")}
+    replicas = {arn.format("*", prefix) for prefix in ("team-a/*", "team-b/*")}
+    assert set(ecr) == listing | scoped | replicas
     assert all("DescribeRepositories" in ecr[finding] for finding in listing)
     assert all("repositoryPrefixes" in ecr[finding] for finding in scoped)
+    assert all("replication rule" in ecr[finding] for finding in replicas)
+
+
+def test_reader_role_and_in_use_acknowledgements_name_exact_resources(custom: Synthesized) -> None:
+    acknowledged = _acknowledgements(custom)
+    assert "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/OrgReader]" in acknowledged
+    in_use = {f for f in acknowledged if ":ecs:" in f or ":lambda:" in f}
+    assert in_use == {
+        f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:{service}:{region}:<AWS::AccountId>:{res}]"
+        for region in ("<AWS::Region>", "eu-west-1", "us-east-1")
+        for service, res in (("ecs", "service/*"), ("ecs", "task/*"), ("lambda", "function:*"))
+    }
 
 
 def test_an_unacknowledged_finding_fails_the_synth_of_the_real_app(tmp_path_factory: pytest.TempPathFactory) -> None:

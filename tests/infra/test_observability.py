@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from infra.config import AUDIT_MAX_RECEIVE_COUNT
+from layercheck.contracts import metrics as metric_contract
 from tests.infra.conftest import REPO_ROOT, Synthesized
 from tests.infra.policies import Request, allows, render
 
@@ -30,6 +31,15 @@ DESIGN_METRICS = (
     "ReplicasIncomplete",
 )
 DOORS = ("api", "schedule", "push")
+# Every metric name contracts/metrics.py defines (the module the function emits with).
+CONTRACT_METRICS = tuple(
+    value
+    for name, value in vars(metric_contract).items()
+    if name.isupper()
+    and isinstance(value, str)
+    and name not in ("SERVICE_NAME", "NAMESPACE", "SOURCE_DIMENSION")
+    and not name.startswith("SOURCE")
+)
 DEAD_LETTER_QUEUES = ("AuditDeadLetters", "FunctionsFailedInvocations", "TriggersEventDeliveryDeadLetters")
 THIS_ACCOUNTS_ALARM = "arn:{AWS::Partition}:cloudwatch:{AWS::Region}:{AWS::AccountId}:alarm:"
 
@@ -271,4 +281,51 @@ def test_dashboard_graphs_every_design_metric_for_each_door_with_the_dimensions_
         dimensions = dict(zip(pairs[::2], pairs[1::2], strict=True))
         assert dimensions == _expected_dimensions(emitted_dimensions, dimensions["Source"]), line
         series.add((line[1], dimensions["Source"]))
-    assert series == {(name, source) for name in DESIGN_METRICS for source in DOORS}
+    # Every metric the contract names, for each door: DESIGN.md's, and the operational ones the code emits since
+    # (ChangeEventsUnsent, RegistriesUnreadable); no name the function does not emit.
+    assert set(DESIGN_METRICS) <= set(CONTRACT_METRICS)
+    assert series == {(name, source) for name in CONTRACT_METRICS for source in DOORS}
+
+
+def _alarm_metric_names(alarm: dict[str, Any]) -> set[str]:
+    return {m["MetricStat"]["Metric"]["MetricName"] for m in alarm.get("Metrics", []) if "MetricStat" in m}
+
+
+@pytest.mark.parametrize(
+    ("alarm_id", "metric", "notifies_ok"),
+    [
+        ("ObservabilityInUseImagesBroken", "InUseImagesBroken", False),
+        ("ObservabilityReplicasIncomplete", "ReplicasIncomplete", False),
+        ("ObservabilityRegistriesUnreadable", "RegistriesUnreadable", False),
+        ("ObservabilityChangeEventsUnsent", "ChangeEventsUnsent", True),
+    ],
+)
+def test_estate_alarms_fire_on_any_count_from_any_door(
+    each: Synthesized, alarm_id: str, metric: str, notifies_ok: bool
+) -> None:
+    alarm = _alarm(each, alarm_id)
+    assert _alarm_metric_names(alarm) == {metric}
+    assert {m["MetricStat"]["Metric"]["Dimensions"][0]["Value"] for m in alarm["Metrics"] if "MetricStat" in m} == set(
+        DOORS
+    )
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    # Each notifies the alarm topic (test_every_alarm_action_reaches_its_topic... proves the topic lets it in).
+    (topic_id,) = each.resources("AWS::SNS::Topic")
+    assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+    assert ("OKActions" in alarm) is notifies_ok
+
+
+def test_in_use_broken_alarm_is_the_page_and_links_the_broken_list(synthesized: Synthesized) -> None:
+    description = render(_alarm(synthesized, "ObservabilityInUseImagesBroken")["AlarmDescription"])
+    (rest_api,) = synthesized.resources("AWS::ApiGateway::RestApi")
+    assert description.startswith("PAGE:")
+    # The stage URL of this stack's API, then the list query (DESIGN.md "HTTP API").
+    assert f"https://{{{rest_api}}}.execute-api." in description
+    assert "}/{HttpApiDeploymentStage" in description
+    assert description.endswith("/images?status=BROKEN (SigV4).")
+
+
+def test_every_metric_an_alarm_or_the_dashboard_reads_is_a_contract_name(each: Synthesized) -> None:
+    names = {name for alarm in _alarms(each).values() for name in _alarm_metric_names(alarm)}
+    names |= {line[1] for line in _dashboard_metrics(each) if line[0] == "LayerCheck"}
+    assert names and names <= set(CONTRACT_METRICS)

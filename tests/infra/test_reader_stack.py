@@ -13,12 +13,12 @@ import pytest
 from aws_cdk import App, Stack
 
 from infra.app import build_app, cdk_json_context
+from infra.constructs.in_use_permissions import UNSCOPED_ACTIONS
 from infra.constructs.reader_access import assume_reader_role_statement, organizations_statement
 from infra.nag import add_nag_checks
 from infra.reader_stack import (
     ECR_REGISTRY_ACTIONS,
     ECR_REPOSITORY_ACTIONS,
-    LISTING_ACTIONS,
     LayerCheckReaderStack,
     ReaderConfig,
 )
@@ -72,8 +72,9 @@ def test_reader_stack_trusts_only_the_central_function_roles(reader: Reader) -> 
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == "sts:AssumeRole"
     assert _render(statement["Principal"]["AWS"]) == "arn:{AWS::Partition}:iam::{CentralAccountId}:root"
+    # The path both central function roles carry (infra/constructs/function.py), and no generated role name has.
     assert _render(statement["Condition"]["ArnLike"]["aws:PrincipalArn"]) == (
-        "arn:{AWS::Partition}:iam::{CentralAccountId}:role/LayerCheck-*"
+        "arn:{AWS::Partition}:iam::{CentralAccountId}:role/layercheck/LayerCheck/*"
     )
     assert statement["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": ORGANIZATION}
     assert role["RoleName"] == "OrgReader"
@@ -95,12 +96,11 @@ def test_reader_stack_grants_the_audits_read_actions_on_the_narrowest_resources(
     assert granted == {
         tuple(sorted(ECR_REPOSITORY_ACTIONS)): [arn("ecr", "repository/*")],
         tuple(sorted(ECR_REGISTRY_ACTIONS)): ["*"],
-        tuple(sorted(LISTING_ACTIONS)): ["*"],
-        ("ecs:DescribeServices", "ecs:DescribeTasks"): [
-            arn("ecs", "service/*/*"),
-            arn("ecs", "task/*/*"),
-        ],
-        ("lambda:GetFunction",): [arn("lambda", "function:*")],
+        tuple(sorted(UNSCOPED_ACTIONS)): ["*"],
+        # service/* and task/* match the long ARN format (cluster/name) and the short one alike.
+        ("ecs:DescribeServices",): [arn("ecs", "service/*")],
+        ("ecs:DescribeTasks",): [arn("ecs", "task/*")],
+        ("lambda:GetFunction", "lambda:ListAliases"): [arn("lambda", "function:*")],
     }
     every_action = [action for actions in granted for action in actions]
     assert not [
@@ -150,7 +150,7 @@ def test_reader_config_refuses_bad_context_naming_the_key() -> None:
 
 def test_reader_config_trusts_a_configured_role_pattern() -> None:
     app = App(context={"stackName": "LayerCheckProd", "centralRoleNamePattern": ""})
-    assert ReaderConfig.from_context(app.node).trusted_role_pattern == "LayerCheckProd-*"
+    assert ReaderConfig.from_context(app.node).trusted_role_pattern == "layercheck/LayerCheckProd/*"
     app = App(context={"centralRoleNamePattern": "LayerCheck-Audit*"})
     assert ReaderConfig.from_context(app.node).trusted_role_pattern == "LayerCheck-Audit*"
 
