@@ -42,7 +42,9 @@ the boto3 loop runs in-process with its client made (one run); the AWS CLI loop 
 
 {_table(["client", "pairs", "seconds", "pairs/s", "ECR calls", "CPU s"], rows)}
 
-- **layercheck vs the sequential boto3 loop: {c.boto3.seconds / c.cli.seconds:.1f}×**;
+- **layercheck vs the sequential boto3 loop: {c.boto3.seconds / c.cli.seconds:.1f}×**; CPU per call: the command
+  line {(c.cli.cpu_seconds or 0) / c.minimum_calls * 1000:.2f} ms (start-up included), boto3's own
+  {(c.boto3.cpu_seconds or 0) / c.boto3.calls * 1000:.2f} ms;
   vs the AWS CLI loop: **{c.aws_cli.seconds / c.cli.seconds:.0f}×**.
 - ECR calls made by layercheck: {c.cli.calls:,}; minimum Σ ceil(distinct well-formed digests / 100) =
   {c.minimum_calls:,}: **{"equal" if c.cli.calls == c.minimum_calls else "NOT EQUAL"}** (counted at the stand-in).

@@ -132,7 +132,12 @@ def _child() -> int:
     # DynamoDB bills a write by item size (attribute names + values, 1 KB per write unit); this slightly over-counts.
     results = [RepositoryResult.model_validate(result) for result in answer["results"][:1]]
     verdict = layer_verdicts(
-        results, source=_api_source(), checked_at=utc_now(), ttl_days=30, check_id=answer["checkId"]
+        results,
+        source=_api_source(),
+        checked_at=utc_now(),
+        ttl_days=30,
+        region=os.environ["AWS_REGION"],
+        check_id=answer["checkId"],
     )[0]
     item_bytes = sum(len(name) + len(json.dumps(value)) for name, value in to_dynamodb(verdict).items())
     print(
