@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App
+from aws_cdk import App, cx_api
 
 from infra.config import LayerCheckConfig
 from infra.nag import add_nag_checks
@@ -39,3 +39,29 @@ def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = Non
         LayerCheckReaderStack(app, reader.stack_name, config=reader)
     add_nag_checks(app)
     return app, stack
+
+
+def synth_summary(assembly: cx_api.CloudAssembly, *, relative_to: Path | None = None) -> str:
+    """What ``make synth`` prints: each stack with its resource count and template, and how to deploy it (one block).
+
+    The CDK CLI runs app.py with ``CDK_OUTDIR`` and prints its own summary, so app.py prints this only without it."""
+
+    def shown(path: Path) -> str:
+        if relative_to is not None and path.resolve().is_relative_to(relative_to.resolve()):
+            return str(path.resolve().relative_to(relative_to.resolve()))
+        return str(path)
+
+    stacks = list(assembly.stacks)
+    lines = [f"Synthesized to {shown(Path(assembly.directory))}/ (cdk-nag: no unacknowledged findings)"]
+    lines += [
+        f"  {stack.stack_name}  {len(stack.template.get('Resources', {}))} resources  "
+        f"{shown(Path(assembly.directory) / stack.template_file)}"
+        for stack in stacks
+    ]
+    lines += [
+        f"Deploy: npm ci && npx cdk bootstrap (once per account and Region) && npx cdk deploy {stacks[0].stack_name}",
+        '  settings: cdk.json or -c key=value (docs/DEPLOY.md "Configuration"); npx cdk diff before an upgrade',
+    ]
+    if len(stacks) > 1:
+        lines.append(f"  member accounts: npx cdk deploy {stacks[1].stack_name} there, or a StackSet from its template")
+    return "\n".join(lines)

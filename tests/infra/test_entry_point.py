@@ -6,10 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from infra.app import synth_summary
 from tests.infra.conftest import REPO_ROOT, Synthesized
 
 
@@ -48,3 +51,53 @@ def test_app_py_synthesizes_the_tested_template_quietly(
     assert (result.stdout, result.stderr) == ("", "")
     template = json.loads((outdir / synthesized.template_path.name).read_text(encoding="utf-8"))
     assert _without_code_hash(template) == _without_code_hash(synthesized.template_json)
+
+
+def test_make_synth_says_what_it_wrote_and_how_to_deploy_it(
+    synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Given app.py run as `make synth` runs it (no CDK CLI around it), writing to a directory of its own
+    outdir = tmp_path_factory.mktemp("cdk.out.make")
+    environment = {name: value for name, value in os.environ.items() if name != "CDK_OUTDIR"}
+
+    # When it runs
+    result = subprocess.run(
+        [sys.executable, "app.py", str(outdir)],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    # Then one short block names the stack, its resource count and template, and the deploy command; nothing on stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    template = outdir / synthesized.template_path.name
+    resources = len(json.loads(template.read_text(encoding="utf-8"))["Resources"])
+    assert lines[0] == f"Synthesized to {outdir}/ (cdk-nag: no unacknowledged findings)"
+    assert lines[1].split() == ["LayerCheck", str(resources), "resources", str(template)]
+    assert resources == len(synthesized.template_json["Resources"])
+    assert "npx cdk deploy LayerCheck" in lines[2] and "npx cdk bootstrap" in lines[2]
+    assert len(lines) == 4 and all(len(line) <= 120 for line in lines)
+
+
+def test_synth_summary_names_the_reader_stack_when_the_app_has_it(tmp_path: Path) -> None:
+    """With centralAccountId the app also holds LayerCheckReader: the summary lists it and how it is deployed."""
+
+    def stack(name: str, count: int) -> SimpleNamespace:
+        return SimpleNamespace(
+            stack_name=name, template_file=f"{name}.template.json", template={"Resources": dict.fromkeys(range(count))}
+        )
+
+    assembly = SimpleNamespace(
+        directory=str(tmp_path / "cdk.out"), stacks=[stack("LayerCheck", 70), stack("LayerCheckReader", 2)]
+    )
+    lines = synth_summary(assembly, relative_to=tmp_path).splitlines()  # type: ignore[arg-type]
+    assert lines[0].startswith("Synthesized to cdk.out/ ")
+    assert lines[1].split() == ["LayerCheck", "70", "resources", "cdk.out/LayerCheck.template.json"]
+    assert lines[2].split() == ["LayerCheckReader", "2", "resources", "cdk.out/LayerCheckReader.template.json"]
+    assert "npx cdk deploy LayerCheck " in lines[3] + " "
+    assert "npx cdk deploy LayerCheckReader there, or a StackSet" in lines[-1]
