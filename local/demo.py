@@ -11,40 +11,63 @@ from urllib.parse import quote
 import boto3
 
 from local.adapter import LocalApiGateway, json_request
-from local.environment import create_results_table, lambda_environment, moto_server, patched_environ
+from local.demo_output import emf_totals
+from local.environment import (
+    create_event_resources,
+    create_results_table,
+    lambda_environment,
+    moto_server,
+    patched_environ,
+)
 from local.lambda_context import LOCAL_REGION
 from local.scenario import demo_request, seed_registry
 
+# moto's Lambda, asked to, reads a function's image from its own ECR as Lambda does at deployment (by default it
+# accepts any URI and makes up the digest it resolved).
+DEMO_ONLY_ENVIRONMENT = {"MOTO_LAMBDA_STUB_ECR": "false"}
+
 
 def main() -> int:
-    print("layercheck demo: moto server on 127.0.0.1 stands in for ECR and DynamoDB\n")
-    with moto_server() as endpoint, patched_environ(lambda_environment(endpoint)):
+    print("layercheck demo: a moto server on 127.0.0.1 stands in for ECR, DynamoDB, SQS, EventBridge, ECS and Lambda\n")
+    with moto_server() as endpoint, patched_environ(lambda_environment(endpoint) | DEMO_ONLY_ENVIRONMENT):
         from layercheck.handler import lambda_handler
 
         ecr = boto3.client("ecr", region_name=LOCAL_REGION)
         seed_registry(ecr)
         create_results_table(endpoint)
+        audit_queue_url = create_event_resources(endpoint)
         emf_lines: list[str] = []
         with LocalApiGateway(lambda_handler, stdout_sink=emf_lines) as api:
             print(f"local API Gateway: {api.url}   moto: {endpoint}\n")
-            request = demo_request()
-            print(
-                f"POST /checks  {len(request.repository_names)} repositories × {len(request.layer_digests)} digests"
-                f" ({len(set(request.layer_digests))} distinct)"
-            )
-            status, answer = json_request(f"{api.url}/checks", "POST", request.body())
-            if status != 200:
-                print(f"unexpected answer {status}: {answer}", file=sys.stderr)
+            if not show_layer_checks(api.url, emf_lines):
                 return 1
-            print_verdicts(answer)
-            print_metrics(emf_lines)
-            print_stored(api.url, answer)
-            print_rejection(api.url)
-        from local import demo_events
+            from local import demo_events, demo_in_use, demo_org
+            from local.demo_output import Invoker
 
-        demo_events.run(lambda_handler, endpoint)
+            invoke = Invoker(lambda_handler)
+            demo_events.show_push_checks(ecr, invoke)
+            changes = demo_in_use.subscribe_queue_to_bus()
+            demo_in_use.run(ecr, invoke, api.url, audit_queue_url, changes)
+            demo_org.run(invoke, api.url, audit_queue_url, changes)
     print("\ndemo finished: moto server and local API stopped")
     return 0
+
+
+def show_layer_checks(api_url: str, emf_lines: list[str]) -> bool:
+    request = demo_request()
+    print(
+        f"POST /checks  {len(request.repository_names)} repositories × {len(request.layer_digests)} digests"
+        f" ({len(set(request.layer_digests))} distinct)"
+    )
+    status, answer = json_request(f"{api_url}/checks", "POST", request.body())
+    if status != 200:
+        print(f"unexpected answer {status}: {answer}", file=sys.stderr)
+        return False
+    print_verdicts(answer)
+    print_metrics(emf_lines)
+    print_stored(api_url, answer)
+    print_rejection(api_url)
+    return True
 
 
 def print_verdicts(answer: dict[str, Any]) -> None:
@@ -79,23 +102,12 @@ def print_verdicts(answer: dict[str, Any]) -> None:
             kind = verdict.split(":")[0]
             if kind not in seen:
                 seen.add(kind)
-                print(f"  {result['repositoryName']:<16} {_short(digest):<24} {verdict[:90]}")
+                print(f"  {result['repositoryName']:<16} {_short(digest):<24} {_cut(verdict, 76)}")
 
 
 def print_metrics(emf_lines: list[str]) -> None:
-    totals: Counter[str] = Counter()
-    for line in emf_lines:
-        try:
-            blob = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if "_aws" not in blob:
-            continue
-        for directive in blob["_aws"]["CloudWatchMetrics"]:
-            for metric in directive["Metrics"]:
-                value = blob[metric["Name"]]
-                totals[metric["Name"]] += sum(value) if isinstance(value, list) else value
-    print("\nEMF metrics (namespace LayerCheck, Source=api): " + ", ".join(f"{k}={v}" for k, v in totals.items()))
+    totals = emf_totals(emf_lines)
+    print("\nEMF metrics (namespace LayerCheck, Source=api):\n  " + ", ".join(f"{k}={v}" for k, v in totals.items()))
 
 
 def print_stored(api_url: str, answer: dict[str, Any]) -> None:
@@ -114,7 +126,7 @@ def print_stored(api_url: str, answer: dict[str, Any]) -> None:
         if status != 200 or not token:
             break
     print(f"\nGET /results?repositoryName={repository}: {len(items)} stored verdicts in {pages} pages")
-    print("  one stored item: " + json.dumps(items[0], sort_keys=True))
+    print("  one stored item: " + _cut(json.dumps(items[0], sort_keys=True), 120 - 19))
     digest = answer["results"][0]["layers"][0]["layerDigest"]
     status, page = json_request(f"{api_url}/results?layerDigest={quote(digest)}")
     holders = [f"{item['repositoryName']}={item['status']}" for item in page["items"]]
@@ -123,7 +135,12 @@ def print_stored(api_url: str, answer: dict[str, Any]) -> None:
 
 def print_rejection(api_url: str) -> None:
     status, body = json_request(f"{api_url}/checks", "POST", {"repositoryNames": [], "layerDigests": "sha256:..."})
-    print(f"\na malformed request is refused with {status}: {json.dumps(body)}")
+    rules = ", ".join(f"{error['field']} ({error['rule']})" for error in body["errors"])
+    print(f"\na malformed request is refused with {status}, naming each field and rule: {rules}")
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _short(digest: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -80,11 +80,13 @@ def push_image(
     docker: bool = False,
     platform: str = "linux/amd64",
     absent_layers: Sequence[dict[str, Any]] = (),
+    not_uploaded: Collection[str] = (),
 ) -> dict[str, Any]:
     """Upload a config and one blob per label, then put the manifest (OCI by default, Docker v2 with ``docker``).
 
     ``absent_layers`` are descriptors appended to the manifest without uploading anything (a layer that never made it,
-    a foreign layer). Returns the manifest's descriptor.
+    a foreign layer). ``not_uploaded`` labels stay in the manifest, in place, but their blobs are not uploaded: the
+    same image (same digest) with a layer lost, as a torn replica. Returns the manifest's descriptor.
     """
     os_name, architecture = platform.split("/")
     config = json.dumps({"architecture": architecture, "os": os_name, "layers": list(layer_labels)}).encode()
@@ -92,7 +94,8 @@ def push_image(
     layers = []
     for label in layer_labels:
         data = blob(label)
-        upload_layer(ecr, repository_name, data)
+        if label not in not_uploaded:
+            upload_layer(ecr, repository_name, data)
         layers.append(descriptor(DOCKER_LAYER if docker else OCI_LAYER, data))
     manifest = {
         "schemaVersion": 2,
