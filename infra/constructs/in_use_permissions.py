@@ -31,7 +31,6 @@ SCOPED_ACTIONS = {
     "lambda:GetFunction": ("lambda", "function:*"),
     "lambda:ListAliases": ("lambda", "function:*"),
 }
-IN_USE_ACTIONS = (*UNSCOPED_ACTIONS, *SCOPED_ACTIONS)
 
 REASONS = {
     "service/*": "the in-use discovery describes every service of every cluster of this account",
