@@ -122,9 +122,7 @@ def function_clients(fault_proxy: FaultProxy) -> FunctionClients:
     from layercheck.integrations import ecr, results_table
 
     with patched_environ(lambda_environment(fault_proxy.url)):
-        return FunctionClients(
-            ecr=ecr.new_client(16), dynamodb=results_table.new_client()
-        )
+        return FunctionClients(ecr=ecr.new_client(16), dynamodb=results_table.new_client())
 
 
 def total_attempts(client: Any) -> int:

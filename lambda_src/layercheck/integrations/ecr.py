@@ -318,4 +318,3 @@ def _registry(registry_id: str | None) -> dict[str, Any]:
     """``registryId`` for a call; an empty one means the caller's default registry, so it is left out, as the AWS CLI
     leaves it out when ``--registry-id`` is not given."""
     return {"registryId": registry_id} if registry_id else {}
-

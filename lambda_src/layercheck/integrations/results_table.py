@@ -92,9 +92,7 @@ def to_dynamodb(item: StoredItem) -> dict[str, Any]:
     else:
         attributes.update(image_index_attributes(item))
     # Nearly every attribute is a string: written inline, the rest through _attribute_value.
-    return {
-        name: {"S": value} if type(value) is str else _attribute_value(value) for name, value in attributes.items()
-    }
+    return {name: {"S": value} if type(value) is str else _attribute_value(value) for name, value in attributes.items()}
 
 
 # DynamoDB numbers carry at most 38 significant digits; a whole number below this bound is written exactly.
