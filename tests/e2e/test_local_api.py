@@ -5,10 +5,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -16,8 +12,6 @@ import pytest
 
 from local.adapter import LocalApiGateway, json_request, proxy_event
 from local.scenario import MALFORMED_DIGESTS, MISSING_REPOSITORY, demo_request
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_post_checks_over_http_agrees_with_ecr_over_http(local_api: LocalApiGateway, ecr_over_http: Any) -> None:
@@ -111,26 +105,3 @@ def test_proxy_event_keeps_utf8_bodies_as_text() -> None:
     event = proxy_event("POST", "/checks", [("Content-Type", "application/json")], '{"ä": 1}'.encode())
 
     assert (event["body"], event["isBase64Encoded"]) == ('{"ä": 1}', False)
-
-
-def test_make_demo_runs_end_to_end_and_exits_0() -> None:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    completed = subprocess.run(
-        [sys.executable, "-m", "local.demo"],
-        check=False,
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-    assert completed.returncode == 0, completed.stderr
-    for expected in (
-        "AVAILABLE",
-        "MissingLayerDigest",
-        "InvalidLayerDigest",
-        "RepositoryNotFoundException",
-        "checked 512",
-    ):
-        assert expected in completed.stdout
