@@ -98,6 +98,11 @@ class Timed:
     def pairs_per_second(self) -> float:
         return self.pairs / self.seconds
 
+    def projected_seconds(self, processes: int, start_up: float, floor: float) -> float:
+        """This run's work spread over ``processes`` free cores: start-up, then its CPU beyond start-up divided
+        among them, never below ``floor`` (what latency alone allows)."""
+        return max(floor, start_up + ((self.cpu_seconds or self.seconds) - start_up) / processes)
+
 
 def run_cli(
     url: str, load: Workload, environment: dict[str, str], *, workers: int, extra: tuple[str, ...] = ()
@@ -202,6 +207,16 @@ def sample_aws_cli(url: str, load: Workload, environment: dict[str, str], *, sam
     )
 
 
+def cli_start_up_seconds(environment: dict[str, str], repeats: int = 3) -> float:
+    """``layercheck --version``: the interpreter and the command line's imports, no check (median)."""
+    durations = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([str(VENV_BIN / "layercheck"), "--version"], env=environment, capture_output=True, check=True)
+        durations.append(time.perf_counter() - started)
+    return statistics.median(durations)
+
+
 @dataclass(frozen=True)
 class CliComparison:
     latency_seconds: float
@@ -215,6 +230,7 @@ class CliComparison:
     boto3: Timed
     aws_cli: Timed
     split: Timed
+    start_up_seconds: float
     summary_correct: bool
     boto3_correct: bool
 
@@ -242,6 +258,7 @@ def compare(
         boto3=boto3_run,
         aws_cli=aws_cli,
         split=split,
+        start_up_seconds=cli_start_up_seconds(environment),
         summary_correct=all(run[1] == expected for run in runs),
         boto3_correct=counts["available"] == expected["available"]
         and counts["layers"] + counts["failures"] == expected["checked"],

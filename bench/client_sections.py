@@ -25,6 +25,11 @@ def cli_throughput(c: CliComparison, cores: int) -> str:
     bound = c.minimum_calls * c.latency_seconds / c.workers
     cpu_share = (c.cli.cpu_seconds or 0) / c.cli.seconds
     per_call_ms = (c.cli.cpu_seconds or 0) / c.minimum_calls * 1000
+    projections = "; ".join(
+        f"{n} processes: {c.cli.projected_seconds(n, c.start_up_seconds, bound):.2f} s "
+        f"({c.boto3.seconds / c.cli.projected_seconds(n, c.start_up_seconds, bound):.0f}× the boto3 loop)"
+        for n in (2, 4, 8)
+    )
     bound_by = (
         "It is **CPU-bound on one interpreter lock** (the GIL): CPU time ≈ wall time, far above the latency bound."
         if cpu_share >= 0.75
@@ -56,8 +61,9 @@ the boto3 loop runs in-process with its client made (one run); the AWS CLI loop 
   ({cpu_share:.0%} of one core; {per_call_ms:.2f} ms per call, start-up included). {bound_by}
   The work of a call is botocore's (request build and signing, JSON parse of 100 entries) plus ours, and only one
   thread runs Python at a time. Two processes over half the repositories each (last row, wall time of both) show
-  what this {cores}-core machine gives beyond one lock, with the stand-in on the same cores; with more free cores
-  the wall time tends to `start-up + CPU ÷ processes`."""
+  what this {cores}-core machine gives beyond one lock, with the stand-in on the same cores. With more free cores,
+  `start-up + (CPU - start-up) ÷ processes` (start-up `layercheck --version`: {c.start_up_seconds:.2f} s) projects
+  {projections}."""
 
 
 def cpu_per_pair(r: CpuPerPair) -> str:

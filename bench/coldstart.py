@@ -77,14 +77,18 @@ def _run(body: str) -> tuple[float, float, list[str]]:
 
 
 def measure(repeats: int = 11) -> list[ColdStart]:
-    results = []
-    for name, body in VARIANTS.items():
+    """Round-robin over the variants (each repeat runs every variant once), so that a change in the machine's load
+    during the measurement weighs on every variant alike and the ratios between them hold."""
+    for body in VARIANTS.values():
         _run(body)  # warm the byte-code cache and the page cache
-        runs = [_run(body) for _ in range(repeats)]
-        results.append(
-            ColdStart(name, statistics.median(run[0] for run in runs), statistics.median(run[1] for run in runs))
-        )
-    return results
+    runs: dict[str, list[tuple[float, float, list[str]]]] = {name: [] for name in VARIANTS}
+    for _ in range(repeats):
+        for name, body in VARIANTS.items():
+            runs[name].append(_run(body))
+    return [
+        ColdStart(name, statistics.median(run[0] for run in samples), statistics.median(run[1] for run in samples))
+        for name, samples in runs.items()
+    ]
 
 
 def modules_loaded_by_handler_import() -> dict[str, bool]:
