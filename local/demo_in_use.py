@@ -53,7 +53,8 @@ def run(ecr: Any, invoke: Invoker, api_url: str, audit_queue_url: str, received:
         boto3.client("iam", region_name=LOCAL_REGION),
     )
     show_workloads(api_url, workloads)
-    print(f"  a rule on bus {EVENT_BUS_NAME}, {json.dumps(CHANGES_RULE)} → SQS {CHANGES_QUEUE}")
+    print(f"  EventBridge rule on bus {EVENT_BUS_NAME} → SQS queue {CHANGES_QUEUE}, pattern:")
+    print(f"    {json.dumps(CHANGES_RULE)}")
 
     print("\nscheduled audit → schedule door → SQS audit queue → queue door (in-use images first, whatever the scope)")
     audit = run_audit(invoke, boto3.client("sqs", region_name=LOCAL_REGION), audit_queue_url)
@@ -80,8 +81,8 @@ def show_workloads(api_url: str, workloads: Workloads) -> None:
     status, answer = json_request(f"{api_url}/inventory", "POST", workloads.inventory)
     ignored = "; ".join(f"{entry['image']} ({entry['reason'].split(' (')[0]})" for entry in answer.get("ignored", []))
     print(
-        f"  POST /inventory source {workloads.inventory['source']} with {len(workloads.inventory['images'])} images"
-        f" → {status}: accepted {answer.get('accepted')}, ignored {ignored or '-'}"
+        f"  POST /inventory {workloads.inventory['source']}, {len(workloads.inventory['images'])} images"
+        f" → {status}, accepted {answer.get('accepted')}, ignored {ignored or '-'}"
     )
 
 

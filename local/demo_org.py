@@ -49,7 +49,7 @@ def run(invoke: Invoker, api_url: str, audit_queue_url: str, received: Receiver)
     )
     print(
         f"  {LOCAL_ACCOUNT_ID} {LOCAL_REGION} replicates {REPLICATED_PREFIX}* to {OTHER_REGION}"
-        " (put_replication_configuration); moto copies nothing, so the copies are staged:"
+        "; moto copies nothing, so the copies are staged:"
     )
     described = {"COMPLETE": "whole", "BROKEN": "missing a layer", "MISSING": "absent"}
     print(
