@@ -136,7 +136,7 @@ def print_stored(api_url: str, answer: dict[str, Any]) -> None:
 def print_rejection(api_url: str) -> None:
     status, body = json_request(f"{api_url}/checks", "POST", {"repositoryNames": [], "layerDigests": "sha256:..."})
     rules = ", ".join(f"{error['field']} ({error['rule']})" for error in body["errors"])
-    print(f"\na malformed request is refused with {status}, naming each field and rule: {rules}")
+    print(f"\na malformed request is refused: {status}, naming each field and rule: {rules}")
 
 
 def _cut(text: str, width: int) -> str:

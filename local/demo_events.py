@@ -60,7 +60,7 @@ def show_push_checks(ecr: Any, invoke: Invoker) -> SeededImages:
     print(f"  metrics (Source=push): {invoke.take_metrics('ImagesChecked', 'BrokenImages', 'LayersChecked')}")
     replay = invoke(events[1])
     print(
-        f"  the same event again: {replay['status']} from the idempotency record, nothing re-checked or re-counted"
+        f"  the same event again: {replay['status']} from the idempotency record, not re-checked or re-counted"
         f" ({invoke.take_metrics('ImagesChecked', 'BrokenImages')})"
     )
     return images

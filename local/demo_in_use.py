@@ -75,14 +75,14 @@ def show_workloads(api_url: str, workloads: Workloads) -> None:
         ("runs", "image"),
         [
             (f"ECS service {workloads.service_arn.rsplit('/', 1)[-1]}", f"{workloads.service_image} (by tag)"),
-            (f"Lambda function {workloads.function_arn.rsplit(':', 1)[-1]}", f"{_short_uri(workloads.function_image)}"),
+            (f"Lambda {workloads.function_arn.rsplit(':', 1)[-1]}", f"{_short_uri(workloads.function_image)}"),
         ],
     )
     status, answer = json_request(f"{api_url}/inventory", "POST", workloads.inventory)
     ignored = "; ".join(f"{entry['image']} ({entry['reason'].split(' (')[0]})" for entry in answer.get("ignored", []))
     print(
-        f"  POST /inventory {workloads.inventory['source']}, {len(workloads.inventory['images'])} images"
-        f" → {status}, accepted {answer.get('accepted')}, ignored {ignored or '-'}"
+        f"  POST /inventory {workloads.inventory['source']} → {status}, accepted {answer.get('accepted')},"
+        f" ignored {ignored or '-'}"
     )
 
 

@@ -45,7 +45,7 @@ def run(invoke: Invoker, api_url: str, audit_queue_url: str, received: Receiver)
     organization = seed_organization()
     print(
         f"  {MEMBER_ACCOUNT} is read through sts:AssumeRole into its LayerCheckReader role;"
-        f" it holds {MEMBER_REPOSITORY} too (keys never collide)"
+        f" it holds a {MEMBER_REPOSITORY} too"
     )
     print(
         f"  {LOCAL_ACCOUNT_ID} {LOCAL_REGION} replicates {REPLICATED_PREFIX}* to {OTHER_REGION}"

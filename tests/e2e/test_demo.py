@@ -49,14 +49,14 @@ def test_demo_layer_checks_answer_every_kind_of_verdict(demo_output: str) -> Non
     for expected in ("AVAILABLE", "MissingLayerDigest", "InvalidLayerDigest", "RepositoryNotFoundException"):
         assert expected in demo_output
     assert "checked 512" in demo_output
-    assert "a malformed request is refused with 422" in demo_output
+    assert "a malformed request is refused: 422, naming each field and rule: repositoryNames (too_short)" in demo_output
 
 
 def test_demo_push_door_finds_the_broken_push_and_ignores_a_replay(demo_output: str) -> None:
     rows = rows_by_first_column(section(demo_output, "ECR push events"))
     assert rows["team-a/api:2.0"][-2:] == ["COMPLETE", "-"]
     assert rows["team-a/api:2.1-rc"][-2] == "BROKEN"
-    assert "nothing re-checked or re-counted (ImagesChecked=0, BrokenImages=0)" in demo_output
+    assert "not re-checked or re-counted (ImagesChecked=0, BrokenImages=0)" in demo_output
 
 
 def test_demo_audit_checks_the_images_in_use_and_names_who_runs_them(demo_output: str) -> None:
