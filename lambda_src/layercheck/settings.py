@@ -61,6 +61,10 @@ class Settings(BaseModel):
             return tuple(prefix.strip() for prefix in value.split(",") if prefix.strip())
         return value
 
+    def served_registry_ids(self, own_account: str) -> frozenset[str]:
+        """The registries requests may name: ``REGISTRY_IDS``, or this function's own account when it is unset."""
+        return frozenset(self.registry_ids or (own_account,))
+
     @field_validator("audit_accounts", "audit_regions", mode="before")
     @classmethod
     def _comma_separated_scope(cls, value: object) -> object:
@@ -98,6 +102,11 @@ class Settings(BaseModel):
             "replication_grace_minutes": env.REPLICATION_GRACE_MINUTES,
         }
         return cls.model_validate({field: environ[name] for field, name in names.items() if environ.get(name)})
+
+
+def account_of(function_arn: str) -> str:
+    """The account in a Lambda function's ARN (``arn:aws:lambda:<region>:<account>:function:<name>``)."""
+    return function_arn.split(":")[4]
 
 
 @functools.cache
