@@ -30,12 +30,12 @@ WORKER_REGISTRY_ACTIONS = ["ecr:DescribePullThroughCacheRules", "ecr:DescribeReg
 # A replica's presence by digest and its blobs, at a replication rule's destination in this account.
 ECR_REPLICA_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:DescribeImages"]
 # The results table: exactly the calls of integrations/results_table.py and inventory_store.py. Both functions store
-# layer verdicts (BatchWriteItem) and image verdicts (PutItem, which returns the previous item for change events); the
-# API also reads them back (GET /results, GET /images: Query on the table and its indexes) and stores POST /inventory
-# entries (BatchWriteItem); the worker reads a registry's inventory entries (Query on the table, no index). No Scan, no
-# DeleteItem (TTL deletes).
-API_RESULTS_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"]
-WORKER_RESULTS_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query"]
+# layer verdicts (BatchWriteItem) and image verdicts (UpdateItem, which keeps a usedBy the caller does not know and
+# returns the previous item for change events); the API also reads them back (GET /results, GET /images: Query on the
+# table and its indexes) and stores POST /inventory entries (BatchWriteItem); the worker reads a registry's inventory
+# entries (Query on the table, no index). No Scan, no DeleteItem (TTL deletes).
+API_RESULTS_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+WORKER_RESULTS_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "dynamodb:Query"]
 RESULTS_TABLE_INDEXES = (results_table_schema.LAYER_DIGEST_INDEX, results_table_schema.IMAGE_STATUS_INDEX)
 # What Powertools Idempotency's DynamoDBPersistenceLayer calls (put the in-progress record, read it back on a
 # conflict, update it with the result, delete it when the handler fails).

@@ -267,7 +267,11 @@ def test_results_table_grants_are_the_calls_of_each_function_and_never_scan_or_d
     indexes = {f"{table}/index/byLayerDigest", f"{table}/index/byImageStatus"}
     api = _of_service(grants(each, "Api"), "dynamodb")
     # The API stores check and image verdicts and reads them back (the table and its two indexes).
-    assert api == {"dynamodb:BatchWriteItem": {table}, "dynamodb:PutItem": {table}, "dynamodb:Query": {table} | indexes}
+    assert api == {
+        "dynamodb:BatchWriteItem": {table},
+        "dynamodb:UpdateItem": {table},
+        "dynamodb:Query": {table} | indexes,
+    }
     worker = _of_service(grants(each, "Worker"), "dynamodb")
     idempotency = f"{{{idempotency_id}.Arn}}"
     # The worker stores verdicts, reads the inventory's entries (Query on the table, no index), and keeps
@@ -275,9 +279,9 @@ def test_results_table_grants_are_the_calls_of_each_function_and_never_scan_or_d
     assert worker == {
         "dynamodb:BatchWriteItem": {table},
         "dynamodb:Query": {table},
-        "dynamodb:PutItem": {table, idempotency},
+        "dynamodb:PutItem": {idempotency},
         "dynamodb:GetItem": {idempotency},
-        "dynamodb:UpdateItem": {idempotency},
+        "dynamodb:UpdateItem": {table, idempotency},
         "dynamodb:DeleteItem": {idempotency},
     }
     for granted in (api, worker):

@@ -34,19 +34,29 @@ class LayerStore:
 
 @dataclass
 class PreviousStatusStore:
-    """Like PutItem ALL_OLD: each write answers the status it replaced (a repeat sees its own earlier write)."""
+    """Like UpdateItem ALL_OLD: each write answers the status and usedBy it replaced (a repeat sees its own earlier
+    write); with ``keep_used_by`` the stored usedBy stays."""
 
     statuses: dict[str, ImageStatus] = field(default_factory=dict)
     refuse: set[str] = field(default_factory=set)
+    used_by: dict[str, list[UsedBy]] = field(default_factory=dict)
 
-    def put_image_verdicts(self, verdicts: Sequence[StoredImageVerdict]) -> list[ImageWrite]:
+    def put_image_verdicts(
+        self, verdicts: Sequence[StoredImageVerdict], *, keep_used_by: bool = False
+    ) -> list[ImageWrite]:
         writes = []
         for verdict in verdicts:
-            if verdict.imageDigest in self.refuse:
+            digest = verdict.imageDigest
+            if digest in self.refuse:
                 writes.append(ImageWrite(stored=False, reason="ProvisionedThroughputExceededException: slow down"))
                 continue
-            writes.append(ImageWrite(stored=True, previous_status=self.statuses.get(verdict.imageDigest)))
-            self.statuses[verdict.imageDigest] = verdict.status
+            previous_used_by = tuple(self.used_by.get(digest, []))
+            writes.append(
+                ImageWrite(stored=True, previous_status=self.statuses.get(digest), previous_used_by=previous_used_by)
+            )
+            self.statuses[digest] = verdict.status
+            if not keep_used_by:
+                self.used_by[digest] = list(verdict.usedBy)
         return writes
 
 
@@ -111,6 +121,34 @@ def test_a_repeat_with_nothing_changed_publishes_nothing_and_a_recovery_publishe
     # When the missing layer is back, Then one BROKEN -> COMPLETE event
     checker({"c1", "c2", "base", "gone"}, images, bus).check_images("123456789012", "app", refs(), source=Source.API)
     assert [(x["previousStatus"], x["status"]) for x in bus.details()] == [("BROKEN", "COMPLETE")]
+
+
+def test_a_check_that_does_not_know_who_runs_the_image_keeps_and_announces_the_stored_used_by() -> None:
+    # Given an audit that stored the broken image as run by an ECS service
+    bus, images = Bus(), PreviousStatusStore()
+    users = [UsedBy(kind="ecs-service", id=SERVICE_ARN)]
+    checker({"c1", "c2", "base"}, images, bus).check_images(
+        "123456789012", "app", refs(), source=Source.SCHEDULE, used_by={d("broken"): users}
+    )
+    bus.entries.clear()
+
+    # When a push check (no used_by) finds it repaired
+    outcome = checker({"c1", "c2", "base", "gone"}, images, bus).check_images(
+        "123456789012", "app", [ImageRef(d("broken"), ("v2",))], source=Source.PUSH
+    )
+
+    # Then the store kept the service, the verdict answered carries it, and so does the recovery event
+    assert images.used_by[d("broken")] == users
+    assert [v.usedBy for v in outcome.verdicts] == [users]
+    [detail] = bus.details()
+    assert (detail["previousStatus"], detail["status"]) == ("BROKEN", "COMPLETE")
+    assert detail["usedBy"] == [{"kind": "ecs-service", "id": SERVICE_ARN}]
+
+    # When an audit finds nobody running it any more (used_by given, the image not in it), Then it is cleared
+    outcome = checker({"c1", "c2", "base", "gone"}, images, bus).check_images(
+        "123456789012", "app", refs(), source=Source.SCHEDULE, used_by={}
+    )
+    assert images.used_by[d("broken")] == [] and [v.usedBy for v in outcome.verdicts] == [[], []]
 
 
 def test_a_publishing_failure_keeps_the_verdicts_and_is_reported() -> None:

@@ -20,6 +20,7 @@ from layercheck.integrations.results_table import (
     from_dynamodb,
     to_dynamodb,
 )
+from layercheck.integrations.results_updates import image_update_arguments
 from layercheck.models.stored import Source, StoredLayerVerdict, layer_verdicts
 from layercheck.models.verdicts import LayerAnswer, LayerFailure, RepositoryResult
 
@@ -210,7 +211,7 @@ def test_query_layer_digest_refuses_a_token_of_another_registry_before_querying(
         ResultsTable(TABLE, client).query_layer_digest(digest, registry_id="123456789012", next_token=token)
 
 
-# -- image verdicts: PutItem ALL_OLD, the sparse status index, the home Region -----------------------------------
+# -- image verdicts: UpdateItem ALL_OLD, the sparse status index, the home Region --------------------------------
 
 
 def image_verdict(status: str, digest: str = "sha256:" + "b" * 64, region: str | None = "eu-west-1") -> Any:
@@ -232,9 +233,9 @@ def test_put_image_verdicts_reads_the_previous_status_with_the_write(dynamodb: t
     client, stubber = dynamodb
     broken = image_verdict("BROKEN")
     stubber.add_response(
-        "put_item",
+        "update_item",
         {"Attributes": {"status": {"S": "COMPLETE"}}},
-        {"TableName": TABLE, "Item": to_dynamodb(broken), "ReturnValues": "ALL_OLD"},
+        image_update_arguments(TABLE, to_dynamodb(broken), keep_used_by=False),
     )
 
     [write] = ResultsTable(TABLE, client).put_image_verdicts([broken])
@@ -246,8 +247,19 @@ def test_put_image_verdicts_answers_none_for_a_first_verdict_and_reports_a_refus
     dynamodb: tuple[Any, Stubber],
 ) -> None:
     client, stubber = dynamodb
-    stubber.add_response("put_item", {}, {"TableName": TABLE, "Item": ANY, "ReturnValues": "ALL_OLD"})
-    stubber.add_client_error("put_item", "ResourceNotFoundException", "Requested resource not found")
+    stubber.add_response(
+        "update_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Key": ANY,
+            "UpdateExpression": ANY,
+            "ExpressionAttributeNames": ANY,
+            "ExpressionAttributeValues": ANY,
+            "ReturnValues": "ALL_OLD",
+        },
+    )
+    stubber.add_client_error("update_item", "ResourceNotFoundException", "Requested resource not found")
 
     first, refused = ResultsTable(TABLE, client).put_image_verdicts(
         [image_verdict("BROKEN", "sha256:" + "1" * 64)]
@@ -273,7 +285,7 @@ def test_a_verdict_without_region_is_written_and_read_as_the_home_regions(dynamo
     # Written at the home Region's key: the client's Region, us-east-1
     at_home = to_dynamodb(image_verdict("BROKEN", region="us-east-1"))
     assert at_home["pk"] == {"S": "123456789012#us-east-1#app"}
-    stubber.add_response("put_item", {}, {"TableName": TABLE, "Item": at_home, "ReturnValues": "ALL_OLD"})
+    stubber.add_response("update_item", {}, image_update_arguments(TABLE, at_home, keep_used_by=False))
 
     ResultsTable(TABLE, client).put_image_verdicts([image_verdict("BROKEN", region=None)])
 

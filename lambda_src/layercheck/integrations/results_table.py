@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -19,8 +20,10 @@ from pydantic import TypeAdapter
 from layercheck.errors import InvalidPageTokenError, ResultsNotStoredError
 from layercheck.integrations.page_tokens import encode_page_token
 from layercheck.integrations.results_queries import image_status_query, layer_digest_query, repository_query
+from layercheck.integrations.results_updates import USED_BY_ATTRIBUTE, image_update_arguments
 from layercheck.logic.chunks import chunked
 from layercheck.logic.layer_check import ImageWrite
+from layercheck.models.in_use import UsedBy
 from layercheck.models.stored import ImageStatus, StoredImageVerdict, StoredItem, StoredLayerVerdict
 from layercheck.results_table_schema import (
     IMAGE_SORT_PREFIX,
@@ -51,6 +54,7 @@ DEFAULT_PAGE_SIZE = 100
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 _stored_item = TypeAdapter[StoredItem](StoredItem)
+_used_by = TypeAdapter(list[UsedBy])
 _IMAGE_STATUSES: dict[str | None, ImageStatus] = {status.value: status for status in ImageStatus}
 
 
@@ -180,32 +184,40 @@ class ResultsTable:
             f"still unprocessed after {UNPROCESSED_RETRIES} retries"
         )
 
-    def put_image_verdicts(self, verdicts: Sequence[StoredImageVerdict]) -> list[ImageWrite]:
-        """PutItem per image verdict with ``ReturnValues=ALL_OLD``: the status it replaces comes back with the write,
-        so two checks of one image can never both see the old status (a replayed delivery sees its own write).
-        Image items are few beside layer items (one per image against one per blob), so one call each is cheap.
-        https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#DDB-PutItem-request-ReturnValues
-        """
+    def put_image_verdicts(
+        self, verdicts: Sequence[StoredImageVerdict], *, keep_used_by: bool = False
+    ) -> list[ImageWrite]:
+        """One UpdateItem per image verdict (results_updates.py) with ``ReturnValues=ALL_OLD``: the status it replaces
+        comes back with the write, so two checks of one image can never both see the old status (a replayed delivery
+        sees its own write). With ``keep_used_by`` (the caller does not know who runs the images) the stored
+        ``usedBy`` stays, in the same atomic write, and comes back as ``previous_used_by``. Image items are few beside
+        layer items (one per image against one per blob), so one call each is cheap."""
         verdicts = [v if v.region else v.model_copy(update={"region": self.home_region}) for v in verdicts]
         keys = [tuple(item_key(verdict).values()) for verdict in verdicts]
         latest = {key: verdict for key, verdict in zip(keys, verdicts, strict=True)}  # one write per key, latest wins
         if not latest:
             return []
+        write = partial(self._put_image, keep_used_by=keep_used_by)
         with ThreadPoolExecutor(max_workers=min(WRITE_WORKERS, len(latest)), thread_name_prefix="ddb-put") as pool:
-            writes = dict(zip(latest, pool.map(self._put_image, latest.values()), strict=True))
+            writes = dict(zip(latest, pool.map(write, latest.values()), strict=True))
         return [writes[key] for key in keys]
 
-    def _put_image(self, verdict: StoredImageVerdict) -> ImageWrite:
+    def _put_image(self, verdict: StoredImageVerdict, *, keep_used_by: bool) -> ImageWrite:
         try:
-            response = self._client.put_item(
-                TableName=self._table_name, Item=to_dynamodb(verdict), ReturnValues="ALL_OLD"
+            response = self._client.update_item(
+                **image_update_arguments(self._table_name, to_dynamodb(verdict), keep_used_by=keep_used_by)
             )
         except (ClientError, BotoCoreError) as error:
             # botocore already retried throttling and 5xx.
             return ImageWrite(stored=False, reason=_error_text(error))
-        previous = response.get("Attributes", {}).get("status", {}).get("S")
-        # None for a first verdict (or a status this version does not know).
-        return ImageWrite(stored=True, previous_status=_IMAGE_STATUSES.get(previous))
+        previous = response.get("Attributes", {})
+        used_by = previous.get(USED_BY_ATTRIBUTE)
+        return ImageWrite(
+            stored=True,
+            # None for a first verdict (or a status this version does not know).
+            previous_status=_IMAGE_STATUSES.get(previous.get("status", {}).get("S")),
+            previous_used_by=tuple(_used_by.validate_python(_deserializer.deserialize(used_by))) if used_by else (),
+        )
 
     # -- reads ---------------------------------------------------------------------------------------------------
 

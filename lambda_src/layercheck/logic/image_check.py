@@ -5,9 +5,10 @@ once, so an audit slice of 100 images costs a handful of ECR calls, not hundreds
 
 After storing, an image whose status differs from the one its write replaced (or whose first verdict is not COMPLETE)
 gets an "Image Verdict Changed" event (logic/change_events.py). The previous status comes back with the write
-(``ImageVerdictStore``: PutItem ALL_OLD), so a replayed delivery sees its own earlier write and publishes nothing
-again. Events are published only after the verdicts are stored, and a publishing failure is reported in the outcome
-(``events_unsent``), never undoes a verdict.
+(``ImageVerdictStore``: UpdateItem ALL_OLD), so a replayed delivery sees its own earlier write and publishes nothing
+again. Only the audit knows who runs an image: a push or API check keeps the stored ``usedBy`` (in the same write)
+and its verdicts and events carry it. Events are published only after the verdicts are stored, and a publishing
+failure is reported in the outcome (``events_unsent``), never undoes a verdict.
 """
 
 from __future__ import annotations
@@ -118,8 +119,10 @@ class ImageCheckService:
         duplicates nor double-counts.
 
         Archived images are judged ARCHIVED without reading them. With ``recheck``, blobs ECR says it lacks are asked
-        about again (see recheck.py) before they can make an image BROKEN. ``used_by`` (by image digest) becomes the
-        verdicts' ``usedBy``; ``replica_check`` gives each walked image's ``replicas``."""
+        about again (see recheck.py) before they can make an image BROKEN. ``used_by`` (by image digest; an image not in
+        it: nobody) replaces the stored ``usedBy``; None (the caller does not know) keeps the stored one, which the
+        returned verdicts and their change events then carry. ``replica_check`` gives each walked image's
+        ``replicas``."""
         images = list({image.image_digest: image for image in images}.values())
         walks = self._walk(registry_id, repository_name, [image for image in images if image.is_active])
         blobs = unique_in_order(digest for walk in walks for digest in walk.blobs)
@@ -170,7 +173,17 @@ class ImageCheckService:
             self.store.put_verdicts([*layers, *verdicts])
             return ImageCheckOutcome(verdicts=verdicts, layer_summary=CheckSummary.of(results))
         self.store.put_verdicts(layers)
-        writes = self.image_store.put_image_verdicts(verdicts)
+        # Without ``used_by`` (a push or API check) who runs the image is not known here: the stored usedBy (the
+        # audit's) stays, and the verdicts answered and announced carry it.
+        keep_used_by = used_by is None
+        writes = self.image_store.put_image_verdicts(verdicts, keep_used_by=keep_used_by)
+        if keep_used_by:
+            verdicts = [
+                verdict.model_copy(update={"usedBy": list(write.previous_used_by)})
+                if write.previous_used_by
+                else verdict
+                for verdict, write in zip(verdicts, writes, strict=True)
+            ]
         sent, unsent = self._publish_changes(verdicts, writes)
         unstored = [verdict for verdict, write in zip(verdicts, writes, strict=True) if not write.stored]
         if unstored:
