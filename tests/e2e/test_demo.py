@@ -84,6 +84,8 @@ def test_demo_queue_on_the_bus_receives_one_broken_event_then_the_recovery(demo_
     assert repair[0][-1] == "COMPLETE"  # POST /images/checks after the upload
     [recovery] = repair[3:-1]
     assert recovery[3:8] == ["team-d/jobs:monthly", "us-east-1", "BROKEN", "→", "COMPLETE"]
+    # the API check does not know who runs the image: it kept the audit's usedBy, and the event carries it
+    assert recovery[-2:] == ["ecs-service", "monthly-report"]
     assert "1 image(s) left" in " ".join(repair[-1])
 
 
