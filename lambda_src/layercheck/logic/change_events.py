@@ -5,13 +5,13 @@ The rule: an event when the status differs from the stored previous status, or f
 COMPLETE; none when nothing changed. A replayed delivery finds its own earlier write as the previous status, so it
 emits nothing a second time, provided the previous status is read atomically with the write.
 
-Wiring (phase B): the results table's image write becomes ``PutItem`` with ``ReturnValues="ALL_OLD"`` (image items are
-few beside layer items) and returns each image's previous ``status``; the service that stored the verdicts then calls
-``verdict_changed(previous, verdict, region=..., used_by=...)`` per image and hands the entries of the non-None
-details (``event_entry``) to ``EventPublisherPort.publish`` (``integrations/event_bus.EventBus`` on the bus named by
-``EVENT_BUS_NAME``) *after* the verdicts are stored: a publishing failure is logged with the outcome's ``unsent``
-(and could be counted), never undoes or fails the stored verdict. Once ``StoredImageVerdict`` has ``region`` and
-``usedBy``, the two keyword arguments come from it.
+Wiring (phase B): the results table's image write is one ``UpdateItem`` with ``ReturnValues="ALL_OLD"`` (image items
+are few beside layer items; integrations/results_updates.py) and returns each image's previous ``status`` (and the
+``usedBy`` a push or API check keeps); the service that stored the verdicts then calls ``verdict_changed(previous,
+verdict, region=..., used_by=...)`` per image and hands the entries of the non-None details (``event_entry``) to
+``EventPublisherPort.publish`` (``integrations/event_bus.EventBus`` on the bus named by ``EVENT_BUS_NAME``) *after*
+the verdicts are stored: a publishing failure is logged with the outcome's ``unsent`` (and could be counted), never
+undoes or fails the stored verdict. The two keyword arguments come from the stored verdict.
 """
 
 from __future__ import annotations
