@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
 from layercheck.errors import WorkItemsNotQueuedError
+from layercheck.integrations.aws_errors import error_text
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -90,7 +91,7 @@ class AuditQueue:
                 response = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
             except (ClientError, BotoCoreError) as error:
                 # botocore already retried throttling and 5xx; what is left is not going to pass by waiting.
-                return unsent | dict.fromkeys(pending, _error_text(error))
+                return unsent | dict.fromkeys(pending, error_text(error))
             retry: dict[int, str] = {}
             for failed in response.get("Failed", []):
                 position = int(failed["Id"])
@@ -108,10 +109,3 @@ class AuditQueue:
         return unsent | {
             position: f"{last_reason[position]} (after {FAILED_ENTRY_RETRIES} retries)" for position in pending
         }
-
-
-def _error_text(error: ClientError | BotoCoreError) -> str:
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        return f"{details.get('Code', 'Unknown')}: {details.get('Message', '')}"
-    return f"{type(error).__name__}: {error}"

@@ -15,6 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from layercheck.errors import RepositoryCheckError
+from layercheck.integrations.aws_errors import code_and_message, error_code
 from layercheck.logic.catalog import IMAGE_ACTIVE, IMAGE_STATUS_ANY, ImageDetail, PullThroughCacheRule, RepositoryRef
 from layercheck.logic.check import DEFAULT_WORKERS, BatchAnswer
 from layercheck.logic.chunks import chunked
@@ -67,10 +68,7 @@ def new_client(workers: int = DEFAULT_WORKERS) -> ECRClient:
 
 def translate_error(error: ClientError | BotoCoreError) -> RepositoryCheckError:
     """ECR's error code verbatim (it becomes the digests' ``failureCode``); transport errors by their class name."""
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        return RepositoryCheckError(details.get("Code", "Unknown"), details.get("Message", str(error)))
-    return RepositoryCheckError(type(error).__name__, str(error))
+    return RepositoryCheckError(*code_and_message(error))
 
 
 class EcrRegistry:
@@ -201,7 +199,7 @@ class EcrRegistry:
                 **_registry(registry_id), repositoryName=repository_name, imageIds=[{"imageDigest": image_digest}]
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ImageNotFoundException":
+            if error_code(error) == "ImageNotFoundException":
                 return None
             raise translate_error(error) from error
         except BotoCoreError as error:
@@ -255,7 +253,7 @@ class EcrRegistry:
                     **_registry(registry_id), repositoryName=repository_name, imageIds=identifiers
                 )
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != IMAGE_NOT_FOUND:
+                if error_code(error) != IMAGE_NOT_FOUND:
                     raise translate_error(error) from error
                 if len(ids) == 1:
                     missing.extend(ids)

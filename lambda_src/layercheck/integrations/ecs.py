@@ -15,12 +15,13 @@ ecs:DescribeServices on ``arn:<partition>:ecs:<region>:<account>:service/*`` and
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from layercheck.integrations.aws_errors import code_and_message
 from layercheck.logic.in_use import SOURCE_ECS, EcsContainer, EcsService, EcsTask, EcsWorkloads, InUseSourceError
 
 if TYPE_CHECKING:
@@ -51,10 +52,7 @@ def new_client(region_name: str | None = None) -> ECSClient:
 
 
 def translate_error(error: ClientError | BotoCoreError) -> InUseSourceError:
-    if isinstance(error, ClientError):
-        details: Any = error.response.get("Error", {})
-        return InUseSourceError(SOURCE_ECS, str(details.get("Code", "Unknown")), str(details.get("Message", error)))
-    return InUseSourceError(SOURCE_ECS, type(error).__name__, str(error))
+    return InUseSourceError(SOURCE_ECS, *code_and_message(error))
 
 
 class EcsInventory:

@@ -23,6 +23,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from layercheck.integrations.aws_errors import code_and_message
 from layercheck.logic.change_events import EventEntry, PublishOutcome, UnsentEvent
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ class EventBus:
             try:
                 response = self._client.put_events(Entries=[self._request_entry(entry) for entry in pending])
             except (ClientError, BotoCoreError) as error:
-                code, message = _error(error)
+                code, message = code_and_message(error)
                 return sent, [*refused, *(UnsentEvent(entry, code, message) for entry in pending)]
             results: list[Any] = list(response.get("Entries", []))
             retry: list[UnsentEvent] = []
@@ -146,10 +147,3 @@ class EventBus:
         if entry.time is not None:
             request["Time"] = entry.time
         return request
-
-
-def _error(error: ClientError | BotoCoreError) -> tuple[str, str]:
-    if isinstance(error, ClientError):
-        details: Any = error.response.get("Error", {})
-        return str(details.get("Code", "Unknown")), str(details.get("Message", error))
-    return type(error).__name__, str(error)

@@ -22,6 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from layercheck.errors import ResultsNotStoredError
+from layercheck.integrations.aws_errors import code_and_message
 from layercheck.inventory_schema import inventory_partition, inventory_sort_key
 from layercheck.logic.in_use import SOURCE_INVENTORY, InUseSourceError
 from layercheck.models.in_use import InventoryEntry
@@ -104,7 +105,7 @@ class InventoryStore:
             try:
                 response = self._client.batch_write_item(RequestItems={self._table_name: requests})
             except (ClientError, BotoCoreError) as error:
-                return [_key(request) for request in requests], _error(error)[0]
+                return [_key(request) for request in requests], code_and_message(error)[0]
             requests = list(response.get("UnprocessedItems", {}).get(self._table_name, []))
             if not requests:
                 return [], ""
@@ -125,7 +126,7 @@ class InventoryStore:
             try:
                 page = self._client.query(**arguments)
             except (ClientError, BotoCoreError) as error:
-                code, message = _error(error)
+                code, message = code_and_message(error)
                 raise InUseSourceError(SOURCE_INVENTORY, code, message) from error
             for item in page.get("Items", []):
                 entry = from_dynamodb(dict(item))
@@ -139,10 +140,3 @@ class InventoryStore:
 def _key(request: Any) -> dict[str, Any]:
     item = request["PutRequest"]["Item"]
     return {name: _deserializer.deserialize(item[name]) for name in (PARTITION_KEY, SORT_KEY)}
-
-
-def _error(error: ClientError | BotoCoreError) -> tuple[str, str]:
-    if isinstance(error, ClientError):
-        details: Any = error.response.get("Error", {})
-        return str(details.get("Code", "Unknown")), str(details.get("Message", error))
-    return type(error).__name__, str(error)

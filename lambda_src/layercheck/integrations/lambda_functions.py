@@ -21,6 +21,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from layercheck.integrations.aws_errors import code_and_message, error_code
 from layercheck.logic.in_use import SOURCE_LAMBDA, InUseSourceError, LambdaImageFunction
 
 if TYPE_CHECKING:
@@ -48,10 +49,7 @@ def new_client(region_name: str | None = None) -> LambdaClient:
 
 
 def translate_error(error: ClientError | BotoCoreError) -> InUseSourceError:
-    if isinstance(error, ClientError):
-        details: Any = error.response.get("Error", {})
-        return InUseSourceError(SOURCE_LAMBDA, str(details.get("Code", "Unknown")), str(details.get("Message", error)))
-    return InUseSourceError(SOURCE_LAMBDA, type(error).__name__, str(error))
+    return InUseSourceError(SOURCE_LAMBDA, *code_and_message(error))
 
 
 class LambdaFunctions:
@@ -96,7 +94,7 @@ class LambdaFunctions:
         try:
             code = self._client.get_function(**arguments).get("Code", {})
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == FUNCTION_GONE:
+            if error_code(error) == FUNCTION_GONE:
                 return None
             raise
         if not code.get("ImageUri"):

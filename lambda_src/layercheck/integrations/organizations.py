@@ -17,6 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from layercheck.integrations.aws_errors import code_and_message
 from layercheck.logic.registries import OrganizationAccount, OrganizationsUnavailableError
 
 # Organizations is a global service served from one Region per partition; botocore's endpoint rules route any
@@ -36,10 +37,7 @@ def new_client() -> Any:
 
 
 def translate_error(error: ClientError | BotoCoreError) -> OrganizationsUnavailableError:
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        return OrganizationsUnavailableError(details.get("Code", "Unknown"), details.get("Message", str(error)))
-    return OrganizationsUnavailableError(type(error).__name__, str(error))
+    return OrganizationsUnavailableError(*code_and_message(error))
 
 
 def _account(entry: dict[str, Any]) -> OrganizationAccount:

@@ -35,6 +35,7 @@ from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
+from layercheck.integrations.aws_errors import code_and_message
 from layercheck.logic.registries import Registry, RegistryUnreadable
 
 if TYPE_CHECKING:
@@ -78,18 +79,11 @@ def default_config() -> Config:
     )
 
 
-def error_code(error: ClientError | BotoCoreError) -> tuple[str, str]:
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        return details.get("Code", "Unknown"), details.get("Message", str(error))
-    return type(error).__name__, str(error)
-
-
 def unreadable_from_error(
     registry: Registry, error: ClientError | BotoCoreError, *, registry_wide: bool = False
 ) -> RegistryUnreadable | None:
     """The one place that decides whether an AWS error makes the whole registry unreadable (else None)."""
-    code, message = error_code(error)
+    code, message = code_and_message(error)
     if code in UNREADABLE_CODES or (registry_wide and code in REGISTRY_WIDE_CODES):
         return RegistryUnreadable(account_id=registry.account_id, region=registry.region, code=code, reason=message)
     return None
@@ -211,7 +205,7 @@ class RegistryClients:
         try:
             credentials = self._assumed_credentials(account)
         except (ClientError, BotoCoreError) as error:
-            code, reason = error_code(error)
+            code, reason = code_and_message(error)
             with self._lock:
                 self._account_failures[account] = (code, reason)
             return RegistryUnreadable(account_id=account, region=registry.region, code=code, reason=reason)
