@@ -54,23 +54,17 @@ class Settings(BaseModel):
     # The EventBridge bus for "Image Verdict Changed" events; unset: no events are published.
     event_bus_name: str | None = Field(default=None, min_length=1, max_length=256)
 
-    @field_validator("audit_repository_prefixes", "registry_ids", mode="before")
+    @field_validator("audit_repository_prefixes", "registry_ids", "audit_accounts", "audit_regions", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
+        """A list variable is one comma-separated string ("a, b,"); empty items are dropped."""
         if isinstance(value, str):
-            return tuple(prefix.strip() for prefix in value.split(",") if prefix.strip())
+            return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
 
     def served_registry_ids(self, own_account: str) -> frozenset[str]:
         """The registries requests may name: ``REGISTRY_IDS``, or this function's own account when it is unset."""
         return frozenset(self.registry_ids or (own_account,))
-
-    @field_validator("audit_accounts", "audit_regions", mode="before")
-    @classmethod
-    def _comma_separated_scope(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(item.strip() for item in value.split(",") if item.strip())
-        return value
 
     @field_validator("audit_accounts")
     @classmethod
