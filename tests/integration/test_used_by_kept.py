@@ -19,6 +19,7 @@ from layercheck.handler import lambda_handler
 from layercheck.integrations.inventory_store import InventoryStore
 from layercheck.integrations.results_table import ResultsTable, from_dynamodb
 from layercheck.models.in_use import InventoryEntry, UsedBy
+from layercheck.models.replicas import Replica, ReplicaStatus
 from layercheck.models.stored import ImageStatus, Source, StoredImageVerdict
 from local.environment import EVENT_BUS_NAME
 from local.event_source import drain_queue
@@ -193,18 +194,28 @@ def verdict(status: ImageStatus, *, used_by: list[UsedBy] | None = None, **field
     )
 
 
-def test_results_table_image_write_replaces_every_attribute_but_a_used_by_it_is_told_to_keep(
+def test_results_table_image_write_replaces_every_attribute_but_the_audit_findings_it_is_told_to_keep(
     dynamodb: Any, results_table: str
 ) -> None:
     table = ResultsTable(TABLE_NAME, dynamodb)
     users = [UsedBy(kind="ecs-service", id="arn:aws:ecs:us-east-1:123456789012:service/prod/api")]
     # Given an UNCHECKED verdict run by a service, with ECR's failure
+    # and whose replica in eu-west-1 is missing
+    replicas = [Replica(region="eu-west-1", registryId=ACCOUNT, status=ReplicaStatus.MISSING)]
     table.put_image_verdicts(
-        [verdict(ImageStatus.UNCHECKED, used_by=users, failureCode="KmsError", failureReason="key disabled")]
+        [
+            verdict(
+                ImageStatus.UNCHECKED,
+                used_by=users,
+                replicas=replicas,
+                failureCode="KmsError",
+                failureReason="key disabled",
+            )
+        ]
     )
 
     # When a COMPLETE verdict that does not know who runs the image is written, keeping usedBy
-    [write] = table.put_image_verdicts([verdict(ImageStatus.COMPLETE, source=Source.PUSH)], keep_used_by=True)
+    [write] = table.put_image_verdicts([verdict(ImageStatus.COMPLETE, source=Source.PUSH)], keep_audit_findings=True)
 
     # Then the write answers the old status and usedBy, and the item is the new verdict with the old usedBy: no
     # failure left, no status index key
@@ -213,9 +224,11 @@ def test_results_table_image_write_replaces_every_attribute_but_a_used_by_it_is_
     assert not {"failureCode", "failureReason", "imageStatus"} & set(item)
     assert (item["status"], item["source"]) == ({"S": "COMPLETE"}, {"S": "push"})
     assert item["usedBy"] == {"L": [{"M": {"kind": {"S": "ecs-service"}, "id": {"S": users[0].id}}}]}
+    # and the replicas only the audit probes are kept too
+    assert item["replicas"]["L"][0]["M"]["status"] == {"S": "MISSING"}
 
     # When a verdict that knows nobody runs the image is written, Then usedBy is gone
     [write] = table.put_image_verdicts([verdict(ImageStatus.BROKEN)])
     [item] = dynamodb.scan(TableName=TABLE_NAME)["Items"]
-    assert write.previous_used_by == tuple(users) and "usedBy" not in item
+    assert write.previous_used_by == tuple(users) and "usedBy" not in item and "replicas" not in item
     assert item["imageStatus"] == {"S": "BROKEN"}

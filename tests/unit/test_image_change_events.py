@@ -35,14 +35,14 @@ class LayerStore:
 @dataclass
 class PreviousStatusStore:
     """Like UpdateItem ALL_OLD: each write answers the status and usedBy it replaced (a repeat sees its own earlier
-    write); with ``keep_used_by`` the stored usedBy stays."""
+    write); with ``keep_audit_findings`` the stored usedBy stays."""
 
     statuses: dict[str, ImageStatus] = field(default_factory=dict)
     refuse: set[str] = field(default_factory=set)
     used_by: dict[str, list[UsedBy]] = field(default_factory=dict)
 
     def put_image_verdicts(
-        self, verdicts: Sequence[StoredImageVerdict], *, keep_used_by: bool = False
+        self, verdicts: Sequence[StoredImageVerdict], *, keep_audit_findings: bool = False
     ) -> list[ImageWrite]:
         writes = []
         for verdict in verdicts:
@@ -55,7 +55,7 @@ class PreviousStatusStore:
                 ImageWrite(stored=True, previous_status=self.statuses.get(digest), previous_used_by=previous_used_by)
             )
             self.statuses[digest] = verdict.status
-            if not keep_used_by:
+            if not keep_audit_findings:
                 self.used_by[digest] = list(verdict.usedBy)
         return writes
 

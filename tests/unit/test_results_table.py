@@ -235,7 +235,7 @@ def test_put_image_verdicts_reads_the_previous_status_with_the_write(dynamodb: t
     stubber.add_response(
         "update_item",
         {"Attributes": {"status": {"S": "COMPLETE"}}},
-        image_update_arguments(TABLE, to_dynamodb(broken), keep_used_by=False),
+        image_update_arguments(TABLE, to_dynamodb(broken), keep_audit_findings=False),
     )
 
     [write] = ResultsTable(TABLE, client).put_image_verdicts([broken])
@@ -285,7 +285,7 @@ def test_a_verdict_without_region_is_written_and_read_as_the_home_regions(dynamo
     # Written at the home Region's key: the client's Region, us-east-1
     at_home = to_dynamodb(image_verdict("BROKEN", region="us-east-1"))
     assert at_home["pk"] == {"S": "123456789012#us-east-1#app"}
-    stubber.add_response("update_item", {}, image_update_arguments(TABLE, at_home, keep_used_by=False))
+    stubber.add_response("update_item", {}, image_update_arguments(TABLE, at_home, keep_audit_findings=False))
 
     ResultsTable(TABLE, client).put_image_verdicts([image_verdict("BROKEN", region=None)])
 

@@ -185,11 +185,11 @@ class ResultsTable:
         )
 
     def put_image_verdicts(
-        self, verdicts: Sequence[StoredImageVerdict], *, keep_used_by: bool = False
+        self, verdicts: Sequence[StoredImageVerdict], *, keep_audit_findings: bool = False
     ) -> list[ImageWrite]:
         """One UpdateItem per image verdict (results_updates.py) with ``ReturnValues=ALL_OLD``: the status it replaces
         comes back with the write, so two checks of one image can never both see the old status (a replayed delivery
-        sees its own write). With ``keep_used_by`` (the caller does not know who runs the images) the stored
+        sees its own write). With ``keep_audit_findings`` (the caller does not know who runs the images) the stored
         ``usedBy`` stays, in the same atomic write, and comes back as ``previous_used_by``. Image items are few beside
         layer items (one per image against one per blob), so one call each is cheap."""
         verdicts = [v if v.region else v.model_copy(update={"region": self.home_region}) for v in verdicts]
@@ -197,15 +197,17 @@ class ResultsTable:
         latest = {key: verdict for key, verdict in zip(keys, verdicts, strict=True)}  # one write per key, latest wins
         if not latest:
             return []
-        write = partial(self._put_image, keep_used_by=keep_used_by)
+        write = partial(self._put_image, keep_audit_findings=keep_audit_findings)
         with ThreadPoolExecutor(max_workers=min(WRITE_WORKERS, len(latest)), thread_name_prefix="ddb-put") as pool:
             writes = dict(zip(latest, pool.map(write, latest.values()), strict=True))
         return [writes[key] for key in keys]
 
-    def _put_image(self, verdict: StoredImageVerdict, *, keep_used_by: bool) -> ImageWrite:
+    def _put_image(self, verdict: StoredImageVerdict, *, keep_audit_findings: bool) -> ImageWrite:
         try:
             response = self._client.update_item(
-                **image_update_arguments(self._table_name, to_dynamodb(verdict), keep_used_by=keep_used_by)
+                **image_update_arguments(
+                    self._table_name, to_dynamodb(verdict), keep_audit_findings=keep_audit_findings
+                )
             )
         except (ClientError, BotoCoreError) as error:
             # botocore already retried throttling and 5xx.

@@ -3,8 +3,8 @@
 An image verdict replaces the stored one attribute by attribute in a single atomic write: SET for every attribute the
 new verdict has, REMOVE for every optional attribute it lacks (so nothing of the old verdict lingers: a recovered
 image drops ``imageStatus`` and leaves the sparse ``byImageStatus`` index, a judged image drops its old
-``failureCode``), and, when the caller does not know who runs the image (a push or API check), no touch of ``usedBy``:
-only the audit discovers it, and such a check must neither erase it nor race the audit that writes it.
+``failureCode``), and, when the caller is not the audit (a push or API check), no touch of what only the audit finds
+out, ``usedBy`` and ``replicas``: such a check must neither erase them nor race the audit that writes them.
 ``ReturnValues=ALL_OLD`` gives the item before the write: its ``status`` decides the change event, its ``usedBy`` is
 what the kept attribute still says.
 https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html
@@ -23,15 +23,17 @@ from layercheck.results_table_schema import (
 )
 
 USED_BY_ATTRIBUTE = "usedBy"
+# What only the audit finds out (who runs the image, whether its replicas are whole): kept by other checks.
+AUDIT_FINDINGS = (USED_BY_ATTRIBUTE, "replicas")
 # Every attribute an image item can hold besides its key: the verdict's fields and the status index's keys.
 IMAGE_ATTRIBUTES = (*StoredImageVerdict.model_fields, IMAGE_STATUS_INDEX_PARTITION_KEY, IMAGE_STATUS_INDEX_SORT_KEY)
 
 
-def image_update_arguments(table_name: str, item: dict[str, Any], *, keep_used_by: bool) -> dict[str, Any]:
+def image_update_arguments(table_name: str, item: dict[str, Any], *, keep_audit_findings: bool) -> dict[str, Any]:
     """UpdateItem's arguments that leave exactly ``item`` (an image item in DynamoDB's JSON, key included) stored,
-    except ``usedBy``, which stays as stored when ``keep_used_by``."""
+    except the audit's findings (``usedBy``, ``replicas``), which stay as stored when ``keep_audit_findings``."""
     attributes = {name: value for name, value in item.items() if name not in (PARTITION_KEY, SORT_KEY)}
-    untouched = {USED_BY_ATTRIBUTE} if keep_used_by else set()
+    untouched = set(AUDIT_FINDINGS) if keep_audit_findings else set()
     to_set = [name for name in attributes if name not in untouched]
     to_remove = [name for name in IMAGE_ATTRIBUTES if name not in attributes and name not in untouched]
     # Every name through a placeholder: "status" and others are DynamoDB reserved words.

@@ -175,9 +175,9 @@ class ImageCheckService:
         self.store.put_verdicts(layers)
         # Without ``used_by`` (a push or API check) who runs the image is not known here: the stored usedBy (the
         # audit's) stays, and the verdicts answered and announced carry it.
-        keep_used_by = used_by is None
-        writes = self.image_store.put_image_verdicts(verdicts, keep_used_by=keep_used_by)
-        if keep_used_by:
+        keep_audit_findings = used_by is None
+        writes = self.image_store.put_image_verdicts(verdicts, keep_audit_findings=keep_audit_findings)
+        if keep_audit_findings:
             verdicts = [
                 verdict.model_copy(update={"usedBy": list(write.previous_used_by)})
                 if write.previous_used_by

@@ -74,10 +74,10 @@ class ImageWrite:
 
 class ImageVerdictStore(Protocol):
     def put_image_verdicts(
-        self, verdicts: Sequence[StoredImageVerdict], *, keep_used_by: bool = False
+        self, verdicts: Sequence[StoredImageVerdict], *, keep_audit_findings: bool = False
     ) -> list[ImageWrite]:
         """Store each verdict and read the status it replaces in the same write (atomically), one answer per
         verdict in order; never raises for a verdict it could not store (``stored`` False), so that the verdicts it
-        did store still get their change events. With ``keep_used_by`` (the caller does not know who runs the
+        did store still get their change events. With ``keep_audit_findings`` (the caller does not know who runs the
         images) the stored ``usedBy`` is left as it is, in the same write, and the verdicts' own is ignored."""
         ...
