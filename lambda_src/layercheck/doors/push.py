@@ -18,7 +18,7 @@ from layercheck.dependencies import push_check_service
 from layercheck.doors.idempotency import run_once
 from layercheck.errors import InvalidEventError
 from layercheck.models.events import EcrImageActionEvent
-from layercheck.observability import logger, record_check, record_images
+from layercheck.observability import logger, record_check, record_events_unsent, record_images
 from layercheck.settings import account_of, load_settings
 
 
@@ -54,6 +54,7 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         )
         record_check(outcome.layer_summary)
         record_images(len(outcome.verdicts), outcome.broken)
+        record_events_unsent(outcome.events_unsent)
         verdict = outcome.verdicts[0]
         logger.info(
             "checked pushed image",

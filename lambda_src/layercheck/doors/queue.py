@@ -20,7 +20,13 @@ from layercheck.logic.org_audit import OrganizationAudit
 from layercheck.logic.registries import RegistryUnreadable
 from layercheck.models.audit import ImagesWorkItem, RegistryWorkItem, RepositoryWorkItem
 from layercheck.models.events import AuditWorkItemRecord
-from layercheck.observability import logger, record_check, record_images, record_registry_unreadable
+from layercheck.observability import (
+    logger,
+    record_check,
+    record_events_unsent,
+    record_images,
+    record_registry_unreadable,
+)
 from layercheck.settings import account_of
 
 # A body that is not a work item fails its record (it ends in the DLQ), not the batch.
@@ -128,6 +134,7 @@ def _recorded(repository_name: str, outcome: ImageCheckOutcome) -> dict[str, Any
         in_use_broken=outcome.in_use_broken,
         replicas_incomplete=outcome.replicas_incomplete,
     )
+    record_events_unsent(outcome.events_unsent)
     logger.info(
         "audited images",
         images=len(outcome.verdicts),

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from layercheck.logic.ratelimit_per_registry import RegistryRateLimiters
+from layercheck.logic.ratelimit import RegistryRateLimiters
 
 
 class FakeClock:
