@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from layercheck.logic.image_check import ImageCheckService
     from layercheck.logic.org_audit import OrganizationAudit, RegistryServices
     from layercheck.logic.push import PushCheckService
-    from layercheck.logic.ratelimit_per_registry import RegistryRateLimiters
+    from layercheck.logic.ratelimit import RegistryRateLimiters
     from layercheck.logic.registries import Registry, RegistryUnreadable
     from layercheck.logic.replication import ReplicationDestination
 
@@ -181,7 +181,7 @@ def home_region() -> str:
 
 @cached
 def registry_rate_limiters() -> RegistryRateLimiters:
-    from layercheck.logic.ratelimit_per_registry import RegistryRateLimiters
+    from layercheck.logic.ratelimit import RegistryRateLimiters
 
     return RegistryRateLimiters(load_settings().ecr_max_calls_per_second)
 

@@ -1,4 +1,4 @@
-"""A thread-safe token bucket: keeps one invocation's ECR call rate under a configured ceiling.
+"""Thread-safe token buckets: keep ECR call rates under a configured ceiling, per registry (account, Region).
 
 ECR's default quota for BatchCheckLayerAvailability is 1,000 calls/s per account and Region and it is shared with
 every ``docker push``, so an audit must leave head-room. Reserved concurrency × this rate bounds the whole function.
@@ -6,6 +6,7 @@ every ``docker push``, so an audit must leave head-room. Reserved concurrency ×
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -40,3 +41,39 @@ class RateLimiter:
         if wait > 0:
             self._sleep(wait)
         return wait
+
+
+class RegistryRateLimiters:
+    """One ``RateLimiter`` per registry (account, Region), because that is the scope of ECR's quota: one global
+    limiter would let a busy registry starve the others, one per registry lets an audit of many registries run at the
+    sum of their budgets. Created on first use; threads asking at once get the same one."""
+
+    def __init__(
+        self,
+        calls_per_second: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._new_limiter = functools.partial(RateLimiter, calls_per_second, clock=clock, sleep=sleep)
+        self._new_limiter()  # refuses a rate that is not positive now, not at the first call
+        self._limiters: dict[tuple[str, str], RateLimiter] = {}
+        self._lock = threading.Lock()
+
+    def for_registry(self, account_id: str, region: str) -> RateLimiter:
+        """The registry's one limiter, created on first use (threads asking at once get the same one)."""
+        key = (account_id, region)
+        with self._lock:
+            limiter = self._limiters.get(key)
+            if limiter is None:
+                limiter = self._new_limiter()
+                self._limiters[key] = limiter
+            return limiter
+
+    def acquire(self, account_id: str, region: str) -> float:
+        """Take one call's token from the registry's bucket; returns the seconds waited."""
+        return self.for_registry(account_id, region).acquire()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._limiters)
