@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from layercheck.contracts import environment as env
 from layercheck.errors import MissingConfigurationError
 from layercheck.integrations import ecr
 from layercheck.integrations import results_table as results_table_integration
@@ -161,7 +162,7 @@ def audit_queue() -> AuditQueue:
 
     queue_url = load_settings().audit_queue_url
     if not queue_url:
-        raise MissingConfigurationError("AUDIT_QUEUE_URL", "audit")
+        raise MissingConfigurationError(env.AUDIT_QUEUE_URL, "audit")
     return AuditQueue(queue_url, sqs_client())
 
 
@@ -171,11 +172,10 @@ def audit_queue() -> AuditQueue:
 def home_region() -> str:
     """The function's own Region (Lambda sets ``AWS_REGION``): the default audited Region, and the Region of work
     items queued before items carried one."""
-    from layercheck.contracts.environment import AWS_REGION
 
-    region = os.environ.get(AWS_REGION) or os.environ.get("AWS_DEFAULT_REGION")
+    region = os.environ.get(env.AWS_REGION) or os.environ.get(env.AWS_DEFAULT_REGION)
     if not region:
-        raise MissingConfigurationError(AWS_REGION, "audit")
+        raise MissingConfigurationError(env.AWS_REGION, "audit")
     return region
 
 
@@ -313,7 +313,7 @@ def idempotency_store() -> DynamoDBPersistenceLayer:
 
     table_name = load_settings().idempotency_table_name
     if not table_name:
-        raise MissingConfigurationError("IDEMPOTENCY_TABLE_NAME", "event")
+        raise MissingConfigurationError(env.IDEMPOTENCY_TABLE_NAME, "event")
     return DynamoDBPersistenceLayer(
         table_name=table_name, key_attr=PARTITION_KEY, expiry_attr=TTL_ATTRIBUTE, boto3_client=dynamodb_client()
     )

@@ -31,6 +31,7 @@ API_DEADLINE_SECONDS = "API_DEADLINE_SECONDS"
 
 # Lambda sets this itself: the function's own Region (the audit's home Region, AUDIT_REGIONS' default).
 AWS_REGION = "AWS_REGION"
+AWS_DEFAULT_REGION = "AWS_DEFAULT_REGION"
 
 # Powertools reads these itself.
 POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
