@@ -19,12 +19,15 @@ from botocore.credentials import Credentials
 from botocore.exceptions import NoCredentialsError
 from botocore.httpsession import URLLib3Session
 
+from layercheck.contracts import routes
 from layercheck_cli.errors import ApiError, CliError
 from layercheck_cli.redact import register_secret
 from layercheck_cli.session import ConnectionOptions, https_verify, region_of, timeout_seconds
 
 SIGNING_SERVICE = "execute-api"
-CHECKS_PATH = "/checks"
+CHECKS_PATH = routes.CHECKS
+# Route paths a user may have pasted at the end of --api-url, longest first ("/images/checks" before "/checks").
+_ROUTE_PATHS = tuple(sorted({path for _, path, _ in routes.ROUTES}, key=len, reverse=True))
 # https://{api-id}.execute-api.{region}.amazonaws.com/{stage}: the region the API lives in is the one to sign for.
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 
@@ -67,11 +70,11 @@ def checks_url(api_url: str) -> str:
 
 
 def route_url(api_url: str, path: str, query: dict[str, str] | None = None) -> str:
-    """``path`` (``/results``, ``/images``) under the API's base URL, with the query string encoded."""
+    """``path`` (``/results``, ``/images``) under the API's base URL, with the query string encoded; a URL that
+    already ends in one of the API's routes has it replaced."""
     base = api_base_url(api_url)
-    for known in (CHECKS_PATH, path):
-        if base.endswith(known):
-            base = base[: -len(known)]
+    known = next((route for route in _ROUTE_PATHS if base.endswith(route)), "")
+    base = base[: len(base) - len(known)]
     encoded = f"?{urlencode(sorted((query or {}).items()))}" if query else ""
     return f"{base}{path}{encoded}"
 

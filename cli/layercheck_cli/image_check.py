@@ -10,15 +10,14 @@ from typing import Any
 import botocore.session
 
 from layercheck.integrations.ecr import EcrRegistry
+from layercheck.logic.catalog import IMAGE_ACTIVE
 from layercheck.logic.image_check import ImageCheckService
 from layercheck.logic.images import ImageRef
 from layercheck.models.stored import Source, StoredItem
+from layercheck_cli.image_api import printed_verdict
 from layercheck_cli.images import parse_image_reference
 from layercheck_cli.multi import default_registry_id, ecr_client
 from layercheck_cli.session import ConnectionOptions
-
-# Fields of the stored verdict that say nothing to someone reading a one-off check.
-_STORAGE_FIELDS = {"itemType", "source", "expiresAt", "checkId"}
 
 
 class _NoStore:
@@ -47,21 +46,16 @@ def check_image(
     )["imageDetails"][0]
     ecr = EcrRegistry(client)
     service = ImageCheckService(registry=ecr, manifests=ecr, store=_NoStore(), workers=workers)
-    outcome = service.check_images(
-        registry,
-        image.repository_name,
-        [ImageRef(described["imageDigest"], tuple(described.get("imageTags", [])))],
-        source=Source.API,
+    # The storage status as ECR lists it: an archived image is judged ARCHIVED without being read, as the API does.
+    image_ref = ImageRef(
+        described["imageDigest"],
+        tuple(described.get("imageTags", [])),
+        described.get("imageStatus") or IMAGE_ACTIVE,
+        described.get("lastArchivedAt"),
     )
+    outcome = service.check_images(registry, image.repository_name, [image_ref], source=Source.API)
     [verdict] = outcome.verdicts
-    document = {
-        key: value
-        for key, value in verdict.model_dump(mode="json").items()
-        if key not in _STORAGE_FIELDS and value is not None
-    }
+    # The command line stores nothing: the check id of a verdict never written would name nothing.
+    document = printed_verdict(verdict.model_dump(mode="json", exclude={"checkId"}))
     document["layerSummary"] = outcome.layer_summary.model_dump(mode="json")
     return document
-
-
-def is_complete(verdict: dict[str, Any]) -> bool:
-    return verdict.get("status") == "COMPLETE"

@@ -1,21 +1,25 @@
 """Image references as ``docker`` and ``aws ecr`` users write them: ``REPOSITORY[:TAG|@DIGEST]``, optionally with the
-registry host in front (``123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app:1.2``)."""
+registry host in front (``123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app:1.2``).
+
+There is one image-URI parser, the service's (``layercheck.logic.image_uris``: ECR's host forms, including FIPS,
+China and dual-stack hosts, and ECR's tag, digest and repository rules). A reference without a host is read by the
+same parser under a stand-in host whose account and Region are then dropped: they come from ``--registry-id`` and the
+configured Region instead.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from layercheck.contracts.patterns import REPOSITORY_NAME_PATTERN
+from layercheck.logic.image_uris import DEFAULT_TAG, UnparsedUri, parse_image_uri
 from layercheck_cli.errors import UsageError
 
-_ECR_HOST = re.compile(
-    r"^(?P<registry>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"
-)
-_REPOSITORY = re.compile(REPOSITORY_NAME_PATTERN)
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
-DEFAULT_TAG = "latest"
+# Only its form matters: the parser accepts it, and its account and Region never leave this module.
+_STAND_IN_HOST = "000000000000.dkr.ecr.us-east-1.amazonaws.com"
+# A first path segment that can only be a registry host: an AWS domain, a port, or localhost. Anything else is part of
+# the repository name ("team.a/app" is a legal ECR repository name).
+_HOST_LIKE = re.compile(r"^(?:localhost|[^/]*:[0-9]+|[^/]*\.(?:amazonaws\.com(?:\.cn)?|on\.aws))$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,8 @@ class ImageReference:
 
     @property
     def image_id(self) -> dict[str, str]:
-        """ECR's ``ImageIdentifier`` for ``BatchGetImage``: the digest when given, else the tag."""
+        """ECR's ``ImageIdentifier``: the digest when given (a tag beside it is informational, as for Docker), else
+        the tag."""
         return {"imageDigest": self.digest} if self.digest else {"imageTag": self.tag or DEFAULT_TAG}
 
     def __str__(self) -> str:
@@ -37,24 +42,20 @@ class ImageReference:
 
 
 def parse_image_reference(reference: str) -> ImageReference:
-    """Split ``[HOST/]REPOSITORY[:TAG|@DIGEST]``; a missing tag and digest means ``latest``, as for ``docker pull``."""
-    remainder = reference.strip()
-    registry_id = region = None
-    first, _, rest = remainder.partition("/")
-    host = _ECR_HOST.match(first)
-    if host and rest:
-        registry_id, region, remainder = host.group("registry"), host.group("region"), rest
-    digest = tag = None
-    if "@" in remainder:
-        remainder, digest = remainder.split("@", 1)
-        if not _DIGEST.match(digest):
-            raise UsageError(f"invalid image digest in {reference!r}: {digest!r}")
-    last_slash = remainder.rfind("/")
-    colon = remainder.rfind(":")
-    if colon > last_slash:
-        remainder, tag = remainder[:colon], remainder[colon + 1 :]
-        if not _TAG.match(tag):
-            raise UsageError(f"invalid image tag in {reference!r}: {tag!r}")
-    if not _REPOSITORY.match(remainder):
-        raise UsageError(f"invalid repository name in {reference!r}: {remainder!r}")
-    return ImageReference(remainder, tag=tag, digest=digest, registry_id=registry_id, region=region)
+    """Split ``[HOST/]REPOSITORY[:TAG|@DIGEST]``; a missing tag and digest means ``latest``, as for ``docker pull``.
+    Raises ``UsageError`` with the parser's reason."""
+    text = reference.strip()
+    first, slash, _ = text.partition("/")
+    with_host = bool(slash) and _HOST_LIKE.match(first) is not None
+    parsed = parse_image_uri(text if with_host else f"{_STAND_IN_HOST}/{text}")
+    if isinstance(parsed, UnparsedUri):
+        raise UsageError(f"invalid image reference {reference!r}: {parsed.reason}")
+    if not with_host:
+        return ImageReference(parsed.repository_name, tag=parsed.image_tag, digest=parsed.image_digest)
+    return ImageReference(
+        parsed.repository_name,
+        tag=parsed.image_tag,
+        digest=parsed.image_digest,
+        registry_id=parsed.registry_id,
+        region=parsed.region,
+    )

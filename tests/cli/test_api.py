@@ -1,4 +1,5 @@
-"""``--api-url``: the check goes to the deployed API as ``POST /checks``, signed with SigV4 for ``execute-api``.
+"""``--api-url``: the check goes to the deployed API as ``POST /checks`` (``check-image``: ``POST /images/checks``),
+signed with SigV4 for ``execute-api``.
 
 A tiny HTTP server on 127.0.0.1 stands in for API Gateway: it records the request and answers like the API.
 """
@@ -34,6 +35,24 @@ API_ANSWER = {
         }
     ],
     "summary": {"checked": 1, "available": 1, "unavailable": 0, "missing": 0, "invalid": 0, "errors": 0},
+}
+IMAGE_DIGEST = "sha256:" + "c" * 64
+# POST /images/checks's answer (models/images_api.py ImageCheckResponse): a stored verdict with its storage fields.
+PRINTED_IMAGE_VERDICT = {
+    "registryId": "123456789012",
+    "region": "eu-west-1",
+    "repositoryName": "app",
+    "imageDigest": IMAGE_DIGEST,
+    "imageTags": ["1.0"],
+    "status": "COMPLETE",
+    "missingLayers": [],
+    "checkedAt": "2026-01-02T03:04:05Z",
+    "checkId": "img-123",
+}
+IMAGE_ANSWER = {
+    "checkId": "img-123",
+    "verdicts": [PRINTED_IMAGE_VERDICT | {"itemType": "image", "source": "api", "expiresAt": 1790000000}],
+    "summary": {"checked": 1, "complete": 1, "broken": 0, "unchecked": 0, "archived": 0},
 }
 
 
@@ -177,6 +196,98 @@ def test_no_sign_request_sends_no_signature(fake_api: FakeApi, capsys: pytest.Ca
 
     assert code == EXIT_OK
     assert "Authorization" not in fake_api.requests[0]["headers"]
+    capsys.readouterr()
+
+
+@pytest.mark.usefixtures("env")
+def test_check_image_api_url_posts_the_image_signed_like_batch_check(
+    fake_api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_api.answer = IMAGE_ANSWER
+
+    code = main(["check-image", "app:1.0", "--api-url", fake_api.url])
+
+    assert code == EXIT_OK
+    [sent] = fake_api.requests
+    assert sent["path"] == "/prod/images/checks"
+    assert json.loads(sent["body"]) == {"images": [{"repositoryName": "app", "imageTag": "1.0"}]}
+    authorization = sent["headers"]["Authorization"]
+    lowered = {name.lower(): value for name, value in sent["headers"].items()}
+    received = AWSRequest(
+        method="POST",
+        url=fake_api.url.rsplit("/prod", 1)[0] + sent["path"],
+        data=sent["body"],
+        headers={name: lowered[name] for name in _signed_headers(authorization) if name != "host"},
+    )
+    SigV4Auth(
+        Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"), "execute-api", "eu-west-1"
+    ).add_auth(received)
+    assert received.headers["Authorization"] == authorization
+    # The verdict is printed as the local check prints one: no storage fields, with the API's checkId.
+    assert json.loads(capsys.readouterr().out) == PRINTED_IMAGE_VERDICT
+
+
+@pytest.mark.usefixtures("env")
+def test_check_image_api_url_sends_a_full_uris_registry_and_region_but_signs_for_the_apis(
+    fake_api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The image lives in ap-south-1; the API (here on loopback) is signed for the configured eu-west-1."""
+    fake_api.answer = IMAGE_ANSWER
+    uri = f"210987654321.dkr.ecr.ap-south-1.amazonaws.com/team/app:1.0@{IMAGE_DIGEST}"
+
+    main(["check-image", uri, "--api-url", fake_api.url + "/checks"])
+
+    [sent] = fake_api.requests
+    assert sent["path"] == "/prod/images/checks"  # a pasted /checks is replaced, not appended to
+    assert json.loads(sent["body"]) == {
+        "registryId": "210987654321",
+        "region": "ap-south-1",
+        "images": [{"repositoryName": "team/app", "imageDigest": IMAGE_DIGEST}],
+    }
+    assert "/eu-west-1/execute-api/aws4_request" in sent["headers"]["Authorization"]
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    ("status", "gated"), [("COMPLETE", EXIT_OK), ("BROKEN", EXIT_NOT_AVAILABLE), ("UNCHECKED", EXIT_NOT_AVAILABLE),
+                          ("ARCHIVED", EXIT_NOT_AVAILABLE)],
+)  # fmt: skip
+@pytest.mark.usefixtures("env")
+def test_check_image_api_url_exit_codes_are_the_local_checks(
+    fake_api: FakeApi, status: str, gated: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_api.answer = {**IMAGE_ANSWER, "verdicts": [{**IMAGE_ANSWER["verdicts"][0], "status": status}]}
+    argv = ["check-image", "app:1.0", "--api-url", fake_api.url, "--query", "status", "--output", "text"]
+
+    plain = main(argv)
+    printed = capsys.readouterr().out
+    with_gate = main([*argv, "--fail-on-missing"])
+    capsys.readouterr()
+
+    assert (plain, printed, with_gate) == (EXIT_OK, f"{status}\n", gated)
+
+
+@pytest.mark.usefixtures("env")
+def test_check_image_api_error_is_reported_like_a_service_error(
+    fake_api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_api.status = 403
+    fake_api.answer = {"message": "registryId 000000000000 is not served by this deployment"}
+
+    code = main(["check-image", "000000000000.dkr.ecr.eu-west-1.amazonaws.com/app:1", "--api-url", fake_api.url])
+
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (EXIT_ERROR, "")
+    assert "(HTTP 403): registryId 000000000000 is not served" in captured.err
+
+
+@pytest.mark.usefixtures("env")
+def test_check_image_api_url_no_sign_request(fake_api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_api.answer = IMAGE_ANSWER
+
+    assert main(["check-image", "app", "--api-url", fake_api.url, "--no-sign-request"]) == EXIT_OK
+    assert "Authorization" not in fake_api.requests[0]["headers"]
+    assert json.loads(fake_api.requests[0]["body"])["images"] == [{"repositoryName": "app", "imageTag": "latest"}]
     capsys.readouterr()
 
 

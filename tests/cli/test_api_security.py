@@ -1,5 +1,7 @@
 """``--api-url`` in a real account (issue 9 §7): no secret in ``--debug``, no signed request over plain HTTP to another
 host, TLS verified with the CA bundle the user configured, and a signature from one consistent set of credentials.
+Every test runs for both commands that call the API with a body: ``batch-check-layer-availability`` (POST /checks) and
+``check-image`` (POST /images/checks, issue 10 §1: "signed as batch-check-layer-availability --api-url is").
 
 A tiny HTTPS server on 127.0.0.1 with a throw-away self-signed certificate stands in for API Gateway.
 """
@@ -21,12 +23,32 @@ import botocore.session
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 
+from layercheck.contracts import routes
 from layercheck_cli.api import is_loopback
 from layercheck_cli.main import EXIT_ERROR, EXIT_OK, main
-from tests.cli.test_api import API_ANSWER, DIGEST, FakeApi
+from tests.cli.test_api import API_ANSWER, DIGEST, IMAGE_ANSWER, PRINTED_IMAGE_VERDICT, FakeApi
 
 SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE-SESSION-TOKEN-0123456789abcdef"
 CHECK_ARGS = ["--repository-name", "app", "--layer-digests", DIGEST]
+
+
+@dataclass(frozen=True)
+class ApiCommand:
+    """A command that sends a signed body to the API, and what it prints for the stand-in's answer."""
+
+    argv: list[str]
+    printed: Any
+
+
+API_COMMANDS = {
+    "batch-check-layer-availability": ApiCommand(["batch-check-layer-availability", *CHECK_ARGS], API_ANSWER),
+    "check-image": ApiCommand(["check-image", "app:1.0"], PRINTED_IMAGE_VERDICT),
+}
+
+
+@pytest.fixture(params=list(API_COMMANDS))
+def command(request: pytest.FixtureRequest) -> ApiCommand:
+    return API_COMMANDS[request.param]
 
 
 @pytest.fixture
@@ -60,7 +82,8 @@ def _serve(api: FakeApi, context: ssl.SSLContext | None = None) -> ThreadingHTTP
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             api.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
-            payload = json.dumps(api.answer).encode()
+            answer = IMAGE_ANSWER if self.path.endswith(routes.IMAGE_CHECKS) else api.answer
+            payload = json.dumps(answer).encode()
             self.send_response(api.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
@@ -119,9 +142,9 @@ def tls_api(self_signed: tuple[Path, Path]) -> Iterator[TlsApi]:
 
 @pytest.mark.usefixtures("credentials_env", "restore_logging")
 def test_api_url_debug_masks_the_session_token_and_the_signature(
-    plain_api: FakeApi, capsys: pytest.CaptureFixture[str]
+    plain_api: FakeApi, command: ApiCommand, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["batch-check-layer-availability", "--api-url", plain_api.url, *CHECK_ARGS, "--debug"])
+    code = main([*command.argv, "--api-url", plain_api.url, "--debug"])
 
     err = capsys.readouterr().err
     [sent] = plain_api.requests
@@ -137,9 +160,9 @@ def test_api_url_debug_masks_the_session_token_and_the_signature(
 @pytest.mark.parametrize("url", ["http://api.example.com/prod", "http://10.0.0.8:8080/prod", "http://[2001:db8::1]/v1"])
 @pytest.mark.usefixtures("credentials_env")
 def test_api_url_refuses_plain_http_to_a_host_that_is_not_loopback(
-    url: str, capsys: pytest.CaptureFixture[str]
+    url: str, command: ApiCommand, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["batch-check-layer-availability", "--api-url", url, *CHECK_ARGS])
+    code = main([*command.argv, "--api-url", url])
 
     err = capsys.readouterr().err
     assert code == EXIT_ERROR
@@ -157,8 +180,10 @@ def test_is_loopback_knows_127_8_and_ipv6_and_localhost(host: str, loopback: boo
 
 
 @pytest.mark.usefixtures("credentials_env")
-def test_api_url_over_https_fails_without_the_ca_bundle(tls_api: TlsApi, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["batch-check-layer-availability", "--api-url", tls_api.url, *CHECK_ARGS])
+def test_api_url_over_https_fails_without_the_ca_bundle(
+    tls_api: TlsApi, command: ApiCommand, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([*command.argv, "--api-url", tls_api.url])
 
     assert code == EXIT_ERROR
     assert "CERTIFICATE_VERIFY_FAILED" in capsys.readouterr().err
@@ -167,19 +192,19 @@ def test_api_url_over_https_fails_without_the_ca_bundle(tls_api: TlsApi, capsys:
 
 @pytest.mark.usefixtures("credentials_env")
 def test_api_url_honours_aws_ca_bundle(
-    tls_api: TlsApi, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tls_api: TlsApi, command: ApiCommand, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AWS_CA_BUNDLE", str(tls_api.certificate))
 
-    code = main(["batch-check-layer-availability", "--api-url", tls_api.url, *CHECK_ARGS])
+    code = main([*command.argv, "--api-url", tls_api.url])
 
     assert code == EXIT_OK
-    assert json.loads(capsys.readouterr().out) == API_ANSWER
+    assert json.loads(capsys.readouterr().out) == command.printed
     assert len(tls_api.requests) == 1
 
 
 def test_api_url_honours_the_profiles_ca_bundle(
-    tls_api: TlsApi, credentials_env: Path, capsys: pytest.CaptureFixture[str]
+    tls_api: TlsApi, credentials_env: Path, command: ApiCommand, capsys: pytest.CaptureFixture[str]
 ) -> None:
     credentials_env.write_text(f"[profile corp]\nregion = eu-west-1\nca_bundle = {tls_api.certificate}\n")
     # A named profile takes its keys from the files, not from the environment.
@@ -187,10 +212,10 @@ def test_api_url_honours_the_profiles_ca_bundle(
         "[corp]\naws_access_key_id = AKIDCORP\naws_secret_access_key = s\n"
     )
 
-    code = main(["batch-check-layer-availability", "--api-url", tls_api.url, "--profile", "corp", *CHECK_ARGS])
+    code = main([*command.argv, "--api-url", tls_api.url, "--profile", "corp"])
 
     assert code == EXIT_OK
-    assert json.loads(capsys.readouterr().out) == API_ANSWER
+    assert json.loads(capsys.readouterr().out) == command.printed
 
 
 class _RotatingCredentials:
@@ -223,12 +248,12 @@ class _RotatingCredentials:
 
 @pytest.mark.usefixtures("credentials_env")
 def test_api_url_signs_with_one_frozen_generation_of_credentials(
-    plain_api: FakeApi, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    plain_api: FakeApi, command: ApiCommand, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rotating = _RotatingCredentials()
     monkeypatch.setattr(botocore.session.Session, "get_credentials", lambda self: rotating)
 
-    code = main(["batch-check-layer-availability", "--api-url", plain_api.url, *CHECK_ARGS])
+    code = main([*command.argv, "--api-url", plain_api.url])
 
     headers = plain_api.requests[0]["headers"]
     key_generation = headers["Authorization"].split("Credential=ASIAGEN")[1].split("/")[0]

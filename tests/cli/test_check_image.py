@@ -8,6 +8,7 @@ import json
 import boto3
 import pytest
 
+from layercheck.logic.image_uris import ImageUri, UnparsedUri, parse_image_uri
 from layercheck_cli.errors import UsageError
 from layercheck_cli.images import ImageReference, parse_image_reference
 from layercheck_cli.main import EXIT_ERROR, EXIT_NOT_AVAILABLE, EXIT_OK, main
@@ -90,12 +91,25 @@ def test_unknown_tag_is_ecrs_error(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("app", ImageReference("app")),
+        # No tag and no digest means latest, as for docker pull (the service's parser says so explicitly).
+        ("app", ImageReference("app", tag="latest")),
         ("team/app:1.2", ImageReference("team/app", tag="1.2")),
         ("app@sha256:" + "a" * 64, ImageReference("app", digest="sha256:" + "a" * 64)),
+        ("team.a/app:1", ImageReference("team.a/app", tag="1")),  # a dot in a repository name is not a host
         (
             "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:v1",
             ImageReference("team/app", tag="v1", registry_id="123456789012", region="eu-west-1"),
+        ),
+        # What the CLI's own patterns refused before it used the service's parser: ECR's 300-character tags, and
+        # dual-stack and FIPS hosts (https://docs.aws.amazon.com/general/latest/gr/ecr.html).
+        ("app:" + "t" * 300, ImageReference("app", tag="t" * 300)),
+        (
+            "123456789012.dkr-ecr.eu-west-1.on.aws/team/app:v1",
+            ImageReference("team/app", tag="v1", registry_id="123456789012", region="eu-west-1"),
+        ),
+        (
+            "123456789012.DKR.ECR-FIPS.us-east-1.amazonaws.com/app@sha256:" + "b" * 64,
+            ImageReference("app", digest="sha256:" + "b" * 64, registry_id="123456789012", region="us-east-1"),
         ),
     ],
 )
@@ -103,10 +117,48 @@ def test_image_references_parse_like_docker(text: str, expected: ImageReference)
     assert parse_image_reference(text) == expected
 
 
-@pytest.mark.parametrize("text", ["App", "app:", "app:bad tag", "app@nodigest", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "App",
+        "app:",
+        "app:bad tag",
+        "app@nodigest",
+        "",
+        "app:" + "t" * 301,  # ECR's ImageTag: 1-300 characters
+        "app@sha256:" + "A" * 64,  # the OCI digest grammar: lowercase hex
+        "12345.dkr.ecr.eu-west-1.amazonaws.com/app:1",  # an account id is 12 digits
+        "localhost:5000/app:1",  # not an ECR private registry
+    ],
+)
 def test_malformed_image_references_are_usage_errors(text: str) -> None:
     with pytest.raises(UsageError):
         parse_image_reference(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "uri"),
+    [
+        ("app:" + "t" * 300, "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:" + "t" * 300),
+        ("123456789012.dkr-ecr.eu-west-1.on.aws/app:1", "123456789012.dkr-ecr.eu-west-1.on.aws/app:1"),
+        ("app:-1", "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:-1"),
+    ],
+)
+def test_image_references_agree_with_the_services_parser(text: str, uri: str) -> None:
+    """The command line accepts exactly what POST /inventory and the in-use discovery accept."""
+    service = parse_image_uri(uri)
+    try:
+        cli: ImageReference | None = parse_image_reference(text)
+    except UsageError:
+        cli = None
+
+    assert (cli is None) == isinstance(service, UnparsedUri)
+    if isinstance(service, ImageUri) and cli is not None:
+        assert (cli.repository_name, cli.tag, cli.digest) == (
+            service.repository_name,
+            service.image_tag,
+            service.image_digest,
+        )
 
 
 @pytest.mark.usefixtures("env")
@@ -146,3 +198,42 @@ def test_full_image_uri_asks_the_uris_registry(
 
     assert code == EXIT_ERROR
     assert "000000000000" in capsys.readouterr().err
+
+
+def _archived_in_ecr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stands for real ECR's archive storage class: DescribeImages lists an archived image with ``imageStatus``
+    ARCHIVED (moto 5.2.5 never reports one). The hook rewrites ECR's answer on the wire side of botocore, in the
+    session the command creates; nothing of layercheck's own is patched."""
+    from layercheck_cli.commands import check_image as command
+
+    def archive(parsed: dict[str, object], **_: object) -> None:
+        for detail in parsed.get("imageDetails", []):  # type: ignore[attr-defined]
+            detail["imageStatus"] = "ARCHIVED"
+
+    def make_session(options: object) -> object:
+        session = real_make_session(options)
+        session.register("after-call.ecr.DescribeImages", archive)
+        return session
+
+    real_make_session = command.make_session
+    monkeypatch.setattr(command, "make_session", make_session)
+
+
+@pytest.mark.usefixtures("env")
+def test_archived_image_fails_the_gate_as_the_help_says(
+    registry: Registry, images: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _archived_in_ecr(monkeypatch)
+    argv = ["check-image", "app:good", "--endpoint-url", registry.endpoint_url, "--query", "[status, failureCode]"]
+
+    without_gate = main(argv)
+    printed = json.loads(capsys.readouterr().out)
+    with_gate = main([*argv, "--fail-on-missing"])
+    capsys.readouterr()
+    monkeypatch.setenv("COLUMNS", "240")
+    main(["check-image", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+
+    assert printed == ["ARCHIVED", "ImageArchived"]
+    assert (without_gate, with_gate) == (EXIT_OK, EXIT_NOT_AVAILABLE)
+    assert "Exit 1 unless the image is COMPLETE (BROKEN, UNCHECKED or ARCHIVED)" in help_text

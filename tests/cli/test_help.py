@@ -4,6 +4,7 @@ marked, no Markdown backticks, and the exit-code difference between the single a
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -48,9 +49,15 @@ def test_top_level_help_has_no_backticks_and_lists_exit_codes(capsys: pytest.Cap
 
 
 def test_check_image_help_says_what_the_readme_says_about_its_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    """--fail-on-missing fails on every status but COMPLETE, ARCHIVED included (tests/cli/test_check_image.py proves
+    the behaviour); the help and the README's exit-code table say the same words."""
     text = " ".join(_help(capsys, "check-image").split())
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    sentence = "xit 1 unless the image is COMPLETE (BROKEN, UNCHECKED or ARCHIVED)"
 
-    assert "Exit 1 unless the image is COMPLETE (BROKEN or UNCHECKED)" in text
+    assert sentence in text
+    assert sentence in readme
+    assert "(BROKEN or UNCHECKED)" not in text
 
 
 @pytest.mark.usefixtures("env")

@@ -35,17 +35,13 @@ def run(namespace: argparse.Namespace) -> int:
     if namespace.repository_name is not None and namespace.status is not None:
         raise UsageError("give one of --status and --repository-name, not both")
     status = namespace.status or (None if namespace.repository_name else "BROKEN")
-    query = {
-        name: value
-        for name, value in (
-            (routes.STATUS, status),
-            (routes.REPOSITORY_NAME, namespace.repository_name),
-            (routes.REGISTRY_ID, namespace.registry_id),
-            (routes.REGION, namespace.image_region),
-        )
-        if value is not None
-    }
-    return run_listing(namespace, routes.IMAGES, query, "ListImages")
+    parameters = (
+        (routes.STATUS, status),
+        (routes.REPOSITORY_NAME, namespace.repository_name),
+        (routes.REGISTRY_ID, namespace.registry_id),
+        (routes.REGION, namespace.image_region),
+    )
+    return run_listing(namespace, routes.IMAGES, parameters, "ListImages")
 
 
 COMMAND = Command(

@@ -34,16 +34,12 @@ EXAMPLES = """\
 def run(namespace: argparse.Namespace) -> int:
     if (namespace.repository_name is None) == (namespace.layer_digest is None):
         raise UsageError("give exactly one of --repository-name and --layer-digest")
-    query = {
-        name: value
-        for name, value in (
-            (routes.REPOSITORY_NAME, namespace.repository_name),
-            (routes.LAYER_DIGEST, namespace.layer_digest),
-            (routes.REGISTRY_ID, namespace.registry_id),
-        )
-        if value is not None
-    }
-    return run_listing(namespace, routes.RESULTS, query, "ListResults")
+    parameters = (
+        (routes.REPOSITORY_NAME, namespace.repository_name),
+        (routes.LAYER_DIGEST, namespace.layer_digest),
+        (routes.REGISTRY_ID, namespace.registry_id),
+    )
+    return run_listing(namespace, routes.RESULTS, parameters, "ListResults")
 
 
 COMMAND = Command(

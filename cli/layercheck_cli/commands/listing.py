@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from typing import Any
 
+from layercheck.contracts import routes
 from layercheck_cli import api
 from layercheck_cli.errors import UsageError
 from layercheck_cli.exit_codes import EXIT_OK
@@ -14,11 +16,10 @@ from layercheck_cli.parser import Option
 from layercheck_cli.resolve import compile_query, connection_options, output_format
 from layercheck_cli.session import make_session
 
-API_URL = Option(
-    ("--api-url",),
-    "The deployed layercheck API's URL (https://, or http:// to 127.0.0.1 for make serve); requests are SigV4-signed.",
-    required=True,
+API_URL_HELP = (
+    "The deployed layercheck API's URL (https://, or http:// to 127.0.0.1 for make serve); requests are SigV4-signed."
 )
+API_URL = Option(("--api-url",), API_URL_HELP, required=True)
 PAGING_OPTIONS: tuple[Option, ...] = (
     Option(("--max-items",), "The total number of items to print; a NextToken resumes the listing.",
            kwargs={"type": int}),
@@ -28,8 +29,12 @@ PAGING_OPTIONS: tuple[Option, ...] = (
 )  # fmt: skip
 
 
-def run_listing(namespace: argparse.Namespace, path: str, query: dict[str, str], command_name: str) -> int:
-    """GET ``path`` with ``query`` through every page the paging options ask for, and print the items."""
+def run_listing(
+    namespace: argparse.Namespace, path: str, parameters: Iterable[tuple[str, str | None]], command_name: str
+) -> int:
+    """GET ``path`` with the query ``parameters`` that have a value, through every page the paging options ask for,
+    and print the items."""
+    query = {name: value for name, value in parameters if value is not None}
     if not namespace.api_url:
         raise UsageError("the following arguments are required: --api-url")
     jmespath_query = compile_query(namespace.query)
@@ -37,12 +42,12 @@ def run_listing(namespace: argparse.Namespace, path: str, query: dict[str, str],
     session = make_session(options)
 
     def fetch(token: str | None, limit: int | None) -> dict[str, Any]:
-        parameters = dict(query)
+        page_query = dict(query)
         if token:
-            parameters["nextToken"] = token
+            page_query[routes.NEXT_TOKEN] = token
         if limit:
-            parameters["limit"] = str(limit)
-        return api.call_api(session, options, "GET", api.route_url(namespace.api_url, path, parameters))
+            page_query[routes.LIMIT] = str(limit)
+        return api.call_api(session, options, "GET", api.route_url(namespace.api_url, path, page_query))
 
     paging = Paging(namespace.max_items, namespace.starting_token, namespace.page_size, namespace.paginate)
     answer = read_pages(fetch, paging)
