@@ -133,7 +133,7 @@ def test_images_checks_answer_in_request_order_by_tag_and_digest_and_store_sourc
 
 
 def test_images_checks_answer_a_missing_image_unchecked_with_ecrs_code_not_a_4xx(
-    api_event: ApiEvent, lambda_context: FakeLambdaContext, images: dict[str, str], dynamodb: Any
+    api_event: ApiEvent, lambda_context: FakeLambdaContext, images: dict[str, str], dynamodb: Any, change_events: Any
 ) -> None:
     absent_digest = "sha256:" + "0" * 64
     body = check(
@@ -142,24 +142,61 @@ def test_images_checks_answer_a_missing_image_unchecked_with_ecrs_code_not_a_4xx
         {"repositoryName": "app", "imageTag": "no-such-tag"},
         {"repositoryName": "app", "imageDigest": absent_digest},
         {"repositoryName": "gone", "imageTag": "v1"},
+        {"repositoryName": "gone", "imageDigest": absent_digest},
     )
 
-    tag, digest, repository = body["verdicts"]
-    # A tag ECR does not hold has no digest to store a verdict by: answered, marked not stored
-    assert (tag["status"], tag["failureCode"], tag["stored"], tag["imageTag"]) == (
+    tag, digest, repository, repository_digest = body["verdicts"]
+    # A tag ECR does not hold: answered as an image verdict of the image as asked (no digest: ECR named none)
+    assert tag == {
+        "registryId": ACCOUNT,
+        "region": REGION,
+        "repositoryName": "app",
+        "imageTags": ["no-such-tag"],
+        "status": "UNCHECKED",
+        "missingLayers": [],
+        "failureCode": "ImageNotFoundException",
+        "failureReason": "app holds no image tagged no-such-tag",
+        "checkedAt": tag["checkedAt"],
+        "source": "api",
+        "checkId": body["checkId"],
+        "itemType": "image",
+        "stored": False,
+    }
+    assert datetime.fromisoformat(tag["checkedAt"]).tzinfo is not None
+    # A digest ECR does not hold: the same, with the digest asked
+    assert (digest["status"], digest["failureCode"], digest["imageDigest"], digest["imageTags"], digest["stored"]) == (
         "UNCHECKED",
         "ImageNotFoundException",
-        False,
-        "no-such-tag",
-    )
-    # A digest ECR does not hold is a stored UNCHECKED verdict, as the push check stores it
-    assert (digest["status"], digest["failureCode"], digest["imageDigest"]) == (
-        "UNCHECKED",
-        "ImageNotFound",
         absent_digest,
+        [],
+        False,
     )
-    assert (repository["status"], repository["failureCode"]) == ("UNCHECKED", "RepositoryNotFoundException")
-    assert [item["imageDigest"] for item in stored_items(dynamodb) if item["itemType"] == "image"] == [absent_digest]
+    assert [(v["status"], v["failureCode"], v["stored"]) for v in (repository, repository_digest)] == [
+        ("UNCHECKED", "RepositoryNotFoundException", False)
+    ] * 2
+    assert body["summary"] == {"checked": 4, "complete": 0, "broken": 0, "unchecked": 4, "archived": 0}
+    # None of them is stored nor announced: there is no image to keep the latest state of
+    assert stored_items(dynamodb) == []
+    assert change_events() == []
+
+
+def test_images_checks_of_made_up_digests_store_and_announce_nothing(
+    api_event: ApiEvent, lambda_context: FakeLambdaContext, images: dict[str, str], dynamodb: Any, change_events: Any
+) -> None:
+    """Hostile input: any caller may send 100 valid-looking digests a request. An image ECR says does not exist has no
+    state to keep: stored, each would sit in the UNCHECKED list (byImageStatus) and publish a change event."""
+    made_up = [{"repositoryName": "app", "imageDigest": f"sha256:{n:064x}"} for n in range(99)]
+
+    body = check(api_event, lambda_context, *made_up, {"repositoryName": "app", "imageTag": "v1"})
+
+    assert body["summary"]["unchecked"] == 99 and body["verdicts"][-1]["status"] == "COMPLETE"
+    assert {v["failureCode"] for v in body["verdicts"][:-1]} == {"ImageNotFoundException"}
+    # Only the real image is stored; the UNCHECKED list is empty; the bus received nothing
+    stored = [item["imageDigest"] for item in stored_items(dynamodb) if item["itemType"] == "image"]
+    assert stored == [images["whole"]]
+    status, listed = call(api_event("GET", "/images", query={"status": "UNCHECKED"}), lambda_context)
+    assert (status, listed["items"]) == (200, [])
+    assert change_events() == []
 
 
 @pytest.mark.parametrize(
@@ -199,8 +236,8 @@ def test_images_checks_stop_at_the_deadline_and_store_nothing_unchecked(
 
     body = check(api_event, context, {"repositoryName": "app", "imageTag": "v1"})
 
-    assert [(v["status"], v["failureCode"], v["stored"]) for v in body["verdicts"]] == [
-        ("UNCHECKED", "DeadlineExceeded", False)
+    assert [(v["status"], v["failureCode"], v["stored"], v["imageTags"]) for v in body["verdicts"]] == [
+        ("UNCHECKED", "DeadlineExceeded", False, ["v1"])
     ]
     assert stored_items(dynamodb) == []
 
@@ -397,3 +434,69 @@ def test_checks_in_another_region_read_that_regions_registry_and_key_verdicts_by
     }
     status, home = call(api_event("GET", "/results", query={"repositoryName": "app"}), lambda_context)
     assert home["items"] == []  # the same name in the home Region is another repository
+
+
+MEMBER = "210987654321"  # a served registry whose reader role cannot be assumed
+
+
+def test_both_check_routes_answer_an_unreadable_registry_per_entry_count_it_and_store_nothing(
+    api_event: ApiEvent,
+    lambda_context: FakeLambdaContext,
+    dynamodb: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Real STS answers AccessDenied when the reader role is missing or does not trust us (moto assumes any role): the
+    AssumeRole of the member account is answered so, with a long IAM message as AWS writes them."""
+    from botocore.exceptions import ClientError
+
+    from layercheck.integrations import sessions
+
+    message = f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{'r' * 300} is not authorized to perform: sts:AssumeRole"
+
+    def refuse(self: sessions.RegistryClients, account_id: str) -> dict[str, Any]:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": message}}, "AssumeRole")
+
+    monkeypatch.setattr(sessions.RegistryClients, "_assume", refuse)
+    monkeypatch.setenv("REGISTRY_IDS", f"{ACCOUNT},{MEMBER}")
+    digest = "sha256:" + "1" * 64
+
+    # When both routes ask about the member's registry
+    layers_status, layers = call(
+        api_event("POST", "/checks", body={"registryId": MEMBER, "repositoryNames": ["app"], "layerDigests": [digest]}),
+        lambda_context,
+    )
+    layer_metrics = emf_totals(capsys.readouterr().out)
+    images_status, images = call(
+        api_event(
+            "POST",
+            "/images/checks",
+            body={"registryId": MEMBER, "images": [{"repositoryName": "app", "imageTag": "v1"}]},
+        ),
+        lambda_context,
+    )
+    image_metrics = emf_totals(capsys.readouterr().out)
+
+    # Then each entry is answered with AWS's code and one reason, bounded as every failure text is
+    [failure] = layers["results"][0]["failures"]
+    [verdict] = images["verdicts"]
+    assert (layers_status, images_status) == (200, 200)
+    assert failure["failureCode"] == verdict["failureCode"] == "AccessDenied"
+    assert failure["failureReason"] == verdict["failureReason"]
+    assert failure["failureReason"].startswith(f"registry {MEMBER} in {REGION} cannot be read: User: arn:aws:sts::")
+    assert failure["failureReason"].endswith("...") and len(failure["failureReason"]) == 256
+    assert (verdict["status"], verdict["stored"], verdict["imageTags"], verdict["registryId"]) == (
+        "UNCHECKED",
+        False,
+        ["v1"],
+        MEMBER,
+    )
+    # ... counted as the audit counts an unreadable registry (and, per pair, as CheckErrors), logged, stored nowhere
+    assert (layer_metrics["RegistriesUnreadable"], layer_metrics["CheckErrors"]) == (1, 1)
+    assert image_metrics["RegistriesUnreadable"] == 1
+    logged = [vars(record) for record in caplog.records if record.getMessage() == "registry unreadable"]
+    assert [(entry["account"], entry["unreadable_region"], entry["code"]) for entry in logged] == [
+        (MEMBER, REGION, "AccessDenied")
+    ] * 2
+    assert stored_items(dynamodb) == []

@@ -22,3 +22,23 @@ def test_openapi_document_describes_both_routes_and_the_error_shape() -> None:
     assert set(paths) >= {"/checks", "/results"}
     assert "post" in paths["/checks"] and "get" in paths["/results"]
     assert "ErrorResponse" in json.dumps(document)
+
+
+def test_openapi_document_gives_every_error_answer_the_error_shape() -> None:
+    """Clients (and schemathesis) read a 4xx/5xx by the document: each must say it is an ErrorResponse."""
+    error_answers = {
+        (path, method, status): answer
+        for path, operations in openapi_document()["paths"].items()
+        for method, operation in operations.items()
+        for status, answer in operation["responses"].items()
+        if int(status) >= 400
+    }
+
+    assert {key[0] for key in error_answers} >= {"/checks", "/results", "/images/checks", "/images", "/inventory"}
+    wrong = {
+        key: answer
+        for key, answer in error_answers.items()
+        if answer.get("content", {}).get("application/json", {}).get("schema")
+        != {"$ref": "#/components/schemas/ErrorResponse"}
+    }
+    assert wrong == {}

@@ -17,11 +17,19 @@ from layercheck.contracts.environment import REGISTRY_IDS
 from layercheck.contracts.patterns import DIGEST_PATTERN, REGION_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
 from layercheck.dependencies import home_region, layer_check_service, layer_check_service_for, results_table
 from layercheck.doors import images_api
-from layercheck.doors.api_access import is_home, own_account, registry_adapter, served_registry
+from layercheck.doors.api_access import (
+    error_answer,
+    is_home,
+    own_account,
+    registry_adapter,
+    served_registry,
+    unreadable_reason,
+)
 from layercheck.doors.json_body import content_type_note, read_bodies_as_json
 from layercheck.errors import InvalidPageTokenError, RegistryNotServedError, RequestRuleError, ResultsNotStoredError
 from layercheck.logic.check import RepositoryTarget
 from layercheck.logic.deadline import Deadline
+from layercheck.logic.failure_text import bounded_code, bounded_reason
 from layercheck.logic.registries import RegistryUnreadable
 from layercheck.models.api import CheckRequest, CheckResponse, ErrorDetail, ErrorResponse, ResultsResponse
 from layercheck.models.stored import Source
@@ -34,7 +42,7 @@ OPENAPI_VERSION = "1.0.0"
 # A huge malformed request would otherwise answer with one error per element.
 MAX_REPORTED_ERRORS = 20
 # "." is resolved against the document's own URL (Swagger UI does so): the stage behind API Gateway
-# (https://<id>.execute-api.<region>.amazonaws.com/prod/swagger -> .../prod), the root locally or on a custom domain.
+# (https://<id>.execute-api.<region>.amazonaws.com/v1/swagger -> .../v1), the root locally or on a custom domain.
 SERVERS = [Server(url=".", description="where this document is served from")]
 SIGV4 = "sigv4"
 SECURITY_SCHEMES: dict[str, Any] = {
@@ -67,13 +75,9 @@ app.configure_openapi(**_openapi)
 app.enable_swagger(path=routes.SWAGGER, **_openapi)
 
 
-def _answer(description: str) -> OpenAPIResponse:
-    return {"description": description, "content": {"application/json": {"model": ErrorResponse}}}
-
-
 _VALIDATION_RESPONSES: dict[int, OpenAPIResponse] = {
-    422: _answer("The request breaks a rule"),
-    400: _answer("A parameter is malformed, or the body is not JSON"),
+    422: error_answer("The request breaks a rule"),
+    400: error_answer("A parameter is malformed, or the body is not JSON"),
 }
 
 
@@ -87,8 +91,8 @@ _VALIDATION_RESPONSES: dict[int, OpenAPIResponse] = {
     responses={
         200: {"description": "Every pair answered"},
         **_VALIDATION_RESPONSES,
-        403: _answer(f"registryId is not a registry this deployment serves ({REGISTRY_IDS})"),
-        503: _answer("The check ran but some verdicts could not be stored; retry"),
+        403: error_answer(f"registryId is not a registry this deployment serves ({REGISTRY_IDS})"),
+        503: error_answer("The check ran but some verdicts could not be stored; retry"),
     },
 )
 def create_check(request: Annotated[CheckRequest, Body()]) -> CheckResponse:
@@ -155,15 +159,15 @@ def list_results(
 
 
 def _unreadable_answer(check_id: str, targets: list[RepositoryTarget], unreadable: RegistryUnreadable) -> CheckResponse:
-    """A registry this deployment cannot read (reader role missing, Region not enabled): every pair is a failure with
-    AWS's code, as a repository-level error is, and nothing is stored over a real verdict."""
-    reason = f"registry {unreadable.account_id} in {unreadable.region} cannot be read: {unreadable.reason}"
+    """Every pair is a failure with AWS's code, as a repository-level error is (counted in ``CheckErrors`` too)."""
+    reason = bounded_reason(unreadable_reason(unreadable))
+    code = bounded_code(unreadable.code)
     results = [
         RepositoryResult(
             registryId=target.registry_id,
             repositoryName=target.repository_name,
             failures=[
-                LayerFailure(layerDigest=digest, failureCode=unreadable.code, failureReason=reason)
+                LayerFailure(layerDigest=digest, failureCode=code, failureReason=reason)
                 for digest in dict.fromkeys(target.layer_digests)
             ],
         )
@@ -171,7 +175,6 @@ def _unreadable_answer(check_id: str, targets: list[RepositoryTarget], unreadabl
     ]
     summary = CheckSummary.of(results)
     record_check(summary)
-    logger.warning("registry unreadable", account=unreadable.account_id, region=unreadable.region, code=unreadable.code)
     return CheckResponse(checkId=check_id, results=results, summary=summary)
 
 

@@ -1,13 +1,18 @@
-"""What the API's routes share: which registry and Region a request may name, and the ECR adapter that reads it."""
+"""What the API's routes share: which registry and Region a request may name, the ECR adapter that reads it, what
+they answer when it cannot be read, and how an error answer is documented."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
 from layercheck.dependencies import ecr_registry, home_region, registry_clients, registry_services
 from layercheck.errors import RegistryNotServedError
 from layercheck.integrations.ecr import EcrRegistry
 from layercheck.logic.registries import Registry, RegistryUnreadable
+from layercheck.models.api import ErrorResponse
+from layercheck.observability import logger, record_registry_unreadable
 from layercheck.settings import account_of, load_settings
 
 
@@ -38,3 +43,23 @@ def is_home(registry_id: str, region: str | None, own: str) -> bool:
     """This account's registry in the function's own Region (``region`` None or equal to it): read with the
     function's own role and client."""
     return registry_id == own and (region is None or region == home_region())
+
+
+def unreadable_reason(unreadable: RegistryUnreadable) -> str:
+    """A served registry this deployment cannot read (reader role missing or not trusting us, Region not enabled):
+    logged and counted (``RegistriesUnreadable``, as the audit counts it) once per request; the reason every entry of
+    the answer carries with AWS's code. Nothing is stored over a real verdict."""
+    record_registry_unreadable()
+    logger.warning(
+        "registry unreadable",
+        account=unreadable.account_id,
+        unreadable_region=unreadable.region,
+        code=unreadable.code,
+        reason=unreadable.reason,
+    )
+    return f"registry {unreadable.account_id} in {unreadable.region} cannot be read: {unreadable.reason}"
+
+
+def error_answer(description: str) -> OpenAPIResponse:
+    """An error response of the OpenAPI document: ``ErrorResponse``, as the door's exception handlers write it."""
+    return {"description": description, "content": {"application/json": {"model": ErrorResponse}}}

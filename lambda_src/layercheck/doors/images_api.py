@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.models import Tag
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from layercheck.contracts import routes
@@ -22,10 +23,17 @@ from layercheck.dependencies import (
     inventory_store,
     results_table,
 )
-from layercheck.doors.api_access import is_home, own_account, registry_adapter, served_registry
+from layercheck.doors.api_access import (
+    error_answer,
+    is_home,
+    own_account,
+    registry_adapter,
+    served_registry,
+    unreadable_reason,
+)
 from layercheck.errors import RequestRuleError
 from layercheck.logic.deadline import Deadline
-from layercheck.logic.image_requests import RequestedImages
+from layercheck.logic.image_requests import RequestedImages, unchecked_image
 from layercheck.logic.inventory import inventory_entries
 from layercheck.logic.registries import RegistryUnreadable, parse_account_selection
 from layercheck.models.images_api import (
@@ -38,7 +46,6 @@ from layercheck.models.images_api import (
     ImagesResponse,
     InventoryRequest,
     InventoryResponse,
-    UncheckedImage,
 )
 from layercheck.models.stored import ImageStatus, StoredImageVerdict, utc_now
 from layercheck.observability import logger, record_check, record_events_unsent, record_images
@@ -49,9 +56,9 @@ TAGS = [
     Tag(name=IMAGES_TAG, description="Check whole images now, and list the stored image verdicts"),
     Tag(name=INVENTORY_TAG, description="Report images in use that layercheck cannot discover itself"),
 ]
-ERRORS = {
-    422: {"description": "The request breaks a rule (the answer names the entry and the field)"},
-    400: {"description": "A parameter is malformed, or the body is not JSON"},
+ERRORS: dict[int, OpenAPIResponse] = {
+    422: error_answer("The request breaks a rule (the answer names the entry and the field)"),
+    400: error_answer("A parameter is malformed, or the body is not JSON"),
 }
 
 router = Router()  # type: ignore[no-untyped-call]
@@ -61,16 +68,16 @@ router = Router()  # type: ignore[no-untyped-call]
     routes.IMAGE_CHECKS,
     summary="Check whole images (index, platform manifests, config and layers)",
     description="1-100 images by imageTag or imageDigest, answered in request order and stored (source api). An "
-    "image the repository does not hold is a verdict UNCHECKED with ECR's failureCode, not an error: by digest it is "
-    "stored, by tag it has no digest to be stored by (stored: false). So are images the deadline left unchecked "
-    "(DeadlineExceeded). region (default: the function's own) and another served registry are read through the "
-    "reader role.",
+    "image ECR says does not exist (ImageNotFoundException, RepositoryNotFoundException) is answered as a verdict "
+    "UNCHECKED with ECR's failureCode, not an error, and is neither stored nor announced (stored: false). So are "
+    "images the deadline left unchecked (DeadlineExceeded) and those of a registry that cannot be read. region "
+    "(default: the function's own) and another served registry are read through the reader role.",
     tags=[IMAGES_TAG],
     responses={
         200: {"description": "Every image answered"},
-        **ERRORS,  # type: ignore[dict-item]
-        403: {"description": f"registryId is not a registry this deployment serves ({REGISTRY_IDS})"},
-        503: {"description": "The check ran but some verdicts could not be stored; retry"},
+        **ERRORS,
+        403: error_answer(f"registryId is not a registry this deployment serves ({REGISTRY_IDS})"),
+        503: error_answer("The check ran but some verdicts could not be stored; retry"),
     },
 )
 def check_images(request: Annotated[ImageCheckRequest, Body()]) -> ImageCheckResponse:
@@ -105,17 +112,16 @@ def check_images(request: Annotated[ImageCheckRequest, Body()]) -> ImageCheckRes
 
 
 def _unreadable_answer(check_id: str, request: ImageCheckRequest, unreadable: RegistryUnreadable) -> ImageCheckResponse:
-    reason = f"registry {unreadable.account_id} in {unreadable.region} cannot be read: {unreadable.reason}"
-    logger.warning("registry unreadable", account=unreadable.account_id, region=unreadable.region, code=unreadable.code)
+    reason, checked_at = unreadable_reason(unreadable), utc_now()
     verdicts = [
-        UncheckedImage(
-            registryId=unreadable.account_id,
+        unchecked_image(
+            image,
+            registry_id=unreadable.account_id,
             region=unreadable.region,
-            repositoryName=image.repositoryName,
-            imageTag=image.imageTag,
-            imageDigest=image.imageDigest,
-            failureCode=unreadable.code,
-            failureReason=reason,
+            code=unreadable.code,
+            reason=reason,
+            check_id=check_id,
+            checked_at=checked_at,
         )
         for image in request.images
     ]
@@ -129,7 +135,7 @@ def _unreadable_answer(check_id: str, request: ImageCheckRequest, unreadable: Re
     "leaves the list when it recovers), optionally narrowed to a registryId, and a region. repositoryName lists one "
     "repository's image verdicts (registryId default: this account; region default: the function's own).",
     tags=[IMAGES_TAG],
-    responses={200: {"description": "One page of image verdicts"}, **ERRORS},  # type: ignore[dict-item]
+    responses={200: {"description": "One page of image verdicts"}, **ERRORS},
 )
 def list_images(
     status: Annotated[Literal["BROKEN", "UNCHECKED", "ARCHIVED"] | None, Query(alias=routes.STATUS)] = None,
@@ -174,8 +180,8 @@ def list_images(
     tags=[INVENTORY_TAG],
     responses={
         200: {"description": "The report recorded"},
-        **ERRORS,  # type: ignore[dict-item]
-        503: {"description": "Some entries could not be stored; retry"},
+        **ERRORS,
+        503: error_answer("Some entries could not be stored; retry"),
     },
 )
 def report_inventory(request: Annotated[InventoryRequest, Body()]) -> InventoryResponse:

@@ -4,33 +4,66 @@ Per repository (in the order the request first names it): the tags are resolved 
 records no pull), every digest is described for its current tags and storage status, and the images are judged and
 stored in one ``ImageCheckService.check_images`` call, so blobs shared between them are checked once.
 
-What cannot be judged is answered, not refused: a digest the repository does not hold is a stored ``UNCHECKED``
-verdict with ECR's code (as the push check stores it); a tag it does not hold has no digest to key a verdict by, so it
-is an ``UncheckedImage`` (not stored) with ECR's ``ImageNotFoundException``. So is every image of a repository the
+What cannot be judged is answered, not refused, as an ``UncheckedImage`` (not stored, no change event): an image ECR
+says does not exist (a tag or digest the repository does not hold: ``ImageNotFoundException``; a repository that does
+not exist: ``RepositoryNotFoundException``), as there is no image to keep the latest state of, and storing it would let
+any caller fill the status index and the bus with up to 100 made-up digests a request; an image of a repository the
 API's deadline left unstarted (``DeadlineExceeded``) or that met an ECR error a retry may pass: nothing half-judged is
-ever stored over a real verdict.
+ever stored over a real verdict. An image ECR holds but could not be read (access denied, unreadable manifest) is
+judged ``UNCHECKED`` and stored with the reason, as the push check stores it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from layercheck.errors import RepositoryCheckError, TransientCheckError, is_transient
 from layercheck.logic.catalog import ImageDetail
 from layercheck.logic.check import DEADLINE_EXCEEDED_CODE
 from layercheck.logic.digests import unique_in_order
+from layercheck.logic.failure_text import bounded_code, bounded_reason
 from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService
 from layercheck.logic.images import ImageRef
 from layercheck.logic.in_use import TagAnswer
+from layercheck.logic.replica_probe import REPOSITORY_NOT_FOUND
 from layercheck.models.images_api import ImageCheckVerdict, ImageIdentifier, UncheckedImage
-from layercheck.models.stored import Source, StoredImageVerdict
+from layercheck.models.stored import Source, StoredImageVerdict, iso_utc, utc_now
 from layercheck.models.verdicts import CheckSummary
 
 DEADLINE_EXCEEDED_REASON = "not checked: the request's time ran out before this repository's images; ask again"
 DESCRIBE_WORKERS = 8
+IMAGE_NOT_FOUND = "ImageNotFoundException"  # ECR's error code when DescribeImages does not find an image id
+# Codes of images that do not exist: answered, never stored or announced.
+ABSENT_CODES = frozenset({IMAGE_NOT_FOUND, REPOSITORY_NOT_FOUND})
+
+
+def unchecked_image(
+    entry: ImageIdentifier,
+    *,
+    registry_id: str,
+    region: str,
+    code: str,
+    reason: str,
+    check_id: str,
+    checked_at: datetime,
+) -> UncheckedImage:
+    """The answer for an image that was not judged, its failure texts bounded as every verdict's are (an AWS message
+    copied onto 100 entries must not grow the answer past Lambda's 6 MB)."""
+    return UncheckedImage(
+        registryId=registry_id,
+        region=region,
+        repositoryName=entry.repositoryName,
+        imageDigest=entry.imageDigest,
+        imageTags=[entry.imageTag] if entry.imageTag else [],
+        failureCode=bounded_code(code),
+        failureReason=bounded_reason(reason),
+        checkedAt=iso_utc(checked_at),
+        checkId=check_id,
+    )
 
 
 class ImageLookupPort(Protocol):
@@ -41,6 +74,14 @@ class ImageLookupPort(Protocol):
     def describe_image(self, registry_id: str, repository_name: str, image_digest: str) -> ImageDetail | None:
         """The image's tags and storage status, or None when the repository does not hold it."""
         ...
+
+
+@dataclass(frozen=True)
+class Absent:
+    """ECR says the image does not exist: its code and message."""
+
+    code: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -64,6 +105,7 @@ class RequestedImages:
     service: ImageCheckService
     registry_id: str
     region: str
+    clock: Callable[[], datetime] = field(default=utc_now)
 
     def check(
         self, images: Sequence[ImageIdentifier], *, check_id: str, should_continue: Callable[[], bool]
@@ -76,7 +118,8 @@ class RequestedImages:
         for repository_name, entries in by_repository.items():
             if not should_continue():
                 answers |= {
-                    entry: self._unchecked(entry, DEADLINE_EXCEEDED_CODE, DEADLINE_EXCEEDED_REASON) for entry in entries
+                    entry: self._unchecked(entry, DEADLINE_EXCEEDED_CODE, DEADLINE_EXCEEDED_REASON, check_id)
+                    for entry in entries
                 }
                 continue
             outcome = self._check_repository(repository_name, entries, check_id, answers)
@@ -97,7 +140,8 @@ class RequestedImages:
             digests = unique_in_order(
                 digest for entry in entries if (digest := entry.imageDigest or digest_of.get(str(entry.imageTag)))
             )
-            refs = self._describe(repository_name, digests)
+            described = self._describe(repository_name, digests)
+            refs = [ref for ref in described.values() if isinstance(ref, ImageRef)]
             outcome = (
                 self.service.check_images(
                     self.registry_id, repository_name, refs, source=Source.API, check_id=check_id, region=self.region
@@ -107,15 +151,17 @@ class RequestedImages:
             )
         except TransientCheckError as error:
             reason = f"ECR answered with errors a retry may pass: {', '.join(error.codes)}; ask again"
-            answers |= {entry: self._unchecked(entry, error.codes[0], reason) for entry in entries}
+            answers |= {entry: self._unchecked(entry, error.codes[0], reason, check_id) for entry in entries}
             return None
         judged = {verdict.imageDigest: verdict for verdict in outcome.verdicts} if outcome else {}
         for entry in entries:
             digest = entry.imageDigest or digest_of.get(str(entry.imageTag))
-            if digest is not None:
-                answers[entry] = judged[digest]
+            if digest is None:
+                answers[entry] = self._unchecked(entry, *unresolved[str(entry.imageTag)], check_id)
+            elif isinstance(absent := described[digest], Absent):
+                answers[entry] = self._unchecked(entry, absent.code, absent.reason, check_id)
             else:
-                answers[entry] = self._unchecked(entry, *unresolved[str(entry.imageTag)])
+                answers[entry] = judged[digest]
         return outcome
 
     def _resolve_tags(
@@ -134,32 +180,35 @@ class RequestedImages:
         }
         return dict(answer.digests), missing
 
-    def _describe(self, repository_name: str, digests: Sequence[str]) -> list[ImageRef]:
-        """Each image with its current tags and storage status (the verdict replaces the stored one)."""
+    def _describe(self, repository_name: str, digests: Sequence[str]) -> dict[str, ImageRef | Absent]:
+        """Each image with its current tags and storage status (the verdict replaces the stored one), or why ECR says
+        it does not exist (DescribeImages records no pull: asking about made-up digests leaves no trace)."""
 
-        def describe(digest: str) -> ImageRef:
+        def describe(digest: str) -> ImageRef | Absent:
             try:
                 detail = self.lookup.describe_image(self.registry_id, repository_name, digest)
             except RepositoryCheckError as error:
                 if is_transient(error.code):
                     raise TransientCheckError(repository_name, [error.code]) from error
-                detail = None  # the walk meets the same error and records it in the verdict
+                if error.code in ABSENT_CODES:
+                    return Absent(error.code, error.message)
+                return ImageRef(digest)  # the walk meets the same error and records it in the verdict
             if detail is None:
-                return ImageRef(digest)
+                return Absent(IMAGE_NOT_FOUND, f"{repository_name} holds no image {digest}")
             return ImageRef(digest, detail.image_tags, detail.image_status, detail.last_archived_at)
 
         if len(digests) <= 1:
-            return [describe(digest) for digest in digests]
+            return {digest: describe(digest) for digest in digests}
         with ThreadPoolExecutor(max_workers=min(DESCRIBE_WORKERS, len(digests)), thread_name_prefix="describe") as pool:
-            return list(pool.map(describe, digests))
+            return dict(zip(digests, pool.map(describe, digests), strict=True))
 
-    def _unchecked(self, entry: ImageIdentifier, code: str, reason: str) -> UncheckedImage:
-        return UncheckedImage(
-            registryId=self.registry_id,
+    def _unchecked(self, entry: ImageIdentifier, code: str, reason: str, check_id: str) -> UncheckedImage:
+        return unchecked_image(
+            entry,
+            registry_id=self.registry_id,
             region=self.region,
-            repositoryName=entry.repositoryName,
-            imageTag=entry.imageTag,
-            imageDigest=entry.imageDigest,
-            failureCode=code,
-            failureReason=reason,
+            code=code,
+            reason=reason,
+            check_id=check_id,
+            checked_at=self.clock(),
         )

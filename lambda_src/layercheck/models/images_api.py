@@ -33,7 +33,7 @@ from layercheck.contracts.patterns import (
     REGISTRY_ID_PATTERN,
     REPOSITORY_NAME_PATTERN,
 )
-from layercheck.models.stored import ImageStatus, StoredImageVerdict
+from layercheck.models.stored import ImageStatus, Source, StoredImageVerdict
 
 MAX_IMAGES_PER_CHECK = 100
 MAX_INVENTORY_IMAGES = 1000
@@ -84,20 +84,30 @@ class ImageCheckRequest(BaseModel):
 
 
 class UncheckedImage(BaseModel):
-    """An entry of ``POST /images/checks`` that could not be checked and is therefore not stored: a tag the
-    repository does not hold (no digest to key a verdict by), a registry that cannot be read, a check stopped by the
-    API's deadline (``DeadlineExceeded``) or by an ECR error a retry may pass. The image as it was asked for."""
+    """An entry of ``POST /images/checks`` answered ``UNCHECKED`` and therefore not stored (``stored`` false): an image
+    ECR says does not exist (a tag or digest the repository does not hold, a repository that does not exist: nothing
+    to keep the latest state of, and nothing a caller can fill the table with), a registry that cannot be read, a check
+    stopped by the API's deadline (``DeadlineExceeded``) or by an ECR error a retry may pass.
+
+    Shaped as an image verdict (``StoredImageVerdict``) as far as one exists: the image as it was asked for
+    (``imageTags`` holds the tag asked, ``imageDigest`` the digest asked, absent when asked by tag: ECR named none),
+    without ``expiresAt`` (nothing stored expires)."""
 
     model_config = ConfigDict(frozen=True)
 
     registryId: str
     region: str
     repositoryName: str
-    imageTag: str | None = Field(default=None, exclude_if=lambda value: value is None)
     imageDigest: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    imageTags: list[str] = []
     status: Literal[ImageStatus.UNCHECKED] = ImageStatus.UNCHECKED
+    missingLayers: list[str] = []
     failureCode: str
     failureReason: str
+    checkedAt: str  # ISO-8601 UTC
+    source: Literal[Source.API] = Source.API
+    checkId: str
+    itemType: Literal["image"] = "image"
     stored: Literal[False] = False
 
 
