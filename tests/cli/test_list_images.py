@@ -1,6 +1,7 @@
 """``list-images`` against a stand-in for ``GET /images`` (DESIGN.md's contract: ``?status=`` across every repository,
-or ``?repositoryName=``, ``limit`` and ``nextToken``; ``{"items": [image verdicts], "nextToken"}``). The deployed route
-comes with another issue; this stub answers as the contract says, and records what the CLI sent."""
+or ``?repositoryName=``, ``limit`` and ``nextToken``; ``{"items": [image verdicts], "nextToken"}``) that records the
+exact query and signature the CLI sent. The real route, behind the local API Gateway, is read end to end in
+tests/e2e/test_cli_over_api.py."""
 
 from __future__ import annotations
 
