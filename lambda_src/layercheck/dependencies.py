@@ -275,12 +275,14 @@ class AuditRegistries:
         with self._lock:
             return self._services.setdefault(registry, services)
 
-    def unreadable(self, registry: Registry, error: RepositoryCheckError) -> RegistryUnreadable | None:
+    def unreadable(
+        self, registry: Registry, error: RepositoryCheckError, *, registry_wide: bool
+    ) -> RegistryUnreadable | None:
         from botocore.exceptions import ClientError
 
         # RegistryClients classifies AWS's errors (integrations/sessions.py); the adapter kept only code and message.
         aws_error = ClientError({"Error": {"Code": error.code, "Message": error.message}}, "DescribeRepositories")
-        return self._clients.note_failure(registry, aws_error, registry_wide=True)
+        return self._clients.note_failure(registry, aws_error, registry_wide=registry_wide)
 
 
 @functools.cache

@@ -118,6 +118,14 @@ def record_images(
         metrics.add_metric(name=metric_names.REPLICAS_INCOMPLETE, unit=MetricUnit.Count, value=replicas_incomplete)
 
 
+def record_in_use_not_pullable(count: int) -> None:
+    """Images in use that ECR no longer holds (a tag in use that does not resolve, a digest in a deleted
+    repository), found before any image is checked: counted in ``InUseImagesBroken`` (the metric that pages) beside
+    the BROKEN ones, as a workload on them cannot pull them either. Nothing is emitted for none."""
+    if count:
+        metrics.add_metric(name=metric_names.IN_USE_IMAGES_BROKEN, unit=MetricUnit.Count, value=count)
+
+
 def record_events_unsent(unsent: Sequence[UnsentEvent]) -> None:
     """Change events EventBridge did not take after every retry: logged with the codes and counted
     (``ChangeEventsUnsent``); the verdicts they describe are stored all the same."""

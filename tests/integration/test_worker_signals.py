@@ -3,18 +3,21 @@ images in use that can no longer be pulled (issue 10 §3/§4 review findings).""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
 import pytest
 
 from layercheck.handler import lambda_handler
+from layercheck.integrations.inventory_store import InventoryStore
+from layercheck.models.in_use import InventoryEntry
 from local.event_source import drain_queue
 from local.lambda_context import FakeLambdaContext
 from local.seed import OCI_LAYER, blob, create_repository, descriptor, push_image
 from tests.integration.event_support import prepare_event_doors, push_event
 from tests.integration.moto_ecr import serve_pull_through_cache_rules
-from tests.support import emf_totals, load_event
+from tests.support import TABLE_NAME, emf_totals, load_event
 
 REPOSITORY = "team-a/api"
 # A bus that does not exist (deleted, or EVENT_BUS_NAME misconfigured): EventBridge refuses every entry with
@@ -74,3 +77,140 @@ def test_audit_queue_door_records_and_logs_change_events_it_could_not_send(
     assert emf_totals(capsys.readouterr().out)["ChangeEventsUnsent"] == 1
     [unsent] = _logged(caplog, "change events not sent")
     assert unsent["codes"] == ["ResourceNotFoundException"]
+
+
+# -- images in use that can no longer be pulled ---------------------------------------------------------------------
+
+OWN, HOME = "123456789012", "us-east-1"
+GONE_DIGEST = "sha256:" + "d" * 64
+INVENTORY = "k8s-prod"
+
+
+def _image_verdicts(dynamodb: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """Image verdicts by (repository, digest) (the table holds inventory entries too)."""
+    from layercheck.integrations.results_table import from_dynamodb
+
+    pages = dynamodb.get_paginator("scan").paginate(
+        TableName=TABLE_NAME, FilterExpression="itemType = :image", ExpressionAttributeValues={":image": {"S": "image"}}
+    )
+    items = [from_dynamodb(item).model_dump(mode="json") for page in pages for item in page["Items"]]
+    return {(item["repositoryName"], item["imageDigest"]): item for item in items}
+
+
+def _report_in_use(dynamodb: Any, *references: tuple[str, str | None, str | None]) -> None:
+    """Inventory entries (repository, tag, digest) as POST /inventory stores them."""
+    entries = [
+        InventoryEntry(
+            source=INVENTORY,
+            registryId=OWN,
+            region=HOME,
+            repositoryName=repository,
+            imageTag=tag,
+            imageDigest=digest,
+            reportedAt="2026-01-01T00:00:00Z",
+            expiresAt=4_000_000_000,
+        )
+        for repository, tag, digest in references
+    ]
+    InventoryStore(TABLE_NAME, dynamodb).put_entries(entries)
+
+
+def test_in_use_images_that_are_gone_count_in_in_use_images_broken_and_are_logged_by_name(
+    ecr: Any,
+    dynamodb: Any,
+    doors: str,
+    sqs: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given an audit of team-a/ only, and workloads on: a tag ECR no longer holds, a digest deleted from its
+    # repository, a digest in a repository deleted since, and a good image in a repository outside the prefixes
+    monkeypatch.setenv("AUDIT_REPOSITORY_PREFIXES", "team-a/")
+    create_repository(ecr, REPOSITORY)
+    push_image(ecr, REPOSITORY, ["os", "app"], tag="v1")
+    create_repository(ecr, "other/tool")
+    elsewhere = push_image(ecr, "other/tool", ["os", "tool"], tag="v1")["digest"]
+    _report_in_use(
+        dynamodb,
+        (REPOSITORY, "rolled-back", None),
+        (REPOSITORY, None, GONE_DIGEST),
+        ("team-a/deleted", None, GONE_DIGEST),
+        ("other/tool", None, elsewhere),
+    )
+
+    # When one audit runs
+    lambda_handler(load_event("eventbridge_scheduled_event.json"), FakeLambdaContext())
+    report = drain_queue(lambda_handler, sqs, doors)
+
+    # Then the three gone images count in the metric that pages, each named in a log line with its users and code
+    assert report.failed_message_ids == []
+    assert emf_totals(capsys.readouterr().out)["InUseImagesBroken"] == 3
+    users = [{"kind": "inventory", "id": INVENTORY}]
+    logged = {
+        (entry["repository"], entry["image_tag"], entry["image_digest"], entry["code"])
+        for entry in _logged(caplog, "image in use cannot be pulled")
+        if entry["used_by"] == users
+    }
+    assert logged == {
+        (REPOSITORY, "rolled-back", None, "ImageNotFoundException"),
+        (REPOSITORY, None, GONE_DIGEST, "ImageNotFound"),
+        ("team-a/deleted", None, GONE_DIGEST, "RepositoryNotFoundException"),
+    }
+    # and the deleted digest keeps DESIGN.md's status for an image that could not be judged
+    verdict = _image_verdicts(dynamodb)[(REPOSITORY, GONE_DIGEST)]
+    assert (verdict["status"], verdict["failureCode"], verdict["usedBy"]) == ("UNCHECKED", "ImageNotFound", users)
+    # and the image in use outside the prefixes is not checked, but said
+    [outside] = _logged(caplog, "image in use outside the audit's repository prefixes")
+    assert (outside["repository"], outside["image_digest"]) == ("other/tool", elsewhere)
+
+
+# -- one repository's AccessDenied is that repository's --------------------------------------------------------------
+
+
+def test_a_repository_whose_policy_denies_the_reader_is_that_repositorys_failure_not_the_registrys(
+    ecr: Any,
+    dynamodb: Any,
+    doors: str,
+    sqs: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """ECR answers AccessDeniedException on DescribeImages and BatchGetImage of a repository whose repository policy
+    denies the caller (moto enforces no repository policy: its answer is replaced for that repository)."""
+    from moto.ecr.responses import ECRResponse
+
+    locked = "team-a/locked"
+    for action in ("describe_images", "batch_get_image"):
+        original = getattr(ECRResponse, action)
+
+        def deny(self: ECRResponse, _original: Any = original) -> Any:
+            if json.loads(self.body).get("repositoryName") == locked:
+                body = json.dumps({"__type": "AccessDeniedException", "message": "denied by the repository policy"})
+                return 400, {"status": "400"}, body
+            return _original(self)
+
+        monkeypatch.setattr(ECRResponse, action, deny)
+    create_repository(ecr, locked)
+    in_use = push_image(ecr, locked, ["os", "secret"], tag="v1")["digest"]
+    create_repository(ecr, REPOSITORY)
+    good = push_image(ecr, REPOSITORY, ["os", "app"], tag="v1")["digest"]
+    _report_in_use(dynamodb, (locked, None, in_use))
+
+    lambda_handler(load_event("eventbridge_scheduled_event.json"), FakeLambdaContext())
+    report = drain_queue(lambda_handler, sqs, doors)
+
+    # Then no item failed or was retried, the registry is not unreadable, the other repository is audited, the
+    # locked repository is logged with ECR's code and its image in use has an UNCHECKED verdict with that code
+    assert report.failed_message_ids == []
+    out = capsys.readouterr().out
+    assert "RegistriesUnreadable" not in emf_totals(out)
+    verdicts = _image_verdicts(dynamodb)
+    assert verdicts[(REPOSITORY, good)]["status"] == "COMPLETE"
+    assert (verdicts[(locked, in_use)]["status"], verdicts[(locked, in_use)]["failureCode"]) == (
+        "UNCHECKED",
+        "AccessDeniedException",
+    )
+    [unreadable] = _logged(caplog, "repository unreadable")
+    assert (unreadable["repository"], unreadable["code"]) == (locked, "AccessDeniedException")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from layercheck.errors import RepositoryCheckError
+import pytest
+
+from layercheck.errors import RepositoryCheckError, TransientCheckError
 from layercheck.logic.in_use import (
     EcsContainer,
     EcsService,
@@ -273,3 +275,23 @@ def test_discover_in_use_keeps_the_other_sources_when_one_fails() -> None:
     ]
     assert found.used_by(key("fn", 1)) == [UsedBy(kind="lambda-function", id=FUNCTION)]
     assert found.used_by(key("fn", 2)) == []
+
+
+def test_discover_in_use_retries_a_throttled_tag_resolution_rather_than_calling_every_tag_unresolved() -> None:
+    """ECR answers DescribeImages with ThrottlingException when the account's quota is spent (still so after
+    botocore's retries): that says nothing about the tags, so the registry item must be retried."""
+
+    class ThrottledTags:
+        def resolve_tags(self, registry_id: str, region: str, repository_name: str, tags: Sequence[str]) -> TagAnswer:
+            raise RepositoryCheckError("ThrottlingException", "Rate exceeded")
+
+    service = EcsService(arn=SERVICE, images=(f"{HOST}/team-a/api:v1",))
+    with pytest.raises(TransientCheckError) as raised:
+        discover_in_use(
+            AUDIT,
+            ecs=FakeEcs(EcsWorkloads(services=(service,))),
+            lambda_functions=None,
+            inventory=None,
+            tags=ThrottledTags(),
+        )
+    assert raised.value.codes == ["ThrottlingException"]

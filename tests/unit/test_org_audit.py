@@ -103,9 +103,12 @@ class FakeRegistries:
     def for_registry(self, registry: Registry) -> RegistryServices | RegistryUnreadable:
         return self.services[registry]
 
-    def unreadable(self, registry: Registry, error: RepositoryCheckError) -> RegistryUnreadable | None:
+    def unreadable(
+        self, registry: Registry, error: RepositoryCheckError, *, registry_wide: bool
+    ) -> RegistryUnreadable | None:
         self.noted.append((registry, error.code))
-        if error.code not in self.unreadable_codes:
+        # as integrations/sessions.py: a service's AccessDeniedException is registry-wide only on a registry-wide call
+        if error.code not in self.unreadable_codes or (error.code == "AccessDeniedException" and not registry_wide):
             return None
         return RegistryUnreadable(account_id=registry.account_id, region=registry.region, code=error.code, reason="")
 

@@ -26,6 +26,7 @@ from layercheck.logic.catalog import CatalogPort, ImageDetail
 from layercheck.logic.chunks import chunked
 from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService
 from layercheck.logic.images import ImageRef, ImageWalk
+from layercheck.logic.in_use import image_gone
 from layercheck.logic.replica_probe import DestinationsPort, ItemReplicaProbe
 from layercheck.logic.replication import ReplicationDestination, SourceImage, check_replicas
 from layercheck.models.audit import (
@@ -39,7 +40,7 @@ from layercheck.models.audit import (
 )
 from layercheck.models.in_use import UsedBy
 from layercheck.models.replicas import Replica
-from layercheck.models.stored import Source, utc_now
+from layercheck.models.stored import ImageStatus, Source, StoredImageVerdict, utc_now
 
 # Work items are sent as they are listed, this many at a time, so a 100,000-repository audit never holds them all.
 SEND_CHUNK = 1000
@@ -145,12 +146,26 @@ class AuditStarted:
 
 @dataclass(frozen=True)
 class RepositoryAudited:
-    """A repository item either checked its images itself (``outcome``) or queued ``queued_slices`` slices."""
+    """A repository item either checked its images itself (``outcome``) or queued ``queued_slices`` slices.
+
+    ``unlisted``: ECR refused to list the repository's images (its code and message; an AccessDenied of that
+    repository's policy): only its images in use were checked."""
 
     images_in_scope: int
     outcome: ImageCheckOutcome | None = None
     queued_slices: int = 0
     repository_gone: bool = False
+    unlisted: RepositoryCheckError | None = None
+
+
+def unpullable_in_use(verdicts: Iterable[StoredImageVerdict]) -> list[StoredImageVerdict]:
+    """In-use images judged UNCHECKED because ECR no longer holds them (deleted, or their repository is): they are
+    not BROKEN (nothing left to judge) but their workloads cannot pull them, so ``InUseImagesBroken`` counts them."""
+    return [
+        verdict
+        for verdict in verdicts
+        if verdict.status is ImageStatus.UNCHECKED and verdict.usedBy and image_gone(verdict.failureCode)
+    ]
 
 
 @dataclass
@@ -222,6 +237,16 @@ class AuditService:
             item.auditId,
         )
         return RepositoryAudited(images_in_scope=len(selected), outcome=outcome)
+
+    def audit_unlisted_repository(self, item: RepositoryWorkItem, error: RepositoryCheckError) -> RepositoryAudited:
+        """The repository's images could not be listed (``error``, not transient, not gone): its images in use are
+        still checked (each gets its verdict, UNCHECKED with ECR's code if it cannot be read either)."""
+        if not item.inUse:
+            return RepositoryAudited(images_in_scope=0, unlisted=error)
+        outcome = self._check(
+            item.registryId, item.region, item.repositoryName, item.inUse, item.replicaDestinations, item.auditId
+        )
+        return RepositoryAudited(images_in_scope=len(item.inUse), outcome=outcome, unlisted=error)
 
     def audit_images(self, item: ImagesWorkItem) -> ImageCheckOutcome:
         return self._check(

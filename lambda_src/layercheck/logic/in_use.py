@@ -13,7 +13,8 @@ Pure logic over one port per source, so that it runs the same in the Lambda, the
 
 Images of registries outside ``audited_registries`` and references that are not ECR private image URIs (Docker Hub,
 public.ecr.aws ...) are counted in ``ignored``, never resolved. A tag ECR does not hold is ``unresolved`` with ECR's
-code: the workload cannot start a new copy (scale-out, replacement), which the audit should report. A source that
+code: the workload cannot start a new copy (scale-out, replacement), which the audit should report. A transient error
+while resolving (throttling, 5xx) raises ``TransientCheckError``: the caller's work item is retried. A source that
 fails (access denied ...) is a ``failures`` entry; the other sources still count.
 
 Wiring (phase B): the audit's start, per audited (account, Region), builds the four adapters with that account's
@@ -28,13 +29,21 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from layercheck.errors import LayercheckError, RepositoryCheckError
+from layercheck.errors import LayercheckError, RepositoryCheckError, TransientCheckError, is_transient
 from layercheck.logic.image_uris import ImageUri, parse_image_uri
 from layercheck.models.in_use import InUseImage, InventoryEntry, UsedBy
 
 SOURCE_ECS = "ecs"
 SOURCE_LAMBDA = "lambda"
 SOURCE_INVENTORY = "inventory"
+
+# ECR's codes for an image (or its repository) that is gone: DescribeImages' exception, BatchGetImage's failure code,
+# and the repository's. A workload on such an image cannot start a new copy (scale-out, rollback, node replacement).
+IMAGE_GONE_CODES = frozenset({"ImageNotFoundException", "ImageNotFound", "RepositoryNotFoundException"})
+
+
+def image_gone(code: str | None) -> bool:
+    return code in IMAGE_GONE_CODES
 
 
 class InUseSourceError(LayercheckError):
@@ -244,6 +253,9 @@ def _resolve(references: Sequence[_Reference], tags: TagResolverPort, answer: In
         try:
             tag_answer = tags.resolve_tags(registry_id, region, repository, list(users))
         except RepositoryCheckError as error:
+            if is_transient(error.code):
+                # Throttling or a 5xx says nothing about the tags: the registry item is retried, not told "unresolved".
+                raise TransientCheckError(repository, [error.code]) from error
             tag_answer = TagAnswer(missing=dict.fromkeys(users, error.code))
         for tag, tag_users in users.items():
             digest = tag_answer.digests.get(tag)

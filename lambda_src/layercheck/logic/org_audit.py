@@ -33,6 +33,7 @@ from layercheck.logic.in_use import (
     TagResolverPort,
     UnresolvedImage,
     discover_in_use,
+    image_gone,
 )
 from layercheck.logic.registries import Registry, RegistryUnreadable
 from layercheck.logic.replication import ReplicationConfiguration, replication_destinations
@@ -44,6 +45,7 @@ from layercheck.models.audit import (
     ReplicaDestination,
     RepositoryWorkItem,
 )
+from layercheck.models.in_use import InUseImage, UsedBy
 
 
 class ReplicationRulesPort(Protocol):
@@ -69,9 +71,13 @@ class RegistryServicesPort(Protocol):
         """The registry's services (made once per container), or why the registry cannot be read."""
         ...
 
-    def unreadable(self, registry: Registry, error: RepositoryCheckError) -> RegistryUnreadable | None:
+    def unreadable(
+        self, registry: Registry, error: RepositoryCheckError, *, registry_wide: bool
+    ) -> RegistryUnreadable | None:
         """Whether an error met on the registry makes the whole registry unreadable (remembered for the rest of the
-        invocation), else None."""
+        invocation), else None. ``registry_wide``: the error came from a registry-wide call (DescribeRepositories,
+        DescribeRegistry), where an AccessDeniedException means the reader role cannot read the registry at all; on
+        one repository it is that repository's failure."""
         ...
 
 
@@ -82,7 +88,19 @@ class OrganizationAuditStarted:
 
 
 @dataclass(frozen=True)
+class InUseEntry:
+    """An image in use that no repository item of this audit checks (see ``RegistryAudited``)."""
+
+    image: InUseImage
+    used_by: tuple[UsedBy, ...]
+
+
+@dataclass(frozen=True)
 class RegistryAudited:
+    """``unresolved``: tags in use ECR could not resolve; ``in_deleted_repositories``: digests in use in repositories
+    the registry no longer holds; ``outside_prefixes``: images in use in repositories outside the audit's prefixes
+    (not checked by this audit, logged)."""
+
     registry: Registry
     repositories: int = 0
     in_use_images: int = 0
@@ -90,6 +108,13 @@ class RegistryAudited:
     source_failures: tuple[SourceFailure, ...] = ()
     replicated_repositories: int = 0
     unreadable: RegistryUnreadable | None = None
+    in_deleted_repositories: tuple[InUseEntry, ...] = ()
+    outside_prefixes: tuple[InUseEntry, ...] = ()
+
+    @property
+    def in_use_gone(self) -> int:
+        """Images in use that can no longer be pulled because they are gone (counted in ``InUseImagesBroken``)."""
+        return sum(image_gone(u.code) for u in self.unresolved) + len(self.in_deleted_repositories)
 
 
 @dataclass
@@ -121,13 +146,11 @@ class OrganizationAudit:
             return RegistryAudited(registry, unreadable=services)
         try:
             rules = services.replication.replication_configuration()
-            repositories = [
-                r.repository_name
-                for r in services.audit.catalog.list_repositories(item.registryId)
-                if in_scope(r.repository_name, item.repositoryPrefixes)
-            ]
+            listed = [r.repository_name for r in services.audit.catalog.list_repositories(item.registryId)]
         except RepositoryCheckError as error:
-            return RegistryAudited(registry, unreadable=self._unreadable_or_raise(registry, "(registry)", error))
+            unreadable = self._unreadable_or_raise(registry, "(registry)", error, registry_wide=True)
+            return RegistryAudited(registry, unreadable=unreadable)
+        repositories = [name for name in listed if in_scope(name, item.repositoryPrefixes)]
         in_use = discover_in_use(
             RegistryRef(item.registryId, item.region),
             ecs=services.ecs,
@@ -163,6 +186,12 @@ class OrganizationAudit:
                 pending = []
         if pending:
             queued += self.queue.send_work_items(pending)
+        held = frozenset(listed)
+        unchecked = [
+            InUseEntry(image, tuple(used_by))
+            for image, used_by in sorted(in_use.images.items())
+            if image.repositoryName not in repositories
+        ]
         return RegistryAudited(
             registry,
             repositories=queued,
@@ -170,6 +199,8 @@ class OrganizationAudit:
             unresolved=tuple(in_use.unresolved),
             source_failures=tuple(in_use.failures),
             replicated_repositories=replicated,
+            in_deleted_repositories=tuple(e for e in unchecked if e.image.repositoryName not in held),
+            outside_prefixes=tuple(e for e in unchecked if e.image.repositoryName in held),
         )
 
     def audit_repository(self, item: RepositoryWorkItem) -> RepositoryAudited | RegistryUnreadable:
@@ -180,7 +211,14 @@ class OrganizationAudit:
         try:
             return services.audit.audit_repository(item)
         except RepositoryCheckError as error:
-            return self._unreadable_or_raise(registry, item.repositoryName, error)
+            # On one repository only a registry-level cause (credentials, Region) makes the registry unreadable; an
+            # AccessDenied of that repository's policy is that repository's: its in-use images get their verdicts.
+            unreadable = self.registries.unreadable(registry, error, registry_wide=False)
+            if unreadable is not None:
+                return unreadable
+            if is_transient(error.code):
+                raise TransientCheckError(item.repositoryName, [error.code]) from error
+            return services.audit.audit_unlisted_repository(item, error)
 
     def audit_images(self, item: ImagesWorkItem) -> ImageCheckOutcome | RegistryUnreadable:
         registry = Registry(account_id=item.registryId, region=item.region or self.home_region)
@@ -189,10 +227,12 @@ class OrganizationAudit:
             return services
         return services.audit.audit_images(item)
 
-    def _unreadable_or_raise(self, registry: Registry, what: str, error: RepositoryCheckError) -> RegistryUnreadable:
+    def _unreadable_or_raise(
+        self, registry: Registry, what: str, error: RepositoryCheckError, *, registry_wide: bool
+    ) -> RegistryUnreadable:
         """Unreadable first: a Region without an endpoint (``EndpointConnectionError`` after botocore's retries) is
         reported, not retried by SQS until the dead-letter queue; throttling and 5xx are retried."""
-        unreadable = self.registries.unreadable(registry, error)
+        unreadable = self.registries.unreadable(registry, error, registry_wide=registry_wide)
         if unreadable is not None:
             return unreadable
         if is_transient(error.code):
