@@ -18,7 +18,7 @@ if __name__ == "__main__":
     # or `python app.py DIR`), write to cdk.out/ (or DIR) and say what was written and how to deploy it.
     under_cli = "CDK_OUTDIR" in os.environ
     outdir = None if under_cli else (sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "cdk.out"))
-    app, _ = build_app(context=cdk_json_context(), outdir=outdir)
+    app, stack = build_app(context=cdk_json_context(), outdir=outdir)
     assembly = app.synth()
     if not under_cli:
-        print(synth_summary(assembly, relative_to=Path.cwd()))
+        print(synth_summary(assembly, central=stack.stack_name, relative_to=Path.cwd()))

@@ -13,6 +13,7 @@ from typing import Any
 from aws_cdk import App, cx_api
 
 from infra.config import LayerCheckConfig
+from infra.exclusion_stack import exclusion_stack_name, exclusion_stacks
 from infra.nag import add_nag_checks
 from infra.reader_stack import LayerCheckReaderStack, ReaderConfig
 from infra.stack import LayerCheckStack
@@ -28,21 +29,26 @@ def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
 
 
 def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = None) -> tuple[App, LayerCheckStack]:
-    """The app and its one stack, configured by ``context`` (see :func:`cdk_json_context`) and the CLI's context."""
+    """The app and its central stack, configured by ``context`` (see :func:`cdk_json_context`) and the CLI's context.
+
+    The app also holds ``LayerCheckReader``, the member accounts' read-only role (issue 11), ready for
+    ``cdk deploy LayerCheckReader`` or a StackSet from its template (docs/DEPLOY.md); it trusts ``centralAccountId``,
+    or the account it is deployed to when that is unset. With ``auditRegions`` and the pull-time exclusions on, one
+    ``<stackName>-PullTimeExclusions-<region>`` stack per audited Region registers the functions' roles there."""
     app = App(context=context, outdir=outdir)
     config = LayerCheckConfig.from_context(app.node)
     # Environment-agnostic on purpose: one template deploys to any account and Region (the CLI's credentials decide).
     stack = LayerCheckStack(app, config.stack_name, config=config)
-    # Member accounts' read-only role (issue 11), in the app once `centralAccountId` names the account it trusts:
-    # `cdk deploy LayerCheckReader -c centralAccountId=...`, or a StackSet from its template (docs/DEPLOY.md).
-    if (reader := ReaderConfig.from_context(app.node)).central_account_id:
-        LayerCheckReaderStack(app, reader.stack_name, config=reader)
+    exclusion_stacks(app, config, stack)
+    reader = ReaderConfig.from_context(app.node)
+    LayerCheckReaderStack(app, reader.stack_name, config=reader)
     add_nag_checks(app)
     return app, stack
 
 
-def synth_summary(assembly: cx_api.CloudAssembly, *, relative_to: Path | None = None) -> str:
-    """What ``make synth`` prints: each stack with its resource count and template, and how to deploy it (one block).
+def synth_summary(assembly: cx_api.CloudAssembly, *, central: str, relative_to: Path | None = None) -> str:
+    """What ``make synth`` prints: each stack with its resource count and template, and how to deploy them (one
+    block). ``central`` names the central stack; the others are its audited Regions' exclusions and the reader.
 
     The CDK CLI runs app.py with ``CDK_OUTDIR`` and prints its own summary, so app.py prints this only without it."""
 
@@ -51,17 +57,25 @@ def synth_summary(assembly: cx_api.CloudAssembly, *, relative_to: Path | None = 
             return str(path.resolve().relative_to(relative_to.resolve()))
         return str(path)
 
-    stacks = list(assembly.stacks)
+    stacks = sorted(assembly.stacks, key=lambda stack: stack.stack_name != central)
+    exclusions_prefix = exclusion_stack_name(central, "")
+    exclusions = [stack for stack in stacks if stack.stack_name.startswith(exclusions_prefix)]
+    readers = [stack for stack in stacks if stack.stack_name != central and stack not in exclusions]
     lines = [f"Synthesized to {shown(Path(assembly.directory))}/ (cdk-nag: no unacknowledged findings)"]
     lines += [
         f"  {stack.stack_name}  {len(stack.template.get('Resources', {}))} resources  "
         f"{shown(Path(assembly.directory) / stack.template_file)}"
         for stack in stacks
     ]
+    deploy = f"{central} '{exclusions_prefix}*'" if exclusions else central
     lines += [
-        f"Deploy: npm ci && npx cdk bootstrap (once per account and Region) && npx cdk deploy {stacks[0].stack_name}",
+        f"Deploy: npm ci && npx cdk bootstrap (once per account and Region) && npx cdk deploy {deploy}",
         '  settings: cdk.json or -c key=value (docs/DEPLOY.md "Configuration"); npx cdk diff before an upgrade',
     ]
-    if len(stacks) > 1:
-        lines.append(f"  member accounts: npx cdk deploy {stacks[1].stack_name} there, or a StackSet from its template")
+    if exclusions:
+        lines.append(f"  {len(exclusions)} audited Region(s): the roles' pull-time exclusions there, after the stack")
+    lines += [
+        f"  member accounts: npx cdk deploy {stack.stack_name} -c centralAccountId=<this account> there, or a StackSet"
+        for stack in readers
+    ]
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """``LayerCheckReader``: the read-only role each audited member account holds, trusted only by the central deployment.
 
-In the app once context ``centralAccountId`` names the central account. Deployed per account
-(``npx aws-cdk@2 deploy LayerCheckReader -c centralAccountId=<central account>``) or to many accounts at once through a
+Always in the app, beside the central stack. Deployed per account
+(``npx cdk deploy LayerCheckReader -c centralAccountId=<central account>``) or to many accounts at once through a
 CloudFormation StackSet made from its synthesized template (docs/DEPLOY.md "Member accounts"). It contains:
 
 - the role ``READER_ROLE_NAME`` (context ``readerRoleName``) with exactly the actions the audit and the in-use
@@ -9,9 +9,9 @@ CloudFormation StackSet made from its synthesized template (docs/DEPLOY.md "Memb
   ``DescribePullThroughCacheRules`` (registry-level actions with no resource type: ``*``), ECS and Lambda
   list/describe actions on the narrowest resources each service allows;
 - a trust policy naming the central account (parameter ``CentralAccountId``, default from context
-  ``centralAccountId``) and, by ``aws:PrincipalArn``, only roles matching ``centralRoleNamePattern`` (default: the
-  central stack's two function roles, whose path is ``/layercheck/<stackName>/``); with ``organizationId``, only
-  principals of that Organization;
+  ``centralAccountId``; left empty, the account the stack is deployed to, as in a single-account deployment) and, by
+  ``aws:PrincipalArn``, only roles matching ``centralRoleNamePattern`` (default: the central stack's two function
+  roles, whose path is ``/layercheck/<stackName>/``); with ``organizationId``, only principals of that Organization;
 - an ECR pull-time update exclusion for the role (context ``readerPullTimeExclusion``, default on): the audit's
   ``BatchGetImage`` would otherwise count as a pull and keep every image "recently pulled" for lifecycle rules that
   expire by ``sinceImagePulled``. Exclusions are per registry (account and Region): deploy the stack in every
@@ -90,10 +90,19 @@ class LayerCheckReaderStack(Stack):
             self,
             "CentralAccountId",
             type="String",
-            allowed_pattern=r"^\d{12}$",
-            description="The account of the central layercheck deployment whose function roles may assume the role",
-            default=config.central_account_id or None,  # none: deploying asks for it
+            allowed_pattern=r"^(\d{12})?$",
+            description="The account of the central layercheck deployment whose function roles may assume the role "
+            "(empty: this account)",
+            default=config.central_account_id,
         )
+        central_account_given = CfnCondition(
+            self,
+            "CentralAccountGiven",
+            expression=Fn.condition_not(Fn.condition_equals(central_account.value_as_string, "")),
+        )
+        trusted_account = Fn.condition_if(
+            central_account_given.logical_id, central_account.value_as_string, Aws.ACCOUNT_ID
+        ).to_string()
         create_role = CfnParameter(
             self,
             "CreateRole",
@@ -111,7 +120,7 @@ class LayerCheckReaderStack(Stack):
             "Role",
             role_name=config.role_name,
             description="layercheck: read ECR images and the ECS/Lambda inventories for the central audit",
-            assumed_by=self._trusted_principal(config, central_account.value_as_string),
+            assumed_by=self._trusted_principal(config, trusted_account),
             inline_policies={"layercheck-read": self._read_policy()},
         )
         role_resource = self.role.node.default_child

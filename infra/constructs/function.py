@@ -13,7 +13,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.config import LayerCheckConfig
-from infra.constructs.reader_access import function_role_path
+from infra.constructs.reader_access import function_role_name, function_role_path
 from layercheck.contracts import environment as env
 from layercheck.contracts import metrics
 
@@ -63,9 +63,9 @@ class SharedCode(Construct):
 
 
 class LayerCheckFunction(Construct):
-    """A function running ``HANDLER`` with its own role (path ``/layercheck/<stackName>/``; no AWS managed policy:
-    AWSLambdaBasicExecutionRole would allow logs on every group), its own log group with retention, JSON logs and
-    optional X-Ray tracing."""
+    """A function running ``HANDLER`` with its own role (``/layercheck/<stackName>/<stackName>-<id>``; no AWS managed
+    policy: AWSLambdaBasicExecutionRole would allow logs on every group), its own log group with retention, JSON logs
+    and optional X-Ray tracing."""
 
     def __init__(
         self,
@@ -91,6 +91,10 @@ class LayerCheckFunction(Construct):
             # The path LayerCheckReader roles trust (role/layercheck/<stackName>/*): these two roles, not any role of
             # the account whose generated name starts like the stack's.
             path=function_role_path(config.stack_name),
+            # A fixed name, so that the pull-time exclusion stacks of the other audited Regions know its ARN
+            # (infra/exclusion_stack.py). IAM names are account-wide: a second copy in one account needs its own
+            # stackName.
+            role_name=function_role_name(config.stack_name, construct_id),
         )
         self.log_group.grant_write(self.role)
         options = function_options or lambda_.FunctionOptions()

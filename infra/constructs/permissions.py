@@ -6,7 +6,7 @@ so a new call without its permission fails the tests instead of failing in an ac
 
 from __future__ import annotations
 
-from aws_cdk import Aws
+from aws_cdk import Aws, CfnCondition, Fn, ICfnConditionExpression
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
@@ -137,13 +137,44 @@ def ecr_nag_findings(config: LayerCheckConfig, *, listing: bool, replicas: bool)
     return findings
 
 
+# The functions whose roles call BatchGetImage (image checks over the API; push checks and audits): the construct ids
+# of infra/constructs/functions.py, which also name their roles (reader_access.function_role_name).
+PULLING_FUNCTIONS = ("Api", "Worker")
+
+
 def exclude_from_pull_time_updates(scope: Construct, config: LayerCheckConfig, roles: dict[str, iam.IRole]) -> None:
     """Register each role that calls BatchGetImage as an ECR pull-time update exclusion: ECR records a pull
     (``lastRecordedPullTime``) on every BatchGetImage except an excluded principal's, and lifecycle rules that expire
     or archive by ``sinceImagePulled`` read that time, so an audit that is not excluded keeps every image "recently
     pulled". ECR allows 100 exclusions per account; ``pullTimeUpdateExclusion=false`` leaves them out.
-    https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-time-update-exclusions.html"""
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-time-update-exclusions.html
+
+    An exclusion belongs to one registry (account and Region: RegisterPullTimeUpdateExclusion takes no Region or
+    registry id, it acts where it is called), and the roles pull in the stack's Region and every ``auditRegions``
+    Region. Those Regions are covered by one small stack each (infra/exclusion_stack.py); this stack registers the
+    roles in its own Region only when that Region is not one of them, so no registry gets the same exclusion twice
+    (which ECR refuses with ExclusionAlreadyExistsException)."""
     if not config.pull_time_update_exclusion:
         return
+    condition = None
+    if config.audit_regions:
+        condition = CfnCondition(
+            scope,
+            "HomeRegionNotAudited",
+            expression=Fn.condition_not(
+                any_of([Fn.condition_equals(Aws.REGION, region) for region in config.audit_regions])
+            ),
+        )
     for name, role in roles.items():
-        ecr.CfnPullTimeUpdateExclusion(scope, f"{name}PullTimeUpdateExclusion", principal_arn=role.role_arn)
+        exclusion = ecr.CfnPullTimeUpdateExclusion(scope, f"{name}PullTimeUpdateExclusion", principal_arn=role.role_arn)
+        if condition is not None:
+            exclusion.cfn_options.condition = condition
+
+
+def any_of(conditions: list[ICfnConditionExpression]) -> ICfnConditionExpression:
+    """``Fn::Or`` of any number of conditions (CloudFormation's takes 2 to 10: nest groups of 10)."""
+    if len(conditions) == 1:
+        return conditions[0]
+    if len(conditions) <= 10:
+        return Fn.condition_or(*conditions)
+    return any_of([any_of(conditions[start : start + 10]) for start in range(0, len(conditions), 10)])

@@ -14,6 +14,8 @@ organization_id=config.organization_id))``, plus ``organizations_statement()`` w
 
 from __future__ import annotations
 
+import hashlib
+
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 
@@ -28,6 +30,27 @@ def function_role_path(stack_name: str) -> str:
     """The IAM path of the central stack's two function roles: the reader role's trust names exactly these
     (``role/layercheck/<stackName>/*``), not every role whose generated name happens to start like the stack's."""
     return f"/layercheck/{stack_name}/"
+
+
+# IAM role names: at most 64 characters, unique in the account (not per path).
+IAM_ROLE_NAME_MAX = 64
+
+
+def function_role_name(stack_name: str, function: str) -> str:
+    """The fixed name of a central function's role (``<stackName>-Api``, ``<stackName>-Worker``): known at synth, so
+    the stacks that register it as a pull-time update exclusion in the other audited Regions can name its ARN.
+    A stack name too long for IAM is cut and keeps a short hash of the whole name, so two names never collide."""
+    name = f"{stack_name}-{function}"
+    if len(name) <= IAM_ROLE_NAME_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: IAM_ROLE_NAME_MAX - len(digest) - 1]}-{digest}"
+
+
+def function_role_arn(stack_name: str, function: str) -> str:
+    """The ARN of that role in the deploying account and partition (tokens), path included."""
+    path = function_role_path(stack_name)
+    return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{path}{function_role_name(stack_name, function)}"
 
 
 def reader_role_arn_pattern(role_name: str) -> str:

@@ -41,7 +41,7 @@ def _silence_jsii_node_banner() -> None:
 
 _silence_jsii_node_banner()
 
-from aws_cdk import App, assertions  # noqa: E402
+from aws_cdk import App, Stack, assertions  # noqa: E402
 
 from infra.app import build_app, cdk_json_context  # noqa: E402
 from infra.config import LayerCheckConfig  # noqa: E402
@@ -64,7 +64,9 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "apiReservedConcurrency": "15",
     "workerReservedConcurrency": "5",
     "ecrCallsPerSecond": "300",
-    "pullTimeUpdateExclusion": "false",
+    # On (the default), with auditRegions: the exclusions of the other audited Regions' stacks are asserted here;
+    # test_pull_time_exclusion.py builds the switched-off app itself.
+    "pullTimeUpdateExclusion": "true",
     "idempotencyExpiresSeconds": "129600",
     "auditAccounts": "organization",
     "organizationUnitIds": "ou-ab12-teams001",
@@ -80,6 +82,7 @@ CUSTOM_CONTEXT: dict[str, Any] = {
 @dataclass(frozen=True)
 class Synthesized:
     app: App
+    stack: Stack  # the central stack; the app also holds LayerCheckReader and any audited Region's exclusions
     config: LayerCheckConfig
     assembly_dir: Path
     template_path: Path
@@ -107,6 +110,15 @@ class Synthesized:
         logical_id, resource = self.named("AWS::Lambda::Function", f"Functions{name}Function")
         return logical_id, resource["Properties"]
 
+    def templates(self) -> dict[str, dict[str, Any]]:
+        """Every stack of the app, by stack name: the central one, LayerCheckReader, the exclusions' stacks."""
+        manifest = json.loads((self.assembly_dir / "manifest.json").read_text(encoding="utf-8"))
+        return {
+            name: json.loads((self.assembly_dir / artifact["properties"]["templateFile"]).read_text(encoding="utf-8"))
+            for name, artifact in manifest["artifacts"].items()
+            if artifact["type"] == "aws:cloudformation:stack"
+        }
+
     def asset_dir(self) -> Path:
         (asset,) = [p for p in self.assembly_dir.iterdir() if p.is_dir() and p.name.startswith("asset.")]
         return asset
@@ -120,6 +132,7 @@ def _synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
     template_json = json.loads(template_path.read_text(encoding="utf-8"))
     return Synthesized(
         app=app,
+        stack=stack,
         config=LayerCheckConfig.from_context(app.node),
         assembly_dir=Path(assembly.directory),
         template_path=template_path,

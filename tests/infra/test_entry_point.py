@@ -71,7 +71,8 @@ def test_make_synth_says_what_it_wrote_and_how_to_deploy_it(
         check=False,
     )
 
-    # Then one short block names the stack, its resource count and template, and the deploy command; nothing on stderr
+    # Then one short block names the stacks (central first, then LayerCheckReader), their resource counts and
+    # templates, and the deploy commands; nothing on stderr
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     lines = result.stdout.splitlines()
@@ -80,24 +81,48 @@ def test_make_synth_says_what_it_wrote_and_how_to_deploy_it(
     assert lines[0] == f"Synthesized to {outdir}/ (cdk-nag: no unacknowledged findings)"
     assert lines[1].split() == ["LayerCheck", str(resources), "resources", str(template)]
     assert resources == len(synthesized.template_json["Resources"])
-    assert "npx cdk deploy LayerCheck" in lines[2] and "npx cdk bootstrap" in lines[2]
-    assert len(lines) == 4 and all(len(line) <= 120 for line in lines)
+    assert lines[2].split()[0] == "LayerCheckReader"
+    assert lines[3].endswith("npx cdk deploy LayerCheck") and "npx cdk bootstrap" in lines[3]
+    assert "npx cdk deploy LayerCheckReader -c centralAccountId=" in lines[-1]
+    assert len(lines) == 6 and all(len(line) <= 120 for line in lines)
 
 
-def test_synth_summary_names_the_reader_stack_when_the_app_has_it(tmp_path: Path) -> None:
-    """With centralAccountId the app also holds LayerCheckReader: the summary lists it and how it is deployed."""
-
-    def stack(name: str, count: int) -> SimpleNamespace:
-        return SimpleNamespace(
-            stack_name=name, template_file=f"{name}.template.json", template={"Resources": dict.fromkeys(range(count))}
-        )
-
-    assembly = SimpleNamespace(
-        directory=str(tmp_path / "cdk.out"), stacks=[stack("LayerCheck", 70), stack("LayerCheckReader", 2)]
+def _assembly(directory: Path, stacks: dict[str, int]) -> Any:
+    """A stand-in for the cloud assembly: its directory and its stacks (name -> resource count), in manifest order."""
+    return SimpleNamespace(
+        directory=str(directory),
+        stacks=[
+            SimpleNamespace(
+                stack_name=name, template_file=f"{name}.template.json", template={"Resources": dict.fromkeys(range(n))}
+            )
+            for name, n in stacks.items()
+        ],
     )
-    lines = synth_summary(assembly, relative_to=tmp_path).splitlines()  # type: ignore[arg-type]
+
+
+def test_synth_summary_names_the_central_stack_first_then_the_reader_and_how_each_is_deployed(tmp_path: Path) -> None:
+    # Given an assembly whose manifest lists the reader first (CDK does not promise an order)
+    assembly = _assembly(tmp_path / "cdk.out", {"LayerCheckReader": 2, "LayerCheck": 70})
+
+    lines = synth_summary(assembly, central="LayerCheck", relative_to=tmp_path).splitlines()
+
     assert lines[0].startswith("Synthesized to cdk.out/ ")
     assert lines[1].split() == ["LayerCheck", "70", "resources", "cdk.out/LayerCheck.template.json"]
     assert lines[2].split() == ["LayerCheckReader", "2", "resources", "cdk.out/LayerCheckReader.template.json"]
-    assert "npx cdk deploy LayerCheck " in lines[3] + " "
-    assert "npx cdk deploy LayerCheckReader there, or a StackSet" in lines[-1]
+    assert lines[3].endswith("npx cdk deploy LayerCheck")
+    assert "npx cdk deploy LayerCheckReader -c centralAccountId=<this account> there, or a StackSet" in lines[-1]
+
+
+def test_synth_summary_deploys_the_audited_regions_exclusions_with_the_central_stack(tmp_path: Path) -> None:
+    assembly = _assembly(
+        tmp_path / "cdk.out",
+        {"LayerCheck": 70, "LayerCheck-PullTimeExclusions-eu-west-1": 2, "LayerCheckReader": 2},
+    )
+
+    lines = synth_summary(assembly, central="LayerCheck", relative_to=tmp_path).splitlines()
+
+    assert lines[2].split()[0] == "LayerCheck-PullTimeExclusions-eu-west-1"
+    assert lines[4].endswith("npx cdk deploy LayerCheck 'LayerCheck-PullTimeExclusions-*'")
+    assert "1 audited Region(s)" in lines[6]
+    assert [line for line in lines if "member accounts" in line] == [lines[-1]]
+    assert "LayerCheckReader" in lines[-1]

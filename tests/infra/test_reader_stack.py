@@ -22,6 +22,7 @@ from infra.reader_stack import (
     LayerCheckReaderStack,
     ReaderConfig,
 )
+from tests.infra.conftest import Synthesized
 
 CENTRAL = "111122223333"
 ORGANIZATION = "o-abcdef1234"
@@ -54,12 +55,22 @@ def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reader]:
 
 
 def _render(value: Any) -> Any:
-    """Fn::Join of strings and Refs as one string (``arn:{AWS::Partition}:...``); lists element by element."""
+    """Fn::Join of strings and Refs as one string (``arn:{AWS::Partition}:...``), a Ref as ``{Name}``, an Fn::If as
+    ``<Condition?then:else>``; lists element by element."""
     if isinstance(value, list):
         return [_render(item) for item in value]
     if isinstance(value, dict) and "Fn::Join" in value:
-        return "".join(p if isinstance(p, str) else "{" + p["Ref"] + "}" for p in value["Fn::Join"][1])
+        return "".join(_render(part) for part in value["Fn::Join"][1])
+    if isinstance(value, dict) and "Ref" in value:
+        return "{" + value["Ref"] + "}"
+    if isinstance(value, dict) and "Fn::If" in value:
+        condition, then, otherwise = value["Fn::If"]
+        return f"<{condition}?{_render(then)}:{_render(otherwise)}>"
     return value
+
+
+# The trusted account: the CentralAccountId parameter, or this account when it is left empty.
+CENTRAL_OR_THIS = "<CentralAccountGiven?{CentralAccountId}:{AWS::AccountId}>"
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -71,15 +82,18 @@ def test_reader_stack_trusts_only_the_central_function_roles(reader: Reader) -> 
     (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == "sts:AssumeRole"
-    assert _render(statement["Principal"]["AWS"]) == "arn:{AWS::Partition}:iam::{CentralAccountId}:root"
+    assert _render(statement["Principal"]["AWS"]) == f"arn:{{AWS::Partition}}:iam::{CENTRAL_OR_THIS}:root"
     # The path both central function roles carry (infra/constructs/function.py), and no generated role name has.
     assert _render(statement["Condition"]["ArnLike"]["aws:PrincipalArn"]) == (
-        "arn:{AWS::Partition}:iam::{CentralAccountId}:role/layercheck/LayerCheck/*"
+        f"arn:{{AWS::Partition}}:iam::{CENTRAL_OR_THIS}:role/layercheck/LayerCheck/*"
     )
     assert statement["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": ORGANIZATION}
     assert role["RoleName"] == "OrgReader"
     parameter = reader.template["Parameters"]["CentralAccountId"]
-    assert (parameter["Default"], parameter["AllowedPattern"]) == (CENTRAL, r"^\d{12}$")
+    assert (parameter["Default"], parameter["AllowedPattern"]) == (CENTRAL, r"^(\d{12})?$")
+    assert reader.template["Conditions"]["CentralAccountGiven"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "CentralAccountId"}, ""]}]
+    }
 
 
 def test_reader_stack_grants_the_audits_read_actions_on_the_narrowest_resources(reader: Reader) -> None:
@@ -179,9 +193,24 @@ def test_reader_access_lists_the_organization_read_only() -> None:
     ]
 
 
-def test_build_app_adds_the_reader_stack_once_the_central_account_is_known() -> None:
-    # Without centralAccountId the app keeps one stack, so `cdk deploy` without a stack name still works.
-    without, _ = build_app(context=cdk_json_context())
-    assert without.node.try_find_child("LayerCheckReader") is None
-    with_reader, _ = build_app(context={**cdk_json_context(), "centralAccountId": CENTRAL})
-    assert isinstance(with_reader.node.try_find_child("LayerCheckReader"), LayerCheckReaderStack)
+def test_the_app_always_holds_the_reader_stack_trusting_this_account_by_default(synthesized: Synthesized) -> None:
+    # Given cdk.json as shipped (no centralAccountId): the app holds LayerCheckReader beside the central stack
+    assert isinstance(synthesized.app.node.try_find_child("LayerCheckReader"), LayerCheckReaderStack)
+    template = synthesized.templates()["LayerCheckReader"]
+
+    # Then deployed without parameters it trusts the function roles of the account it is deployed to
+    parameter = template["Parameters"]["CentralAccountId"]
+    assert parameter["Default"] == ""
+    (role,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert _render(statement["Principal"]["AWS"]) == f"arn:{{AWS::Partition}}:iam::{CENTRAL_OR_THIS}:root"
+    assert _render(statement["Condition"]["ArnLike"]["aws:PrincipalArn"]).endswith(":role/layercheck/LayerCheck/*")
+
+
+def test_central_account_context_becomes_the_reader_parameters_default(custom: Synthesized) -> None:
+    assert custom.templates()["LayerCheckReader"]["Parameters"]["CentralAccountId"]["Default"] == ""
+    app, _ = build_app(context={**cdk_json_context(), "centralAccountId": CENTRAL})
+    reader = app.node.try_find_child("LayerCheckReader")
+    assert isinstance(reader, LayerCheckReaderStack)
+    parameter = reader.node.find_child("CentralAccountId")
+    assert reader.resolve(parameter.default) == CENTRAL  # type: ignore[attr-defined]
