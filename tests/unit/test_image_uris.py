@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from botocore.utils import validate_region_name
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from layercheck.contracts import patterns
@@ -13,6 +14,8 @@ from layercheck.logic.image_uris import MAX_URI_LENGTH, ImageUri, UnparsedUri, p
 
 DIGEST = "sha256:" + "ab" * 32
 HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+# Issue 9's bar for every decoder of client input: at least 1,000 generated inputs (each property 1-15 s).
+EXAMPLES = settings(max_examples=1000, deadline=None)
 
 
 @pytest.mark.parametrize(
@@ -99,6 +102,7 @@ def test_parse_image_uri_refuses_what_is_not_a_string() -> None:
     assert parse_image_uri(None) == UnparsedUri("None", "not a string")
 
 
+@EXAMPLES
 @given(st.text(max_size=2 * MAX_URI_LENGTH))
 def test_parse_image_uri_never_raises_on_any_text(text: str) -> None:
     result = parse_image_uri(text)
@@ -108,6 +112,7 @@ def test_parse_image_uri_never_raises_on_any_text(text: str) -> None:
         assert result.reason and len(result.uri) <= MAX_URI_LENGTH
 
 
+@EXAMPLES
 @given(st.from_regex(r"\A[0-9]{12}\.dkr\.ecr\.[a-z]{2}-[a-z]{4,9}-[1-9]\.amazonaws\.com/[ -~]{0,80}\Z"))
 def test_parse_image_uri_never_raises_on_ecr_hosts_with_any_path(text: str) -> None:
     assert isinstance(parse_image_uri(text), ImageUri | UnparsedUri)
@@ -118,6 +123,7 @@ _tag = st.from_regex(r"\A[A-Za-z0-9_][A-Za-z0-9._-]{0,20}\Z")
 _digest = st.from_regex(r"\Asha256:[0-9a-f]{64}\Z")
 
 
+@EXAMPLES
 @given(
     registry_id=st.from_regex(r"\A[0-9]{12}\Z"),
     region=st.sampled_from(["us-east-1", "eu-central-2", "ap-southeast-4", "us-gov-west-1", "cn-north-1"]),
@@ -154,3 +160,17 @@ def test_patterns_for_tags_regions_and_inventory_sources_accept_and_refuse() -> 
     assert not re.fullmatch(patterns.REGION_PATTERN, "us-east")
     assert re.fullmatch(patterns.INVENTORY_SOURCE_PATTERN, "eks:prod/cluster-1")
     assert not re.fullmatch(patterns.INVENTORY_SOURCE_PATTERN, "prod#1")
+
+
+@EXAMPLES
+@given(st.from_regex(patterns.REGION_PATTERN, fullmatch=True))
+def test_region_pattern_accepts_only_region_names_botocore_takes(region: str) -> None:
+    """A ``region`` the API accepts becomes a botocore client's region_name: one botocore refuses (over 64
+    characters: InvalidRegionError) would be a 5xx (schemathesis found ``qx-xy-kcjotwzvwozhygb-...-41``)."""
+    validate_region_name(region)  # raises InvalidRegionError
+
+
+def test_region_pattern_refuses_a_region_name_longer_than_any_aws_names() -> None:
+    assert re.fullmatch(patterns.REGION_PATTERN, "ap-southeast-4")
+    assert not re.fullmatch(patterns.REGION_PATTERN, "qx-" + "-".join(["abcdefgh"] * 8) + "-41")
+    assert not re.fullmatch(patterns.ECR_REGISTRY_HOST_PATTERN, f"123456789012.dkr.ecr.qx-{'a' * 70}-1.amazonaws.com")

@@ -13,14 +13,16 @@ DIGEST_PATTERN = r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$"
 # An image tag: ECR's 1-300 characters (ImageTag) in the Docker reference grammar's alphabet, so that a client can
 # push and pull it: https://github.com/distribution/reference/blob/main/reference.go
 IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,299}$"
-# An AWS Region's name: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1.
-REGION_PATTERN = r"^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$"
+# An AWS Region's name: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1. Bounded (at most 56
+# characters) so that botocore takes it: it refuses a region_name over 64 characters (InvalidRegionError, a 5xx).
+REGION_NAME = r"[a-z]{2}(?:-[a-z]{1,16}){1,3}-[0-9]{1,2}"
+REGION_PATTERN = rf"^{REGION_NAME}$"
 # An ECR private registry's host, as image URIs name it: <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn], or the
 # dual-stack <account>.dkr-ecr[-fips].<region>.on.aws. https://docs.aws.amazon.com/general/latest/gr/ecr.html
 ECR_REGISTRY_HOST_PATTERN = (
     r"^(?P<registryId>[0-9]{12})\."
-    r"(?:dkr\.ecr(?:-fips)?\.(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2})\.amazonaws\.com(?:\.cn)?"
-    r"|dkr-ecr(?:-fips)?\.(?P<dualStackRegion>[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2})\.on\.aws)$"
+    rf"(?:dkr\.ecr(?:-fips)?\.(?P<region>{REGION_NAME})\.amazonaws\.com(?:\.cn)?"
+    rf"|dkr-ecr(?:-fips)?\.(?P<dualStackRegion>{REGION_NAME})\.on\.aws)$"
 )
 # An inventory's source name (POST /inventory "source"): it ends up in usedBy ids and in the inventory's table keys,
 # whose separator "#" it therefore cannot contain. "eks:prod-cluster", "k8s/prod", "on-prem.build-farm".
