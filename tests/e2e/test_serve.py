@@ -169,3 +169,67 @@ def test_serve_on_a_taken_port_says_so_in_one_line(tmp_path: Path) -> None:
     assert completed.stdout == ""
     assert completed.stderr.count("\n") == 1
     assert f"port {port} on 127.0.0.1 is already in use; set LAYERCHECK_PORT" in completed.stderr
+
+
+def _subprocess_run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_serve_exports_drive_check_image_and_list_images_through_the_api(served: Served, tmp_path: Path) -> None:
+    """The README's "Run it locally" lines: the broken seeded image checked and stored by the API, then listed."""
+    env = _shell_with_exports(served, tmp_path)
+    api = ["--api-url", env["LAYERCHECK_API_URL"]]
+
+    checked = _subprocess_run([LAYERCHECK, "check-image", "team-a/api:2.1-rc", *api, "--query", "status"], env)
+    gated = _subprocess_run([LAYERCHECK, "check-image", "team-a/api:2.1-rc", *api, "--fail-on-missing"], env)
+    listed = _subprocess_run(
+        [LAYERCHECK, "list-images", *api, "--status", "BROKEN", "--output", "text",
+         "--query", "items[].[repositoryName, imageTags[0], status]"], env,
+    )  # fmt: skip
+
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, '"BROKEN"\n', "")
+    assert gated.returncode == 1
+    assert (listed.returncode, listed.stdout, listed.stderr) == (0, "team-a/api\t2.1-rc\tBROKEN\n", "")
+
+
+README = ROOT / "README.md"
+README_CONSOLE_INTRO = "Measured against the local moto server of `make serve`"
+
+
+def _readme_console_block() -> list[tuple[str, str]]:
+    """The README's AWS-parity transcript as (command, expected output) pairs."""
+    text = README.read_text()
+    block = text[text.index(README_CONSOLE_INTRO) :].split("```console\n", 1)[1].split("\n```", 1)[0]
+    pairs: list[tuple[str, str]] = []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            pairs.append((line[2:], ""))
+        else:
+            command, output = pairs[-1]
+            pairs[-1] = (command, output + line + "\n")
+    return pairs
+
+
+def test_serve_readme_aws_parity_transcript_runs_as_written(served: Served, tmp_path: Path) -> None:
+    """Issue 12 §11: every line of the README's transcript can be pasted (no "…" in a digest) and prints what the README
+    shows, the AWS CLI v1 and layercheck byte for byte the same, against the stack make serve seeds."""
+    env = _shell_with_exports(served, tmp_path)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # aws and layercheck of the venv
+    pairs = _readme_console_block()
+    separator = "---- next command ----"
+    script = "".join(f"echo '{separator}'\n{{ {command}; }} 2>&1\n" for command, _ in pairs)
+
+    completed = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+    outputs = completed.stdout.split(f"{separator}\n")[1:]
+    assert completed.stderr == ""
+    assert "…" not in "".join(command for command, _ in pairs)
+    assert [output.rstrip("\n") for output in outputs] == [expected.rstrip("\n") for _, expected in pairs]
+
+
+def test_serve_readme_defines_d1_as_the_seeded_layer_everywhere() -> None:
+    definitions = set(re.findall(r"\bD1=(\S+)", README.read_text()))
+
+    assert definitions == {demo_request().layer_digests[0]}  # base-0 of platform/base, seeded by make serve
