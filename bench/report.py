@@ -34,6 +34,16 @@ COST_COLUMNS = [
 ]
 
 
+# Figures measured by hand rather than by `make bench` (their own commands, quoted there): the generated document
+# always ends by pointing to them, so regenerating it never drops the link.
+AUDIT_FIGURES = """## More figures
+
+In-use discovery (1,000 images across ECS services, tasks and Lambda functions) and the scaled-down organization audit
+(accounts × Regions × repositories, with replicas), each with its command and call counts:
+[BENCHMARKS_AUDIT.md](BENCHMARKS_AUDIT.md).
+"""
+
+
 def _ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
@@ -288,4 +298,4 @@ by the tests (they never assert wall-clock time); `tests/fault`, `tests/fuzz` an
 """
             + "\n\n".join(text for _, text in sorted(self.sections, key=lambda section: section[0]))
             + shot
-        )
+        ).rstrip("\n") + f"\n\n{AUDIT_FIGURES}"
