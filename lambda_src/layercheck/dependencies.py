@@ -295,9 +295,24 @@ CACHED.append(registry_services)
 
 @functools.cache
 def organization_audit(own_account_id: str) -> OrganizationAudit:
-    from layercheck.logic.org_audit import OrganizationAudit
+    from layercheck.logic.org_audit import OrganizationAudit, audited_registry_rule
+    from layercheck.logic.registries import parse_account_selection, parse_regions
 
-    return OrganizationAudit(registry_services(own_account_id), audit_queue(), home_region())
+    settings = load_settings()
+    # Workloads on images of other audited registries are reported to those registries' inventories.
+    is_audited = audited_registry_rule(
+        parse_account_selection(settings.audit_accounts),
+        parse_regions(settings.audit_regions, home_region=home_region()),
+        own_account_id,
+    )
+    return OrganizationAudit(
+        registry_services(own_account_id),
+        audit_queue(),
+        home_region(),
+        inventory=inventory_store(),
+        is_audited=is_audited,
+        inventory_ttl_hours=settings.inventory_ttl_hours,
+    )
 
 
 CACHED.append(organization_audit)

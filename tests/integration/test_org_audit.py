@@ -271,3 +271,32 @@ def test_a_replica_younger_than_the_grace_is_pending_not_missing(
     replicas = image_verdicts(dynamodb)[(OWN, HOME, "team/web", digest)]["replicas"]
     assert [(r["status"], r["failureCode"]) for r in replicas] == [("UNCHECKED", "ReplicationPending")]
     assert emf_totals(capsys.readouterr().out)["ReplicasIncomplete"] == 0
+
+
+def test_a_workload_in_one_account_on_another_audited_accounts_image_is_named_in_that_images_verdict(
+    dynamodb: Any, queue_url: str, sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two audited accounts: this one's registry holds an image, and the member account runs it in ECS
+    monkeypatch.setenv("AUDIT_ACCOUNTS", f"{OWN},{MEMBER}")
+    own_ecr = client_of("ecr", OWN, HOME)
+    create_repository(own_ecr, "shared/base")
+    shared = Image(("os", "base-1")).push(own_ecr, "shared/base", tag="stable")
+    member_ecs = client_of("ecs", MEMBER, HOME)
+    member_ecs.create_cluster(clusterName="prod")
+    definition = member_ecs.register_task_definition(
+        family="web", containerDefinitions=[{"name": "web", "image": f"{HOST}/shared/base:stable", "memory": 128}]
+    )["taskDefinition"]["taskDefinitionArn"]
+    service_arn = member_ecs.create_service(
+        cluster="prod", serviceName="web", taskDefinition=definition, desiredCount=0
+    )["service"]["serviceArn"]
+
+    # When two audits run (the member's registry item may run after this registry's: it reports for the next one)
+    _, first = run_audit(sqs, queue_url)
+    second_event = {**load_event("eventbridge_scheduled_event.json"), "id": "second-audit"}
+    lambda_handler(second_event, FakeLambdaContext())
+    second = drain_queue(lambda_handler, sqs, queue_url)
+
+    # Then this registry's verdict names the member account's service, by the tag it resolved itself
+    assert first.failed_message_ids == second.failed_message_ids == []
+    verdict = image_verdicts(dynamodb)[(OWN, HOME, "shared/base", shared)]
+    assert (verdict["status"], verdict["usedBy"]) == ("COMPLETE", [{"kind": "ecs-service", "id": service_arn}])

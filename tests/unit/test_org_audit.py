@@ -14,8 +14,8 @@ from layercheck.logic.audit import AuditService, image_slices, in_use_first
 from layercheck.logic.catalog import ImageDetail, RepositoryRef
 from layercheck.logic.check import BatchAnswer
 from layercheck.logic.in_use import EcsService, EcsWorkloads, TagAnswer
-from layercheck.logic.org_audit import OrganizationAudit, RegistryServices
-from layercheck.logic.registries import Registry, RegistryUnreadable
+from layercheck.logic.org_audit import OrganizationAudit, RegistryServices, audited_registry_rule
+from layercheck.logic.registries import AccountSelection, Registry, RegistryUnreadable
 from layercheck.logic.replica_probe import ItemReplicaProbe
 from layercheck.logic.replication import (
     DestinationHolds,
@@ -26,7 +26,7 @@ from layercheck.logic.replication import (
     SourceImage,
 )
 from layercheck.models.audit import AuditImage, AuditScope, RegistryWorkItem, ReplicaDestination, RepositoryWorkItem
-from layercheck.models.in_use import UsedBy
+from layercheck.models.in_use import InventoryEntry, UsedBy
 from layercheck.models.verdicts import LayerAnswer, LayerFailure
 
 OWN, MEMBER, REGION = "123456789012", "111122223333", "us-east-1"
@@ -348,3 +348,70 @@ def test_a_region_without_an_endpoint_is_unreadable_rather_than_retried() -> Non
     )
 
     assert audited.unreadable is not None and audited.unreadable.code == "EndpointConnectionError"
+
+
+# -- workloads on other audited registries' images -------------------------------------------------------------------
+
+
+@dataclass
+class FakeInventoryWriter:
+    entries: list[InventoryEntry] = field(default_factory=list)
+
+    def put_entries(self, entries: Sequence[InventoryEntry]) -> int:
+        self.entries.extend(entries)
+        return len(entries)
+
+
+def test_a_registry_item_reports_workloads_on_other_audited_registries_images_to_their_inventory() -> None:
+    # Given the member account's ECS running an image of this account's registry (audited) by tag, one of the member's
+    # own registry, and one of a registry nobody audits
+    member_host = f"{MEMBER}.dkr.ecr.{REGION}.amazonaws.com"
+    member_service = UsedBy(kind="ecs-service", id=f"arn:aws:ecs:{REGION}:{MEMBER}:service/prod/web")
+    images = (
+        f"{HOST}/shared/base:stable",
+        f"{member_host}/web@{d(7)}",
+        f"999988887777.dkr.ecr.{REGION}.amazonaws.com/x:1",
+    )
+    ecs = FakeEcs(EcsWorkloads(services=(EcsService(member_service.id, images),)))
+    ecr = FakeEcr(repositories={"web": [ImageDetail(d(7), ())]})
+    queue, writer = FakeQueue(), FakeInventoryWriter()
+    audit = OrganizationAudit(
+        FakeRegistries({registry(MEMBER): services(ecr, queue, ecs)}),
+        queue,
+        REGION,
+        inventory=writer,
+        is_audited=audited_registry_rule(AccountSelection(accounts=(OWN, MEMBER)), [REGION], OWN),
+        inventory_ttl_hours=48,
+        clock=lambda: datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+    audited = audit.audit_registry(RegistryWorkItem(auditId="a", registryId=MEMBER, region=REGION))
+
+    # Then the other audited registry gets one entry naming the service, by the tag (it resolves tags itself); the
+    # member's own image stays the member's, the unaudited registry's is ignored
+    assert audited.reported_elsewhere == 1
+    [entry] = writer.entries
+    assert (entry.registryId, entry.region, entry.repositoryName, entry.imageTag, entry.imageDigest) == (
+        OWN,
+        REGION,
+        "shared/base",
+        "stable",
+        None,
+    )
+    assert (entry.usedBy, entry.source) == (member_service, f"ecs-service:{member_service.id}")
+    assert entry.expiresAt == int(datetime(2026, 1, 3, tzinfo=UTC).timestamp())
+    [web] = queue.sent
+    assert isinstance(web, RepositoryWorkItem) and web.inUse == [AuditImage(imageDigest=d(7), usedBy=[member_service])]
+
+
+def test_a_workload_whose_arn_is_too_long_for_a_source_name_is_reported_under_a_hash_and_named_in_used_by() -> None:
+    from layercheck.logic.image_uris import ImageUri
+    from layercheck.logic.inventory import workload_entry
+
+    service = UsedBy(kind="ecs-service", id=f"arn:aws:ecs:{REGION}:{MEMBER}:service/{'c' * 200}/{'s' * 200}")
+    uri = ImageUri(OWN, REGION, "shared/base", None, d(1))
+
+    entry = workload_entry(uri, service, reported_at=datetime(2026, 1, 1, tzinfo=UTC), ttl_hours=1)
+
+    assert entry.source.startswith("ecs-service:sha256-") and len(entry.source) <= 128
+    assert (entry.usedBy, entry.imageDigest, entry.imageTag) == (service, d(1), None)

@@ -95,6 +95,8 @@ def _audit_registry(audit: OrganizationAudit, item: RegistryWorkItem) -> dict[st
             used_by=[used_by.model_dump() for used_by in entry.used_by],
         )
     record_in_use_not_pullable(audited.in_use_gone)
+    if audited.not_reported_elsewhere is not None:
+        logger.warning("in-use images of other registries not reported", reason=audited.not_reported_elsewhere)
     for failure in audited.source_failures:
         logger.warning("in-use source unreadable", source=failure.source, code=failure.code, reason=failure.message)
     logger.info(
@@ -102,6 +104,7 @@ def _audit_registry(audit: OrganizationAudit, item: RegistryWorkItem) -> dict[st
         repositories=audited.repositories,
         in_use_images=audited.in_use_images,
         replicated_repositories=audited.replicated_repositories,
+        reported_elsewhere=audited.reported_elsewhere,
     )
     return {
         "registryId": item.registryId,

@@ -149,20 +149,26 @@ class SourceFailure:
     message: str
 
 
+class _Reference(NamedTuple):
+    uri: ImageUri
+    used_by: UsedBy
+
+
+# A workload here running an image of another audited registry: reported to that registry as it is named (by tag or
+# digest, never resolved here: this account's credentials may not read the other registry).
+ElsewhereReference = _Reference
+
+
 @dataclass
 class InUseImages:
     images: dict[InUseImage, list[UsedBy]] = field(default_factory=dict)
     unresolved: list[UnresolvedImage] = field(default_factory=list)
     failures: list[SourceFailure] = field(default_factory=list)
     ignored: int = 0  # references outside the audited registries or not ECR private image URIs
+    elsewhere: list[ElsewhereReference] = field(default_factory=list)  # images of other audited registries
 
     def used_by(self, image: InUseImage) -> list[UsedBy]:
         return self.images.get(image, [])
-
-
-class _Reference(NamedTuple):
-    uri: ImageUri
-    used_by: UsedBy
 
 
 def discover_in_use(
@@ -173,23 +179,32 @@ def discover_in_use(
     inventory: InventoryPort | None,
     tags: TagResolverPort,
     audited_registries: Iterable[RegistryRef] = (),
+    elsewhere: Callable[[RegistryRef], bool] | None = None,
 ) -> InUseImages:
     """The images in use in ``audit``'s account and Region (a ``None`` source is not read).
 
     ``audited_registries``: the registries whose images count (default: ``audit`` alone); an ECS task in us-east-1 may
-    run an image of the same account's eu-west-1 registry, which counts when that registry is audited too."""
+    run an image of the same account's eu-west-1 registry, which counts when that registry is audited too.
+    ``elsewhere``: the other registries whose images are collected in the answer's ``elsewhere``, unresolved, for
+    their own audits (logic/org_audit.py reports them to those registries' inventories)."""
     answer = InUseImages()
     kept = frozenset(audited_registries) | {audit}
     references: list[_Reference] = []
 
     def add(text: str, used_by: UsedBy, digest: str | None = None) -> None:
         uri = parse_image_uri(text)
-        if not isinstance(uri, ImageUri) or RegistryRef(uri.registry_id, uri.region) not in kept:
+        if not isinstance(uri, ImageUri):
             answer.ignored += 1
             return
         if digest is not None:
             uri = ImageUri(uri.registry_id, uri.region, uri.repository_name, uri.image_tag, digest, uri.host)
-        references.append(_Reference(uri, used_by))
+        registry = RegistryRef(uri.registry_id, uri.region)
+        if registry in kept:
+            references.append(_Reference(uri, used_by))
+        elif elsewhere is not None and elsewhere(registry):
+            answer.elsewhere.append(_Reference(uri, used_by))
+        else:
+            answer.ignored += 1
 
     if ecs is not None:
         _read(answer, SOURCE_ECS, lambda: _ecs_references(ecs, add))
@@ -240,7 +255,8 @@ def _lambda_references(functions: LambdaPort, add: _Add) -> None:
 def _inventory_references(inventory: InventoryPort, audit: RegistryRef, references: list[_Reference]) -> None:
     for entry in inventory.list_entries(audit.registry_id, audit.region):
         uri = ImageUri(entry.registryId, entry.region, entry.repositoryName, entry.imageTag, entry.imageDigest)
-        references.append(_Reference(uri, UsedBy(kind="inventory", id=entry.source)))
+        # An entry another registry's audit reported (a workload there on this registry's image) names that workload.
+        references.append(_Reference(uri, entry.usedBy or UsedBy(kind="inventory", id=entry.source)))
 
 
 def _resolve(references: Sequence[_Reference], tags: TagResolverPort, answer: InUseImages) -> None:

@@ -12,13 +12,16 @@ this account), then ``dependencies.inventory_store().put_entries(entries)``, and
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from layercheck.contracts.patterns import INVENTORY_SOURCE_PATTERN
 from layercheck.inventory_schema import inventory_partition, inventory_sort_key
 from layercheck.logic.image_uris import ImageUri, parse_image_uri
 from layercheck.models.images_api import IgnoredImage, InventoryRequest
-from layercheck.models.in_use import InventoryEntry
+from layercheck.models.in_use import InventoryEntry, UsedBy
 from layercheck.models.stored import iso_utc
 
 
@@ -59,3 +62,24 @@ def inventory_entries(
             expiresAt=expires_at,
         )
     return list(entries.values()), ignored
+
+
+def workload_entry(uri: ImageUri, used_by: UsedBy, *, reported_at: datetime, ttl_hours: int) -> InventoryEntry:
+    """The entry by which one registry's audit reports a workload of its account running another registry's image
+    (logic/org_audit.py): ``source`` ``<kind>:<id>`` (one entry per workload and image; a long ARN is hashed there),
+    ``usedBy`` the workload itself, kept ``ttl_hours`` like any report so a workload gone stops counting."""
+    source = f"{used_by.kind}:{used_by.id}"
+    if not re.fullmatch(INVENTORY_SOURCE_PATTERN, source):
+        source = f"{used_by.kind}:sha256-{hashlib.sha256(used_by.id.encode()).hexdigest()[:64]}"
+    digest = uri.image_digest
+    return InventoryEntry(
+        source=source,
+        registryId=uri.registry_id,
+        region=uri.region,
+        repositoryName=uri.repository_name,
+        imageTag=None if digest else uri.image_tag,
+        imageDigest=digest,
+        reportedAt=iso_utc(reported_at),
+        expiresAt=int((reported_at + timedelta(hours=ttl_hours)).timestamp()),
+        usedBy=used_by,
+    )

@@ -16,11 +16,12 @@ and the other registries go on. Errors that may pass (throttling, 5xx) still rai
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
-from layercheck.errors import RepositoryCheckError, TransientCheckError, is_transient
+from layercheck.errors import LayercheckError, RepositoryCheckError, TransientCheckError, is_transient
 from layercheck.logic.audit import SEND_CHUNK, AuditService, RepositoryAudited, WorkQueuePort, in_scope
 from layercheck.logic.image_check import ImageCheckOutcome
 from layercheck.logic.in_use import (
@@ -35,7 +36,8 @@ from layercheck.logic.in_use import (
     discover_in_use,
     image_gone,
 )
-from layercheck.logic.registries import Registry, RegistryUnreadable
+from layercheck.logic.inventory import workload_entry
+from layercheck.logic.registries import AccountSelection, Registry, RegistryUnreadable
 from layercheck.logic.replication import ReplicationConfiguration, replication_destinations
 from layercheck.models.audit import (
     AuditImage,
@@ -45,13 +47,35 @@ from layercheck.models.audit import (
     ReplicaDestination,
     RepositoryWorkItem,
 )
-from layercheck.models.in_use import InUseImage, UsedBy
+from layercheck.models.in_use import InUseImage, InventoryEntry, UsedBy
+from layercheck.models.stored import utc_now
 
 
 class ReplicationRulesPort(Protocol):
     def replication_configuration(self) -> ReplicationConfiguration:
         """The registry's rules (DescribeRegistry); raises ``RepositoryCheckError``."""
         ...
+
+
+class InventoryWriterPort(Protocol):
+    def put_entries(self, entries: Sequence[InventoryEntry]) -> int:
+        """Store every entry (refreshing its TTL); raises ``ResultsNotStoredError``."""
+        ...
+
+
+def audited_registry_rule(
+    selection: AccountSelection, regions: Sequence[str], own_account: str
+) -> Callable[[RegistryRef], bool]:
+    """Whether a registry is audited (``AUDIT_ACCOUNTS`` × ``AUDIT_REGIONS``), without asking Organizations: with
+    ``organization`` every account of an audited Region counts (an entry for an account the audit does not cover is
+    never read and expires)."""
+    accounts = frozenset(selection.accounts or (own_account,))
+    audited_regions = frozenset(regions)
+
+    def audited(registry: RegistryRef) -> bool:
+        return registry.region in audited_regions and (selection.organization or registry.registry_id in accounts)
+
+    return audited
 
 
 @dataclass(frozen=True)
@@ -110,6 +134,9 @@ class RegistryAudited:
     unreadable: RegistryUnreadable | None = None
     in_deleted_repositories: tuple[InUseEntry, ...] = ()
     outside_prefixes: tuple[InUseEntry, ...] = ()
+    # workloads here on images of other audited registries, reported to those registries' inventories
+    reported_elsewhere: int = 0
+    not_reported_elsewhere: str | None = None  # why the report could not be stored
 
     @property
     def in_use_gone(self) -> int:
@@ -119,9 +146,18 @@ class RegistryAudited:
 
 @dataclass
 class OrganizationAudit:
+    """``inventory`` and ``is_audited``: where and whether to report workloads running images of other audited
+    registries (both None: such images are ignored). A report reaches the other registry's audit through its inventory
+    (``usedBy`` kept): the same audit if that registry's item runs later, else the next one; so cross-registry usage is
+    attributed at the latest one audit later, and kept ``inventory_ttl_hours`` (audits must run more often)."""
+
     registries: RegistryServicesPort
     queue: WorkQueuePort
     home_region: str
+    inventory: InventoryWriterPort | None = None
+    is_audited: Callable[[RegistryRef], bool] | None = None
+    inventory_ttl_hours: int = 48
+    clock: Callable[[], datetime] = field(default=utc_now)
 
     def start(self, audit_id: str, scope: AuditScope, registries: Sequence[Registry]) -> OrganizationAuditStarted:
         """Queue one registry item per audited registry: the start stays short however many registries there are."""
@@ -151,13 +187,17 @@ class OrganizationAudit:
             unreadable = self._unreadable_or_raise(registry, "(registry)", error, registry_wide=True)
             return RegistryAudited(registry, unreadable=unreadable)
         repositories = [name for name in listed if in_scope(name, item.repositoryPrefixes)]
+        here = RegistryRef(item.registryId, item.region)
+        is_audited = self.is_audited if self.inventory is not None else None
         in_use = discover_in_use(
-            RegistryRef(item.registryId, item.region),
+            here,
             ecs=services.ecs,
             lambda_functions=services.lambda_functions,
             inventory=services.inventory,
             tags=services.tags,
+            elsewhere=None if is_audited is None else (lambda other: other != here and is_audited(other)),
         )
+        reported, not_reported = self._report_elsewhere(in_use)
         in_use_by_repository = _in_use_by_repository(in_use)
         replicated = 0
         pending: list[RepositoryWorkItem] = []
@@ -201,7 +241,23 @@ class OrganizationAudit:
             replicated_repositories=replicated,
             in_deleted_repositories=tuple(e for e in unchecked if e.image.repositoryName not in held),
             outside_prefixes=tuple(e for e in unchecked if e.image.repositoryName in held),
+            reported_elsewhere=reported,
+            not_reported_elsewhere=not_reported,
         )
+
+    def _report_elsewhere(self, in_use: InUseImages) -> tuple[int, str | None]:
+        """Workloads here on other audited registries' images, as inventory entries of those registries."""
+        if self.inventory is None or not in_use.elsewhere:
+            return 0, None
+        now = self.clock()
+        entries = [
+            workload_entry(uri, used_by, reported_at=now, ttl_hours=self.inventory_ttl_hours)
+            for uri, used_by in in_use.elsewhere
+        ]
+        try:
+            return self.inventory.put_entries(entries), None
+        except LayercheckError as error:  # the registry's own audit goes on; the door logs what was not reported
+            return 0, str(error)
 
     def audit_repository(self, item: RepositoryWorkItem) -> RepositoryAudited | RegistryUnreadable:
         registry = Registry(account_id=item.registryId, region=item.region or self.home_region)

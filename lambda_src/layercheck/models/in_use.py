@@ -60,3 +60,6 @@ class InventoryEntry(BaseModel):
     imageDigest: Annotated[str | None, Field(pattern=DIGEST_PATTERN)] = None
     reportedAt: str  # ISO-8601 UTC
     expiresAt: int  # epoch seconds: DynamoDB's TTL deletes the item some time after, readers skip it from then on
+    # Set only by the audit of another registry that found a workload of its account on this registry's image (an ECS
+    # service, task or Lambda function): the verdict's usedBy names that workload, not an inventory source.
+    usedBy: UsedBy | None = Field(default=None, exclude_if=lambda value: value is None)
