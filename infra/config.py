@@ -96,6 +96,11 @@ def _reader_role_name(value: Any) -> Any:
 ReaderRoleName = Annotated[str, BeforeValidator(_reader_role_name), Field(pattern=IAM_ROLE_NAME_PATTERN)]
 
 
+# sts:ExternalId as AssumeRole accepts it (2-1224 of these characters); empty: no ExternalId.
+# https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+ReaderExternalId = Annotated[str, Field(pattern=r"^([A-Za-z0-9_+=,.@:/-]{2,})?$", max_length=1224)]
+
+
 class LayerCheckConfig(BaseModel):
     """The deploy-time settings of one layercheck stack. Field aliases are the ``cdk.json`` context keys."""
 
@@ -152,6 +157,7 @@ class LayerCheckConfig(BaseModel):
     organization_unit_ids: StringList = Field(default_factory=list, alias="organizationUnitIds")
     audit_regions: StringList = Field(default_factory=list, alias="auditRegions")
     reader_role_name: ReaderRoleName = Field(env.DEFAULT_READER_ROLE_NAME, alias="readerRoleName")
+    reader_external_id: ReaderExternalId = Field("", alias="readerExternalId")
     replication_grace_minutes: int = Field(
         env.DEFAULT_REPLICATION_GRACE_MINUTES, alias="replicationGraceMinutes", ge=0, le=7 * 24 * 60
     )

@@ -12,6 +12,7 @@ CloudFormation StackSet made from its synthesized template (docs/DEPLOY.md "Memb
   ``centralAccountId``; left empty, the account the stack is deployed to, as in a single-account deployment) and, by
   ``aws:PrincipalArn``, only roles matching ``centralRoleNamePattern`` (default: the central stack's two function
   roles, whose path is ``/layercheck/<stackName>/``); with ``organizationId``, only principals of that Organization;
+  with ``readerExternalId``, only an AssumeRole that sends that ExternalId (``sts:ExternalId``);
 - an ECR pull-time update exclusion for the role (context ``readerPullTimeExclusion``, default on): the audit's
   ``BatchGetImage`` would otherwise count as a pull and keep every image "recently pulled" for lifecycle rules that
   expire by ``sinceImagePulled``. Exclusions are per registry (account and Region): deploy the stack in every
@@ -29,7 +30,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, Node
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from infra.config import ReaderRoleName
+from infra.config import ReaderExternalId, ReaderRoleName
 from infra.constructs.in_use_permissions import UNSCOPED_REASON, in_use_nag_findings, in_use_statements
 from infra.constructs.reader_access import function_role_path
 from infra.nag import acknowledge
@@ -57,6 +58,7 @@ class ReaderConfig(BaseModel):
     )
     organization_id: str = Field("", alias="organizationId", pattern=r"^(o-[a-z0-9]{10,32})?$")
     pull_time_exclusion: bool = Field(True, alias="readerPullTimeExclusion")
+    external_id: ReaderExternalId = Field("", alias="readerExternalId")
 
     @classmethod
     def from_context(cls, node: Node) -> ReaderConfig:
@@ -156,8 +158,14 @@ class LayerCheckReaderStack(Stack):
                 "aws:PrincipalArn": f"arn:{Aws.PARTITION}:iam::{central_account}:role/{config.trusted_role_pattern}"
             }
         }
+        equals: dict[str, str] = {}
         if config.organization_id:
-            conditions["StringEquals"] = {"aws:PrincipalOrgID": config.organization_id}
+            equals["aws:PrincipalOrgID"] = config.organization_id
+        if config.external_id:
+            # The central functions send it with every AssumeRole (READER_EXTERNAL_ID, from the same context key).
+            equals["sts:ExternalId"] = config.external_id
+        if equals:
+            conditions["StringEquals"] = equals
         return iam.AccountPrincipal(central_account).with_conditions(conditions)
 
     @staticmethod

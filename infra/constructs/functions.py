@@ -43,6 +43,8 @@ def _shared_environment(config: LayerCheckConfig, results_table: dynamodb.ITable
         env.REGISTRY_IDS: ",".join([Aws.ACCOUNT_ID, *config.registry_account_ids]),
         env.READER_ROLE_NAME: config.reader_role_name,
         env.EVENT_BUS_NAME: bus_name,
+        # The reader roles' trust requires it when set (LayerCheckReader, readerExternalId).
+        **({env.READER_EXTERNAL_ID: config.reader_external_id} if config.reader_external_id else {}),
     }
 
 

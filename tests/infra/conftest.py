@@ -72,6 +72,7 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "organizationUnitIds": "ou-ab12-teams001",
     "auditRegions": "eu-west-1,us-east-1",
     "readerRoleName": "OrgReader",
+    "readerExternalId": "layercheck-central-7f3a",
     "replicationGraceMinutes": "0",
     "inventoryTtlHours": "72",
     "pushRecheckSeconds": "5",

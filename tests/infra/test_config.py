@@ -138,6 +138,9 @@ def test_a_shorter_redelivery_window_allows_shorter_idempotency_records() -> Non
         ({"auditRegions": "us-east-1,us-east-1"}, "auditRegions: a Region is listed twice"),
         ({"readerRoleName": "no spaces allowed"}, "readerRoleName"),
         ({"readerRoleName": "x" * 65}, "readerRoleName"),
+        ({"readerExternalId": "x"}, "readerExternalId"),  # STS takes 2 to 1224 characters
+        ({"readerExternalId": "has space"}, "readerExternalId"),
+        ({"readerExternalId": "x" * 1225}, "readerExternalId"),
         ({"replicationGraceMinutes": -1}, "replicationGraceMinutes"),
         ({"inventoryTtlHours": 0}, "inventoryTtlHours"),
         ({"pushRecheckSeconds": 31}, "pushRecheckSeconds"),

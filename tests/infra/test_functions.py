@@ -234,3 +234,9 @@ def test_function_roles_carry_the_path_the_reader_role_trusts(each: Synthesized)
     for name in NAMES:
         _, role = each.named("AWS::IAM::Role", f"Functions{name}Role")
         assert role["Properties"]["Path"] == f"/layercheck/{each.config.stack_name}/"
+
+
+def test_reader_external_id_reaches_both_functions_only_when_set(synthesized: Synthesized, custom: Synthesized) -> None:
+    for name in NAMES:
+        assert env.READER_EXTERNAL_ID not in _variables(synthesized, name)
+        assert _variables(custom, name)[env.READER_EXTERNAL_ID] == "layercheck-central-7f3a"

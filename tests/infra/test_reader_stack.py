@@ -26,7 +26,13 @@ from tests.infra.conftest import Synthesized
 
 CENTRAL = "111122223333"
 ORGANIZATION = "o-abcdef1234"
-CONTEXT = {"centralAccountId": CENTRAL, "organizationId": ORGANIZATION, "readerRoleName": "OrgReader"}
+EXTERNAL_ID = "layercheck-central-7f3a"
+CONTEXT = {
+    "centralAccountId": CENTRAL,
+    "organizationId": ORGANIZATION,
+    "readerRoleName": "OrgReader",
+    "readerExternalId": EXTERNAL_ID,
+}
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,8 @@ def test_reader_stack_trusts_only_the_central_function_roles(reader: Reader) -> 
     assert _render(statement["Condition"]["ArnLike"]["aws:PrincipalArn"]) == (
         f"arn:{{AWS::Partition}}:iam::{CENTRAL_OR_THIS}:role/layercheck/LayerCheck/*"
     )
-    assert statement["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": ORGANIZATION}
+    # Only principals of the Organization, and only with the ExternalId the central functions send.
+    assert statement["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": ORGANIZATION, "sts:ExternalId": EXTERNAL_ID}
     assert role["RoleName"] == "OrgReader"
     parameter = reader.template["Parameters"]["CentralAccountId"]
     assert (parameter["Default"], parameter["AllowedPattern"]) == (CENTRAL, r"^(\d{12})?$")
@@ -205,6 +212,8 @@ def test_the_app_always_holds_the_reader_stack_trusting_this_account_by_default(
     (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert _render(statement["Principal"]["AWS"]) == f"arn:{{AWS::Partition}}:iam::{CENTRAL_OR_THIS}:root"
     assert _render(statement["Condition"]["ArnLike"]["aws:PrincipalArn"]).endswith(":role/layercheck/LayerCheck/*")
+    # No organizationId and no readerExternalId in cdk.json: no further condition.
+    assert set(statement["Condition"]) == {"ArnLike"}
 
 
 def test_central_account_context_becomes_the_reader_parameters_default(custom: Synthesized) -> None:
