@@ -95,6 +95,13 @@ def _audit_registry(audit: OrganizationAudit, item: RegistryWorkItem) -> dict[st
             used_by=[used_by.model_dump() for used_by in entry.used_by],
         )
     record_in_use_not_pullable(audited.in_use_gone)
+    for entry in audited.in_use_not_carried:
+        logger.warning(
+            "image in use beyond the work item's size, not checked first",
+            repository=entry.image.repositoryName,
+            image_digest=entry.image.imageDigest,
+            used_by=[used_by.model_dump() for used_by in entry.used_by],
+        )
     if audited.not_reported_elsewhere is not None:
         logger.warning("in-use images of other registries not reported", reason=audited.not_reported_elsewhere)
     for failure in audited.source_failures:

@@ -23,7 +23,6 @@ from pydantic import BaseModel
 
 from layercheck.errors import AuditScopeError, RepositoryCheckError, TransientCheckError, is_transient
 from layercheck.logic.catalog import CatalogPort, ImageDetail
-from layercheck.logic.chunks import chunked
 from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService
 from layercheck.logic.images import ImageRef, ImageWalk
 from layercheck.logic.in_use import image_gone
@@ -31,6 +30,7 @@ from layercheck.logic.replica_probe import DestinationsPort, ItemReplicaProbe
 from layercheck.logic.replication import ReplicationDestination, SourceImage, check_replicas
 from layercheck.models.audit import (
     MAX_IMAGES_PER_WORK_ITEM,
+    WORK_ITEM_IMAGES_BUDGET_BYTES,
     AuditImage,
     AuditScope,
     AuditScopeInput,
@@ -102,6 +102,31 @@ def audit_image(image: ImageDetail, used_by: Sequence[UsedBy] = ()) -> AuditImag
     )
 
 
+def packed(
+    images: Iterable[AuditImage],
+    *,
+    max_count: int | None = None,
+    budget_bytes: int = WORK_ITEM_IMAGES_BUDGET_BYTES,
+) -> list[list[AuditImage]]:
+    """Consecutive groups of at most ``max_count`` images whose JSON fits ``budget_bytes``, so that no work item
+    exceeds SQS's 256 KiB (one image alone always fits: its lists are bounded by MAX_LISTED). ``max_count``
+    defaults to ``MAX_IMAGES_PER_WORK_ITEM``."""
+    max_count = max_count or MAX_IMAGES_PER_WORK_ITEM
+    groups: list[list[AuditImage]] = []
+    current: list[AuditImage] = []
+    size = 0
+    for image in images:
+        image_size = len(image.model_dump_json().encode()) + 1  # the comma between list entries
+        if current and (len(current) == max_count or size + image_size > budget_bytes):
+            groups.append(current)
+            current, size = [], 0
+        current.append(image)
+        size += image_size
+    if current:
+        groups.append(current)
+    return groups
+
+
 def image_slices(
     item: RepositoryWorkItem,
     images: Sequence[ImageDetail],
@@ -114,10 +139,10 @@ def image_slices(
             registryId=item.registryId,
             region=item.region,
             repositoryName=item.repositoryName,
-            images=[audit_image(image, used_by.get(image.image_digest, ())) for image in chunk],
+            images=group,
             replicaDestinations=item.replicaDestinations,
         )
-        for chunk in chunked(list(images), MAX_IMAGES_PER_WORK_ITEM)
+        for group in packed(audit_image(image, used_by.get(image.image_digest, ())) for image in images)
     ]
 
 

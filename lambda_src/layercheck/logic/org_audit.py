@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Protocol
 
 from layercheck.errors import LayercheckError, RepositoryCheckError, TransientCheckError, is_transient
-from layercheck.logic.audit import SEND_CHUNK, AuditService, RepositoryAudited, WorkQueuePort, in_scope
+from layercheck.logic.audit import SEND_CHUNK, AuditService, RepositoryAudited, WorkQueuePort, in_scope, packed
 from layercheck.logic.image_check import ImageCheckOutcome
 from layercheck.logic.in_use import (
     EcsPort,
@@ -137,6 +137,8 @@ class RegistryAudited:
     # workloads here on images of other audited registries, reported to those registries' inventories
     reported_elsewhere: int = 0
     not_reported_elsewhere: str | None = None  # why the report could not be stored
+    # images in use beyond what one repository item can carry within SQS's 256 KiB: not checked first, logged
+    in_use_not_carried: tuple[InUseEntry, ...] = ()
 
     @property
     def in_use_gone(self) -> int:
@@ -198,7 +200,7 @@ class OrganizationAudit:
             elsewhere=None if is_audited is None else (lambda other: other != here and is_audited(other)),
         )
         reported, not_reported = self._report_elsewhere(in_use)
-        in_use_by_repository = _in_use_by_repository(in_use)
+        carried, not_carried = _bounded_in_use(_in_use_by_repository(in_use), here)
         replicated = 0
         pending: list[RepositoryWorkItem] = []
         queued = 0
@@ -215,7 +217,7 @@ class OrganizationAudit:
                     repositoryName=name,
                     taggedOnly=item.taggedOnly,
                     newestImages=item.newestImages,
-                    inUse=in_use_by_repository.get(name, []),
+                    inUse=carried.get(name, []),
                     replicaDestinations=[
                         ReplicaDestination(region=d.region, registryId=d.registryId) for d in destinations
                     ],
@@ -243,6 +245,7 @@ class OrganizationAudit:
             outside_prefixes=tuple(e for e in unchecked if e.image.repositoryName in held),
             reported_elsewhere=reported,
             not_reported_elsewhere=not_reported,
+            in_use_not_carried=tuple(not_carried),
         )
 
     def _report_elsewhere(self, in_use: InUseImages) -> tuple[int, str | None]:
@@ -302,3 +305,22 @@ def _in_use_by_repository(in_use: InUseImages) -> dict[str, list[AuditImage]]:
     for image, used_by in sorted(in_use.images.items()):
         grouped[image.repositoryName].append(AuditImage(imageDigest=image.imageDigest, usedBy=list(used_by)))
     return dict(grouped)
+
+
+def _bounded_in_use(
+    by_repository: dict[str, list[AuditImage]], registry: RegistryRef
+) -> tuple[dict[str, list[AuditImage]], list[InUseEntry]]:
+    """Each repository item carries the in-use images that fit its message (SQS: 256 KiB; about a thousand images with
+    one user each); the rest are returned to be logged (cap + log: a second item checking them would race the
+    repository item's verdicts, which say nobody runs them)."""
+    carried: dict[str, list[AuditImage]] = {}
+    dropped: list[InUseEntry] = []
+    for name, images in by_repository.items():
+        first, *rest = packed(images, max_count=len(images))
+        carried[name] = first
+        dropped.extend(
+            InUseEntry(InUseImage(*registry, name, image.imageDigest), tuple(image.usedBy))
+            for group in rest
+            for image in group
+        )
+    return carried, dropped

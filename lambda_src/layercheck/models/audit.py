@@ -7,16 +7,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from layercheck.contracts.patterns import DIGEST_PATTERN, REGION_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_PREFIX_PATTERN
 from layercheck.models.api import RepositoryName
+from layercheck.models.bounds import bounded_list
 from layercheck.models.in_use import UsedBy
 
 # BatchGetImage takes at most 100 image ids per call, so a slice of 100 images is fetched in one call (plus one per
 # 100 platform manifests of indexes); checking it takes seconds, far inside the function's timeout.
 # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html
 MAX_IMAGES_PER_WORK_ITEM = 100
+# SQS takes a message body of at most 256 KiB (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/
+# API_SendMessage.html). A work item's images (``images``, ``inUse``) are packed within this budget, which leaves the
+# item's other fields (ids, names, at most 25 replica destinations: a few KB) room to spare.
+MAX_WORK_ITEM_BYTES = 256 * 1024
+WORK_ITEM_IMAGES_BUDGET_BYTES = 224 * 1024
 
 
 Digest = Annotated[str, Field(pattern=DIGEST_PATTERN)]
@@ -71,6 +77,14 @@ class AuditImage(BaseModel):
     imagePushedAt: datetime | None = Field(default=None, exclude_if=_absent)
     # Who runs the image (images in use): checked whatever the scope, and its verdict carries them.
     usedBy: list[UsedBy] = Field(default=[], exclude_if=_absent)
+    # Tags and users beyond MAX_LISTED (models/bounds.py) are counted, not carried: an item must fit an SQS message.
+    imageTagsOmitted: int = Field(default=0, exclude_if=lambda value: not value)
+    usedByOmitted: int = Field(default=0, exclude_if=lambda value: not value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: object) -> object:
+        return bounded_list(bounded_list(data, "imageTags", "imageTagsOmitted"), "usedBy", "usedByOmitted")
 
 
 class ReplicaDestination(BaseModel):

@@ -32,7 +32,8 @@ class UsedBy(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kind: UsedByKind
-    id: str = Field(min_length=1)  # the service's, task's or function's ARN; the inventory's source name
+    # the service's, task's or function's ARN (IAM's ARN bound, 2048); the inventory's source name
+    id: str = Field(min_length=1, max_length=2048)
 
 
 class InUseImage(NamedTuple):

@@ -5,8 +5,11 @@ Defined here, beside the stored verdicts that carry it; ``logic/replication.py``
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from layercheck.models.bounds import bounded_list
 
 
 class ReplicaStatus(StrEnum):
@@ -31,3 +34,10 @@ class Replica(BaseModel):
     missingLayers: list[str] = []
     failureCode: str | None = Field(default=None, exclude_if=_absent)
     failureReason: str | None = Field(default=None, exclude_if=_absent)
+    missingLayersOmitted: int = Field(default=0, exclude_if=lambda value: not value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded_missing_layers(cls, data: Any) -> Any:
+        """At most MAX_LISTED digests are named (models/bounds.py); the rest are counted."""
+        return bounded_list(data, "missingLayers", "missingLayersOmitted")

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from layercheck.contracts import metrics as metric_names
+from layercheck.models import bounds
 from layercheck.models.in_use import UsedBy
 from layercheck.models.replicas import Replica
 from layercheck.models.verdicts import FailureCode, RepositoryResult
@@ -48,11 +49,9 @@ def _empty(value: object) -> bool:
     return not value
 
 
-# An image verdict names at most this many digests per list and tags (the rest is counted in ``...Omitted``): a
-# verdict must fit a DynamoDB item (400 KB) and an EventBridge entry (256 KB), and 100 of them the API's 6 MB answer,
-# whatever an image holds (an index of 50 platforms x 100 layers all gone would otherwise list 5,000 digests).
-# tests/unit/test_image_answer_size.py measures the worst case.
-MAX_LISTED = 50
+# An image verdict names at most MAX_LISTED digests per list, tags and users (the rest is counted in ``...Omitted``):
+# see models/bounds.py. tests/unit/test_image_answer_size.py measures the worst case.
+MAX_LISTED = bounds.MAX_LISTED
 
 
 class StoredVerdict(BaseModel):
@@ -98,6 +97,13 @@ class StoredImageVerdict(StoredVerdict):
     imageTagsOmitted: int = Field(default=0, exclude_if=_empty)
     missingLayersOmitted: int = Field(default=0, exclude_if=_empty)
     missingManifestsOmitted: int = Field(default=0, exclude_if=_empty)
+    usedByOmitted: int = Field(default=0, exclude_if=_empty)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded_used_by(cls, data: Any) -> Any:
+        """usedBy grows with workloads (a thousand standalone tasks on one image): at most MAX_LISTED are named."""
+        return bounds.bounded_list(data, "usedBy", "usedByOmitted")
 
 
 StoredItem = StoredLayerVerdict | StoredImageVerdict
