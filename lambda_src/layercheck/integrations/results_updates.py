@@ -24,7 +24,7 @@ from layercheck.results_table_schema import (
 
 USED_BY_ATTRIBUTE = "usedBy"
 # What only the audit finds out (who runs the image, whether its replicas are whole): kept by other checks.
-AUDIT_FINDINGS = (USED_BY_ATTRIBUTE, "replicas")
+AUDIT_FINDINGS = (USED_BY_ATTRIBUTE, "usedByOmitted", "replicas")
 # Every attribute an image item can hold besides its key: the verdict's fields and the status index's keys.
 IMAGE_ATTRIBUTES = (*StoredImageVerdict.model_fields, IMAGE_STATUS_INDEX_PARTITION_KEY, IMAGE_STATUS_INDEX_SORT_KEY)
 
