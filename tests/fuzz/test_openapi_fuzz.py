@@ -1,9 +1,11 @@
 """Schemathesis against the committed OpenAPI document: schema-valid and schema-breaking requests, over HTTP.
 
 However a request is malformed, the API answers below 500, and every 4xx carries a JSON body that says what is wrong.
-Generating ``POST /checks`` bodies is the slow part (repository names come from ECR's name regex, ~0.1 s each), so
-``GET /results`` gets more of the 1,020 requests. ``LAYERCHECK_FUZZ_SCALE=5`` sends five times as many. CI runs
-derandomized (the same requests each run); a developer's run explores new ones.
+Every operation of the document is exercised (a test fails if one is added without its share of requests), schema-valid
+and schema-breaking. Generating bodies is the slow part (repository names come from ECR's name regex, ~0.1 s each), so
+the query routes get more of the requests. ``LAYERCHECK_FUZZ_SCALE=5`` sends five times as many. CI runs derandomized
+(the same requests each run); a developer's run explores new ones. The hypothesis properties in
+test_decoder_properties.py and test_image_decoder_properties.py send 1,000 inputs to each decoder in-process.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from schemathesis import GenerationMode
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 SCALE = float(os.environ.get("LAYERCHECK_FUZZ_SCALE", "1"))
-EXAMPLES = {"/checks": 150, "/results": 360}  # per operation and mode (schema-valid, schema-breaking)
+# Per operation and mode (schema-valid, schema-breaking).
+EXAMPLES = {
+    ("POST", "/checks"): 100,
+    ("GET", "/results"): 200,
+    ("POST", "/images/checks"): 60,
+    ("GET", "/images"): 200,
+    ("POST", "/inventory"): 100,
+}
 MINIMUM_REQUESTS = 1000
 
 
@@ -44,15 +53,21 @@ def test_generated_requests_never_get_a_5xx_and_every_4xx_is_json(api_url: str) 
                 if not isinstance(document, dict) or not document.get("message"):
                     problems.append(f"{response.status_code} body without a message: {document!r:.300}")
 
-    operations = [schema["/checks"]["POST"], schema["/results"]["GET"]]
-    for operation in operations:
+    document = json.loads(DOCUMENT.read_text())
+    served = {(method.upper(), path) for path, operations in document["paths"].items() for method in operations}
+    assert served == set(EXAMPLES), "every operation of docs/openapi.json gets its share of generated requests"
+    for method, path in EXAMPLES:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            fuzz(operation, mode, exercise)
+            fuzz(schema[path][method], mode, exercise)
 
     sent = sum(statuses.values())
     summary = ", ".join(f"{label} {method} -> {status}: {n}" for (label, method, status), n in sorted(statuses.items()))
     assert not problems, f"{len(problems)} bad answers of {sent}: {problems[:10]}"
     assert sent >= MINIMUM_REQUESTS, f"only {sent} requests were generated: {summary}"
+    per_operation: Counter[tuple[str, str]] = Counter()
+    for (label, method, _), n in statuses.items():
+        per_operation[(method.upper(), label.split()[1])] += n
+    assert all(per_operation[operation] > 0 for operation in EXAMPLES), per_operation
     print(f"\n{sent} generated requests: {summary}")
 
 
@@ -60,7 +75,7 @@ def fuzz(operation: Any, mode: GenerationMode, exercise: Any) -> None:
     label = f"{operation.method.upper()} {operation.path} {mode.value}"
 
     @settings(
-        max_examples=int(EXAMPLES[operation.path] * SCALE),
+        max_examples=int(EXAMPLES[(operation.method.upper(), operation.path)] * SCALE),
         deadline=None,
         database=None,
         derandomize=os.environ.get("CI") == "true",
@@ -74,28 +89,36 @@ def fuzz(operation: Any, mode: GenerationMode, exercise: Any) -> None:
     run()
 
 
-FORGED_TOKENS = 300
+FORGED_TOKENS = 400
 
 
 def test_forged_page_tokens_over_http_get_a_400_never_a_5xx(api_url: str) -> None:
     """Schemathesis draws ``nextToken`` as any string of the schema, which almost never decodes: these are tokens a
-    caller forges on purpose (base64url JSON with the right keys, lone surrogates, wrong types, other partitions)."""
+    caller forges on purpose (base64url JSON with the right keys, lone surrogates, wrong types, other partitions),
+    sent to each query that pages: GET /results by repository and by digest, GET /images by status and by repository."""
     from urllib.parse import urlencode
 
     from local.adapter import json_request
     from tests.fuzz.test_decoder_properties import DIGEST, forged_tokens
 
-    statuses: Counter[int] = Counter()
+    queries = [
+        ("/results", {"repositoryName": "platform/base"}),
+        ("/results", {"layerDigest": DIGEST}),
+        ("/images", {"status": "BROKEN"}),
+        ("/images", {"status": "UNCHECKED", "registryId": "123456789012", "region": "us-east-1"}),
+        ("/images", {"repositoryName": "platform/base"}),
+    ]
+    statuses: Counter[tuple[str, int]] = Counter()
 
     @settings(max_examples=int(FORGED_TOKENS * SCALE), deadline=None, database=None, derandomize=True)
-    @given(token=forged_tokens, by_digest=st.booleans())
-    def run(token: str, by_digest: bool) -> None:
-        query = {"layerDigest": DIGEST} if by_digest else {"repositoryName": "platform/base"}
-        status, body = json_request(f"{api_url}/results?{urlencode(query | {'nextToken': token})}")
-        statuses[status] += 1
+    @given(token=forged_tokens, query=st.sampled_from(queries))
+    def run(token: str, query: tuple[str, dict[str, str]]) -> None:
+        path, parameters = query
+        status, body = json_request(f"{api_url}{path}?{urlencode(parameters | {'nextToken': token})}")
+        statuses[(path, status)] += 1
         assert status < 500, (token, body)
         assert status in (200, 400, 422) and (status == 200 or body["message"]), (token, body)
 
     run()
-    print(f"\n{sum(statuses.values())} forged page tokens over HTTP: {dict(statuses)}")
-    assert statuses[400] > 0
+    print(f"\n{sum(statuses.values())} forged page tokens over HTTP: {dict(sorted(statuses.items()))}")
+    assert statuses[("/results", 400)] > 0 and statuses[("/images", 400)] > 0

@@ -16,6 +16,7 @@ from layercheck.models.images_api import (
     IgnoredImage,
     ImageCheckRequest,
     ImageCheckSummary,
+    ImageIdentifier,
     ImagesQuery,
     InventoryRequest,
 )
@@ -193,3 +194,21 @@ def test_inventory_entries_accept_every_registry_without_an_audit_rule() -> None
     entries, ignored = inventory_entries(request, reported_at=REPORTED_AT, ttl_hours=1)
 
     assert len(entries) == 1 and ignored == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "valid"),
+    [
+        ({"repositoryName": "api", "imageTag": "v1"}, True),
+        ({"repositoryName": "api", "imageDigest": DIGEST}, True),
+        ({"repositoryName": "api"}, False),
+        ({"repositoryName": "api", "imageTag": "v1", "imageDigest": DIGEST}, False),
+    ],
+)
+def test_image_identifier_schema_says_exactly_one_of_tag_and_digest(entry: dict[str, str], valid: bool) -> None:
+    """The OpenAPI document states the rule the model enforces, so a client (or schemathesis) reads it there."""
+    import jsonschema
+
+    schema = ImageIdentifier.model_json_schema()
+
+    assert jsonschema.Draft202012Validator(schema).is_valid(entry) is valid

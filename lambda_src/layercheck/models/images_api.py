@@ -54,9 +54,19 @@ ListedStatus = Literal["BROKEN", "UNCHECKED", "ARCHIVED"]
 
 
 class ImageIdentifier(BaseModel):
-    """One image to check, by tag or by digest (ECR's ``ImageIdentifier``, with exactly one of the two)."""
+    """One image to check, by tag or by digest (ECR's ``ImageIdentifier``, with exactly one of the two). The rule is
+    in the OpenAPI document too (``oneOf``), so that clients and request generators know it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["imageTag"], "not": {"required": ["imageDigest"]}},
+                {"required": ["imageDigest"], "not": {"required": ["imageTag"]}},
+            ]
+        },
+    )
 
     repositoryName: RepositoryName
     imageTag: ImageTag | None = None
