@@ -1,0 +1,111 @@
+"""Each audited registry's services, made once per container: its ECR adapter (with that registry's rate limiter),
+image checks, audit and in-use sources, over the clients ``RegistryClients`` gives per (account, Region).
+
+Composition glue beside ``dependencies.py``, which builds the one instance with what it needs injected (so this
+module never imports the composition root back).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from layercheck.integrations.ecr import EcrRegistry
+
+if TYPE_CHECKING:
+    from layercheck.errors import RepositoryCheckError
+    from layercheck.integrations.inventory_store import InventoryStore
+    from layercheck.integrations.sessions import RegistryClients
+    from layercheck.logic.audit import WorkQueuePort
+    from layercheck.logic.image_check import ImageCheckService
+    from layercheck.logic.org_audit import RegistryServices
+    from layercheck.logic.ratelimit import RegistryRateLimiters
+    from layercheck.logic.registries import Registry, RegistryUnreadable
+    from layercheck.logic.replication import ReplicationDestination
+
+
+class AuditRegistries:
+    """``RegistryServicesPort`` and ``replica_probe.DestinationsPort`` over ``RegistryClients``: each audited registry's
+    ECR adapter (with that registry's rate limiter), image checks, audit and in-use sources, made once per container."""
+
+    def __init__(
+        self,
+        clients: RegistryClients,
+        limiters: RegistryRateLimiters,
+        *,
+        queue: WorkQueuePort,
+        inventory: InventoryStore,
+        image_checks: Callable[[EcrRegistry, str], ImageCheckService],
+        replication_grace_minutes: int,
+    ) -> None:
+        self._clients = clients
+        self._limiters = limiters
+        self._queue = queue
+        self._inventory = inventory
+        self._image_checks = image_checks
+        self._replication_grace_minutes = replication_grace_minutes
+        self._lock = threading.Lock()
+        self._ecr: dict[Registry, EcrRegistry] = {}
+        self._services: dict[Registry, RegistryServices] = {}
+
+    def ecr(self, registry: Registry) -> EcrRegistry | RegistryUnreadable:
+        from layercheck.logic.registries import RegistryUnreadable
+
+        client = self._clients.ecr(registry)
+        if isinstance(client, RegistryUnreadable):
+            return client
+        with self._lock:
+            if registry not in self._ecr:
+                limiter = self._limiters.for_registry(registry.account_id, registry.region)
+                self._ecr[registry] = EcrRegistry(client, rate_limiter=limiter)
+            return self._ecr[registry]
+
+    def reader(self, destination: ReplicationDestination) -> EcrRegistry | RegistryUnreadable:
+        from layercheck.logic.registries import Registry
+
+        return self.ecr(Registry(account_id=destination.registryId, region=destination.region))
+
+    def for_registry(self, registry: Registry) -> RegistryServices | RegistryUnreadable:
+        from layercheck.integrations.ecs import EcsInventory
+        from layercheck.integrations.lambda_functions import LambdaFunctions
+        from layercheck.logic.audit import AuditService
+        from layercheck.logic.org_audit import RegistryServices
+        from layercheck.logic.registries import RegistryUnreadable
+
+        with self._lock:
+            if registry in self._services:
+                return self._services[registry]
+        ecr_adapter = self.ecr(registry)
+        ecs_client = self._clients.client("ecs", registry)
+        lambda_client = self._clients.client("lambda", registry)
+        for answer in (ecr_adapter, ecs_client, lambda_client):
+            if isinstance(answer, RegistryUnreadable):
+                return answer
+        assert isinstance(ecr_adapter, EcrRegistry)
+        services = RegistryServices(
+            audit=AuditService(
+                catalog=ecr_adapter,
+                queue=self._queue,
+                images=self._image_checks(ecr_adapter, registry.region),
+                region=registry.region,
+                destinations=self,
+                replication_grace_minutes=self._replication_grace_minutes,
+            ),
+            replication=ecr_adapter,
+            tags=ecr_adapter,
+            ecs=EcsInventory(ecs_client),  # type: ignore[arg-type]
+            lambda_functions=LambdaFunctions(lambda_client),  # type: ignore[arg-type]
+            inventory=self._inventory,
+        )
+        with self._lock:
+            return self._services.setdefault(registry, services)
+
+    def unreadable(
+        self, registry: Registry, error: RepositoryCheckError, *, registry_wide: bool
+    ) -> RegistryUnreadable | None:
+        from botocore.exceptions import ClientError
+
+        # RegistryClients classifies AWS's errors (integrations/sessions.py); the adapter kept only code and message.
+        aws_error = ClientError({"Error": {"Code": error.code, "Message": error.message}}, "DescribeRepositories")
+        return self._clients.note_failure(registry, aws_error, registry_wide=registry_wide)
