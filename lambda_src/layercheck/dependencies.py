@@ -220,8 +220,8 @@ def registry_services(own_account_id: str) -> AuditRegistries:
     return AuditRegistries(
         registry_clients(own_account_id),
         registry_rate_limiters(),
-        queue=audit_queue(),
-        inventory=inventory_store(),
+        queue=audit_queue,
+        inventory=inventory_store,
         image_checks=lambda registry, region: image_check_service_for(registry, region=region),
         replication_grace_minutes=load_settings().replication_grace_minutes,
     )

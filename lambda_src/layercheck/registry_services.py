@@ -2,7 +2,9 @@
 image checks, audit and in-use sources, over the clients ``RegistryClients`` gives per (account, Region).
 
 Composition glue beside ``dependencies.py``, which builds the one instance with what it needs injected (so this
-module never imports the composition root back).
+module never imports the composition root back). The audit queue and the inventory come as factories, called only
+when a registry's audit services are first needed: the API function reads other registries through ``ecr`` and has
+no audit queue.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ class AuditRegistries:
         clients: RegistryClients,
         limiters: RegistryRateLimiters,
         *,
-        queue: WorkQueuePort,
-        inventory: InventoryStore,
+        queue: Callable[[], WorkQueuePort],
+        inventory: Callable[[], InventoryStore],
         image_checks: Callable[[EcrRegistry, str], ImageCheckService],
         replication_grace_minutes: int,
     ) -> None:
@@ -86,7 +88,7 @@ class AuditRegistries:
         services = RegistryServices(
             audit=AuditService(
                 catalog=ecr_adapter,
-                queue=self._queue,
+                queue=self._queue(),
                 images=self._image_checks(ecr_adapter, registry.region),
                 region=registry.region,
                 destinations=self,
@@ -96,7 +98,7 @@ class AuditRegistries:
             tags=ecr_adapter,
             ecs=EcsInventory(ecs_client),  # type: ignore[arg-type]
             lambda_functions=LambdaFunctions(lambda_client),  # type: ignore[arg-type]
-            inventory=self._inventory,
+            inventory=self._inventory(),
         )
         with self._lock:
             return self._services.setdefault(registry, services)
