@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from layercheck.errors import WorkItemsNotQueuedError
 from layercheck.integrations.aws_errors import error_text
+from layercheck.logic.chunks import packed_within
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -43,19 +44,12 @@ def new_client() -> SQSClient:
 def batches_within_limits(entries: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
     """Consecutive batches of at most 10 entries and 256 KiB of bodies; a body larger than that alone is still sent
     alone, so that SQS refuses it by name rather than taking its neighbours down with it."""
-    batches: list[list[tuple[int, str]]] = []
-    current: list[tuple[int, str]] = []
-    size = 0
-    for entry in entries:
-        entry_size = len(entry[1].encode())
-        if current and (len(current) == MAX_ENTRIES_PER_BATCH or size + entry_size > MAX_BATCH_BYTES):
-            batches.append(current)
-            current, size = [], 0
-        current.append(entry)
-        size += entry_size
-    if current:
-        batches.append(current)
-    return batches
+    return packed_within(
+        entries,
+        max_count=MAX_ENTRIES_PER_BATCH,
+        max_bytes=MAX_BATCH_BYTES,
+        size_of=lambda entry: len(entry[1].encode()),
+    )
 
 
 class AuditQueue:

@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from layercheck.integrations.aws_errors import code_and_message
 from layercheck.logic.change_events import EventEntry, PublishOutcome, UnsentEvent
+from layercheck.logic.chunks import packed_within
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -73,19 +74,7 @@ def entry_size(entry: EventEntry) -> int:
 def calls_within_limits(entries: Sequence[EventEntry]) -> list[list[EventEntry]]:
     """Consecutive groups of at most 10 entries and 256 KB; an entry larger than that alone is still sent alone, so
     that EventBridge refuses it by name rather than taking its neighbours down with it."""
-    calls: list[list[EventEntry]] = []
-    current: list[EventEntry] = []
-    size = 0
-    for entry in entries:
-        size_of_entry = entry_size(entry)
-        if current and (len(current) == MAX_ENTRIES_PER_CALL or size + size_of_entry > MAX_CALL_BYTES):
-            calls.append(current)
-            current, size = [], 0
-        current.append(entry)
-        size += size_of_entry
-    if current:
-        calls.append(current)
-    return calls
+    return packed_within(entries, max_count=MAX_ENTRIES_PER_CALL, max_bytes=MAX_CALL_BYTES, size_of=entry_size)
 
 
 class EventBus:

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from layercheck.errors import AuditScopeError, RepositoryCheckError, TransientCheckError, is_transient
 from layercheck.logic.catalog import CatalogPort, ImageDetail
+from layercheck.logic.chunks import packed_within
 from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService
 from layercheck.logic.images import ImageRef, ImageWalk
 from layercheck.logic.in_use import image_gone
@@ -111,20 +112,12 @@ def packed(
     """Consecutive groups of at most ``max_count`` images whose JSON fits ``budget_bytes``, so that no work item
     exceeds SQS's 256 KiB (one image alone always fits: its lists are bounded by MAX_LISTED). ``max_count``
     defaults to ``MAX_IMAGES_PER_WORK_ITEM``."""
-    max_count = max_count or MAX_IMAGES_PER_WORK_ITEM
-    groups: list[list[AuditImage]] = []
-    current: list[AuditImage] = []
-    size = 0
-    for image in images:
-        image_size = len(image.model_dump_json().encode()) + 1  # the comma between list entries
-        if current and (len(current) == max_count or size + image_size > budget_bytes):
-            groups.append(current)
-            current, size = [], 0
-        current.append(image)
-        size += image_size
-    if current:
-        groups.append(current)
-    return groups
+    return packed_within(
+        images,
+        max_count=max_count or MAX_IMAGES_PER_WORK_ITEM,
+        max_bytes=budget_bytes,
+        size_of=lambda image: len(image.model_dump_json().encode()) + 1,  # the comma between list entries
+    )
 
 
 def image_slices(
