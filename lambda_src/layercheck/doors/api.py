@@ -18,6 +18,7 @@ from layercheck.contracts.patterns import DIGEST_PATTERN, REGION_PATTERN, REGIST
 from layercheck.dependencies import home_region, layer_check_service, layer_check_service_for, results_table
 from layercheck.doors import images_api
 from layercheck.doors.api_access import (
+    check_error_answers,
     error_answer,
     is_home,
     own_account,
@@ -91,8 +92,7 @@ _VALIDATION_RESPONSES: dict[int, OpenAPIResponse] = {
     responses={
         200: {"description": "Every pair answered"},
         **_VALIDATION_RESPONSES,
-        403: error_answer(f"registryId is not a registry this deployment serves ({REGISTRY_IDS})"),
-        503: error_answer("The check ran but some verdicts could not be stored; retry"),
+        **check_error_answers(),
     },
 )
 def create_check(request: Annotated[CheckRequest, Body()]) -> CheckResponse:

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from layercheck.contracts import environment as env
 from layercheck.dependencies import ecr_registry, home_region, registry_clients, registry_services
 from layercheck.errors import RegistryNotServedError
 from layercheck.integrations.ecr import EcrRegistry
@@ -63,3 +64,11 @@ def unreadable_reason(unreadable: RegistryUnreadable) -> str:
 def error_answer(description: str) -> OpenAPIResponse:
     """An error response of the OpenAPI document: ``ErrorResponse``, as the door's exception handlers write it."""
     return {"description": description, "content": {"application/json": {"model": ErrorResponse}}}
+
+
+def check_error_answers() -> dict[int, OpenAPIResponse]:
+    """The errors of a route that checks and stores (POST /checks, POST /images/checks) beside its validation ones."""
+    return {
+        403: error_answer(f"registryId is not a registry this deployment serves ({env.REGISTRY_IDS})"),
+        503: error_answer("The check ran but some verdicts could not be stored; retry"),
+    }

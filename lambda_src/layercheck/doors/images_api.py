@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from layercheck.contracts import routes
-from layercheck.contracts.environment import INVENTORY_TTL_HOURS, REGISTRY_IDS
+from layercheck.contracts.environment import INVENTORY_TTL_HOURS
 from layercheck.contracts.patterns import REGION_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
 from layercheck.dependencies import (
     ecr_registry,
@@ -24,6 +24,7 @@ from layercheck.dependencies import (
     results_table,
 )
 from layercheck.doors.api_access import (
+    check_error_answers,
     error_answer,
     is_home,
     own_account,
@@ -76,8 +77,7 @@ router = Router()  # type: ignore[no-untyped-call]
     responses={
         200: {"description": "Every image answered"},
         **ERRORS,
-        403: error_answer(f"registryId is not a registry this deployment serves ({REGISTRY_IDS})"),
-        503: error_answer("The check ran but some verdicts could not be stored; retry"),
+        **check_error_answers(),
     },
 )
 def check_images(request: Annotated[ImageCheckRequest, Body()]) -> ImageCheckResponse:
