@@ -1,6 +1,6 @@
 """Discovering the images in use: time and AWS calls per operation for ~1,000 in-use images, with moto in-process.
 
-Scenarios (every image a distinct tag, so every one costs a tag resolution):
+Scenarios (every image a distinct tag; tags are resolved later, in the repositories' work items, not here):
 - ``ecs``: C clusters × S services × K containers, one distinct image per container (10 × 10 × 10 = 1,000), and T
   running tasks per service (started by the service's deployment, as ECS starts them).
 - ``mix``: the same ECS layout with one service fewer per cluster, plus enough Lambda image functions (by tag) to make
@@ -21,10 +21,9 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from layercheck.integrations.ecr import EcrRegistry
 from layercheck.integrations.ecs import EcsInventory
 from layercheck.integrations.lambda_functions import LambdaFunctions
-from layercheck.logic.in_use import InUseImages, RegistryRef, discover_in_use
+from layercheck.logic.in_use import InUseReferences, RegistryRef, discover_in_use
 from local.seed import create_repository, put_manifest
 
 REGION = "us-east-1"
@@ -92,7 +91,7 @@ def seed(scenario: str, clusters: int, services: int, containers: int, tasks: in
             )
 
 
-def discover(scenario: str) -> tuple[InUseImages, float, Counter[str]]:
+def discover(scenario: str) -> tuple[InUseReferences, float, Counter[str]]:
     counts: Counter[str] = Counter()
     ecr, ecs = boto3.client("ecr", region_name=REGION), boto3.client("ecs", region_name=REGION)
     lambda_client = boto3.client("lambda", region_name=REGION)
@@ -104,7 +103,6 @@ def discover(scenario: str) -> tuple[InUseImages, float, Counter[str]]:
         ecs=EcsInventory(ecs),
         lambda_functions=LambdaFunctions(lambda_client) if scenario == "mix" else None,
         inventory=None,
-        tags=EcrRegistry(ecr),
     )
     return found, time.perf_counter() - started, counts
 
@@ -140,9 +138,8 @@ def main() -> None:
         json.dumps(
             {
                 "scenario": arguments.scenario,
-                "inUseImages": len(found.images),
-                "usedByEntries": sum(len(users) for users in found.images.values()),
-                "unresolved": len(found.unresolved),
+                "repositories": len(found.by_repository),
+                "inUseReferences": found.count,
                 "ignored": found.ignored,
                 "failures": len(found.failures),
                 "seconds": round(seconds, 2),

@@ -62,9 +62,10 @@ def alarm(
 
 
 def organization_alarms(scope: Construct, *, topic: sns.ITopic, watched: Watched) -> list[cloudwatch.Alarm]:
-    """Issues 10 and 11: broken images that something runs (the alarm that should page), incomplete replicas,
-    registries the audit could not read, change events EventBridge did not take."""
+    """Broken images that something runs and images something runs that cannot be pulled (the alarms that page),
+    incomplete replicas, registries the audit could not read, change events EventBridge has not taken."""
     broken_list = f"{watched.api.url}{routes.IMAGES.lstrip('/')}?{routes.STATUS}=BROKEN"
+    missing_list = f"{watched.api.url}{routes.IMAGES.lstrip('/')}?{routes.STATUS}=MISSING"
     return [
         alarm(
             scope,
@@ -76,6 +77,18 @@ def organization_alarms(scope: Construct, *, topic: sns.ITopic, watched: Watched
             threshold=0,
             comparison=ABOVE,
             notify_ok=False,  # a quiet period does not mean the image was repaired
+        ),
+        alarm(
+            scope,
+            "InUseImagesMissing",
+            topic=topic,
+            description="PAGE: a running workload's image cannot be pulled: the registry no longer holds it (deleted, "
+            f"its repository deleted, a tag that names nothing) or it is archived. GET {missing_list} (SigV4) and "
+            "?status=ARCHIVED name it and who runs it.",
+            metric=summed_over_sources(metrics.IN_USE_IMAGES_MISSING),
+            threshold=0,
+            comparison=ABOVE,
+            notify_ok=False,
         ),
         alarm(
             scope,
@@ -104,8 +117,10 @@ def organization_alarms(scope: Construct, *, topic: sns.ITopic, watched: Watched
             scope,
             "ChangeEventsUnsent",
             topic=topic,
-            description="EventBridge refused Image Verdict Changed events after every retry (the verdicts are "
-            "stored): subscribers missed them. The functions' logs say why ('change events not sent').",
+            description="Change events are waiting: EventBridge refused them after every retry, or the invocation "
+            "that stored their verdicts died before sending them. They stay on their items and are sent again by the "
+            "next write of the image or the sweep each scheduled audit starts with (same changeId); this alarm clears "
+            "when a sweep leaves none. The logs say why ('change events not sent', 'change events still waiting').",
             metric=summed_over_sources(metrics.CHANGE_EVENTS_UNSENT),
             threshold=0,
             comparison=ABOVE,

@@ -38,6 +38,7 @@ def _verdict_row() -> list[cloudwatch.IWidget]:
                     metrics.IMAGES_CHECKED,
                     metrics.BROKEN_IMAGES,
                     metrics.IN_USE_IMAGES_BROKEN,
+                    metrics.IN_USE_IMAGES_MISSING,
                     metrics.REPLICAS_INCOMPLETE,
                 )
             ],
@@ -46,11 +47,11 @@ def _verdict_row() -> list[cloudwatch.IWidget]:
 
 
 def _estate_row() -> list[cloudwatch.IWidget]:
-    """What runs, what replicates, what could not be read, what subscribers missed (issues 10 and 11)."""
+    """What runs, what replicates, what could not be read, what subscribers have not been told."""
     return [
         _graph(
-            "Broken images in use (pages): GET /images?status=BROKEN",
-            [summed_over_sources(metrics.IN_USE_IMAGES_BROKEN)],
+            "Images in use broken or not pullable (pages): GET /images?status=BROKEN, MISSING",
+            [summed_over_sources(name) for name in (metrics.IN_USE_IMAGES_BROKEN, metrics.IN_USE_IMAGES_MISSING)],
         ),
         _graph("Incomplete replicas (BROKEN + MISSING)", [summed_over_sources(metrics.REPLICAS_INCOMPLETE)]),
         _graph(

@@ -153,7 +153,7 @@ class Functions(Construct):
                 assume_reader_role_statement(role_name=config.reader_role_name, organization_id=config.organization_id)
             )
         for statement in permissions.results_table_statements(
-            results_table, permissions.API_RESULTS_ACTIONS, indexes=True
+            results_table, permissions.API_RESULTS_ACTIONS, indexes=permissions.RESULTS_TABLE_INDEXES
         ):
             role.add_to_policy(statement)
         change_events.grant_publish(role)
@@ -185,7 +185,7 @@ class Functions(Construct):
         if config.audits_the_organization:
             role.add_to_policy(organizations_statement())
         for statement in permissions.results_table_statements(
-            results_table, permissions.WORKER_RESULTS_ACTIONS, indexes=False
+            results_table, permissions.WORKER_RESULTS_ACTIONS, indexes=permissions.WORKER_RESULTS_INDEXES
         ):
             role.add_to_policy(statement)
         role.add_to_policy(

@@ -29,14 +29,24 @@ API_REGISTRY_ACTIONS = ["ecr:DescribePullThroughCacheRules"]
 WORKER_REGISTRY_ACTIONS = ["ecr:DescribePullThroughCacheRules", "ecr:DescribeRegistry"]
 # A replica's presence by digest and its blobs, at a replication rule's destination in this account.
 ECR_REPLICA_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:DescribeImages"]
-# The results table: exactly the calls of integrations/results_table.py and inventory_store.py. Both functions store
-# layer verdicts (BatchWriteItem) and image verdicts (UpdateItem, which keeps a usedBy the caller does not know and
-# returns the previous item for change events); the API also reads them back (GET /results, GET /images: Query on the
-# table and its indexes) and stores POST /inventory entries (BatchWriteItem); the worker reads a registry's inventory
-# entries (Query on the table, no index). No Scan, no DeleteItem (TTL deletes).
-API_RESULTS_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "dynamodb:Query"]
-WORKER_RESULTS_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "dynamodb:Query"]
-RESULTS_TABLE_INDEXES = (results_table_schema.LAYER_DIGEST_INDEX, results_table_schema.IMAGE_STATUS_INDEX)
+# The results table: exactly the calls of the integrations that own it (results_table.py, image_writes.py,
+# inventory_store.py, in_use_references.py). Both functions store layer verdicts (BatchWriteItem) and image verdicts
+# (read with BatchGetItem / GetItem, written with a conditional UpdateItem that stages the change event); the API
+# also reads them back (GET /results, GET /images: Query on the table and its indexes) and stores POST /inventory
+# entries (BatchWriteItem, after counting a source's entries with Query); the worker reads a registry's inventory
+# entries (Query), hands each repository its in-use references (PutItem, GetItem) and sweeps the waiting change events
+# (Query on byPendingChange). No Scan, no DeleteItem (TTL deletes).
+API_RESULTS_ACTIONS = [
+    "dynamodb:BatchWriteItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:GetItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+]
+WORKER_RESULTS_ACTIONS = [*API_RESULTS_ACTIONS, "dynamodb:PutItem"]
+RESULTS_TABLE_INDEXES = tuple(name for name, _, _ in results_table_schema.GLOBAL_INDEXES)
+# The API reads every index; the worker only the waiting change events.
+WORKER_RESULTS_INDEXES = (results_table_schema.PENDING_CHANGE_INDEX,)
 # What Powertools Idempotency's DynamoDBPersistenceLayer calls (put the in-progress record, read it back on a
 # conflict, update it with the result, delete it when the handler fails).
 IDEMPOTENCY_ACTIONS = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
@@ -98,12 +108,14 @@ def ecr_listing_statement(config: LayerCheckConfig) -> iam.PolicyStatement:
     )
 
 
-def results_table_statements(table: dynamodb.ITable, actions: list[str], *, indexes: bool) -> list[iam.PolicyStatement]:
-    """The granted actions on the table; with ``indexes``, Query also on its indexes (an index is read, never
+def results_table_statements(
+    table: dynamodb.ITable, actions: list[str], *, indexes: tuple[str, ...]
+) -> list[iam.PolicyStatement]:
+    """The granted actions on the table, and Query on the ``indexes`` the function reads (an index is read, never
     written)."""
     statements = [iam.PolicyStatement(actions=actions, resources=[table.table_arn])]
     if indexes:
-        index_arns = [f"{table.table_arn}/index/{index}" for index in RESULTS_TABLE_INDEXES]
+        index_arns = [f"{table.table_arn}/index/{index}" for index in indexes]
         statements.append(iam.PolicyStatement(actions=["dynamodb:Query"], resources=index_arns))
     return statements
 

@@ -41,8 +41,8 @@ def _table(
 
 
 class ResultsTable(Construct):
-    """On-demand DynamoDB table with point-in-time recovery, KMS encryption, TTL, and the by-layer-digest and
-    by-image-status indexes."""
+    """On-demand DynamoDB table with point-in-time recovery, KMS encryption, TTL, and its indexes
+    (``results_table_schema.GLOBAL_INDEXES``)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, retain_data: bool) -> None:
         super().__init__(scope, construct_id)
@@ -54,23 +54,15 @@ class ResultsTable(Construct):
             ttl_attribute=schema.TTL_ATTRIBUTE,
             retain_data=retain_data,
         )
-        self.table.add_global_secondary_index(
-            index_name=schema.LAYER_DIGEST_INDEX,
-            partition_key=dynamodb.Attribute(
-                name=schema.LAYER_DIGEST_INDEX_PARTITION_KEY, type=dynamodb.AttributeType.STRING
-            ),
-            sort_key=dynamodb.Attribute(name=schema.LAYER_DIGEST_INDEX_SORT_KEY, type=dynamodb.AttributeType.STRING),
-            projection_type=dynamodb.ProjectionType.ALL,
-        )
-        # Sparse: only image verdicts that are not COMPLETE carry its partition key (GET /images?status=).
-        self.table.add_global_secondary_index(
-            index_name=schema.IMAGE_STATUS_INDEX,
-            partition_key=dynamodb.Attribute(
-                name=schema.IMAGE_STATUS_INDEX_PARTITION_KEY, type=dynamodb.AttributeType.STRING
-            ),
-            sort_key=dynamodb.Attribute(name=schema.IMAGE_STATUS_INDEX_SORT_KEY, type=dynamodb.AttributeType.STRING),
-            projection_type=dynamodb.ProjectionType.ALL,
-        )
+        # byLayerDigest; byImageStatus (sparse: image verdicts not COMPLETE, GET /images?status=); byPendingChange
+        # (sparse: items whose change events still wait for EventBridge, the scheduled sweep).
+        for name, partition, sort in schema.GLOBAL_INDEXES:
+            self.table.add_global_secondary_index(
+                index_name=name,
+                partition_key=dynamodb.Attribute(name=partition, type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=sort, type=dynamodb.AttributeType.STRING),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
 
 
 class IdempotencyTable(Construct):

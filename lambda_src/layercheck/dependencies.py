@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
     from layercheck.integrations.audit_queue import AuditQueue
     from layercheck.integrations.event_bus import EventBus
+    from layercheck.integrations.image_writes import ImageVerdictWrites
+    from layercheck.integrations.in_use_references import InUseReferenceStore
     from layercheck.integrations.inventory_store import InventoryStore
     from layercheck.integrations.organizations import OrganizationsAccounts
     from layercheck.integrations.sessions import RegistryClients
@@ -125,9 +127,25 @@ def image_check_service_for(registry: EcrRegistry, *, region: str | None = None)
         workers=settings.check_workers,
         pull_through=registry,
         region=region,
-        image_store=results_table(),
+        image_store=image_verdict_writes(),
         events=event_bus(),
     )
+
+
+@cached
+def image_verdict_writes() -> ImageVerdictWrites:
+    from layercheck.integrations.image_writes import ImageVerdictWrites
+
+    return ImageVerdictWrites(
+        load_settings().results_table_name, dynamodb_client(), home_region=results_table().home_region
+    )
+
+
+@cached
+def in_use_references() -> InUseReferenceStore:
+    from layercheck.integrations.in_use_references import InUseReferenceStore
+
+    return InUseReferenceStore(load_settings().results_table_name, dynamodb_client())
 
 
 @cached
@@ -222,6 +240,7 @@ def registry_services(own_account_id: str) -> AuditRegistries:
         registry_rate_limiters(),
         queue=audit_queue,
         inventory=inventory_store,
+        in_use_references=in_use_references,
         image_checks=lambda registry, region: image_check_service_for(registry, region=region),
         replication_grace_minutes=load_settings().replication_grace_minutes,
     )

@@ -50,6 +50,39 @@ class RegistryNotServedError(LayercheckError):
         self.registry_id = registry_id
 
 
+class RegionNotAuditedError(LayercheckError):
+    """A request names a Region the deployment does not audit (``AUDIT_REGIONS``; default: the function's own)."""
+
+    def __init__(self, region: str, audited: Sequence[str]) -> None:
+        super().__init__(f"region {region} is not audited (audited: {', '.join(audited)})")
+        self.region = region
+        self.audited = list(audited)
+
+
+class RepositoryOutOfScopeError(LayercheckError):
+    """A request names a repository outside the audit's scope (``AUDIT_REPOSITORY_PREFIXES``)."""
+
+    def __init__(self, repositories: Sequence[str], prefixes: Sequence[str]) -> None:
+        super().__init__(f"repositories {list(repositories)} are outside the audited prefixes {list(prefixes)}")
+        self.repositories = list(repositories)
+        self.prefixes = list(prefixes)
+
+
+class InventoryBoundError(LayercheckError):
+    """A report would take a source's or a registry's inventory past its bound (``bound`` names the constant)."""
+
+    def __init__(self, bound: str, where: str, limit: int, held: int, adding: int) -> None:
+        super().__init__(
+            f"{bound} is {limit} unexpired entries ({where}): {held} held, and this report adds {adding}; entries "
+            "expire after INVENTORY_TTL_HOURS without a new report"
+        )
+        self.bound = bound
+        self.where = where
+        self.limit = limit
+        self.held = held
+        self.adding = adding
+
+
 class InvalidPageTokenError(LayercheckError):
     """A ``nextToken`` that this API did not issue (or that was altered)."""
 

@@ -23,3 +23,24 @@ def inventory_sort_key(source: str, repository_name: str, image_tag: str | None,
     """By digest when there is one (a URI naming both is pulled by digest), else by tag."""
     reference = f"@{image_digest}" if image_digest else f":{image_tag}"
     return f"{source}{KEY_SEPARATOR}{repository_name}{reference}"
+
+
+# -- what the audit discovered in use, handed from a registry's audit to each repository's ----------------------------
+# A registry's audit writes the references it found to each repository (``logic/in_use.py``) under
+# ``pk`` ``INUSE#<registryId>#<region>#<repositoryName>``, ``sk`` ``<auditId>#<chunk>`` (chunks of at most
+# ``IN_USE_CHUNK_BYTES`` of JSON in the attribute ``references``), and the repository's work item reads them back
+# however many there are: no SQS message limit can hide an image in use. The items expire (TTL) after
+# ``IN_USE_TTL_HOURS``; they never meet a verdict's or an inventory entry's partition.
+IN_USE_PARTITION_PREFIX = "INUSE#"
+IN_USE_ITEM_TYPE = "inUseReferences"
+IN_USE_REFERENCES_ATTRIBUTE = "references"
+IN_USE_CHUNK_BYTES = 300 * 1024  # DynamoDB items hold 400 KB
+IN_USE_TTL_HOURS = 96  # SQS keeps a work item 4 days at most
+
+
+def in_use_partition(registry_id: str, region: str, repository_name: str) -> str:
+    return f"{IN_USE_PARTITION_PREFIX}{registry_id}{KEY_SEPARATOR}{region}{KEY_SEPARATOR}{repository_name}"
+
+
+def in_use_sort_key(audit_id: str, chunk: int) -> str:
+    return f"{audit_id}{KEY_SEPARATOR}{chunk:05d}"

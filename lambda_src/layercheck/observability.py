@@ -106,24 +106,25 @@ def record_check(summary: CheckSummary) -> None:
 
 
 def record_images(
-    checked: int, broken: int, *, in_use_broken: int | None = None, replicas_incomplete: int | None = None
+    checked: int,
+    broken: int,
+    *,
+    in_use_broken: int | None = None,
+    in_use_missing: int | None = None,
+    replicas_incomplete: int | None = None,
 ) -> None:
-    """``InUseImagesBroken`` (BROKEN images someone runs) and ``ReplicasIncomplete`` (BROKEN + MISSING copies at
-    replication destinations) are emitted, zero included, by the doors that look for them (the audit)."""
+    """``InUseImagesBroken`` (BROKEN images someone runs), ``InUseImagesMissing`` (images someone runs that cannot be
+    pulled: gone or archived) and ``ReplicasIncomplete`` are emitted, zero included, by the doors that look for them
+    (the audit, and checks of images whose stored usedBy they answer with)."""
     metrics.add_metric(name=metric_names.IMAGES_CHECKED, unit=MetricUnit.Count, value=checked)
     metrics.add_metric(name=metric_names.BROKEN_IMAGES, unit=MetricUnit.Count, value=broken)
-    if in_use_broken is not None:
-        metrics.add_metric(name=metric_names.IN_USE_IMAGES_BROKEN, unit=MetricUnit.Count, value=in_use_broken)
-    if replicas_incomplete is not None:
-        metrics.add_metric(name=metric_names.REPLICAS_INCOMPLETE, unit=MetricUnit.Count, value=replicas_incomplete)
-
-
-def record_in_use_not_pullable(count: int) -> None:
-    """Images in use that ECR no longer holds (a tag in use that does not resolve, a digest in a deleted
-    repository), found before any image is checked: counted in ``InUseImagesBroken`` (the metric that pages) beside
-    the BROKEN ones, as a workload on them cannot pull them either. Nothing is emitted for none."""
-    if count:
-        metrics.add_metric(name=metric_names.IN_USE_IMAGES_BROKEN, unit=MetricUnit.Count, value=count)
+    for name, value in (
+        (metric_names.IN_USE_IMAGES_BROKEN, in_use_broken),
+        (metric_names.IN_USE_IMAGES_MISSING, in_use_missing),
+        (metric_names.REPLICAS_INCOMPLETE, replicas_incomplete),
+    ):
+        if value is not None:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def record_events_unsent(unsent: Sequence[UnsentEvent]) -> None:
@@ -138,6 +139,21 @@ def record_events_unsent(unsent: Sequence[UnsentEvent]) -> None:
         codes=sorted({event.code for event in unsent}),
         first_message=unsent[0].message,
     )
+
+
+def record_sweep(sent: int, unsent: Sequence[UnsentEvent]) -> None:
+    """After the sweep of waiting change events: ``ChangeEventsUnsent`` counts what is still waiting, zero included,
+    so that its alarm sees data on every scheduled audit."""
+    metrics.add_metric(name=metric_names.CHANGE_EVENTS_UNSENT, unit=MetricUnit.Count, value=len(unsent))
+    if sent or unsent:
+        logger.info("swept waiting change events", sent=sent, still_waiting=len(unsent))
+    if unsent:
+        logger.error(
+            "change events still waiting",
+            unsent=len(unsent),
+            codes=sorted({event.code for event in unsent}),
+            first_message=unsent[0].message,
+        )
 
 
 def record_registry_unreadable() -> None:

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from layercheck.errors import RepositoryCheckError
     from layercheck.integrations.inventory_store import InventoryStore
     from layercheck.integrations.sessions import RegistryClients
-    from layercheck.logic.audit import WorkQueuePort
+    from layercheck.logic.audit import InUseReferencesPort
+    from layercheck.logic.audit_scope import WorkQueuePort
     from layercheck.logic.image_check import ImageCheckService
     from layercheck.logic.org_audit import RegistryServices
     from layercheck.logic.ratelimit import RegistryRateLimiters
@@ -38,6 +39,7 @@ class AuditRegistries:
         *,
         queue: Callable[[], WorkQueuePort],
         inventory: Callable[[], InventoryStore],
+        in_use_references: Callable[[], InUseReferencesPort],
         image_checks: Callable[[EcrRegistry, str], ImageCheckService],
         replication_grace_minutes: int,
     ) -> None:
@@ -45,6 +47,7 @@ class AuditRegistries:
         self._limiters = limiters
         self._queue = queue
         self._inventory = inventory
+        self._in_use_references = in_use_references
         self._image_checks = image_checks
         self._replication_grace_minutes = replication_grace_minutes
         self._lock = threading.Lock()
@@ -93,6 +96,8 @@ class AuditRegistries:
                 region=registry.region,
                 destinations=self,
                 replication_grace_minutes=self._replication_grace_minutes,
+                in_use_references=self._in_use_references(),
+                tags=ecr_adapter,
             ),
             replication=ecr_adapter,
             tags=ecr_adapter,

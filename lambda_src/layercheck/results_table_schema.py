@@ -9,6 +9,8 @@ Keys (none of registry id, Region and repository name can hold ``#``):
   ``region`` attribute; ``python -m local.migrate_keys --table NAME`` moves them to the new key (home Region).
 - ``sk`` ``LAYER#<layerDigest>`` or ``IMAGE#<imageDigest>``.
 - ``byLayerDigest`` (sparse: only layer items carry ``layerDigest``): every repository's verdict of one digest.
+- ``byPendingChange`` (sparse: ``pendingChange`` is written only on image items holding change events not yet taken
+  by EventBridge, the outbox ``pendingChanges``): the sweep's reading of what is still to announce.
 - ``byImageStatus`` (sparse: ``imageStatus`` is written only on image items whose status is not COMPLETE, so an image
   leaves the index when it recovers): GET /images?status=. Its sort key ``imageKey``
   ``<registryId>#<region>#<repositoryName>#<imageDigest>`` narrows to a registry, or a registry and Region, with
@@ -27,11 +29,32 @@ IMAGE_STATUS_INDEX = "byImageStatus"
 IMAGE_STATUS_INDEX_PARTITION_KEY = "imageStatus"  # only image items not COMPLETE carry it: the index is sparse
 IMAGE_STATUS_INDEX_SORT_KEY = "imageKey"  # "<registryId>#<region>#<repositoryName>#<imageDigest>"
 IMAGE_STATUS_NOT_INDEXED = "COMPLETE"
+PENDING_CHANGE_INDEX = "byPendingChange"
+PENDING_CHANGE_INDEX_PARTITION_KEY = "pendingChange"  # only items with changes waiting carry it: the index is sparse
+PENDING_CHANGE_INDEX_SORT_KEY = IMAGE_STATUS_INDEX_SORT_KEY  # "imageKey"
+PENDING_CHANGE_VALUE = "PENDING"
+PENDING_CHANGES_ATTRIBUTE = "pendingChanges"  # {changeId: {detailType, detail, time}}: the outbox
+VERSION_ATTRIBUTE = "itemVersion"  # bumped by every image write: the condition of the next one
 TTL_ATTRIBUTE = "expiresAt"
+# Every global secondary index: (name, partition key, sort key), all projecting every attribute, all sparse but the
+# first. CloudFormation creates one index per stack update: docs/DEPLOY.md says how a stack deployed with fewer of
+# them is brought up to date.
+GLOBAL_INDEXES = (
+    (LAYER_DIGEST_INDEX, LAYER_DIGEST_INDEX_PARTITION_KEY, LAYER_DIGEST_INDEX_SORT_KEY),
+    (IMAGE_STATUS_INDEX, IMAGE_STATUS_INDEX_PARTITION_KEY, IMAGE_STATUS_INDEX_SORT_KEY),
+    (PENDING_CHANGE_INDEX, PENDING_CHANGE_INDEX_PARTITION_KEY, PENDING_CHANGE_INDEX_SORT_KEY),
+)
+# Attributes of an image item that are the table's business, never part of a verdict.
+INTERNAL_ATTRIBUTES = (VERSION_ATTRIBUTE, PENDING_CHANGES_ATTRIBUTE, PENDING_CHANGE_INDEX_PARTITION_KEY)
 
 
 def partition_key(registry_id: str, region: str, repository_name: str) -> str:
     return KEY_SEPARATOR.join((registry_id, region, repository_name))
+
+
+def image_sort_key(reference: str) -> str:
+    """An image verdict's sort key: its digest, or ``tag:<tag>`` for a tag in use that names nothing."""
+    return f"{IMAGE_SORT_PREFIX}{reference}"
 
 
 def legacy_partition_key(registry_id: str, repository_name: str) -> str:
@@ -52,36 +75,24 @@ def registry_key_prefix(registry_id: str, region: str | None = None) -> str:
 
 def create_table_arguments(table_name: str) -> dict[str, object]:
     """``CreateTable`` arguments for an on-demand table equal to the one the stack deploys (for moto and tests)."""
+    key_names = dict.fromkeys([PARTITION_KEY, SORT_KEY, *(name for _, pk, sk in GLOBAL_INDEXES for name in (pk, sk))])
     return {
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [
-            {"AttributeName": PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": SORT_KEY, "AttributeType": "S"},
-            {"AttributeName": LAYER_DIGEST_INDEX_PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": IMAGE_STATUS_INDEX_PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": IMAGE_STATUS_INDEX_SORT_KEY, "AttributeType": "S"},
-        ],
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in key_names],
         "KeySchema": [
             {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
             {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
         ],
         "GlobalSecondaryIndexes": [
             {
-                "IndexName": LAYER_DIGEST_INDEX,
+                "IndexName": name,
                 "KeySchema": [
-                    {"AttributeName": LAYER_DIGEST_INDEX_PARTITION_KEY, "KeyType": "HASH"},
-                    {"AttributeName": LAYER_DIGEST_INDEX_SORT_KEY, "KeyType": "RANGE"},
+                    {"AttributeName": partition, "KeyType": "HASH"},
+                    {"AttributeName": sort, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": IMAGE_STATUS_INDEX,
-                "KeySchema": [
-                    {"AttributeName": IMAGE_STATUS_INDEX_PARTITION_KEY, "KeyType": "HASH"},
-                    {"AttributeName": IMAGE_STATUS_INDEX_SORT_KEY, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
+            }
+            for name, partition, sort in GLOBAL_INDEXES
         ],
     }

@@ -264,23 +264,29 @@ def test_results_table_grants_are_the_calls_of_each_function_and_never_scan_or_d
     results_id, _ = each.named("AWS::DynamoDB::Table", "ResultsTable")
     idempotency_id, _ = each.named("AWS::DynamoDB::Table", "IdempotencyTable")
     table = f"{{{results_id}.Arn}}"
-    indexes = {f"{table}/index/byLayerDigest", f"{table}/index/byImageStatus"}
+    pending = f"{table}/index/byPendingChange"
+    indexes = {f"{table}/index/byLayerDigest", f"{table}/index/byImageStatus", pending}
     api = _of_service(grants(each, "Api"), "dynamodb")
-    # The API stores check and image verdicts and reads them back (the table and its two indexes).
+    # The API stores check and image verdicts (an image item read before its conditional write) and reads them back
+    # (the table and its indexes).
     assert api == {
         "dynamodb:BatchWriteItem": {table},
+        "dynamodb:BatchGetItem": {table},
+        "dynamodb:GetItem": {table},
         "dynamodb:UpdateItem": {table},
         "dynamodb:Query": {table} | indexes,
     }
     worker = _of_service(grants(each, "Worker"), "dynamodb")
     idempotency = f"{{{idempotency_id}.Arn}}"
-    # The worker stores verdicts, reads the inventory's entries (Query on the table, no index), and keeps
+    # The worker stores verdicts, reads the inventory's entries (Query on the table), hands each repository its
+    # in-use references (PutItem, GetItem), sweeps the waiting change events (Query on byPendingChange), and keeps
     # Powertools Idempotency's records in its own table.
     assert worker == {
         "dynamodb:BatchWriteItem": {table},
-        "dynamodb:Query": {table},
-        "dynamodb:PutItem": {idempotency},
-        "dynamodb:GetItem": {idempotency},
+        "dynamodb:BatchGetItem": {table},
+        "dynamodb:Query": {table, pending},
+        "dynamodb:PutItem": {table, idempotency},
+        "dynamodb:GetItem": {table, idempotency},
         "dynamodb:UpdateItem": {table, idempotency},
         "dynamodb:DeleteItem": {idempotency},
     }

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+import boto3
 import pytest
 
-from local.environment import create_event_resources
+from local.environment import EVENT_BUS_NAME, create_event_resources
 from tests.support import emf_blobs, load_event
 
 
@@ -55,3 +58,24 @@ def layer_items(items: list[dict[str, Any]], repository_name: str) -> dict[str, 
 def metric_sources(stdout: str) -> set[str]:
     """The ``Source`` dimension values of every EMF document printed."""
     return {blob["Source"] for blob in emf_blobs(stdout) if "Source" in blob}
+
+
+def change_event_queue(region: str = "us-east-1") -> Callable[[], list[dict[str, Any]]]:
+    """A rule on the change-event bus (``EVENT_BUS_NAME``, created by ``prepare_event_doors``' resources) delivering
+    every layercheck event to a queue; returns a reader of the events delivered since its last call (whole events)."""
+    events, sqs = boto3.client("events", region_name=region), boto3.client("sqs", region_name=region)
+    queue_url = sqs.create_queue(QueueName=f"changes-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = f"all-{uuid.uuid4().hex[:8]}"
+    events.put_rule(Name=rule, EventBusName=EVENT_BUS_NAME, EventPattern=json.dumps({"source": ["layercheck"]}))
+    events.put_targets(Rule=rule, EventBusName=EVENT_BUS_NAME, Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+    def received() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                found.append(json.loads(message["Body"]))
+        return found
+
+    return received

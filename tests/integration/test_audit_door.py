@@ -13,7 +13,7 @@ import pytest
 from layercheck.errors import AuditScopeError, InvalidEventError, RepositoryCheckError
 from layercheck.handler import lambda_handler
 from layercheck.integrations.ecr import EcrRegistry
-from layercheck.logic import audit
+from layercheck.logic import audit, audit_scope
 from local.event_source import drain_queue
 from local.lambda_context import FakeLambdaContext
 from local.seed import OCI_LAYER, blob, create_repository, descriptor, push_image, push_index
@@ -135,6 +135,7 @@ def test_a_repository_with_more_images_than_a_slice_fans_out_into_image_items(
 ) -> None:
     # Given slices of 2 images (instead of 100) and a repository of 5 images
     monkeypatch.setattr(audit, "MAX_IMAGES_PER_WORK_ITEM", 2)
+    monkeypatch.setattr(audit_scope, "MAX_IMAGES_PER_WORK_ITEM", 2)
     create_repository(ecr, "team-a/many")
     digests = {push_image(ecr, "team-a/many", ["os", f"app-{i}"], tag=f"v{i}")["digest"] for i in range(5)}
 

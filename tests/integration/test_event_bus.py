@@ -9,7 +9,7 @@ import boto3
 
 from layercheck.contracts.events import IMAGE_VERDICT_CHANGED_DETAIL_TYPE, LAYERCHECK_SOURCE
 from layercheck.integrations.event_bus import EventBus
-from layercheck.logic.change_events import event_entry, verdict_changed
+from layercheck.logic.change_events import event_entry, pending_change, verdict_changed
 from layercheck.models.in_use import UsedBy
 from layercheck.models.stored import ImageStatus, Source, StoredImageVerdict
 
@@ -56,14 +56,18 @@ def test_event_bus_delivers_image_verdict_changed_to_a_rules_queue(aws: None) ->
     sqs, queue_url = broken_in_use_rule_queue(aws)
     service = UsedBy(kind="ecs-service", id="arn:aws:ecs:us-east-1:123456789012:service/prod/api")
     details = [
-        verdict_changed(None, verdict("sha256:" + "1" * 64, ImageStatus.BROKEN), region=REGION, used_by=[service]),
+        verdict_changed(
+            None,
+            verdict("sha256:" + "1" * 64, ImageStatus.BROKEN).model_copy(update={"usedBy": [service]}),
+            region=REGION,
+        ),
         verdict_changed(None, verdict("sha256:" + "2" * 64, ImageStatus.BROKEN), region=REGION),
         verdict_changed(ImageStatus.BROKEN, verdict("sha256:" + "3" * 64, ImageStatus.COMPLETE), region=REGION),
     ]
 
     # When they are published
     outcome = EventBus(BUS, boto3.client("events", region_name=REGION)).publish(
-        [event_entry(detail) for detail in details if detail is not None]
+        [event_entry(pending_change(detail)) for detail in details if detail is not None]
     )
 
     # Then all three were sent, and the queue holds exactly the two BROKEN ones, as EventBridge shapes them

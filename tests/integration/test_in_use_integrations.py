@@ -14,8 +14,8 @@ from layercheck.integrations.ecr import EcrRegistry
 from layercheck.integrations.ecs import MAX_SERVICES_PER_DESCRIBE, EcsInventory
 from layercheck.integrations.inventory_store import InventoryStore
 from layercheck.integrations.lambda_functions import LambdaFunctions
-from layercheck.logic.in_use import InUseSourceError, RegistryRef, discover_in_use
-from layercheck.models.in_use import InUseImage, InventoryEntry, UsedBy
+from layercheck.logic.in_use import InUseSourceError, RegistryRef, discover_in_use, resolve_in_use
+from layercheck.models.in_use import InUseReference, InventoryEntry, UsedBy
 from local.seed import create_repository, put_manifest
 
 REGION = "us-east-1"
@@ -248,6 +248,7 @@ def test_inventory_store_reads_back_unexpired_entries_of_one_registry(dynamodb: 
 
 def test_discover_in_use_over_moto_names_each_images_users(ecr: Any, ecs: Any, lambda_client: Any) -> None:
     # Given an ECS service on api:v1 and a Lambda function on fn by digest, in the audited registry
+    # (discovery only collects the references; each repository's audit resolves its tags against its listing)
     create_repository(ecr, "api")
     create_repository(ecr, "fn")
     api = push(ecr, "api", "v1")
@@ -268,11 +269,12 @@ def test_discover_in_use_over_moto_names_each_images_users(ecr: Any, ecs: Any, l
         ecs=EcsInventory(ecs),
         lambda_functions=LambdaFunctions(lambda_client),
         inventory=None,
-        tags=EcrRegistry(ecr),
     )
 
-    assert found.images == {
-        InUseImage(ACCOUNT, REGION, "api", api): [UsedBy(kind="ecs-service", id=service_arn)],
-        InUseImage(ACCOUNT, REGION, "fn", fn): [UsedBy(kind="lambda-function", id=function_arn)],
+    assert found.by_repository == {
+        "api": [InUseReference(usedBy=UsedBy(kind="ecs-service", id=service_arn, tag="v1"))],
+        "fn": [InUseReference(imageDigest=fn, usedBy=UsedBy(kind="lambda-function", id=function_arn))],
     }
-    assert found.ignored == 1 and found.unresolved == [] and found.failures == []
+    assert found.ignored == 1 and found.failures == []
+    resolved = resolve_in_use(found.by_repository["api"], {"v1": api}, {api})
+    assert resolved.users == {api: [UsedBy(kind="ecs-service", id=service_arn, tag="v1")]} and resolved.gone == []

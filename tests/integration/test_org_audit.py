@@ -13,8 +13,9 @@ from botocore.exceptions import ClientError
 
 from layercheck.handler import lambda_handler
 from layercheck.integrations import sessions
+from layercheck.integrations.in_use_references import InUseReferenceStore
 from layercheck.integrations.inventory_store import InventoryStore
-from layercheck.models.in_use import InventoryEntry
+from layercheck.models.in_use import InUseReference, InventoryEntry, UsedBy
 from local.event_source import drain_queue
 from local.lambda_context import FakeLambdaContext
 from local.seed import OCI_LAYER, blob, create_repository, descriptor, push_image
@@ -124,11 +125,11 @@ def test_an_audit_checks_the_images_in_use_whatever_the_scope_and_names_their_us
     verdicts = image_verdicts(dynamodb)
     used = {key[3]: (verdict["status"], verdict.get("usedBy")) for key, verdict in verdicts.items()}
     assert used == {
-        broken: ("BROKEN", [{"kind": "ecs-service", "id": service_arn}]),
+        broken: ("BROKEN", [{"kind": "ecs-service", "id": service_arn, "tag": "broken"}]),
         newest_api: ("COMPLETE", None),
         function_image: ("COMPLETE", [{"kind": "lambda-function", "id": function_arn}]),
         newest_fn: ("COMPLETE", None),
-        nightly: ("COMPLETE", [{"kind": "inventory", "id": "k8s-prod"}]),
+        nightly: ("COMPLETE", [{"kind": "inventory", "id": "k8s-prod", "tag": "nightly"}]),
         newest_batch: ("COMPLETE", None),
     }
     totals = emf_totals(capsys.readouterr().out)
@@ -136,7 +137,7 @@ def test_an_audit_checks_the_images_in_use_whatever_the_scope_and_names_their_us
     assert totals["BrokenImages"] == 1
 
 
-def test_a_repository_item_carries_its_in_use_images_first(ecr: Any, queue_url: str, sqs: Any) -> None:
+def test_a_repository_item_reads_the_references_its_registrys_audit_stored(ecr: Any, queue_url: str, sqs: Any) -> None:
     create_repository(ecr, "team-a/api")
     digest = push_image(ecr, "team-a/api", ["os"], tag="live")["digest"]
     InventoryStore(TABLE_NAME, boto3.client("dynamodb", region_name=HOME)).put_entries(
@@ -155,11 +156,14 @@ def test_a_repository_item_carries_its_in_use_images_first(ecr: Any, queue_url: 
 
     _, report = run_audit(sqs, queue_url)
 
+    # The item itself carries only where to find them: no message size limit can leave an image in use out
     repository_item = next(json.loads(body) for body in report.bodies if json.loads(body)["kind"] == "repository")
     assert repository_item["region"] == HOME
-    assert repository_item["inUse"] == [
-        {"imageDigest": digest, "imageTags": [], "usedBy": [{"kind": "inventory", "id": "onprem"}]}
-    ]
+    assert repository_item["inUseChunks"] == 1 and "inUse" not in repository_item
+    references = InUseReferenceStore(TABLE_NAME, boto3.client("dynamodb", region_name=HOME)).references(
+        repository_item["auditId"], OWN, HOME, "team-a/api", repository_item["inUseChunks"]
+    )
+    assert references == [InUseReference(imageDigest=digest, usedBy=UsedBy(kind="inventory", id="onprem"))]
 
 
 # -- issue 11: accounts, Regions, replicas --------------------------------------------------------------------------
@@ -299,4 +303,7 @@ def test_a_workload_in_one_account_on_another_audited_accounts_image_is_named_in
     # Then this registry's verdict names the member account's service, by the tag it resolved itself
     assert first.failed_message_ids == second.failed_message_ids == []
     verdict = image_verdicts(dynamodb)[(OWN, HOME, "shared/base", shared)]
-    assert (verdict["status"], verdict["usedBy"]) == ("COMPLETE", [{"kind": "ecs-service", "id": service_arn}])
+    assert (verdict["status"], verdict["usedBy"]) == (
+        "COMPLETE",
+        [{"kind": "ecs-service", "id": service_arn, "tag": "stable"}],
+    )

@@ -195,15 +195,15 @@ def test_a_push_by_digest_without_a_tag_is_checked(registry: Any, dynamodb: Any)
     assert verdict["imageTags"] == []
 
 
-def test_an_image_deleted_before_the_check_gets_an_unchecked_verdict(registry: Any, dynamodb: Any) -> None:
+def test_an_image_deleted_before_the_check_is_missing_and_not_stored(registry: Any, dynamodb: Any) -> None:
+    # Given an image ECR no longer holds, that layercheck never judged and nobody runs
     gone = digest_of(b"deleted meanwhile")
 
     answer = lambda_handler(push_event(REPOSITORY, gone, "v9"), FakeLambdaContext())
 
-    assert answer["status"] == "UNCHECKED"
-    verdict = image_verdicts(stored_items(dynamodb))[(REPOSITORY, gone)]
-    assert verdict["failureCode"] == "ImageNotFound"
-    assert verdict["imageTags"] == ["v9"]
+    # Then it is MISSING, and nothing is kept of an image that is not there
+    assert answer["status"] == "MISSING"
+    assert (REPOSITORY, gone) not in image_verdicts(stored_items(dynamodb))
 
 
 def test_a_schema_1_manifest_gets_an_unchecked_verdict_with_the_reason(registry: Any, dynamodb: Any) -> None:

@@ -16,8 +16,10 @@ import boto3
 import pytest
 
 from layercheck.handler import lambda_handler
+from layercheck.integrations.image_writes import ImageVerdictWrites
 from layercheck.integrations.inventory_store import InventoryStore
-from layercheck.integrations.results_table import ResultsTable, from_dynamodb
+from layercheck.integrations.results_table import from_dynamodb
+from layercheck.logic.verdict_merge import ImageObservation, ReplicasObservation, UsersObservation
 from layercheck.models.in_use import InventoryEntry, UsedBy
 from layercheck.models.replicas import Replica, ReplicaStatus
 from layercheck.models.stored import ImageStatus, Source, StoredImageVerdict
@@ -34,7 +36,13 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 REPOSITORY = "app"
 GONE = blob("gone-layer")  # a layer the image references but the repository has not received (yet)
-K8S = {"kind": "inventory", "id": "k8s-prod"}
+# POST /inventory records who reported (the sample event's caller)
+K8S = {
+    "kind": "inventory",
+    "id": "k8s-prod",
+    "tag": "v2",
+    "reportedBy": "arn:aws:sts::123456789012:assumed-role/platform-tools/tools",
+}
 
 
 @pytest.fixture
@@ -176,11 +184,14 @@ def test_a_push_or_api_check_keeps_the_audits_used_by_and_announces_it_until_an_
     assert change_events() == []
 
 
-# -- the write itself: one UpdateItem, no read before it -------------------------------------------------------------
+# -- the write itself: the groups a check recomputed, over what the item holds -------------------------------------
+
+OBSERVED = "2026-11-27T12:00:00.000Z"
 
 
-def verdict(status: ImageStatus, *, used_by: list[UsedBy] | None = None, **fields: Any) -> StoredImageVerdict:
+def verdict(status: ImageStatus, **fields: Any) -> StoredImageVerdict:
     fields.setdefault("source", Source.SCHEDULE)
+    fields.setdefault("observedAt", OBSERVED)
     return StoredImageVerdict(
         registryId=ACCOUNT,
         region=REGION,
@@ -189,46 +200,49 @@ def verdict(status: ImageStatus, *, used_by: list[UsedBy] | None = None, **field
         expiresAt=1_800_000_000,
         imageDigest="sha256:" + "b" * 64,
         status=status,
-        usedBy=used_by or [],
         **fields,
     )
 
 
-def test_results_table_image_write_replaces_every_attribute_but_the_audit_findings_it_is_told_to_keep(
+def test_image_write_replaces_the_findings_and_keeps_the_groups_a_check_did_not_recompute(
     dynamodb: Any, results_table: str
 ) -> None:
-    table = ResultsTable(TABLE_NAME, dynamodb)
-    users = [UsedBy(kind="ecs-service", id="arn:aws:ecs:us-east-1:123456789012:service/prod/api")]
-    # Given an UNCHECKED verdict run by a service, with ECR's failure
-    # and whose replica in eu-west-1 is missing
-    replicas = [Replica(region="eu-west-1", registryId=ACCOUNT, status=ReplicaStatus.MISSING)]
-    table.put_image_verdicts(
-        [
-            verdict(
-                ImageStatus.UNCHECKED,
-                used_by=users,
-                replicas=replicas,
-                failureCode="KmsError",
-                failureReason="key disabled",
-            )
-        ]
+    writes = ImageVerdictWrites(TABLE_NAME, dynamodb, home_region=REGION)
+    users = (UsedBy(kind="ecs-service", id="arn:aws:ecs:us-east-1:123456789012:service/prod/api"),)
+    # Given an UNCHECKED verdict run by a service, with ECR's failure, whose replica in eu-west-1 is missing
+    replicas = (Replica(region="eu-west-1", registryId=ACCOUNT, status=ReplicaStatus.MISSING),)
+    audited = verdict(ImageStatus.UNCHECKED, failureCode="KmsError", failureReason="key disabled")
+    writes.write_images(
+        [ImageObservation(audited, UsersObservation(users, OBSERVED), ReplicasObservation(replicas, OBSERVED))]
     )
 
-    # When a COMPLETE verdict that does not know who runs the image is written, keeping usedBy
-    [write] = table.put_image_verdicts([verdict(ImageStatus.COMPLETE, source=Source.PUSH)], keep_audit_findings=True)
+    # When a later COMPLETE verdict that does not know who runs the image is written
+    pushed = verdict(ImageStatus.COMPLETE, source=Source.PUSH, observedAt="2026-11-27T12:05:00.000Z")
+    [write] = writes.write_images([ImageObservation(pushed)])
 
-    # Then the write answers the old status and usedBy, and the item is the new verdict with the old usedBy: no
+    # Then the write answers the old status and the item is the new verdict with the old usedBy and replicas: no
     # failure left, no status index key
-    assert (write.stored, write.previous_status, write.previous_used_by) == (True, ImageStatus.UNCHECKED, tuple(users))
+    assert write.update is not None
+    assert (write.update.previous_status, tuple(write.update.verdict.usedBy)) == (ImageStatus.UNCHECKED, users)
     [item] = dynamodb.scan(TableName=TABLE_NAME)["Items"]
     assert not {"failureCode", "failureReason", "imageStatus"} & set(item)
     assert (item["status"], item["source"]) == ({"S": "COMPLETE"}, {"S": "push"})
     assert item["usedBy"] == {"L": [{"M": {"kind": {"S": "ecs-service"}, "id": {"S": users[0].id}}}]}
-    # and the replicas only the audit probes are kept too
     assert item["replicas"]["L"][0]["M"]["status"] == {"S": "MISSING"}
 
-    # When a verdict that knows nobody runs the image is written, Then usedBy is gone
-    [write] = table.put_image_verdicts([verdict(ImageStatus.BROKEN)])
+    # When an audit that knows nobody runs the image and it has no replica writes a later verdict
+    later = "2026-11-27T12:10:00.000Z"
+    writes.write_images(
+        [
+            ImageObservation(
+                verdict(ImageStatus.BROKEN, observedAt=later),
+                UsersObservation((), later),
+                ReplicasObservation((), later),
+            )
+        ]
+    )
+
+    # Then usedBy and replicas are gone, and the image is in the status index
     [item] = dynamodb.scan(TableName=TABLE_NAME)["Items"]
-    assert write.previous_used_by == tuple(users) and "usedBy" not in item and "replicas" not in item
+    assert "usedBy" not in item and "replicas" not in item
     assert item["imageStatus"] == {"S": "BROKEN"}

@@ -93,8 +93,8 @@ def _image_verdicts(dynamodb: Any) -> dict[tuple[str, str], dict[str, Any]]:
     pages = dynamodb.get_paginator("scan").paginate(
         TableName=TABLE_NAME, FilterExpression="itemType = :image", ExpressionAttributeValues={":image": {"S": "image"}}
     )
-    items = [from_dynamodb(item).model_dump(mode="json") for page in pages for item in page["Items"]]
-    return {(item["repositoryName"], item["imageDigest"]): item for item in items}
+    items = [from_dynamodb(item) for page in pages for item in page["Items"]]
+    return {(item.repositoryName, item.reference): item.model_dump(mode="json") for item in items}  # type: ignore[union-attr]
 
 
 def _report_in_use(dynamodb: Any, *references: tuple[str, str | None, str | None]) -> None:
@@ -115,7 +115,7 @@ def _report_in_use(dynamodb: Any, *references: tuple[str, str | None, str | None
     InventoryStore(TABLE_NAME, dynamodb).put_entries(entries)
 
 
-def test_in_use_images_that_are_gone_count_in_in_use_images_broken_and_are_logged_by_name(
+def test_in_use_images_that_are_gone_are_missing_with_their_users_counted_and_logged_by_name(
     ecr: Any,
     dynamodb: Any,
     doors: str,
@@ -143,26 +143,34 @@ def test_in_use_images_that_are_gone_count_in_in_use_images_broken_and_are_logge
     lambda_handler(load_event("eventbridge_scheduled_event.json"), FakeLambdaContext())
     report = drain_queue(lambda_handler, sqs, doors)
 
-    # Then the three gone images count in the metric that pages, each named in a log line with its users and code
+    # Then the three gone images are MISSING with their users, count in InUseImagesMissing (its own alarm), and
+    # each is named in a log line with its users and ECR's code
     assert report.failed_message_ids == []
-    assert emf_totals(capsys.readouterr().out)["InUseImagesBroken"] == 3
+    totals = emf_totals(capsys.readouterr().out)
+    assert (totals["InUseImagesMissing"], totals["InUseImagesBroken"]) == (3, 0)
     users = [{"kind": "inventory", "id": INVENTORY}]
     logged = {
-        (entry["repository"], entry["image_tag"], entry["image_digest"], entry["code"])
+        (entry["repository"], tuple(entry["image_tags"]), entry["image_digest"], entry["status"], entry["code"])
         for entry in _logged(caplog, "image in use cannot be pulled")
-        if entry["used_by"] == users
     }
     assert logged == {
-        (REPOSITORY, "rolled-back", None, "ImageNotFoundException"),
-        (REPOSITORY, None, GONE_DIGEST, "ImageNotFound"),
-        ("team-a/deleted", None, GONE_DIGEST, "RepositoryNotFoundException"),
+        (REPOSITORY, ("rolled-back",), None, "MISSING", "ImageNotFoundException"),
+        (REPOSITORY, (), GONE_DIGEST, "MISSING", "ImageNotFoundException"),
+        ("team-a/deleted", (), GONE_DIGEST, "MISSING", "RepositoryNotFoundException"),
     }
-    # and the deleted digest keeps DESIGN.md's status for an image that could not be judged
-    verdict = _image_verdicts(dynamodb)[(REPOSITORY, GONE_DIGEST)]
-    assert (verdict["status"], verdict["failureCode"], verdict["usedBy"]) == ("UNCHECKED", "ImageNotFound", users)
-    # and the image in use outside the prefixes is not checked, but said
-    [outside] = _logged(caplog, "image in use outside the audit's repository prefixes")
-    assert (outside["repository"], outside["image_digest"]) == ("other/tool", elsewhere)
+    # and each is stored MISSING with who runs it, the tag that names nothing keyed by that tag
+    verdicts = _image_verdicts(dynamodb)
+    assert (verdicts[(REPOSITORY, GONE_DIGEST)]["status"], verdicts[(REPOSITORY, GONE_DIGEST)]["usedBy"]) == (
+        "MISSING",
+        users,
+    )
+    by_tag = verdicts[(REPOSITORY, "tag:rolled-back")]
+    assert "imageDigest" not in by_tag and by_tag["imageTags"] == ["rolled-back"]
+    assert by_tag["usedBy"] == [{**users[0], "tag": "rolled-back"}]
+    # and the repository outside the prefixes is not checked, but said
+    [outside] = _logged(caplog, "images in use outside the audit's repository prefixes")
+    assert outside["repositories"] == ["other/tool"]
+    assert ("other/tool", elsewhere) not in verdicts
 
 
 # -- one repository's AccessDenied is that repository's --------------------------------------------------------------

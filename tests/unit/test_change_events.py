@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import get_args
 
 import pytest
 
 from layercheck.contracts import events
-from layercheck.logic.change_events import event_entry, is_change, verdict_changed
+from layercheck.logic.change_events import event_entry, is_change, pending_change, verdict_changed
 from layercheck.models.in_use import UsedBy, UsedByKind
 from layercheck.models.stored import ImageStatus, Source, StoredImageVerdict
 
@@ -31,6 +30,7 @@ def verdict(status: ImageStatus, **fields: object) -> StoredImageVerdict:
             "status": status,
             "missingLayers": [LAYER] if status is ImageStatus.BROKEN else [],
             "checkId": "audit-42",
+            "observedAt": "2026-03-01T11:59:58.250Z",
             **fields,
         }
     )
@@ -49,6 +49,8 @@ def verdict(status: ImageStatus, **fields: object) -> StoredImageVerdict:
         (ImageStatus.BROKEN, ImageStatus.COMPLETE, True),  # a recovery
         (ImageStatus.ARCHIVED, ImageStatus.COMPLETE, True),
         (ImageStatus.UNCHECKED, ImageStatus.BROKEN, True),
+        (None, ImageStatus.MISSING, True),
+        (ImageStatus.COMPLETE, ImageStatus.MISSING, True),  # deleted while in use
     ],
 )
 def test_is_change_follows_designs_rule(previous: ImageStatus | None, status: ImageStatus, changed: bool) -> None:
@@ -57,10 +59,10 @@ def test_is_change_follows_designs_rule(previous: ImageStatus | None, status: Im
 
 def test_verdict_changed_builds_the_detail_with_every_contract_field() -> None:
     # Given an in-use image that was COMPLETE and is now BROKEN
-    used_by = [UsedBy(kind="ecs-service", id=SERVICE)]
+    used_by = [UsedBy(kind="ecs-service", id=SERVICE, tag="v1")]
 
     # When the change is judged
-    detail = verdict_changed(ImageStatus.COMPLETE, verdict(ImageStatus.BROKEN), region="eu-west-1", used_by=used_by)
+    detail = verdict_changed(ImageStatus.COMPLETE, verdict(ImageStatus.BROKEN, usedBy=used_by), region="eu-west-1")
 
     # Then the detail is DESIGN.md's, field for field
     assert detail is not None
@@ -73,10 +75,26 @@ def test_verdict_changed_builds_the_detail_with_every_contract_field() -> None:
         "previousStatus": "COMPLETE",
         "status": "BROKEN",
         "missingLayers": [LAYER],
-        "usedBy": [{"kind": "ecs-service", "id": SERVICE}],
+        "usedBy": [{"kind": "ecs-service", "id": SERVICE, "tag": "v1"}],
+        "observedAt": "2026-03-01T11:59:58.250Z",
         "checkedAt": "2026-03-01T12:00:00Z",
         "checkId": "audit-42",
+        "changeId": detail.changeId,
     }
+
+
+def test_a_change_id_is_stable_for_one_change_and_differs_for_any_other() -> None:
+    broken = verdict(ImageStatus.BROKEN)
+    first = verdict_changed(ImageStatus.COMPLETE, broken, region="eu-west-1")
+    again = verdict_changed(ImageStatus.COMPLETE, broken, region="eu-west-1")
+    later = verdict_changed(
+        ImageStatus.COMPLETE, verdict(ImageStatus.BROKEN, observedAt="2026-03-02T00:00:00.000Z"), region="eu-west-1"
+    )
+    other = verdict_changed(ImageStatus.UNCHECKED, broken, region="eu-west-1")
+
+    assert first is not None and again is not None and later is not None and other is not None
+    assert first.changeId == again.changeId
+    assert len({first.changeId, later.changeId, other.changeId}) == 3
 
 
 def test_verdict_changed_writes_null_for_a_first_verdict_and_a_missing_check_id() -> None:
@@ -91,17 +109,21 @@ def test_verdict_changed_gives_nothing_when_the_status_is_unchanged() -> None:
     assert verdict_changed(ImageStatus.BROKEN, verdict(ImageStatus.BROKEN), region="eu-west-1") is None
 
 
-def test_event_entry_is_layercheck_image_verdict_changed_at_the_check_time() -> None:
+def test_event_entry_is_layercheck_image_verdict_changed_at_the_time_ecr_was_read() -> None:
     detail = verdict_changed(None, verdict(ImageStatus.BROKEN), region="eu-west-1")
     assert detail is not None
 
-    entry = event_entry(detail)
+    entry = event_entry(pending_change(detail))
 
-    assert (entry.source, entry.detail_type) == ("layercheck", "Image Verdict Changed")
-    assert entry.time == datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    assert (entry.source, entry.detail_type, entry.change_id) == (
+        "layercheck",
+        "Image Verdict Changed",
+        detail.changeId,
+    )
+    assert entry.time == datetime(2026, 3, 1, 11, 59, 58, 250_000, tzinfo=UTC)
     assert json.loads(entry.detail)["status"] == "BROKEN"
 
 
 def test_used_by_kinds_are_designs_spelling() -> None:
     assert events.USED_BY_KINDS == ("ecs-service", "ecs-task", "lambda-function", "inventory")
-    assert set(get_args(UsedByKind)) == set(events.USED_BY_KINDS)
+    assert [kind.value for kind in UsedByKind] == list(events.USED_BY_KINDS)

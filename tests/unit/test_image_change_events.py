@@ -13,7 +13,7 @@ from layercheck.errors import ResultsNotStoredError
 from layercheck.logic.change_events import EventEntry, PublishOutcome, UnsentEvent
 from layercheck.logic.image_check import ImageCheckService
 from layercheck.logic.images import ImageRef, ImageWalk
-from layercheck.logic.layer_check import ImageWrite
+from layercheck.logic.verdict_merge import ImageObservation, ImageWrite, InUseKnowledge, StoredImage, merge
 from layercheck.models.in_use import UsedBy
 from layercheck.models.replicas import Replica, ReplicaStatus
 from layercheck.models.stored import MAX_LISTED, ImageStatus, Source, StoredImageVerdict, StoredItem
@@ -33,31 +33,39 @@ class LayerStore:
 
 
 @dataclass
-class PreviousStatusStore:
-    """Like UpdateItem ALL_OLD: each write answers the status and usedBy it replaced (a repeat sees its own earlier
-    write); with ``keep_audit_findings`` the stored usedBy stays."""
+class MemoryImageStore:
+    """``ImageVerdictStore`` in memory, merging as the results table does (``logic.verdict_merge.merge``): each write
+    sees the item as the last one left it, changes wait on it until ``clear_sent``. ``refuse``: digests it fails."""
 
-    statuses: dict[str, ImageStatus] = field(default_factory=dict)
+    items: dict[tuple[str, str | None, str, str], StoredImage] = field(default_factory=dict)
     refuse: set[str] = field(default_factory=set)
-    used_by: dict[str, list[UsedBy]] = field(default_factory=dict)
 
-    def put_image_verdicts(
-        self, verdicts: Sequence[StoredImageVerdict], *, keep_audit_findings: bool = False
-    ) -> list[ImageWrite]:
+    def write_images(self, observations: Sequence[ImageObservation], *, stage_changes: bool = True) -> list[ImageWrite]:
         writes = []
-        for verdict in verdicts:
-            digest = verdict.imageDigest
-            if digest in self.refuse:
-                writes.append(ImageWrite(stored=False, reason="ProvisionedThroughputExceededException: slow down"))
+        for observation in observations:
+            verdict = observation.verdict
+            if verdict.reference in self.refuse:
+                writes.append(ImageWrite(None, "ProvisionedThroughputExceededException: slow down"))
                 continue
-            previous_used_by = tuple(self.used_by.get(digest, []))
-            writes.append(
-                ImageWrite(stored=True, previous_status=self.statuses.get(digest), previous_used_by=previous_used_by)
-            )
-            self.statuses[digest] = verdict.status
-            if not keep_audit_findings:
-                self.used_by[digest] = list(verdict.usedBy)
+            key = (verdict.registryId, verdict.region, verdict.repositoryName, verdict.reference)
+            stored = self.items.get(key)
+            update = merge(stored, observation, stage_changes=stage_changes)
+            if update.groups or update.change is not None:
+                self.items[key] = StoredImage(update.verdict, (stored.version if stored else 0) + 1, update.pending)
+            writes.append(ImageWrite(update))
         return writes
+
+    def clear_sent(self, verdict: StoredImageVerdict, change_ids: Sequence[str]) -> None:
+        key = (verdict.registryId, verdict.region, verdict.repositoryName, verdict.reference)
+        stored = self.items[key]
+        left = tuple(change for change in stored.pending if change.change_id not in change_ids)
+        self.items[key] = StoredImage(stored.verdict, stored.version + 1, left)
+
+    def verdict(self, digest: str) -> StoredImageVerdict:
+        return next(item.verdict for key, item in self.items.items() if key[3] == digest)
+
+    def waiting(self) -> list[str]:
+        return [change.change_id for item in self.items.values() for change in item.pending]
 
 
 @dataclass
@@ -75,7 +83,7 @@ class Bus:
         return [json.loads(entry.detail) for entry in self.entries]
 
 
-def checker(available: set[str], images: PreviousStatusStore, bus: Bus) -> ImageCheckService:
+def checker(available: set[str], images: MemoryImageStore, bus: Bus) -> ImageCheckService:
     manifests = FakeManifests({"whole": manifest("c1", "base"), "broken": manifest("c2", "base", "gone")})
     return ImageCheckService(
         registry=FakeRegistry({d(x) for x in available}),
@@ -88,16 +96,21 @@ def checker(available: set[str], images: PreviousStatusStore, bus: Bus) -> Image
     )
 
 
+def known(users: dict[str, list[UsedBy]]) -> InUseKnowledge:
+    """What an audit's discovery found, just before this check read ECR."""
+    return InUseKnowledge(users=users, observed_at=NOW)
+
+
 def refs() -> list[ImageRef]:
     return [ImageRef(d("whole"), ("v1",)), ImageRef(d("broken"), ("v2",))]
 
 
 def test_first_verdicts_publish_only_what_is_not_complete_with_used_by() -> None:
-    bus, images = Bus(), PreviousStatusStore()
+    bus, images = Bus(), MemoryImageStore()
     used_by = {d("broken"): [UsedBy(kind="ecs-service", id=SERVICE_ARN)]}
 
     outcome = checker({"c1", "c2", "base"}, images, bus).check_images(
-        "123456789012", "app", refs(), source=Source.SCHEDULE, check_id="audit-1", used_by=used_by
+        "123456789012", "app", refs(), source=Source.SCHEDULE, check_id="audit-1", in_use=known(used_by)
     )
 
     [detail] = bus.details()
@@ -110,7 +123,7 @@ def test_first_verdicts_publish_only_what_is_not_complete_with_used_by() -> None
 
 
 def test_a_repeat_with_nothing_changed_publishes_nothing_and_a_recovery_publishes_once() -> None:
-    bus, images = Bus(), PreviousStatusStore()
+    bus, images = Bus(), MemoryImageStore()
     checker({"c1", "c2", "base"}, images, bus).check_images("123456789012", "app", refs(), source=Source.API)
     bus.entries.clear()
 
@@ -125,10 +138,10 @@ def test_a_repeat_with_nothing_changed_publishes_nothing_and_a_recovery_publishe
 
 def test_a_check_that_does_not_know_who_runs_the_image_keeps_and_announces_the_stored_used_by() -> None:
     # Given an audit that stored the broken image as run by an ECS service
-    bus, images = Bus(), PreviousStatusStore()
+    bus, images = Bus(), MemoryImageStore()
     users = [UsedBy(kind="ecs-service", id=SERVICE_ARN)]
     checker({"c1", "c2", "base"}, images, bus).check_images(
-        "123456789012", "app", refs(), source=Source.SCHEDULE, used_by={d("broken"): users}
+        "123456789012", "app", refs(), source=Source.SCHEDULE, in_use=known({d("broken"): users})
     )
     bus.entries.clear()
 
@@ -138,7 +151,7 @@ def test_a_check_that_does_not_know_who_runs_the_image_keeps_and_announces_the_s
     )
 
     # Then the store kept the service, the verdict answered carries it, and so does the recovery event
-    assert images.used_by[d("broken")] == users
+    assert images.verdict(d("broken")).usedBy == users
     assert [v.usedBy for v in outcome.verdicts] == [users]
     [detail] = bus.details()
     assert (detail["previousStatus"], detail["status"]) == ("BROKEN", "COMPLETE")
@@ -146,36 +159,38 @@ def test_a_check_that_does_not_know_who_runs_the_image_keeps_and_announces_the_s
 
     # When an audit finds nobody running it any more (used_by given, the image not in it), Then it is cleared
     outcome = checker({"c1", "c2", "base", "gone"}, images, bus).check_images(
-        "123456789012", "app", refs(), source=Source.SCHEDULE, used_by={}
+        "123456789012", "app", refs(), source=Source.SCHEDULE, in_use=known({})
     )
-    assert images.used_by[d("broken")] == [] and [v.usedBy for v in outcome.verdicts] == [[], []]
+    assert images.verdict(d("broken")).usedBy == [] and [v.usedBy for v in outcome.verdicts] == [[], []]
 
 
 def test_a_publishing_failure_keeps_the_verdicts_and_is_reported() -> None:
-    bus, images = Bus(refuse=True), PreviousStatusStore()
+    bus, images = Bus(refuse=True), MemoryImageStore()
 
     outcome = checker({"c1", "c2", "base"}, images, bus).check_images("123456789012", "app", refs(), source=Source.API)
 
-    assert images.statuses == {d("whole"): ImageStatus.COMPLETE, d("broken"): ImageStatus.BROKEN}
+    assert [images.verdict(d(x)).status for x in ("whole", "broken")] == [ImageStatus.COMPLETE, ImageStatus.BROKEN]
     assert [(u.code, json.loads(u.entry.detail)["status"]) for u in outcome.events_unsent] == [
         ("InternalFailure", "BROKEN")
     ]
 
 
 def test_an_unstored_image_raises_after_the_stored_ones_published_their_events() -> None:
-    # Given a store that takes the whole image and refuses the broken one, and a first broken image elsewhere
-    bus, images = Bus(), PreviousStatusStore(statuses={d("whole"): ImageStatus.BROKEN}, refuse={d("broken")})
+    # Given a store that holds the whole image as BROKEN, takes it, and refuses the broken one
+    bus, images = Bus(), MemoryImageStore()
+    checker({"base"}, images, Bus()).check_images("123456789012", "app", refs()[:1], source=Source.API)
+    images.refuse.add(d("broken"))
 
     with pytest.raises(ResultsNotStoredError) as raised:
         checker({"c1", "c2", "base"}, images, bus).check_images("123456789012", "app", refs(), source=Source.API)
 
     # Then the recovery it stored was published before the error (a retry would see it stored and stay silent)
     assert [(x["imageDigest"], x["status"]) for x in bus.details()] == [(d("whole"), "COMPLETE")]
-    assert raised.value.unstored_keys == [{"repositoryName": "app", "imageDigest": d("broken")}]
+    assert raised.value.unstored_keys == [{"repositoryName": "app", "image": d("broken")}]
 
 
 def test_events_without_previous_statuses_are_refused_at_construction() -> None:
-    with pytest.raises(ValueError, match="previous status"):
+    with pytest.raises(ValueError, match="image store"):
         ImageCheckService(registry=FakeRegistry(set()), manifests=FakeManifests({}), store=LayerStore(), events=Bus())
 
 
@@ -189,7 +204,7 @@ def test_replica_check_fills_replicas_and_counts_incomplete_copies() -> None:
             Replica(region="eu-central-1", registryId="123456789012", status=ReplicaStatus.COMPLETE),
         ]
 
-    outcome = checker({"c1", "c2", "base"}, PreviousStatusStore(), Bus()).check_images(
+    outcome = checker({"c1", "c2", "base"}, MemoryImageStore(), Bus()).check_images(
         "123456789012", "app", refs(), source=Source.SCHEDULE, replica_check=replicas
     )
 

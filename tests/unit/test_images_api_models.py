@@ -165,8 +165,13 @@ def test_inventory_entries_keep_ecr_images_and_list_the_rest_as_ignored() -> Non
     )
 
     # When the report is judged
+    reporter = "arn:aws:sts::123456789012:assumed-role/k8s-reporter/cron"
     entries, ignored = inventory_entries(
-        request, reported_at=REPORTED_AT, ttl_hours=48, is_audited=lambda registry: registry == "123456789012"
+        request,
+        reported_at=REPORTED_AT,
+        ttl_hours=48,
+        is_audited=lambda registry: registry.registry_id == "123456789012",
+        reported_by=reporter,
     )
 
     # Then two distinct entries are kept, the one with a digest by digest, expiring 48 hours after the report
@@ -175,8 +180,8 @@ def test_inventory_entries_keep_ecr_images_and_list_the_rest_as_ignored() -> Non
         ("web", None, DIGEST),
     ]
     assert {e.expiresAt for e in entries} == {int(REPORTED_AT.timestamp()) + 48 * 3600}
-    assert {(e.source, e.registryId, e.region, e.reportedAt) for e in entries} == {
-        ("k8s-prod", "123456789012", "eu-west-1", "2026-03-01T12:00:00Z")
+    assert {(e.source, e.registryId, e.region, e.reportedAt, e.reportedBy) for e in entries} == {
+        ("k8s-prod", "123456789012", "eu-west-1", "2026-03-01T12:00:00Z", reporter)
     }
     # And each other string is ignored by position, with the reason
     assert [(item.index, item.image) for item in ignored] == [

@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from layercheck.errors import AuditScopeError, RepositoryCheckError, TransientCheckError
 from layercheck.logic import audit
-from layercheck.logic.audit import AuditService, effective_scope, image_slices, select_images
+from layercheck.logic.audit import AuditService
+from layercheck.logic.audit_scope import effective_scope, image_slices, select_images
 from layercheck.logic.catalog import ImageDetail, RepositoryRef
 from layercheck.models.audit import AuditScope, AuditScopeInput, ImagesWorkItem, RepositoryWorkItem
 

@@ -145,18 +145,27 @@ def test_push_recheck_is_off_with_a_zero_budget(ecr: Stubbed) -> None:
         "UpstreamUnavailable",
         "ImageInaccessible",
         "ImageReferencedByManifestList",
-        "ImageNotFound",
     ],
 )
 def test_check_images_a_batch_get_image_failure_code_makes_the_image_unchecked(ecr: Stubbed, code: str) -> None:
     """Real ECR: BatchGetImage ``failures[].failureCode`` (ImageFailureCode) names why a manifest was not returned,
-    with the digest in ``imageId``. None of them says a blob is missing."""
+    with the digest in ``imageId``. None of them says a blob is missing, nor that the image is gone."""
     ecr.batch_get_image({}, {d("img"): code})
 
     [verdict] = ecr.images().check_images(REGISTRY, REPOSITORY, [_ref("img")], source=Source.API).verdicts
 
     assert (verdict.status, verdict.failureCode) == (ImageStatus.UNCHECKED, code)
     assert verdict.failureReason == f"{code} for {d('img')}"
+
+
+def test_check_images_an_image_batch_get_image_does_not_find_is_missing(ecr: Stubbed) -> None:
+    """Real ECR: BatchGetImage answers ``failureCode`` ImageNotFound, with the digest, for an image the repository no
+    longer holds (deleted since it was listed or announced): nothing to judge, and nothing anyone can pull."""
+    ecr.batch_get_image({}, {d("img"): "ImageNotFound"})
+
+    [verdict] = ecr.images().check_images(REGISTRY, REPOSITORY, [_ref("img")], source=Source.API).verdicts
+
+    assert (verdict.status, verdict.failureCode) == (ImageStatus.MISSING, "ImageNotFound")
 
 
 def test_check_images_an_unreadable_platform_manifest_is_unchecked_but_a_missing_one_is_broken(ecr: Stubbed) -> None:
@@ -176,9 +185,7 @@ def test_check_images_an_unreadable_platform_manifest_is_unchecked_but_a_missing
     assert (gone.status, gone.missingManifests) == (ImageStatus.BROKEN, [d("gone")])
 
 
-@pytest.mark.parametrize(
-    "code", ["UnableToGetUpstreamImageException", "ImageNotFoundException", "KmsException", "AccessDeniedException"]
-)
+@pytest.mark.parametrize("code", ["UnableToGetUpstreamImageException", "KmsException", "AccessDeniedException"])
 def test_check_images_a_batch_get_image_error_makes_every_image_unchecked(ecr: Stubbed, code: str) -> None:
     """Real ECR: BatchGetImage on a pull-through cache repository can fail as a whole with
     UnableToGetUpstreamImageException (upstream credentials); other whole-call errors likewise say nothing of blobs."""
@@ -229,14 +236,14 @@ def test_audit_throttled_image_listing_is_retried(ecr: Stubbed) -> None:
         audit.audit_repository(RepositoryWorkItem(auditId="a", registryId=REGISTRY, repositoryName=REPOSITORY))
 
 
-def test_push_of_an_image_ecr_no_longer_describes_is_unchecked(ecr: Stubbed) -> None:
+def test_push_of_an_image_ecr_no_longer_describes_is_missing(ecr: Stubbed) -> None:
     """Real ECR: DescribeImages raises ImageNotFoundException for an image deleted since its push event."""
     ecr.stubber.add_client_error("describe_images", "ImageNotFoundException", "not found", 400)
     ecr.batch_get_image({}, {d("img"): "ImageNotFound"})
 
     [verdict] = ecr.push(3, []).check_push(REGISTRY, REPOSITORY, d("img"), "v1").verdicts
 
-    assert (verdict.status, verdict.failureCode, verdict.imageTags) == (ImageStatus.UNCHECKED, "ImageNotFound", ["v1"])
+    assert (verdict.status, verdict.failureCode, verdict.imageTags) == (ImageStatus.MISSING, "ImageNotFound", ["v1"])
 
 
 # -- pull-through cache repositories -------------------------------------------------------------------------------

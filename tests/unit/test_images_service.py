@@ -103,6 +103,7 @@ def test_shared_layers_are_checked_once_for_all_images_of_a_repository() -> None
         "registryId": "123456789012",
         "repositoryName": "repo",
         "checkedAt": "2026-01-02T03:04:05Z",
+        "observedAt": "2026-01-02T03:04:05.000Z",
         "source": "schedule",
         "expiresAt": int(NOW.timestamp()) + 7 * 86400,
         "itemType": "image",
@@ -138,19 +139,19 @@ def test_transient_errors_raise_before_anything_is_stored(code: str) -> None:
     assert store.items == []
 
 
-def test_a_repository_level_error_gives_every_image_an_unchecked_verdict() -> None:
-    manifests = FakeManifests({}, error=RepositoryCheckError("RepositoryNotFoundException", "gone"))
-    store = FakeStore()
+def test_a_repository_level_error_gives_every_image_a_verdict_that_says_so() -> None:
+    # A repository that cannot be read (KMS): its images are UNCHECKED; one that is gone: its images are MISSING
+    for code, status in (("KmsException", ImageStatus.UNCHECKED), ("RepositoryNotFoundException", ImageStatus.MISSING)):
+        manifests = FakeManifests({}, error=RepositoryCheckError(code, "no"))
+        store = FakeStore()
 
-    outcome = service(manifests, FakeRegistry(set()), store).check_images(
-        "1", "repo", [ImageRef(d("one")), ImageRef(d("two"))], source=Source.PUSH
-    )
+        outcome = service(manifests, FakeRegistry(set()), store).check_images(
+            "1", "repo", [ImageRef(d("one")), ImageRef(d("two"))], source=Source.PUSH
+        )
 
-    assert {(v.status, v.failureCode) for v in outcome.verdicts} == {
-        (ImageStatus.UNCHECKED, "RepositoryNotFoundException")
-    }
-    assert outcome.unchecked == 2
-    assert len(store.items) == 2
+        assert {(v.status, v.failureCode) for v in outcome.verdicts} == {(status, code)}
+        assert outcome.count(status) == 2
+        assert len(store.items) == 2
 
 
 def test_a_throttled_manifest_read_is_transient() -> None:

@@ -1,27 +1,27 @@
-"""The images in use in one account and Region, from fakes of the four ports (ECS, Lambda, inventory, ECR tags)."""
+"""The images in use in one account and Region: discovery from fakes of the three sources (ECS, Lambda, inventory),
+then each repository's references resolved against what it holds."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import pytest
-
-from layercheck.errors import RepositoryCheckError, TransientCheckError
 from layercheck.logic.in_use import (
     EcsContainer,
     EcsService,
     EcsTask,
     EcsWorkloads,
+    InUseReferences,
     InUseSourceError,
     LambdaImageFunction,
     RegistryRef,
+    ResolvedInUse,
     SourceFailure,
-    TagAnswer,
-    UnresolvedImage,
     discover_in_use,
+    resolve_in_use,
 )
-from layercheck.models.in_use import InUseImage, InventoryEntry, UsedBy
+from layercheck.logic.verdict_build import GoneImage
+from layercheck.models.in_use import InUseReference, InventoryEntry, UsedBy
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 AUDIT = RegistryRef(ACCOUNT, REGION)
@@ -69,24 +69,6 @@ class FakeInventory:
         yield from self.entries
 
 
-@dataclass
-class FakeTags:
-    """ECR's tags: (registry, region, repository) -> {tag: digest}; a repository missing raises as ECR would."""
-
-    tags: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
-    calls: list[tuple[str, str, str, tuple[str, ...]]] = field(default_factory=list)
-
-    def resolve_tags(self, registry_id: str, region: str, repository_name: str, tags: Sequence[str]) -> TagAnswer:
-        self.calls.append((registry_id, region, repository_name, tuple(tags)))
-        known = self.tags.get((registry_id, region, repository_name))
-        if known is None:
-            raise RepositoryCheckError("RepositoryNotFoundException", "no such repository")
-        return TagAnswer(
-            digests={tag: known[tag] for tag in tags if tag in known},
-            missing={tag: "ImageNotFoundException" for tag in tags if tag not in known},
-        )
-
-
 def entry(repository: str, *, tag: str | None = None, image_digest: str | None = None) -> InventoryEntry:
     return InventoryEntry(
         source="k8s-prod",
@@ -100,103 +82,106 @@ def entry(repository: str, *, tag: str | None = None, image_digest: str | None =
     )
 
 
-def key(repository: str, n: int, region: str = REGION) -> InUseImage:
-    return InUseImage(ACCOUNT, region, repository, digest(n))
+def discover(
+    *, ecs: FakeEcs | None = None, functions: FakeLambda | None = None, inventory: FakeInventory | None = None
+) -> InUseReferences:
+    return discover_in_use(AUDIT, ecs=ecs, lambda_functions=functions, inventory=inventory)
 
 
-def test_discover_in_use_resolves_an_ecs_service_tag_through_ecr() -> None:
-    # Given a service whose task definition names api:v1, which ECR holds as digest 1
-    ecs = FakeEcs(EcsWorkloads(services=(EcsService(SERVICE, (f"{HOST}/api:v1",)),)))
-    tags = FakeTags({(ACCOUNT, REGION, "api"): {"v1": digest(1)}})
-
-    # When the images in use are discovered
-    found = discover_in_use(AUDIT, ecs=ecs, lambda_functions=None, inventory=None, tags=tags)
-
-    # Then the image is in use by the service
-    assert found.images == {key("api", 1): [UsedBy(kind="ecs-service", id=SERVICE)]}
-    assert found.unresolved == [] and found.failures == [] and found.ignored == 0
+def resolved(found: InUseReferences, repository: str, tags: dict[str, str], held: set[str]) -> ResolvedInUse:
+    return resolve_in_use(found.by_repository.get(repository, []), tags, held)
 
 
-def test_discover_in_use_counts_a_services_running_tasks_for_the_service_and_keeps_their_resolved_digest() -> None:
-    # Given a service on api:v1 (now digest 2 in ECR) whose running task still runs digest 1 (ECS resolved it at start)
+SERVICE_USER = UsedBy(kind="ecs-service", id=SERVICE)
+
+
+def test_discovery_collects_an_ecs_services_tag_and_the_repositorys_listing_resolves_it() -> None:
+    # Given a service whose task definition names api:v1, which the repository holds as digest 1
+    found = discover(ecs=FakeEcs(EcsWorkloads(services=(EcsService(SERVICE, (f"{HOST}/api:v1",)),))))
+
+    # Then discovery keeps the reference by tag (no ECR call), and the listing resolves it
+    assert found.by_repository == {"api": [InUseReference(usedBy=SERVICE_USER.model_copy(update={"tag": "v1"}))]}
+    answer = resolved(found, "api", {"v1": digest(1)}, {digest(1)})
+    assert answer.users == {digest(1): [UsedBy(kind="ecs-service", id=SERVICE, tag="v1")]}
+    assert answer.held == [digest(1)] and answer.gone == []
+
+
+def test_a_services_running_tasks_count_for_the_service_and_keep_their_resolved_digest() -> None:
+    # Given a service on api:v1 (now digest 2) whose running task still runs digest 1 (ECS resolved it at start)
     service = EcsService(SERVICE, (f"{HOST}/api:v1",), deployment_ids=("ecs-svc/111",))
     task = EcsTask(TASK, (EcsContainer(f"{HOST}/api:v1", digest(1)),), started_by="ecs-svc/111")
-    tags = FakeTags({(ACCOUNT, REGION, "api"): {"v1": digest(2)}})
 
-    found = discover_in_use(
-        AUDIT, ecs=FakeEcs(EcsWorkloads((service,), (task,))), lambda_functions=None, inventory=None, tags=tags
-    )
+    found = discover(ecs=FakeEcs(EcsWorkloads((service,), (task,))))
 
     # Then both digests are in use by the service, and no ecs-task entry grows with the task count
-    assert found.images == {
-        key("api", 2): [UsedBy(kind="ecs-service", id=SERVICE)],
-        key("api", 1): [UsedBy(kind="ecs-service", id=SERVICE)],
+    answer = resolved(found, "api", {"v1": digest(2)}, {digest(1), digest(2)})
+    assert answer.users == {
+        digest(2): [UsedBy(kind="ecs-service", id=SERVICE, tag="v1")],
+        digest(1): [SERVICE_USER],
     }
 
 
-def test_discover_in_use_names_a_standalone_task_as_ecs_task() -> None:
+def test_a_standalone_task_is_named_as_ecs_task() -> None:
     task = EcsTask(TASK, (EcsContainer(f"{HOST}/batch@{digest(3)}"),), started_by="events-rule/nightly")
 
-    found = discover_in_use(
-        AUDIT, ecs=FakeEcs(EcsWorkloads(tasks=(task,))), lambda_functions=None, inventory=None, tags=FakeTags()
-    )
+    found = discover(ecs=FakeEcs(EcsWorkloads(tasks=(task,))))
 
-    assert found.images == {key("batch", 3): [UsedBy(kind="ecs-task", id=TASK)]}
+    assert found.by_repository == {
+        "batch": [InUseReference(imageDigest=digest(3), usedBy=UsedBy(kind="ecs-task", id=TASK))]
+    }
 
 
-def test_discover_in_use_prefers_lambdas_resolved_digest_then_the_uris_digest_then_its_tag() -> None:
+def test_lambdas_resolved_digest_wins_then_the_uris_digest_then_its_tag() -> None:
     # Given three functions: one Lambda resolved to digest 5 (its tag now points at 6), one deployed by digest 7,
-    # one by tag only (resolved through ECR to 8)
+    # one by tag only (the listing resolves it to 8)
     functions = [
         LambdaImageFunction(f"{FUNCTION}-a", f"{HOST}/fn:v1", f"{HOST}/fn@{digest(5)}"),
         LambdaImageFunction(f"{FUNCTION}-b", f"{HOST}/fn@{digest(7)}"),
         LambdaImageFunction(f"{FUNCTION}-c", f"{HOST}/fn:v2"),
     ]
-    tags = FakeTags({(ACCOUNT, REGION, "fn"): {"v1": digest(6), "v2": digest(8)}})
 
-    found = discover_in_use(AUDIT, ecs=None, lambda_functions=FakeLambda(functions), inventory=None, tags=tags)
+    found = discover(functions=FakeLambda(functions))
 
-    assert found.images == {
-        key("fn", 5): [UsedBy(kind="lambda-function", id=f"{FUNCTION}-a")],
-        key("fn", 7): [UsedBy(kind="lambda-function", id=f"{FUNCTION}-b")],
-        key("fn", 8): [UsedBy(kind="lambda-function", id=f"{FUNCTION}-c")],
+    answer = resolved(found, "fn", {"v1": digest(6), "v2": digest(8)}, {digest(n) for n in (5, 6, 7, 8)})
+    assert answer.users == {
+        digest(5): [UsedBy(kind="lambda-function", id=f"{FUNCTION}-a")],
+        digest(7): [UsedBy(kind="lambda-function", id=f"{FUNCTION}-b")],
+        digest(8): [UsedBy(kind="lambda-function", id=f"{FUNCTION}-c", tag="v2")],
     }
-    # v1 was never asked of ECR: the resolved digest made it unnecessary
-    assert tags.calls == [(ACCOUNT, REGION, "fn", ("v2",))]
 
 
-def test_discover_in_use_reads_the_audited_registrys_inventory() -> None:
+def test_discovery_reads_the_audited_registrys_inventory_with_who_reported_each_entry() -> None:
+    reporter = "arn:aws:iam::123456789012:role/k8s-reporter"
     inventory = FakeInventory([entry("web", tag="v1"), entry("web", image_digest=digest(9))])
-    tags = FakeTags({(ACCOUNT, REGION, "web"): {"v1": digest(4)}})
+    inventory.entries[0] = inventory.entries[0].model_copy(update={"reportedBy": reporter})
 
-    found = discover_in_use(AUDIT, ecs=None, lambda_functions=None, inventory=inventory, tags=tags)
+    found = discover(inventory=inventory)
 
     assert inventory.asked == [(ACCOUNT, REGION)]
-    assert found.images == {
-        key("web", 9): [UsedBy(kind="inventory", id="k8s-prod")],
-        key("web", 4): [UsedBy(kind="inventory", id="k8s-prod")],
+    answer = resolved(found, "web", {"v1": digest(4)}, {digest(4), digest(9)})
+    assert answer.users == {
+        digest(4): [UsedBy(kind="inventory", id="k8s-prod", tag="v1", reportedBy=reporter)],
+        digest(9): [UsedBy(kind="inventory", id="k8s-prod")],
     }
 
 
-def test_discover_in_use_merges_users_of_one_image_once_each_and_resolves_each_repository_in_one_call() -> None:
-    # Given a service, a function and an inventory entry on the same tag, and the service listed with it twice
+def test_users_of_one_image_are_named_once_each_discovered_workloads_before_reports() -> None:
+    # Given an inventory report, a function and a service (listed twice) on the same tag, read in that order
     ecs = FakeEcs(EcsWorkloads(services=(EcsService(SERVICE, (f"{HOST}/api:v1", f"{HOST}/api:v1", f"{HOST}/api:v2")),)))
     functions = FakeLambda([LambdaImageFunction(FUNCTION, f"{HOST}/api:v1")])
-    tags = FakeTags({(ACCOUNT, REGION, "api"): {"v1": digest(1), "v2": digest(2)}})
 
-    found = discover_in_use(
-        AUDIT, ecs=ecs, lambda_functions=functions, inventory=FakeInventory([entry("api", tag="v1")]), tags=tags
-    )
+    found = discover(ecs=ecs, functions=functions, inventory=FakeInventory([entry("api", tag="v1")]))
+    found.by_repository["api"].reverse()  # the report first: it must still come last
 
-    assert found.images[key("api", 1)] == [
-        UsedBy(kind="ecs-service", id=SERVICE),
-        UsedBy(kind="lambda-function", id=FUNCTION),
-        UsedBy(kind="inventory", id="k8s-prod"),
+    answer = resolved(found, "api", {"v1": digest(1), "v2": digest(2)}, {digest(1), digest(2)})
+    assert answer.users[digest(1)] == [
+        UsedBy(kind="lambda-function", id=FUNCTION, tag="v1"),
+        UsedBy(kind="ecs-service", id=SERVICE, tag="v1"),
+        UsedBy(kind="inventory", id="k8s-prod", tag="v1"),
     ]
-    assert tags.calls == [(ACCOUNT, REGION, "api", ("v1", "v2"))]
 
 
-def test_discover_in_use_ignores_images_outside_the_audited_registries_and_not_in_ecr() -> None:
+def test_discovery_ignores_images_outside_the_audited_registry_and_not_in_ecr() -> None:
     # Given images from Docker Hub, public ECR, another account and another Region of this account
     images = (
         "nginx:1.27",
@@ -204,54 +189,51 @@ def test_discover_in_use_ignores_images_outside_the_audited_registries_and_not_i
         f"210987654321.dkr.ecr.{REGION}.amazonaws.com/api:v1",
         f"{OTHER_HOST}/api@{digest(1)}",
     )
-    ecs = FakeEcs(EcsWorkloads(services=(EcsService(SERVICE, images),)))
-    tags = FakeTags()
 
-    found = discover_in_use(AUDIT, ecs=ecs, lambda_functions=None, inventory=None, tags=tags)
+    found = discover(ecs=FakeEcs(EcsWorkloads(services=(EcsService(SERVICE, images),))))
 
-    assert found.images == {} and found.ignored == 4 and tags.calls == []
+    assert found.by_repository == {} and found.ignored == 4
 
 
-def test_discover_in_use_keeps_another_audited_region_of_the_account() -> None:
-    ecs = FakeEcs(EcsWorkloads(services=(EcsService(SERVICE, (f"{OTHER_HOST}/api@{digest(1)}",)),)))
-
-    found = discover_in_use(
-        AUDIT,
-        ecs=ecs,
-        lambda_functions=None,
-        inventory=None,
-        tags=FakeTags(),
-        audited_registries=[AUDIT, RegistryRef(ACCOUNT, "us-east-1")],
-    )
-
-    assert found.images == {key("api", 1, "us-east-1"): [UsedBy(kind="ecs-service", id=SERVICE)]}
-
-
-def test_discover_in_use_reports_tags_ecr_does_not_hold_with_their_users() -> None:
-    # Given a service on a deleted tag and a function on a repository that no longer exists
+def test_tags_and_digests_the_repository_does_not_hold_are_gone_with_their_users() -> None:
+    # Given a service on a deleted tag and a function on a deleted digest
     ecs = FakeEcs(EcsWorkloads(services=(EcsService(SERVICE, (f"{HOST}/api:gone",)),)))
-    functions = FakeLambda([LambdaImageFunction(FUNCTION, f"{HOST}/deleted:v1")])
-    tags = FakeTags({(ACCOUNT, REGION, "api"): {"v1": digest(1)}})
+    functions = FakeLambda([LambdaImageFunction(FUNCTION, f"{HOST}/api@{digest(5)}")])
 
-    found = discover_in_use(AUDIT, ecs=ecs, lambda_functions=functions, inventory=None, tags=tags)
+    found = discover(ecs=ecs, functions=functions)
+    answer = resolved(found, "api", {"v1": digest(1)}, {digest(1)})
 
-    assert found.images == {}
-    assert found.unresolved == [
-        UnresolvedImage(
-            ACCOUNT, REGION, "api", "gone", "ImageNotFoundException", (UsedBy(kind="ecs-service", id=SERVICE),)
-        ),
-        UnresolvedImage(
-            ACCOUNT,
-            REGION,
-            "deleted",
-            "v1",
-            "RepositoryNotFoundException",
-            (UsedBy(kind="lambda-function", id=FUNCTION),),
-        ),
+    # Then both are gone, the tag keyed by itself (it names no digest), each with its users
+    assert answer.held == []
+    assert [(g.image_digest, g.image_tags, g.code) for g in answer.gone] == [
+        (digest(5), (), "ImageNotFoundException"),
+        (None, ("gone",), "ImageNotFoundException"),
+    ]
+    assert answer.users == {
+        digest(5): [UsedBy(kind="lambda-function", id=FUNCTION)],
+        "tag:gone": [UsedBy(kind="ecs-service", id=SERVICE, tag="gone")],
+    }
+
+
+def test_a_repository_that_does_not_exist_makes_every_reference_gone_with_its_code() -> None:
+    found = discover(functions=FakeLambda([LambdaImageFunction(FUNCTION, f"{HOST}/deleted:v1")]))
+
+    answer = resolve_in_use(found.by_repository["deleted"], {}, (), gone_code="RepositoryNotFoundException")
+
+    assert answer.gone == [
+        GoneImage(None, ("v1",), "RepositoryNotFoundException", "the tag v1 a workload names resolves to no image")
     ]
 
 
-def test_discover_in_use_keeps_the_other_sources_when_one_fails() -> None:
+def test_tags_whose_lookup_failed_are_neither_in_use_nor_gone() -> None:
+    found = discover(ecs=FakeEcs(EcsWorkloads(services=(EcsService(SERVICE, (f"{HOST}/api:v1",)),))))
+
+    answer = resolve_in_use(found.by_repository["api"], {}, set(), unresolved={"v1"})
+
+    assert (answer.users, answer.gone) == ({}, [])
+
+
+def test_discovery_keeps_the_other_sources_when_one_fails() -> None:
     # Given ECS refusing access, and Lambda failing after its first function
     ecs = FakeEcs(error=InUseSourceError("ecs", "AccessDeniedException", "not allowed"))
     functions = FakeLambda(
@@ -259,39 +241,21 @@ def test_discover_in_use_keeps_the_other_sources_when_one_fails() -> None:
         error_after=1,
     )
 
-    found = discover_in_use(
-        AUDIT,
-        ecs=ecs,
-        lambda_functions=functions,
-        inventory=FakeInventory([entry("web", image_digest=digest(3))]),
-        tags=FakeTags(),
-    )
+    found = discover(ecs=ecs, functions=functions, inventory=FakeInventory([entry("web", image_digest=digest(3))]))
 
     # Then what was read still counts, and each failure is named
-    assert set(found.images) == {key("fn", 1), key("web", 3)}
+    assert sorted(found.by_repository) == ["fn", "web"] and found.count == 2
     assert found.failures == [
         SourceFailure("ecs", "AccessDeniedException", "not allowed"),
         SourceFailure("lambda", "AccessDeniedException", "no"),
     ]
-    assert found.used_by(key("fn", 1)) == [UsedBy(kind="lambda-function", id=FUNCTION)]
-    assert found.used_by(key("fn", 2)) == []
 
 
-def test_discover_in_use_retries_a_throttled_tag_resolution_rather_than_calling_every_tag_unresolved() -> None:
-    """ECR answers DescribeImages with ThrottlingException when the account's quota is spent (still so after
-    botocore's retries): that says nothing about the tags, so the registry item must be retried."""
+def test_discovery_makes_no_registry_call_however_many_images_a_report_names() -> None:
+    """The registry's audit must finish in bounded time: 10,000 reported tags in 1,000 repositories that do not
+    exist are collected, not resolved (each repository's own audit resolves its references)."""
+    entries = [entry(f"made-up-{n % 1000}", tag=f"v{n}") for n in range(10_000)]
 
-    class ThrottledTags:
-        def resolve_tags(self, registry_id: str, region: str, repository_name: str, tags: Sequence[str]) -> TagAnswer:
-            raise RepositoryCheckError("ThrottlingException", "Rate exceeded")
+    found = discover(inventory=FakeInventory(entries))
 
-    service = EcsService(arn=SERVICE, images=(f"{HOST}/team-a/api:v1",))
-    with pytest.raises(TransientCheckError) as raised:
-        discover_in_use(
-            AUDIT,
-            ecs=FakeEcs(EcsWorkloads(services=(service,))),
-            lambda_functions=None,
-            inventory=None,
-            tags=ThrottledTags(),
-        )
-    assert raised.value.codes == ["ThrottlingException"]
+    assert found.count == 10_000 and len(found.by_repository) == 1000

@@ -10,7 +10,8 @@ import pytest
 from pydantic import BaseModel
 
 from layercheck.errors import RepositoryCheckError, TransientCheckError
-from layercheck.logic.audit import AuditService, image_slices, in_use_first
+from layercheck.logic.audit import AuditService
+from layercheck.logic.audit_scope import image_slices, in_use_first
 from layercheck.logic.catalog import ImageDetail, RepositoryRef
 from layercheck.logic.check import BatchAnswer
 from layercheck.logic.in_use import EcsService, EcsWorkloads, TagAnswer
@@ -25,8 +26,8 @@ from layercheck.logic.replication import (
     ReplicationDestination,
     SourceImage,
 )
-from layercheck.models.audit import AuditImage, AuditScope, RegistryWorkItem, ReplicaDestination, RepositoryWorkItem
-from layercheck.models.in_use import InventoryEntry, UsedBy
+from layercheck.models.audit import AuditScope, RegistryWorkItem, ReplicaDestination, RepositoryWorkItem
+from layercheck.models.in_use import InUseReference, InventoryEntry, UsedBy
 from layercheck.models.verdicts import LayerAnswer, LayerFailure
 
 OWN, MEMBER, REGION = "123456789012", "111122223333", "us-east-1"
@@ -89,6 +90,32 @@ class FakeEcs:
         return self.workloads
 
 
+@dataclass
+class FakeReferences:
+    """``InUseReferencesPort`` in memory: what each registry audit handed to each repository, in chunks of ``size``."""
+
+    kept: dict[tuple[str, str, str, str], list[InUseReference]] = field(default_factory=dict)
+    size: int = 1000
+
+    def put_references(
+        self,
+        audit_id: str,
+        registry_id: str,
+        region: str,
+        repository_name: str,
+        references: Sequence[InUseReference],
+        *,
+        now: datetime,
+    ) -> int:
+        self.kept[(audit_id, registry_id, region, repository_name)] = list(references)
+        return -(-len(references) // self.size)
+
+    def references(
+        self, audit_id: str, registry_id: str, region: str, repository_name: str, chunks: int
+    ) -> list[InUseReference]:
+        return self.kept[(audit_id, registry_id, region, repository_name)]
+
+
 class NoImageChecks:
     def check_images(self, *args: object, **kwargs: object) -> object:
         raise AssertionError("no image is checked by a registry item")
@@ -113,8 +140,16 @@ class FakeRegistries:
         return RegistryUnreadable(account_id=registry.account_id, region=registry.region, code=error.code, reason="")
 
 
-def services(ecr: FakeEcr, queue: FakeQueue, ecs: FakeEcs | None = None) -> RegistryServices:
-    audit = AuditService(catalog=ecr, queue=queue, images=NoImageChecks(), region=REGION)  # type: ignore[arg-type]
+def services(
+    ecr: FakeEcr, queue: FakeQueue, ecs: FakeEcs | None = None, references: FakeReferences | None = None
+) -> RegistryServices:
+    audit = AuditService(
+        catalog=ecr,
+        queue=queue,
+        images=NoImageChecks(),  # type: ignore[arg-type]
+        region=REGION,
+        in_use_references=references or FakeReferences(),
+    )
     return RegistryServices(audit=audit, replication=ecr, tags=ecr, ecs=ecs)
 
 
@@ -161,21 +196,28 @@ def test_a_registry_item_queues_its_repositories_with_their_in_use_images_and_re
         ),
     )
     ecs = FakeEcs(EcsWorkloads(services=(EcsService(SERVICE.id, (f"{HOST}/team-a/api:v1",)),)))
-    queue = FakeQueue()
-    audit = OrganizationAudit(FakeRegistries({registry(): services(ecr, queue, ecs)}), queue, REGION)
+    queue, references = FakeQueue(), FakeReferences()
+    discovered = datetime(2026, 1, 1, tzinfo=UTC)
+    audit = OrganizationAudit(
+        FakeRegistries({registry(): services(ecr, queue, ecs, references)}), queue, REGION, clock=lambda: discovered
+    )
 
     audited = audit.audit_registry(
         RegistryWorkItem(auditId="a", registryId=OWN, region=REGION, repositoryPrefixes=["team-a/"])
     )
 
-    # Then one item per repository in scope, each carrying its Region, in-use images and destinations
-    assert (audited.repositories, audited.in_use_images, audited.replicated_repositories) == (2, 1, 1)
+    # Then one item per repository in scope, each with its Region, destinations and where its references are
+    assert (audited.repositories, audited.in_use_references, audited.replicated_repositories) == (2, 1, 1)
     api, web = queue.sent
     assert isinstance(api, RepositoryWorkItem) and isinstance(web, RepositoryWorkItem)
     assert (api.repositoryName, api.region) == ("team-a/api", REGION)
-    assert api.inUse == [AuditImage(imageDigest=d(1), usedBy=[SERVICE])]
+    assert (api.inUseChunks, api.inUseObservedAt) == (1, discovered)
+    assert references.kept[("a", OWN, REGION, "team-a/api")] == [
+        InUseReference(usedBy=SERVICE.model_copy(update={"tag": "v1"}))
+    ]
     assert [(dest.region, dest.registryId) for dest in api.replicaDestinations] == [("eu-west-1", OWN)]
-    assert (web.inUse, web.replicaDestinations) == ([], [])
+    # web: nobody runs anything there, as of the same discovery
+    assert (web.inUseChunks, web.inUseObservedAt, web.replicaDestinations) == (0, discovered, [])
 
 
 def test_a_registry_whose_role_cannot_be_assumed_is_reported_and_queues_nothing() -> None:
@@ -230,9 +272,7 @@ def test_an_item_queued_before_items_carried_a_region_is_the_home_regions() -> N
 def test_in_use_images_come_first_even_outside_the_selection() -> None:
     listed = [ImageDetail(d(n), (f"t{n}",)) for n in range(1, 5)]
     selected = listed[:2]  # what the scope kept
-    in_use = [AuditImage(imageDigest=d(4), usedBy=[SERVICE]), AuditImage(imageDigest=d(9), usedBy=[SERVICE])]
-
-    ordered = in_use_first(selected, listed, in_use)
+    ordered = in_use_first(selected, listed, [d(4), d(9)])
 
     # d(4) as ECR listed it (with its tag), d(9) as the discovery named it (ECR did not list it: still checked)
     assert [(i.image_digest, i.image_tags) for i in ordered] == [
@@ -401,7 +441,7 @@ def test_a_registry_item_reports_workloads_on_other_audited_registries_images_to
     assert (entry.usedBy, entry.source) == (member_service, f"ecs-service:{member_service.id}")
     assert entry.expiresAt == int(datetime(2026, 1, 3, tzinfo=UTC).timestamp())
     [web] = queue.sent
-    assert isinstance(web, RepositoryWorkItem) and web.inUse == [AuditImage(imageDigest=d(7), usedBy=[member_service])]
+    assert isinstance(web, RepositoryWorkItem) and web.inUseChunks == 1
 
 
 def test_a_workload_whose_arn_is_too_long_for_a_source_name_is_reported_under_a_hash_and_named_in_used_by() -> None:

@@ -13,6 +13,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from layercheck.errors import InvalidPageTokenError, ResultsNotStoredError
+from layercheck.integrations.image_writes import ImageVerdictWrites
 from layercheck.integrations.page_tokens import decode_page_token, encode_page_token
 from layercheck.integrations.results_table import (
     UNPROCESSED_RETRIES,
@@ -20,7 +21,7 @@ from layercheck.integrations.results_table import (
     from_dynamodb,
     to_dynamodb,
 )
-from layercheck.integrations.results_updates import image_update_arguments
+from layercheck.logic.verdict_merge import ImageObservation
 from layercheck.models.stored import Source, StoredLayerVerdict, layer_verdicts
 from layercheck.models.verdicts import LayerAnswer, LayerFailure, RepositoryResult
 
@@ -214,6 +215,11 @@ def test_query_layer_digest_refuses_a_token_of_another_registry_before_querying(
 # -- image verdicts: UpdateItem ALL_OLD, the sparse status index, the home Region --------------------------------
 
 
+def observed(status: str) -> ImageObservation:
+    """An observation made at 12:00 of the verdict fixture's image."""
+    return ImageObservation(image_verdict(status).model_copy(update={"observedAt": "2026-11-27T12:00:00.000Z"}))
+
+
 def image_verdict(status: str, digest: str = "sha256:" + "b" * 64, region: str | None = "eu-west-1") -> Any:
     from layercheck.models.stored import ImageStatus, StoredImageVerdict
 
@@ -229,43 +235,90 @@ def image_verdict(status: str, digest: str = "sha256:" + "b" * 64, region: str |
     )
 
 
-def test_put_image_verdicts_reads_the_previous_status_with_the_write(dynamodb: tuple[Any, Stubber]) -> None:
-    client, stubber = dynamodb
-    broken = image_verdict("BROKEN")
-    stubber.add_response(
-        "update_item",
-        {"Attributes": {"status": {"S": "COMPLETE"}}},
-        image_update_arguments(TABLE, to_dynamodb(broken), keep_audit_findings=False),
-    )
-
-    [write] = ResultsTable(TABLE, client).put_image_verdicts([broken])
-
-    assert (write.stored, write.previous_status) == (True, "COMPLETE")
+def capture(client: Any, operation: str) -> list[dict[str, Any]]:
+    """The parameters of every ``operation`` call the client makes (the Stubber checks the rest)."""
+    seen: list[dict[str, Any]] = []
+    client.meta.events.register(f"provide-client-params.dynamodb.{operation}", lambda params, **_: seen.append(params))
+    return seen
 
 
-def test_put_image_verdicts_answers_none_for_a_first_verdict_and_reports_a_refused_write(
+def stored_item(status: str, version: int, observed_at: str) -> dict[str, Any]:
+    item = to_dynamodb(image_verdict(status).model_copy(update={"observedAt": observed_at}))
+    return {**item, "itemVersion": {"N": str(version)}}
+
+
+def held(*items: dict[str, Any]) -> dict[str, Any]:
+    """BatchGetItem's answer holding ``items``."""
+    return {"Responses": {TABLE: list(items)}}
+
+
+def test_image_write_reads_the_item_then_writes_on_condition_of_the_version_it_read(
     dynamodb: tuple[Any, Stubber],
 ) -> None:
+    """DynamoDB: BatchGetItem with ConsistentRead answers the item as last written; UpdateItem applies only if its
+    ConditionExpression holds."""
+    client, stubber = dynamodb
+    updates = capture(client, "UpdateItem")
+    stubber.add_response(
+        "batch_get_item", {"Responses": {TABLE: [stored_item("COMPLETE", 3, "2026-11-27T11:00:00.000Z")]}}
+    )
+    stubber.add_response("update_item", {})
+
+    [write] = ImageVerdictWrites(TABLE, client, home_region="us-east-1").write_images([observed("BROKEN")])
+
+    # Then the previous status comes from the read, the change is staged in the same write, on version 3
+    assert write.update is not None and write.update.previous_status == "COMPLETE"
+    assert write.update.change is not None
+    [update] = updates
+    names, values = update["ExpressionAttributeNames"], update["ExpressionAttributeValues"]
+    version = next(alias for alias, name in names.items() if name == "itemVersion")
+    assert update["ConditionExpression"] == f"{version} = :v{len(values) - 1}"
+    assert values[f":v{len(values) - 1}"] == {"N": "3"}
+    assert "pendingChanges" in names.values() and "pendingChange" in names.values()
+
+
+def test_a_write_that_lost_a_race_reads_again_and_decides_from_what_the_other_writer_left(
+    dynamodb: tuple[Any, Stubber],
+) -> None:
+    """DynamoDB answers ConditionalCheckFailedException when another writer changed the item between our read and our
+    write (the race moto's single-threaded server never shows): read it again, merge again, write on its version."""
+    client, stubber = dynamodb
+    updates = capture(client, "UpdateItem")
+    stubber.add_response(
+        "batch_get_item", {"Responses": {TABLE: [stored_item("COMPLETE", 3, "2026-11-27T11:00:00.000Z")]}}
+    )
+    stubber.add_client_error("update_item", "ConditionalCheckFailedException", "The conditional request failed")
+    stubber.add_response("get_item", {"Item": stored_item("UNCHECKED", 4, "2026-11-27T11:30:00.000Z")})
+    stubber.add_response("update_item", {})
+
+    [write] = ImageVerdictWrites(TABLE, client, home_region="us-east-1").write_images([observed("BROKEN")])
+
+    assert write.update is not None and write.update.previous_status == "UNCHECKED"
+    assert [u["ExpressionAttributeValues"][u["ConditionExpression"].split(" = ")[1]] for u in updates] == [
+        {"N": "3"},
+        {"N": "4"},
+    ]
+
+
+def test_an_observation_older_than_the_stored_findings_writes_nothing(dynamodb: tuple[Any, Stubber]) -> None:
     client, stubber = dynamodb
     stubber.add_response(
-        "update_item",
-        {},
-        {
-            "TableName": TABLE,
-            "Key": ANY,
-            "UpdateExpression": ANY,
-            "ExpressionAttributeNames": ANY,
-            "ExpressionAttributeValues": ANY,
-            "ReturnValues": "ALL_OLD",
-        },
+        "batch_get_item", {"Responses": {TABLE: [stored_item("COMPLETE", 3, "2026-11-27T13:00:00.000Z")]}}
     )
+
+    [write] = ImageVerdictWrites(TABLE, client, home_region="us-east-1").write_images([observed("BROKEN")])
+
+    # Then no UpdateItem was sent (the Stubber holds none), and the answer is what the item holds
+    assert write.update is not None and write.update.verdict.status == "COMPLETE" and write.update.change is None
+
+
+def test_a_refused_image_write_is_reported_not_raised(dynamodb: tuple[Any, Stubber]) -> None:
+    client, stubber = dynamodb
+    stubber.add_response("batch_get_item", {"Responses": {TABLE: []}})
     stubber.add_client_error("update_item", "ResourceNotFoundException", "Requested resource not found")
 
-    first, refused = ResultsTable(TABLE, client).put_image_verdicts(
-        [image_verdict("BROKEN", "sha256:" + "1" * 64)]
-    ) + ResultsTable(TABLE, client).put_image_verdicts([image_verdict("BROKEN", "sha256:" + "2" * 64)])
+    [refused] = ImageVerdictWrites(TABLE, client, home_region="us-east-1").write_images([observed("BROKEN")])
 
-    assert (first.stored, first.previous_status) == (True, None)
     assert (refused.stored, refused.reason) == (False, "ResourceNotFoundException: Requested resource not found")
 
 
@@ -282,13 +335,17 @@ def test_only_image_items_not_complete_carry_the_status_index_key() -> None:
 
 def test_a_verdict_without_region_is_written_and_read_as_the_home_regions(dynamodb: tuple[Any, Stubber]) -> None:
     client, stubber = dynamodb
-    # Written at the home Region's key: the client's Region, us-east-1
-    at_home = to_dynamodb(image_verdict("BROKEN", region="us-east-1"))
-    assert at_home["pk"] == {"S": "123456789012#us-east-1#app"}
-    stubber.add_response("update_item", {}, image_update_arguments(TABLE, at_home, keep_audit_findings=False))
+    reads = capture(client, "BatchGetItem")
+    stubber.add_response("batch_get_item", {"Responses": {TABLE: []}})
+    stubber.add_response("update_item", {})
 
-    ResultsTable(TABLE, client).put_image_verdicts([image_verdict("BROKEN", region=None)])
+    ImageVerdictWrites(TABLE, client, home_region="us-east-1").write_images(
+        [ImageObservation(image_verdict("BROKEN", region=None))]
+    )
 
+    # Written at the home Region's key ...
+    [key] = reads[0]["RequestItems"][TABLE]["Keys"]
+    assert key["pk"] == {"S": "123456789012#us-east-1#app"}
     # ... and an item without region (written before verdicts carried one) reads as the home Region's
     legacy = {name: value for name, value in to_dynamodb(image_verdict("BROKEN")).items() if name != "region"}
     assert from_dynamodb(legacy, home_region="us-east-1").region == "us-east-1"

@@ -3,9 +3,10 @@ audit work item carries. Limits: DynamoDB item 400 KB, EventBridge entry 256 KB,
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
-from layercheck.logic.audit import image_slices, packed
+from layercheck.logic.audit_scope import image_slices, packed
 from layercheck.logic.catalog import ImageDetail
 from layercheck.logic.in_use import EcsService, EcsWorkloads
 from layercheck.logic.org_audit import OrganizationAudit
@@ -17,11 +18,22 @@ from layercheck.models.audit import (
     ReplicaDestination,
     RepositoryWorkItem,
 )
-from layercheck.models.bounds import MAX_LISTED
+from layercheck.models.bounds import MAX_LISTED, MAX_USED_BY_BYTES
 from layercheck.models.in_use import UsedBy
 from layercheck.models.replicas import Replica
 from layercheck.models.stored import StoredImageVerdict
-from tests.unit.test_org_audit import HOST, OWN, REGION, FakeEcr, FakeEcs, FakeQueue, FakeRegistries, registry, services
+from tests.unit.test_org_audit import (
+    HOST,
+    OWN,
+    REGION,
+    FakeEcr,
+    FakeEcs,
+    FakeQueue,
+    FakeReferences,
+    FakeRegistries,
+    registry,
+    services,
+)
 
 EVENTBRIDGE_ENTRY_BYTES = 256 * 1024
 LONGEST_ID = 2048  # IAM's bound on an ARN
@@ -34,6 +46,14 @@ def digest(n: int) -> str:
 def user(n: int) -> UsedBy:
     prefix = f"arn:aws:ecs:{REGION}:{OWN}:task/{n}/"
     return UsedBy(kind="ecs-task", id=prefix + "x" * (LONGEST_ID - len(prefix)))
+
+
+def short_user(n: int) -> UsedBy:
+    return UsedBy(kind="ecs-task", id=f"arn:aws:ecs:{REGION}:{OWN}:task/prod/{n:032x}")
+
+
+def used_by_bytes(users: list[UsedBy]) -> int:
+    return len(json.dumps([u.model_dump(mode="json") for u in users], separators=(",", ":")).encode())
 
 
 def worst_image(n: int) -> AuditImage:
@@ -62,12 +82,31 @@ def test_an_image_verdict_names_at_most_max_listed_users_and_counts_the_rest() -
         ],
     )
 
-    assert (len(verdict.usedBy), verdict.usedByOmitted) == (MAX_LISTED, 1000 - MAX_LISTED)
+    # users as long as IAM allows: as many as fit MAX_USED_BY_BYTES, the rest counted
+    assert len(verdict.usedBy) + verdict.usedByOmitted == 1000
+    assert 1 <= len(verdict.usedBy) < MAX_LISTED and used_by_bytes(verdict.usedBy) <= MAX_USED_BY_BYTES
     assert {(len(r.missingLayers), r.missingLayersOmitted) for r in verdict.replicas} == {
         (MAX_LISTED, 500 - MAX_LISTED)
     }
     # the worst verdict still fits an EventBridge entry (and so a DynamoDB item)
     assert len(verdict.model_dump_json().encode()) < EVENTBRIDGE_ENTRY_BYTES
+
+
+def test_an_image_verdict_names_at_most_max_listed_short_users() -> None:
+    verdict = StoredImageVerdict.model_validate(
+        {
+            "registryId": OWN,
+            "repositoryName": "r",
+            "checkedAt": "x",
+            "source": "push",
+            "expiresAt": 0,
+            "imageDigest": digest(1),
+            "status": "COMPLETE",
+            "usedBy": [short_user(n).model_dump() for n in range(120)],
+        }
+    )
+
+    assert (len(verdict.usedBy), verdict.usedByOmitted) == (MAX_LISTED, 120 - MAX_LISTED)
 
 
 def test_a_bounded_verdict_reads_back_the_same() -> None:
@@ -91,7 +130,7 @@ def test_a_work_item_image_carries_at_most_max_listed_tags_and_users() -> None:
     image = worst_image(1)
 
     assert (len(image.imageTags), image.imageTagsOmitted) == (MAX_LISTED, 120 - MAX_LISTED)
-    assert (len(image.usedBy), image.usedByOmitted) == (MAX_LISTED, 120 - MAX_LISTED)
+    assert len(image.usedBy) + image.usedByOmitted == 120 and used_by_bytes(image.usedBy) <= MAX_USED_BY_BYTES
 
 
 def test_image_slices_of_the_worst_images_each_fit_an_sqs_message() -> None:
@@ -119,20 +158,18 @@ def test_small_images_still_go_a_hundred_to_a_slice() -> None:
     assert [len(group) for group in packed(images)] == [100, 100, 50]
 
 
-def test_a_repository_item_carries_the_in_use_images_that_fit_and_the_registry_item_reports_the_rest() -> None:
-    # Given three images of one repository each run by 60 standalone tasks whose ARNs are as long as IAM allows
-    images = tuple(f"{HOST}/team/api@{digest(n)}" for n in range(3))
+def test_a_registry_item_hands_every_reference_over_however_many_and_its_items_stay_small() -> None:
+    # Given 60 services with ARNs as long as IAM allows, each running 30 images of one repository by digest
+    images = tuple(f"{HOST}/team/api@{digest(n)}" for n in range(30))
     ecs = FakeEcs(EcsWorkloads(services=tuple(EcsService(user(n).id, images) for n in range(60))))
-    ecr = FakeEcr(repositories={"team/api": [ImageDetail(digest(n), ()) for n in range(3)]})
-    queue = FakeQueue()
-    audit = OrganizationAudit(FakeRegistries({registry(): services(ecr, queue, ecs)}), queue, REGION)
+    ecr = FakeEcr(repositories={"team/api": [ImageDetail(digest(n), ()) for n in range(30)]})
+    queue, references = FakeQueue(), FakeReferences(size=100)
+    audit = OrganizationAudit(FakeRegistries({registry(): services(ecr, queue, ecs, references)}), queue, REGION)
 
-    audited = audit.audit_registry(RegistryWorkItem(auditId="a", registryId=OWN, region=REGION))
+    audit.audit_registry(RegistryWorkItem(auditId="a", registryId=OWN, region=REGION))
 
-    # Then the queued item fits SQS, and what it could not carry is reported by digest, not dropped silently
+    # Then every one of the 1,800 references reaches the repository's audit, and its work item carries none of them
     [item] = queue.sent
     assert isinstance(item, RepositoryWorkItem)
-    assert len(item.model_dump_json().encode()) <= MAX_WORK_ITEM_BYTES
-    carried = [image.imageDigest for image in item.inUse]
-    reported = [entry.image.imageDigest for entry in audited.in_use_not_carried]
-    assert carried and reported and sorted(carried + reported) == [digest(n) for n in range(3)]
+    assert len(references.kept[("a", OWN, REGION, "team/api")]) == 1800 and item.inUseChunks == 18
+    assert len(item.model_dump_json().encode()) < 1024

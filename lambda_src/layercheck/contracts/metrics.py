@@ -21,6 +21,8 @@ CHECK_ERRORS = "CheckErrors"
 IMAGES_CHECKED = "ImagesChecked"
 BROKEN_IMAGES = "BrokenImages"
 IN_USE_IMAGES_BROKEN = "InUseImagesBroken"
+# Images in use that cannot be pulled: the registry no longer holds them (MISSING) or they are archived (ARCHIVED).
+IN_USE_IMAGES_MISSING = "InUseImagesMissing"
 REPLICAS_INCOMPLETE = "ReplicasIncomplete"
 # "Image Verdict Changed" events EventBridge did not take after every retry (the verdicts are stored all the same).
 CHANGE_EVENTS_UNSENT = "ChangeEventsUnsent"

@@ -13,11 +13,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from layercheck.contracts import routes
-from layercheck.contracts.environment import REGISTRY_IDS
+from layercheck.contracts.environment import AUDIT_REGIONS, AUDIT_REPOSITORY_PREFIXES, REGISTRY_IDS
 from layercheck.contracts.patterns import DIGEST_PATTERN, REGION_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
 from layercheck.dependencies import home_region, layer_check_service, layer_check_service_for, results_table
 from layercheck.doors import images_api
 from layercheck.doors.api_access import (
+    audited_region,
     check_error_answers,
     error_answer,
     is_home,
@@ -27,7 +28,15 @@ from layercheck.doors.api_access import (
     unreadable_reason,
 )
 from layercheck.doors.json_body import content_type_note, read_bodies_as_json
-from layercheck.errors import InvalidPageTokenError, RegistryNotServedError, RequestRuleError, ResultsNotStoredError
+from layercheck.errors import (
+    InvalidPageTokenError,
+    InventoryBoundError,
+    RegionNotAuditedError,
+    RegistryNotServedError,
+    RepositoryOutOfScopeError,
+    RequestRuleError,
+    ResultsNotStoredError,
+)
 from layercheck.logic.check import RepositoryTarget
 from layercheck.logic.deadline import Deadline
 from layercheck.logic.failure_text import bounded_code, bounded_reason
@@ -98,6 +107,7 @@ _VALIDATION_RESPONSES: dict[int, OpenAPIResponse] = {
 def create_check(request: Annotated[CheckRequest, Body()]) -> CheckResponse:
     own = own_account(app.lambda_context)
     registry_id = served_registry(request.registryId, own)
+    audited_region(request.region)
     region = request.region  # None: the function's own Region, read with its own client
     deadline = Deadline.starting_now(
         app.lambda_context.get_remaining_time_in_millis, load_settings().api_deadline_seconds
@@ -228,6 +238,29 @@ def _registry_not_served(error: RegistryNotServedError) -> Response[Any]:
     )
     detail = ErrorDetail(location="body", field="registryId", rule="served_registry", message=message)
     return _error(HTTPStatus.FORBIDDEN, message, [detail])
+
+
+@app.exception_handler(RegionNotAuditedError)
+def _region_not_audited(error: RegionNotAuditedError) -> Response[Any]:
+    message = f"region {error.region} is not audited by this deployment ({AUDIT_REGIONS}: {', '.join(error.audited)})"
+    detail = ErrorDetail(location="body", field="region", rule="audited_region", message=message)
+    return _error(HTTPStatus.FORBIDDEN, message, [detail])
+
+
+@app.exception_handler(RepositoryOutOfScopeError)
+def _repository_out_of_scope(error: RepositoryOutOfScopeError) -> Response[Any]:
+    message = (
+        f"{', '.join(error.repositories)} outside the audit's repository prefixes "
+        f"({AUDIT_REPOSITORY_PREFIXES}: {', '.join(error.prefixes)}): this deployment checks only what it audits"
+    )
+    detail = ErrorDetail(location="body", field="images", rule="audited_repository", message=message)
+    return _error(HTTPStatus.FORBIDDEN, message, [detail])
+
+
+@app.exception_handler(InventoryBoundError)
+def _inventory_bound(error: InventoryBoundError) -> Response[Any]:
+    detail = ErrorDetail(location="body", field="images", rule=error.bound, message=str(error))
+    return _error(HTTPStatus.BAD_REQUEST, str(error), [detail])
 
 
 @app.exception_handler(InvalidPageTokenError)

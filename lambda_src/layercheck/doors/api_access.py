@@ -3,15 +3,17 @@ they answer when it cannot be read, and how an error answer is documented."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from layercheck.contracts import environment as env
 from layercheck.dependencies import ecr_registry, home_region, registry_clients, registry_services
-from layercheck.errors import RegistryNotServedError
+from layercheck.errors import RegionNotAuditedError, RegistryNotServedError, RepositoryOutOfScopeError
 from layercheck.integrations.ecr import EcrRegistry
-from layercheck.logic.registries import Registry, RegistryUnreadable
+from layercheck.logic.audit_scope import in_scope
+from layercheck.logic.registries import Registry, RegistryUnreadable, parse_regions
 from layercheck.models.api import ErrorResponse
 from layercheck.observability import logger, record_registry_unreadable
 from layercheck.settings import account_of, load_settings
@@ -29,6 +31,29 @@ def served_registry(requested: str | None, own: str) -> str:
     if registry_id not in load_settings().served_registry_ids(own):
         raise RegistryNotServedError(registry_id)
     return registry_id
+
+
+def audited_region(requested: str | None) -> str | None:
+    """The Region to check: the one named, or the function's own (None when no audited Region is configured: the
+    function's own is then the one audited); refused unless the deployment audits it (``AUDIT_REGIONS``), before any
+    AWS call."""
+    configured = load_settings().audit_regions
+    if requested is None and not configured:
+        return None
+    region = requested or home_region()
+    audited = parse_regions(configured, home_region=region if not configured else home_region())
+    if region not in audited:
+        raise RegionNotAuditedError(region, audited)
+    return region
+
+
+def in_audit_scope(repository_names: Iterable[str]) -> None:
+    """Refuse repositories outside the audit's prefixes (``AUDIT_REPOSITORY_PREFIXES``): the API stores and announces
+    only what the audit would."""
+    prefixes = load_settings().audit_repository_prefixes
+    outside = [name for name in dict.fromkeys(repository_names) if not in_scope(name, prefixes)]
+    if outside:
+        raise RepositoryOutOfScopeError(outside, prefixes)
 
 
 def registry_adapter(registry_id: str, region: str, own: str) -> EcrRegistry | RegistryUnreadable:
@@ -69,6 +94,9 @@ def error_answer(description: str) -> OpenAPIResponse:
 def check_error_answers() -> dict[int, OpenAPIResponse]:
     """The errors of a route that checks and stores (POST /checks, POST /images/checks) beside its validation ones."""
     return {
-        403: error_answer(f"registryId is not a registry this deployment serves ({env.REGISTRY_IDS})"),
+        403: error_answer(
+            f"registryId is not a registry this deployment serves ({env.REGISTRY_IDS}), region is not audited "
+            f"({env.AUDIT_REGIONS}), or a repository is outside the audit's prefixes ({env.AUDIT_REPOSITORY_PREFIXES})"
+        ),
         503: error_answer("The check ran but some verdicts could not be stored; retry"),
     }

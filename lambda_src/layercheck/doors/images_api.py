@@ -20,12 +20,15 @@ from layercheck.dependencies import (
     home_region,
     image_check_service,
     image_check_service_for,
+    image_verdict_writes,
     inventory_store,
     results_table,
 )
 from layercheck.doors.api_access import (
+    audited_region,
     check_error_answers,
     error_answer,
+    in_audit_scope,
     is_home,
     own_account,
     registry_adapter,
@@ -35,10 +38,16 @@ from layercheck.doors.api_access import (
 from layercheck.errors import RequestRuleError
 from layercheck.logic.deadline import Deadline
 from layercheck.logic.image_requests import RequestedImages, unchecked_image
-from layercheck.logic.inventory import inventory_entries
-from layercheck.logic.registries import RegistryUnreadable, parse_account_selection
+from layercheck.logic.inventory import check_bounds, inventory_entries
+from layercheck.logic.registries import (
+    RegistryUnreadable,
+    audited_registry_rule,
+    parse_account_selection,
+    parse_regions,
+)
 from layercheck.models.images_api import (
     DEFAULT_PAGE_SIZE,
+    MAX_BLOBS_PER_REQUEST,
     MAX_NEXT_TOKEN_LENGTH,
     MAX_PAGE_SIZE,
     ImageCheckRequest,
@@ -83,19 +92,26 @@ router = Router()  # type: ignore[no-untyped-call]
 def check_images(request: Annotated[ImageCheckRequest, Body()]) -> ImageCheckResponse:
     own = own_account(router.lambda_context)
     registry_id = served_registry(request.registryId, own)
-    region = request.region or home_region()
+    region = audited_region(request.region) or home_region()
+    in_audit_scope(image.repositoryName for image in request.images)
     deadline = Deadline.starting_now(
         router.lambda_context.get_remaining_time_in_millis, load_settings().api_deadline_seconds
     )
     event: APIGatewayProxyEvent = router.current_event  # type: ignore[assignment]  # the REST resolver's
     check_id = event.request_context.request_id or str(uuid.uuid4())
     if is_home(registry_id, region, own):
-        requested = RequestedImages(ecr_registry(), image_check_service(), registry_id, region)
+        requested = RequestedImages(
+            ecr_registry(), image_check_service(), registry_id, region, known=image_verdict_writes(),
+            max_blobs=MAX_BLOBS_PER_REQUEST,
+        )  # fmt: skip
     else:
         adapter = registry_adapter(registry_id, region, own)
         if isinstance(adapter, RegistryUnreadable):
             return _unreadable_answer(check_id, request, adapter)
-        requested = RequestedImages(adapter, image_check_service_for(adapter, region=region), registry_id, region)
+        requested = RequestedImages(
+            adapter, image_check_service_for(adapter, region=region), registry_id, region, known=image_verdict_writes(),
+            max_blobs=MAX_BLOBS_PER_REQUEST,
+        )  # fmt: skip
     outcome = requested.check(request.images, check_id=check_id, should_continue=deadline.has_time)
     stored = outcome.stored
     record_check(outcome.layer_summary)
@@ -103,6 +119,7 @@ def check_images(request: Annotated[ImageCheckRequest, Body()]) -> ImageCheckRes
         len(stored),
         sum(verdict.status is ImageStatus.BROKEN for verdict in stored),
         in_use_broken=sum(o.in_use_broken for o in outcome.outcomes),
+        in_use_missing=sum(o.in_use_missing for o in outcome.outcomes),
         replicas_incomplete=sum(o.replicas_incomplete for o in outcome.outcomes),
     )
     record_events_unsent([unsent for o in outcome.outcomes for unsent in o.events_unsent])
@@ -175,8 +192,11 @@ def list_images(
     routes.INVENTORY,
     summary="Report the images a runtime uses (Kubernetes, on-premises)",
     description="Each ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repo>:tag or @digest) of an audited "
-    f"account counts as in use (usedBy kind inventory, id the source) for {INVENTORY_TTL_HOURS} hours (default 48) "
-    "after its last report; the next audit checks it first. Other strings are listed in ignored with the reason.",
+    f"account and Region counts as in use (usedBy kind inventory, id the source, reportedBy the caller's ARN) for "
+    f"{INVENTORY_TTL_HOURS} hours (default 48) after its last report; the next audit checks it first. Other strings "
+    "are listed in ignored with the reason. A source holds at most MAX_INVENTORY_IMAGES_PER_SOURCE (5,000) unexpired "
+    "entries per registry, a registry MAX_INVENTORY_IMAGES_PER_REGISTRY (20,000): a report past either is a 400 "
+    "naming the bound. Reporting is its own privilege (execute-api:Invoke on POST /inventory).",
     tags=[INVENTORY_TAG],
     responses={
         200: {"description": "The report recorded"},
@@ -186,14 +206,29 @@ def list_images(
 )
 def report_inventory(request: Annotated[InventoryRequest, Body()]) -> InventoryResponse:
     settings = load_settings()
-    selection = parse_account_selection(settings.audit_accounts)
-    audited = None if selection.organization else set(selection.accounts or (own_account(router.lambda_context),))
-    entries, ignored = inventory_entries(
-        request,
-        reported_at=utc_now(),
-        ttl_hours=settings.inventory_ttl_hours,
-        is_audited=None if audited is None else audited.__contains__,
+    event: APIGatewayProxyEvent = router.current_event  # type: ignore[assignment]  # the REST resolver's
+    reported_by = event.request_context.identity.user_arn  # the SigV4 caller API Gateway authorized
+    is_audited = audited_registry_rule(
+        parse_account_selection(settings.audit_accounts),
+        parse_regions(settings.audit_regions, home_region=home_region()),
+        own_account(router.lambda_context),
     )
-    inventory_store().put_entries(entries)
-    logger.info("inventory reported", source=request.source, accepted=len(entries), ignored=len(ignored))
+    entries, ignored = inventory_entries(
+        request, reported_at=utc_now(), ttl_hours=settings.inventory_ttl_hours, is_audited=is_audited,
+        reported_by=reported_by,
+    )  # fmt: skip
+    store = inventory_store()
+    check_bounds(
+        entries,
+        held_by_source=lambda registry_id, region: store.source_keys(request.source, registry_id, region),
+        held_by_registry=store.count_entries,
+    )
+    store.put_entries(entries)
+    logger.info(
+        "inventory reported",
+        source=request.source,
+        reported_by=reported_by,
+        accepted=len(entries),
+        ignored=len(ignored),
+    )
     return InventoryResponse(accepted=len(entries), ignored=ignored)

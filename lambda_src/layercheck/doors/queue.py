@@ -8,7 +8,6 @@ A registry that cannot be read is not a failure: it is logged ("registry unreada
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -16,21 +15,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from layercheck.dependencies import organization_audit, registry_clients
 from layercheck.doors.idempotency import run_once
-from layercheck.logic.audit import unpullable_in_use
 from layercheck.logic.image_check import ImageCheckOutcome
-from layercheck.logic.in_use import image_gone
 from layercheck.logic.org_audit import OrganizationAudit
 from layercheck.logic.registries import RegistryUnreadable
-from layercheck.logic.replica_probe import REPOSITORY_NOT_FOUND
 from layercheck.models.audit import ImagesWorkItem, RegistryWorkItem, RepositoryWorkItem
 from layercheck.models.events import AuditWorkItemRecord
-from layercheck.models.in_use import UsedBy
+from layercheck.models.stored import NOT_PULLABLE
 from layercheck.observability import (
     logger,
     record_check,
     record_events_unsent,
     record_images,
-    record_in_use_not_pullable,
     record_registry_unreadable,
 )
 from layercheck.settings import account_of
@@ -70,37 +65,13 @@ def _audit_registry(audit: OrganizationAudit, item: RegistryWorkItem) -> dict[st
     audited = audit.audit_registry(item)
     if audited.unreadable is not None:
         return _unreadable(audited.unreadable)
-    for unresolved in audited.unresolved:
-        if image_gone(unresolved.code):
-            _log_not_pullable(
-                unresolved.repository_name, unresolved.code, unresolved.used_by, image_tag=unresolved.image_tag
-            )
-        else:  # access denied on the repository ...: not known to be gone, not counted
-            logger.warning(
-                "image in use not resolved",
-                repository=unresolved.repository_name,
-                image_tag=unresolved.image_tag,
-                code=unresolved.code,
-                used_by=[used_by.model_dump() for used_by in unresolved.used_by],
-            )
-    for entry in audited.in_deleted_repositories:
-        _log_not_pullable(
-            entry.image.repositoryName, REPOSITORY_NOT_FOUND, entry.used_by, image_digest=entry.image.imageDigest
-        )
-    for entry in audited.outside_prefixes:
+    if audited.outside_prefixes:
         logger.warning(
-            "image in use outside the audit's repository prefixes",
-            repository=entry.image.repositoryName,
-            image_digest=entry.image.imageDigest,
-            used_by=[used_by.model_dump() for used_by in entry.used_by],
+            "images in use outside the audit's repository prefixes", repositories=list(audited.outside_prefixes)
         )
-    record_in_use_not_pullable(audited.in_use_gone)
-    for entry in audited.in_use_not_carried:
+    if audited.named_not_held:
         logger.warning(
-            "image in use beyond the work item's size, not checked first",
-            repository=entry.image.repositoryName,
-            image_digest=entry.image.imageDigest,
-            used_by=[used_by.model_dump() for used_by in entry.used_by],
+            "workloads name repositories the registry does not hold", repositories=list(audited.named_not_held)
         )
     if audited.not_reported_elsewhere is not None:
         logger.warning("in-use images of other registries not reported", reason=audited.not_reported_elsewhere)
@@ -109,7 +80,7 @@ def _audit_registry(audit: OrganizationAudit, item: RegistryWorkItem) -> dict[st
     logger.info(
         "fanned out registry",
         repositories=audited.repositories,
-        in_use_images=audited.in_use_images,
+        in_use_references=audited.in_use_references,
         replicated_repositories=audited.replicated_repositories,
         reported_elsewhere=audited.reported_elsewhere,
     )
@@ -117,9 +88,7 @@ def _audit_registry(audit: OrganizationAudit, item: RegistryWorkItem) -> dict[st
         "registryId": item.registryId,
         "region": item.region,
         "repositories": audited.repositories,
-        "inUseImages": audited.in_use_images,
-        "inUseNotFound": len(audited.unresolved),
-        "inUseGone": audited.in_use_gone,
+        "inUseReferences": audited.in_use_references,
     }
 
 
@@ -128,7 +97,11 @@ def _audit_repository(audit: OrganizationAudit, item: RepositoryWorkItem) -> dic
     if isinstance(audited, RegistryUnreadable):
         return _unreadable(audited)
     if audited.repository_gone:
-        logger.info("repository gone since the audit listed it")
+        logger.info(
+            "repository not held", in_use_missing=0 if audited.outcome is None else len(audited.outcome.verdicts)
+        )
+        if audited.outcome is not None:
+            _recorded(item.repositoryName, audited.outcome)
         return {"repositoryName": item.repositoryName, "gone": True}
     if audited.unlisted is not None:
         # That repository only (its policy denies the reader role ...): not retried, not the whole registry.
@@ -141,13 +114,17 @@ def _audit_repository(audit: OrganizationAudit, item: RepositoryWorkItem) -> dic
         )
         if audited.outcome is None:
             return {"repositoryName": item.repositoryName, "unreadable": audited.unlisted.code}
-    if audited.outcome is None:
+    if audited.queued_slices:
         logger.info("fanned out repository", images=audited.images_in_scope, slices=audited.queued_slices)
+        if audited.outcome is not None:  # its MISSING images, recorded here
+            _recorded(item.repositoryName, audited.outcome)
         return {
             "repositoryName": item.repositoryName,
             "images": audited.images_in_scope,
             "slices": audited.queued_slices,
         }
+    if audited.outcome is None:
+        return {"repositoryName": item.repositoryName, "images": 0}
     return _recorded(item.repositoryName, audited.outcome)
 
 
@@ -170,35 +147,25 @@ def _unreadable(unreadable: RegistryUnreadable) -> dict[str, Any]:
     return {"unreadable": unreadable.model_dump()}
 
 
-def _log_not_pullable(
-    repository_name: str,
-    code: str | None,
-    used_by: Iterable[UsedBy],
-    *,
-    image_tag: str | None = None,
-    image_digest: str | None = None,
-) -> None:
-    """An image in use that ECR no longer holds: the workloads on it cannot start a new copy (scale-out, rollback,
-    node replacement). Counted in InUseImagesBroken, the metric that pages."""
-    logger.error(
-        "image in use cannot be pulled",
-        repository=repository_name,
-        image_tag=image_tag,
-        image_digest=image_digest,
-        code=code,
-        used_by=[u.model_dump() for u in used_by],
-    )
-
-
 def _recorded(repository_name: str, outcome: ImageCheckOutcome) -> dict[str, Any]:
-    gone = unpullable_in_use(outcome.verdicts)
-    for verdict in gone:
-        _log_not_pullable(verdict.repositoryName, verdict.failureCode, verdict.usedBy, image_digest=verdict.imageDigest)
+    for verdict in outcome.verdicts:
+        if verdict.in_use and verdict.status in NOT_PULLABLE:
+            # The workloads on it cannot start a new copy (scale-out, rollback, node replacement).
+            logger.error(
+                "image in use cannot be pulled",
+                repository=verdict.repositoryName,
+                image_digest=verdict.imageDigest,
+                image_tags=verdict.imageTags,
+                status=verdict.status,
+                code=verdict.failureCode,
+                used_by=[user.model_dump(mode="json") for user in verdict.usedBy],
+            )
     record_check(outcome.layer_summary)
     record_images(
         len(outcome.verdicts),
         outcome.broken,
-        in_use_broken=outcome.in_use_broken + len(gone),
+        in_use_broken=outcome.in_use_broken,
+        in_use_missing=outcome.in_use_missing,
         replicas_incomplete=outcome.replicas_incomplete,
     )
     record_events_unsent(outcome.events_unsent)
@@ -207,7 +174,8 @@ def _recorded(repository_name: str, outcome: ImageCheckOutcome) -> dict[str, Any
         images=len(outcome.verdicts),
         broken=outcome.broken,
         unchecked=outcome.unchecked,
-        in_use_broken=outcome.in_use_broken + len(gone),
+        in_use_broken=outcome.in_use_broken,
+        in_use_missing=outcome.in_use_missing,
         replicas_incomplete=outcome.replicas_incomplete,
     )
     return {"repositoryName": repository_name, "images": len(outcome.verdicts), "broken": outcome.broken}

@@ -18,14 +18,21 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from layercheck.dependencies import home_region, organization_audit, organizations_accounts
+from layercheck.dependencies import (
+    event_bus,
+    home_region,
+    image_verdict_writes,
+    organization_audit,
+    organizations_accounts,
+)
 from layercheck.doors.idempotency import run_once
 from layercheck.errors import InvalidEventError
-from layercheck.logic.audit import effective_scope
+from layercheck.logic.audit_scope import effective_scope
+from layercheck.logic.image_keeping import VerdictKeeper, sweep
 from layercheck.logic.registries import Registry, audit_registries, parse_account_selection, parse_regions
 from layercheck.models.audit import AuditScope, AuditScopeInput
 from layercheck.models.events import AuditInput, ScheduledEvent
-from layercheck.observability import logger
+from layercheck.observability import logger, record_sweep
 from layercheck.settings import Settings, account_of, load_settings
 
 
@@ -70,6 +77,7 @@ def handle_constant_input(event: dict[str, Any], context: LambdaContext) -> dict
 
 def _start_audit(audit_id: str, requested: AuditScopeInput | None, context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(audit_id)
+    _sweep_waiting_changes()
     settings = load_settings()
     scope = effective_scope(configured_scope(settings), requested)
     own_account = account_of(context.invoked_function_arn)
@@ -86,3 +94,14 @@ def _start_audit(audit_id: str, requested: AuditScopeInput | None, context: Lamb
         return {"auditId": audit_id, "registries": started.registries, "scope": scope.model_dump(mode="json")}
 
     return run_once(f"audit#{audit_id}", start, context)
+
+
+def _sweep_waiting_changes() -> None:
+    """Every scheduled invocation first sends the change events still waiting on their items (an invocation died
+    after its write, or the bus refused): at least once, with their own changeIds. Replays sweep too: it is cheap and
+    idempotent."""
+    bus = event_bus()
+    if bus is None:
+        return
+    swept = sweep(VerdictKeeper(image_verdict_writes(), bus), image_verdict_writes().waiting())
+    record_sweep(swept.sent, swept.unsent)

@@ -14,6 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from layercheck.contracts import ecr_codes
 from layercheck.errors import RepositoryCheckError
 from layercheck.integrations.aws_errors import code_and_message, error_code
 from layercheck.logic.catalog import IMAGE_ACTIVE, IMAGE_STATUS_ANY, ImageDetail, PullThroughCacheRule, RepositoryRef
@@ -42,7 +43,7 @@ RETRY_ATTEMPTS = 6
 # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html
 MAX_IMAGE_IDS_PER_CALL = 100
 MAX_RESULTS_PER_PAGE = 1000
-IMAGE_NOT_FOUND = "ImageNotFoundException"
+IMAGE_NOT_FOUND = ecr_codes.IMAGE_NOT_FOUND_EXCEPTION
 # Pull-through cache rules change rarely (an administrator adds one); they are read when an image would be BROKEN and
 # kept this long per registry, so an audit reads them once per container, not once per repository.
 PULL_THROUGH_RULES_TTL_SECONDS = 600
@@ -199,7 +200,7 @@ class EcrRegistry:
                 **_registry(registry_id), repositoryName=repository_name, imageIds=[{"imageDigest": image_digest}]
             )
         except ClientError as error:
-            if error_code(error) == "ImageNotFoundException":
+            if error_code(error) == IMAGE_NOT_FOUND:
                 return None
             raise translate_error(error) from error
         except BotoCoreError as error:

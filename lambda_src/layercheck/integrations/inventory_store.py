@@ -23,10 +23,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from layercheck.errors import ResultsNotStoredError
 from layercheck.integrations.aws_errors import code_and_message
-from layercheck.inventory_schema import inventory_partition, inventory_sort_key
+from layercheck.inventory_schema import KEY_SEPARATOR, inventory_partition, inventory_sort_key
 from layercheck.logic.in_use import SOURCE_INVENTORY, InUseSourceError
 from layercheck.models.in_use import InventoryEntry
-from layercheck.results_table_schema import PARTITION_KEY, SORT_KEY
+from layercheck.results_table_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -112,6 +112,47 @@ class InventoryStore:
             if attempt < UNPROCESSED_RETRIES:
                 self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
         return [_key(request) for request in requests], f"still unprocessed after {UNPROCESSED_RETRIES} retries"
+
+    def source_keys(self, source: str, registry_id: str, region: str) -> set[str]:
+        """The sort keys of the unexpired entries ``source`` holds for the registry (its own bound is small)."""
+        arguments = self._unexpired(registry_id, region)
+        arguments["KeyConditionExpression"] += " AND begins_with(#sk, :source)"
+        arguments["ExpressionAttributeNames"]["#sk"] = SORT_KEY
+        arguments["ExpressionAttributeValues"][":source"] = {"S": f"{source}{KEY_SEPARATOR}"}
+        arguments["ProjectionExpression"] = "#sk"
+        return {item[SORT_KEY]["S"] for item in self._pages(arguments)}
+
+    def count_entries(self, registry_id: str, region: str) -> int:
+        """How many unexpired entries the registry holds, from every source (Select COUNT: keys are not returned)."""
+        arguments = self._unexpired(registry_id, region)
+        arguments["Select"] = "COUNT"
+        total = 0
+        while True:
+            page = self._client.query(**arguments)
+            total += int(page.get("Count", 0))
+            if "LastEvaluatedKey" not in page:
+                return total
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _unexpired(self, registry_id: str, region: str) -> dict[str, Any]:
+        return {
+            "TableName": self._table_name,
+            "KeyConditionExpression": "#pk = :pk",
+            "FilterExpression": "#expires > :now",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#expires": TTL_ATTRIBUTE},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": inventory_partition(registry_id, region)},
+                ":now": {"N": str(int(self._clock()))},
+            },
+        }
+
+    def _pages(self, arguments: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        while True:
+            page = self._client.query(**arguments)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def list_entries(self, registry_id: str, region: str) -> Iterator[InventoryEntry]:
         """Unexpired entries for images of one registry, every page; raises ``InUseSourceError``."""

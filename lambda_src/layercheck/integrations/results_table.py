@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -20,21 +19,19 @@ from pydantic import TypeAdapter
 from layercheck.errors import InvalidPageTokenError, ResultsNotStoredError
 from layercheck.integrations.page_tokens import encode_page_token
 from layercheck.integrations.results_queries import image_status_query, layer_digest_query, repository_query
-from layercheck.integrations.results_updates import USED_BY_ATTRIBUTE, image_update_arguments
 from layercheck.logic.chunks import chunked
-from layercheck.logic.layer_check import ImageWrite
-from layercheck.models.in_use import UsedBy
 from layercheck.models.stored import ImageStatus, StoredImageVerdict, StoredItem, StoredLayerVerdict
 from layercheck.results_table_schema import (
-    IMAGE_SORT_PREFIX,
     IMAGE_STATUS_INDEX_PARTITION_KEY,
     IMAGE_STATUS_INDEX_SORT_KEY,
     IMAGE_STATUS_NOT_INDEXED,
+    INTERNAL_ATTRIBUTES,
     LAYER_DIGEST_INDEX_PARTITION_KEY,
     LAYER_SORT_PREFIX,
     PARTITION_KEY,
     SORT_KEY,
     image_key,
+    image_sort_key,
     partition_key,
 )
 
@@ -54,8 +51,6 @@ DEFAULT_PAGE_SIZE = 100
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 _stored_item = TypeAdapter[StoredItem](StoredItem)
-_used_by = TypeAdapter(list[UsedBy])
-_IMAGE_STATUSES: dict[str | None, ImageStatus] = {status.value: status for status in ImageStatus}
 
 
 def new_client() -> DynamoDBClient:
@@ -75,13 +70,13 @@ def item_key(item: StoredItem) -> dict[str, str]:
     partition = partition_key(item.registryId, item.region, item.repositoryName)
     if isinstance(item, StoredLayerVerdict):
         return {PARTITION_KEY: partition, SORT_KEY: f"{LAYER_SORT_PREFIX}{item.layerDigest}"}
-    return {PARTITION_KEY: partition, SORT_KEY: f"{IMAGE_SORT_PREFIX}{item.imageDigest}"}
+    return {PARTITION_KEY: partition, SORT_KEY: image_sort_key(item.reference)}
 
 
 def image_index_attributes(verdict: StoredImageVerdict) -> dict[str, str]:
     """The ``byImageStatus`` keys: ``imageStatus`` only while the image is not COMPLETE (the index is sparse)."""
     assert verdict.region is not None  # item_key refused it already
-    key = image_key(verdict.registryId, verdict.region, verdict.repositoryName, verdict.imageDigest)
+    key = image_key(verdict.registryId, verdict.region, verdict.repositoryName, verdict.reference)
     attributes = {IMAGE_STATUS_INDEX_SORT_KEY: key}
     if verdict.status != IMAGE_STATUS_NOT_INDEXED:
         attributes[IMAGE_STATUS_INDEX_PARTITION_KEY] = verdict.status.value
@@ -120,6 +115,8 @@ def from_dynamodb(attributes: dict[str, Any], *, home_region: str | None = None)
     """The stored verdict; an item written before verdicts carried a Region is ``home_region``'s."""
     plain = {name: _deserializer.deserialize(value) for name, value in attributes.items()}
     for key in (PARTITION_KEY, SORT_KEY, IMAGE_STATUS_INDEX_PARTITION_KEY, IMAGE_STATUS_INDEX_SORT_KEY):
+        plain.pop(key, None)
+    for key in INTERNAL_ATTRIBUTES:
         plain.pop(key, None)
     if home_region is not None:
         plain.setdefault("region", home_region)
@@ -182,43 +179,6 @@ class ResultsTable:
                 self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
         return [_request_key(request) for request in requests], (
             f"still unprocessed after {UNPROCESSED_RETRIES} retries"
-        )
-
-    def put_image_verdicts(
-        self, verdicts: Sequence[StoredImageVerdict], *, keep_audit_findings: bool = False
-    ) -> list[ImageWrite]:
-        """One UpdateItem per image verdict (results_updates.py) with ``ReturnValues=ALL_OLD``: the status it replaces
-        comes back with the write, so two checks of one image can never both see the old status (a replayed delivery
-        sees its own write). With ``keep_audit_findings`` (the caller does not know who runs the images) the stored
-        ``usedBy`` stays, in the same atomic write, and comes back as ``previous_used_by``. Image items are few beside
-        layer items (one per image against one per blob), so one call each is cheap."""
-        verdicts = [v if v.region else v.model_copy(update={"region": self.home_region}) for v in verdicts]
-        keys = [tuple(item_key(verdict).values()) for verdict in verdicts]
-        latest = {key: verdict for key, verdict in zip(keys, verdicts, strict=True)}  # one write per key, latest wins
-        if not latest:
-            return []
-        write = partial(self._put_image, keep_audit_findings=keep_audit_findings)
-        with ThreadPoolExecutor(max_workers=min(WRITE_WORKERS, len(latest)), thread_name_prefix="ddb-put") as pool:
-            writes = dict(zip(latest, pool.map(write, latest.values()), strict=True))
-        return [writes[key] for key in keys]
-
-    def _put_image(self, verdict: StoredImageVerdict, *, keep_audit_findings: bool) -> ImageWrite:
-        try:
-            response = self._client.update_item(
-                **image_update_arguments(
-                    self._table_name, to_dynamodb(verdict), keep_audit_findings=keep_audit_findings
-                )
-            )
-        except (ClientError, BotoCoreError) as error:
-            # botocore already retried throttling and 5xx.
-            return ImageWrite(stored=False, reason=_error_text(error))
-        previous = response.get("Attributes", {})
-        used_by = previous.get(USED_BY_ATTRIBUTE)
-        return ImageWrite(
-            stored=True,
-            # None for a first verdict (or a status this version does not know).
-            previous_status=_IMAGE_STATUSES.get(previous.get("status", {}).get("S")),
-            previous_used_by=tuple(_used_by.validate_python(_deserializer.deserialize(used_by))) if used_by else (),
         )
 
     # -- reads ---------------------------------------------------------------------------------------------------

@@ -1,159 +1,75 @@
-"""The audit of one registry: what is in scope, and how it is cut into work items that each finish well inside a
-timeout.
+"""The audit of one repository (and of its image slices), as the registry's audit queued it.
 
-Two levels of fan-out keep every step bounded at ECR's limits (100,000 repositories, 100,000 images each):
-the registry's repositories are listed (DescribeRepositories, 1,000 per page) and one ``RepositoryWorkItem`` is queued
-each; a repository item lists that repository's images in scope and checks them itself when they fit one slice of
-``MAX_IMAGES_PER_WORK_ITEM``, otherwise it queues ``ImagesWorkItem`` slices. Archived images are listed too (ECR lists
-only ACTIVE ones unless asked) and carry their status, so they are reported ARCHIVED rather than silently skipped.
+Two levels of fan-out keep every step bounded at ECR's limits (100,000 repositories, 100,000 images each): a
+repository item lists the repository's images (archived ones included: ECR lists only ACTIVE ones unless asked) and
+checks them itself when they fit one slice of ``MAX_IMAGES_PER_WORK_ITEM``, otherwise it queues ``ImagesWorkItem``
+slices. logic/org_audit.py queues the repository items of each audited registry.
 
-Images in use (the item's ``inUse``) come first and are checked whatever ``taggedOnly`` / ``newestImages`` say; their
-verdicts carry ``usedBy``. With ``replicaDestinations`` and a ``ReplicaProbe``, every audited image is also judged at
-each destination (logic/replication.py). logic/org_audit.py runs this per registry of an organization-wide audit.
+Who runs the images: the registry's audit stored every reference its discovery found for this repository
+(``InUseReferencesPort``), however many; the repository item reads them all, resolves them against its own listing
+(a tag to the digest it names now, logic/in_use.py), checks the images in use first whatever the scope says, keeps a
+MISSING verdict, with its users, for every image in use the repository no longer holds, and writes each checked
+image's ``usedBy`` as observed at discovery (an image nobody runs: none). An item that does not know (no
+``inUseObservedAt``) leaves the stored ``usedBy`` as it is: an audit never removes what it did not recompute.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from pydantic import BaseModel
-
-from layercheck.errors import AuditScopeError, RepositoryCheckError, TransientCheckError, is_transient
+from layercheck.contracts.ecr_codes import REPOSITORY_NOT_FOUND
+from layercheck.errors import RepositoryCheckError, TransientCheckError, is_transient
+from layercheck.logic.audit_scope import (
+    SEND_CHUNK,
+    WorkQueuePort,
+    audit_image,
+    image_slices,
+    in_scope,
+    in_use_first,
+    select_images,
+)
 from layercheck.logic.catalog import CatalogPort, ImageDetail
-from layercheck.logic.chunks import packed_within
-from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService
+from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService, combined
 from layercheck.logic.images import ImageRef, ImageWalk
-from layercheck.logic.in_use import image_gone
+from layercheck.logic.in_use import ResolvedInUse, TagResolverPort, resolve_in_use
 from layercheck.logic.replica_probe import DestinationsPort, ItemReplicaProbe
 from layercheck.logic.replication import ReplicationDestination, SourceImage, check_replicas
+from layercheck.logic.verdict_merge import InUseKnowledge
 from layercheck.models.audit import (
     MAX_IMAGES_PER_WORK_ITEM,
-    WORK_ITEM_IMAGES_BUDGET_BYTES,
     AuditImage,
     AuditScope,
-    AuditScopeInput,
     ImagesWorkItem,
     ReplicaDestination,
     RepositoryWorkItem,
 )
-from layercheck.models.in_use import UsedBy
+from layercheck.models.in_use import InUseReference
 from layercheck.models.replicas import Replica
-from layercheck.models.stored import ImageStatus, Source, StoredImageVerdict, utc_now
-
-# Work items are sent as they are listed, this many at a time, so a 100,000-repository audit never holds them all.
-SEND_CHUNK = 1000
+from layercheck.models.stored import Source, utc_now
 
 
-class WorkQueuePort(Protocol):
-    def send_work_items(self, items: Sequence[BaseModel]) -> int:
-        """Queue every item or raise ``WorkItemsNotQueuedError`` naming what is left; returns the number sent."""
+class InUseReferencesPort(Protocol):
+    def put_references(
+        self,
+        audit_id: str,
+        registry_id: str,
+        region: str,
+        repository_name: str,
+        references: Sequence[InUseReference],
+        *,
+        now: datetime,
+    ) -> int:
+        """Keep one repository's references for this audit; returns how many chunks a reader must read."""
         ...
 
-
-# -- scope ---------------------------------------------------------------------------------------------------------
-
-
-def effective_scope(configured: AuditScope, requested: AuditScopeInput | None) -> AuditScope:
-    """A constant input narrows the configured scope: its prefixes must lie inside the configured ones, ``taggedOnly``
-    can only be switched on, and ``newestImages`` can only be lowered. Asking for more raises ``AuditScopeError``."""
-    if requested is None:
-        return configured
-    prefixes = configured.repositoryPrefixes
-    if requested.repositoryPrefixes is not None:
-        outside = [p for p in requested.repositoryPrefixes if prefixes and not in_scope(p, prefixes)]
-        if outside:
-            raise AuditScopeError(outside, prefixes)
-        prefixes = tuple(dict.fromkeys(requested.repositoryPrefixes))
-    newest = configured.newestImages
-    if requested.newestImages is not None:
-        newest = requested.newestImages if newest == 0 else min(newest, requested.newestImages)
-    return AuditScope(
-        repositoryPrefixes=prefixes,
-        taggedOnly=configured.taggedOnly or bool(requested.taggedOnly),
-        newestImages=newest,
-    )
-
-
-def in_scope(repository_name: str, prefixes: Sequence[str]) -> bool:
-    return not prefixes or any(repository_name.startswith(prefix) for prefix in prefixes)
-
-
-def select_images(details: Iterable[ImageDetail], *, tagged_only: bool = False, newest: int = 0) -> list[ImageDetail]:
-    """Newest first by push time (ties by digest, for a stable slice); all of them when ``newest`` is 0.
-
-    ``tagged_only`` is applied here too, not only as DescribeImages' ``tagStatus`` filter: the selection must not
-    depend on every implementation of that API honouring the filter (moto ignores it)."""
-    candidates = [image for image in details if image.image_tags or not tagged_only]
-    ordered = sorted(candidates, key=lambda image: image.image_digest)
-    ordered.sort(key=lambda image: image.pushed_at.timestamp() if image.pushed_at else 0.0, reverse=True)
-    return ordered[:newest] if newest else ordered
-
-
-def audit_image(image: ImageDetail, used_by: Sequence[UsedBy] = ()) -> AuditImage:
-    return AuditImage(
-        imageDigest=image.image_digest,
-        imageTags=list(image.image_tags),
-        imageStatus=image.image_status,
-        lastArchivedAt=image.last_archived_at,
-        imagePushedAt=image.pushed_at,
-        usedBy=list(used_by),
-    )
-
-
-def packed(
-    images: Iterable[AuditImage],
-    *,
-    max_count: int | None = None,
-    budget_bytes: int = WORK_ITEM_IMAGES_BUDGET_BYTES,
-) -> list[list[AuditImage]]:
-    """Consecutive groups of at most ``max_count`` images whose JSON fits ``budget_bytes``, so that no work item
-    exceeds SQS's 256 KiB (one image alone always fits: its lists are bounded by MAX_LISTED). ``max_count``
-    defaults to ``MAX_IMAGES_PER_WORK_ITEM``."""
-    return packed_within(
-        images,
-        max_count=max_count or MAX_IMAGES_PER_WORK_ITEM,
-        max_bytes=budget_bytes,
-        size_of=lambda image: len(image.model_dump_json().encode()) + 1,  # the comma between list entries
-    )
-
-
-def image_slices(
-    item: RepositoryWorkItem,
-    images: Sequence[ImageDetail],
-    used_by: dict[str, list[UsedBy]] | None = None,
-) -> list[ImagesWorkItem]:
-    used_by = used_by or {}
-    return [
-        ImagesWorkItem(
-            auditId=item.auditId,
-            registryId=item.registryId,
-            region=item.region,
-            repositoryName=item.repositoryName,
-            images=group,
-            replicaDestinations=item.replicaDestinations,
-        )
-        for group in packed(audit_image(image, used_by.get(image.image_digest, ())) for image in images)
-    ]
-
-
-def in_use_first(
-    selected: Sequence[ImageDetail], listed: Sequence[ImageDetail], in_use: Sequence[AuditImage]
-) -> list[ImageDetail]:
-    """The images in use (as ECR lists them, else as the discovery named them), then the rest of the selection."""
-    by_digest = {image.image_digest: image for image in listed}
-    first = [
-        by_digest.get(image.imageDigest)
-        or ImageDetail(image.imageDigest, tuple(image.imageTags), image.imagePushedAt, image.imageStatus)
-        for image in in_use
-    ]
-    chosen = {image.image_digest for image in first}
-    return [*first, *(image for image in selected if image.image_digest not in chosen)]
-
-
-# -- the use cases -------------------------------------------------------------------------------------------------
+    def references(
+        self, audit_id: str, registry_id: str, region: str, repository_name: str, chunks: int
+    ) -> list[InUseReference]:
+        """Every reference kept for the repository by this audit."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -164,7 +80,8 @@ class AuditStarted:
 
 @dataclass(frozen=True)
 class RepositoryAudited:
-    """A repository item either checked its images itself (``outcome``) or queued ``queued_slices`` slices.
+    """A repository item either checked its images itself (``outcome``) or queued ``queued_slices`` slices (its
+    MISSING verdicts, if any, are in ``outcome`` then).
 
     ``unlisted``: ECR refused to list the repository's images (its code and message; an AccessDenied of that
     repository's policy): only its images in use were checked."""
@@ -176,20 +93,12 @@ class RepositoryAudited:
     unlisted: RepositoryCheckError | None = None
 
 
-def unpullable_in_use(verdicts: Iterable[StoredImageVerdict]) -> list[StoredImageVerdict]:
-    """In-use images judged UNCHECKED because ECR no longer holds them (deleted, or their repository is): they are
-    not BROKEN (nothing left to judge) but their workloads cannot pull them, so ``InUseImagesBroken`` counts them."""
-    return [
-        verdict
-        for verdict in verdicts
-        if verdict.status is ImageStatus.UNCHECKED and verdict.usedBy and image_gone(verdict.failureCode)
-    ]
-
-
 @dataclass
 class AuditService:
-    """The audit of one registry. ``region``: the registry's (None: the CLI's single registry, whose verdicts the
-    results table reads as the home Region's); ``destinations``: the replica readers, None to skip replicas."""
+    """The audit of one registry's repositories. ``region``: the registry's (None: the CLI's single registry);
+    ``destinations``: the replica readers, None to skip replicas; ``in_use_references``: where the registry's audit
+    keeps what it found in use (None: nothing is known in use); ``tags``: resolves the tags in use of a repository
+    whose images cannot be listed."""
 
     catalog: CatalogPort
     queue: WorkQueuePort
@@ -198,9 +107,11 @@ class AuditService:
     destinations: DestinationsPort | None = None
     replication_grace_minutes: int = 60
     clock: Callable[[], datetime] = field(default=utc_now)
+    in_use_references: InUseReferencesPort | None = None
+    tags: TagResolverPort | None = None
 
     def start(self, audit_id: str, scope: AuditScope, *, registry_id: str | None = None) -> AuditStarted:
-        """Queue one work item per repository in scope."""
+        """Queue one work item per repository in scope (the command line's audit of one registry)."""
         try:
             repositories = self.catalog.list_repositories(registry_id)
             queued = 0
@@ -229,6 +140,7 @@ class AuditService:
         return AuditStarted(audit_id=audit_id, repositories=queued)
 
     def audit_repository(self, item: RepositoryWorkItem) -> RepositoryAudited:
+        references = self._references(item)
         try:
             details = list(
                 self.catalog.list_image_details(item.registryId, item.repositoryName, tagged_only=item.taggedOnly)
@@ -236,60 +148,111 @@ class AuditService:
         except RepositoryCheckError as error:
             if is_transient(error.code):
                 raise TransientCheckError(item.repositoryName, [error.code]) from error
-            if error.code == "RepositoryNotFoundException":
-                return RepositoryAudited(images_in_scope=0, repository_gone=True)  # deleted since it was listed
-            raise
+            if error.code != REPOSITORY_NOT_FOUND:
+                raise
+            # Deleted since it was listed, or a repository only the workloads still name: every image in use is gone.
+            resolved = resolve_in_use(references, {}, (), gone_code=REPOSITORY_NOT_FOUND)
+            return RepositoryAudited(0, outcome=self._record_gone(item, resolved), repository_gone=True)
+        tags = {tag: detail.image_digest for detail in details for tag in detail.image_tags}
+        resolved = resolve_in_use(references, tags, {detail.image_digest for detail in details})
         selected = select_images(details, tagged_only=item.taggedOnly, newest=item.newestImages)
-        selected = in_use_first(selected, details, item.inUse)
-        used_by = {image.imageDigest: list(image.usedBy) for image in item.inUse}
+        selected = in_use_first(selected, details, resolved.held)
+        gone = self._record_gone(item, resolved)
         if len(selected) > MAX_IMAGES_PER_WORK_ITEM:
-            slices = image_slices(item, selected, used_by)
+            slices = image_slices(item, selected, resolved.users if item.inUseObservedAt else None)
             self.queue.send_work_items(slices)
-            return RepositoryAudited(images_in_scope=len(selected), queued_slices=len(slices))
-        outcome = self._check(
-            item.registryId,
-            item.region,
-            item.repositoryName,
-            [audit_image(image, used_by.get(image.image_digest, ())) for image in selected],
-            item.replicaDestinations,
-            item.auditId,
-        )
-        return RepositoryAudited(images_in_scope=len(selected), outcome=outcome)
+            return RepositoryAudited(len(selected), outcome=gone, queued_slices=len(slices))
+        outcome = self._check(item, [audit_image(image) for image in selected], self._knowledge(item, resolved))
+        return RepositoryAudited(len(selected), outcome=combined(outcome, gone))
 
     def audit_unlisted_repository(self, item: RepositoryWorkItem, error: RepositoryCheckError) -> RepositoryAudited:
         """The repository's images could not be listed (``error``, not transient, not gone): its images in use are
-        still checked (each gets its verdict, UNCHECKED with ECR's code if it cannot be read either)."""
-        if not item.inUse:
+        still checked, their tags resolved one by one (each gets its verdict, UNCHECKED with ECR's code if it
+        cannot be read either)."""
+        references = self._references(item)
+        if not references:
             return RepositoryAudited(images_in_scope=0, unlisted=error)
-        outcome = self._check(
-            item.registryId, item.region, item.repositoryName, item.inUse, item.replicaDestinations, item.auditId
-        )
-        return RepositoryAudited(images_in_scope=len(item.inUse), outcome=outcome, unlisted=error)
+        resolved = self._resolve_without_listing(item, references)
+        gone = self._record_gone(item, resolved)
+        images = [audit_image(ImageDetail(digest)) for digest in resolved.held]
+        outcome = self._check(item, images, self._knowledge(item, resolved)) if images else None
+        return RepositoryAudited(len(images), outcome=combined(outcome, gone), unlisted=error)
 
     def audit_images(self, item: ImagesWorkItem) -> ImageCheckOutcome:
-        return self._check(
-            item.registryId, item.region, item.repositoryName, item.images, item.replicaDestinations, item.auditId
+        knowledge = None
+        if item.inUseObservedAt is not None:
+            knowledge = InUseKnowledge(
+                users={image.imageDigest: list(image.usedBy) for image in item.images if image.usedBy},
+                observed_at=item.inUseObservedAt,
+                omitted={image.imageDigest: image.usedByOmitted for image in item.images if image.usedByOmitted},
+            )
+        return self._check(item, item.images, knowledge)
+
+    # -- steps -----------------------------------------------------------------------------------------------------
+
+    def _references(self, item: RepositoryWorkItem) -> list[InUseReference]:
+        """What the registry's audit found in use here (an item of an earlier version carries them itself)."""
+        carried = [
+            InUseReference(imageDigest=image.imageDigest, usedBy=user) for image in item.inUse for user in image.usedBy
+        ]
+        if not item.inUseChunks or self.in_use_references is None:
+            return carried
+        region = item.region or str(self.region)
+        return carried + self.in_use_references.references(
+            item.auditId, item.registryId, region, item.repositoryName, item.inUseChunks
+        )
+
+    @staticmethod
+    def _knowledge(item: RepositoryWorkItem, resolved: ResolvedInUse) -> InUseKnowledge | None:
+        if item.inUseObservedAt is None:
+            return None
+        return InUseKnowledge(users=resolved.users, observed_at=item.inUseObservedAt)
+
+    def _resolve_without_listing(self, item: RepositoryWorkItem, references: list[InUseReference]) -> ResolvedInUse:
+        wanted = sorted({ref.usedBy.tag for ref in references if ref.imageDigest is None and ref.usedBy.tag})
+        tags: dict[str, str] = {}
+        unresolved: set[str] = set(wanted)
+        if wanted and self.tags is not None:
+            region = item.region or str(self.region)
+            try:
+                answer = self.tags.resolve_tags(item.registryId, region, item.repositoryName, wanted)
+            except RepositoryCheckError as error:
+                if is_transient(error.code):
+                    raise TransientCheckError(item.repositoryName, [error.code]) from error
+            else:
+                tags = dict(answer.digests)
+                unresolved = set(wanted) - set(tags) - set(answer.missing)
+        held = set(tags.values()) | {ref.imageDigest for ref in references if ref.imageDigest}
+        return resolve_in_use(references, tags, held, unresolved=unresolved)
+
+    def _record_gone(self, item: RepositoryWorkItem, resolved: ResolvedInUse) -> ImageCheckOutcome | None:
+        if not resolved.gone:
+            return None
+        return self.images.record_missing(
+            item.registryId,
+            item.repositoryName,
+            resolved.gone,
+            source=Source.SCHEDULE,
+            check_id=item.auditId,
+            region=item.region or self.region,
+            in_use=self._knowledge(item, resolved),
         )
 
     def _check(
         self,
-        registry_id: str,
-        region: str | None,
-        repository_name: str,
+        item: RepositoryWorkItem | ImagesWorkItem,
         images: Sequence[AuditImage],
-        destinations: Sequence[ReplicaDestination],
-        audit_id: str,
+        in_use: InUseKnowledge | None,
     ) -> ImageCheckOutcome:
-        used_by = {image.imageDigest: list(image.usedBy) for image in images if image.usedBy}
         return self.images.check_images(
-            registry_id,
-            repository_name,
+            item.registryId,
+            item.repositoryName,
             [ImageRef(i.imageDigest, tuple(i.imageTags), i.imageStatus, i.lastArchivedAt) for i in images],
             source=Source.SCHEDULE,
-            check_id=audit_id,
-            region=region or self.region,
-            used_by=used_by,
-            replica_check=self._replica_check(repository_name, images, destinations),
+            check_id=item.auditId,
+            region=item.region or self.region,
+            in_use=in_use,
+            replica_check=self._replica_check(item.repositoryName, images, item.replicaDestinations),
         )
 
     def _replica_check(

@@ -3,12 +3,14 @@
 One engine call covers all images of a repository at once: a layer shared by many images (a base image) is checked
 once, so an audit slice of 100 images costs a handful of ECR calls, not hundreds.
 
-After storing, an image whose status differs from the one its write replaced (or whose first verdict is not COMPLETE)
-gets an "Image Verdict Changed" event (logic/change_events.py). The previous status comes back with the write
-(``ImageVerdictStore``: UpdateItem ALL_OLD), so a replayed delivery sees its own earlier write and publishes nothing
-again. Only the audit knows who runs an image: a push or API check keeps the stored ``usedBy`` (in the same write)
-and its verdicts and events carry it. Events are published only after the verdicts are stored, and a publishing
-failure is reported in the outcome (``events_unsent``), never undoes a verdict.
+Every verdict carries ``observedAt``, the moment this check began reading ECR: the results table never lets it replace
+a verdict observed later (logic/verdict_merge.py). Only the audit knows who runs an image (``in_use``): it replaces
+the stored ``usedBy`` with what its discovery found; a push or API check leaves it as stored, and its answers and
+events carry it. Changes are staged with the write and announced after it (logic/image_keeping.py): a publishing
+failure never undoes a verdict, and a change that was not sent is sent on the next occasion.
+
+With ``should_continue`` (the API's deadline) or ``max_blobs``, images whose checks could not finish are not judged
+and not stored: they come back in ``unfinished`` with the reason.
 """
 
 from __future__ import annotations
@@ -17,29 +19,37 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from layercheck.errors import RepositoryCheckError, ResultsNotStoredError, TransientCheckError, is_transient
+from layercheck.errors import RepositoryCheckError, TransientCheckError, is_transient
 from layercheck.logic.catalog import PullThroughCachePort
-from layercheck.logic.change_events import EventPublisherPort, UnsentEvent, event_entry, verdict_changed
-from layercheck.logic.check import DEFAULT_WORKERS, LayerAvailabilityPort, RepositoryTarget, check_repositories
+from layercheck.logic.change_events import EventPublisherPort, UnsentEvent
+from layercheck.logic.check import (
+    DEFAULT_WORKERS,
+    LayerAvailabilityPort,
+    RepositoryTarget,
+    ShouldContinue,
+    check_repositories,
+)
 from layercheck.logic.digests import unique_in_order
-from layercheck.logic.failure_text import bounded_code, bounded_reason
+from layercheck.logic.image_keeping import VerdictKeeper
 from layercheck.logic.images import ImageRef, ImageWalk, ManifestFailure, ManifestPort, walk_images
 from layercheck.logic.judge import ImageJudgement, judge_archived_image, judge_image, transient_codes
-from layercheck.logic.layer_check import ImageVerdictStore, ImageWrite, VerdictStore
+from layercheck.logic.layer_check import VerdictStore
 from layercheck.logic.recheck import RecheckPolicy, recheck_absent, result_of
-from layercheck.models.in_use import UsedBy
+from layercheck.logic.unfinished import UnfinishedImage, finished, within_budget, without_stopped
+from layercheck.logic.verdict_build import GoneImage, VerdictContext, judged_verdict, missing_verdict
+from layercheck.logic.verdict_merge import ImageObservation, ImageVerdictStore, InUseKnowledge, ReplicasObservation
 from layercheck.models.replicas import Replica, ReplicaStatus
 from layercheck.models.stored import (
-    MAX_LISTED,
+    NOT_PULLABLE,
     ImageStatus,
     Source,
     StoredImageVerdict,
-    expiry,
-    iso_utc,
+    StoredLayerVerdict,
     layer_verdicts,
+    observed_iso,
     utc_now,
 )
-from layercheck.models.verdicts import CheckSummary, LayerAnswer, LayerFailure
+from layercheck.models.verdicts import CheckSummary, LayerAnswer, LayerFailure, RepositoryResult
 
 ReplicaCheck = Callable[[ImageWalk], list[Replica]]
 INCOMPLETE_REPLICAS = frozenset({ReplicaStatus.BROKEN, ReplicaStatus.MISSING})
@@ -51,11 +61,17 @@ class ImageCheckOutcome:
     layer_summary: CheckSummary
     events_sent: int = 0
     events_unsent: list[UnsentEvent] = field(default_factory=list)
+    unfinished: list[UnfinishedImage] = field(default_factory=list)
 
     @property
     def in_use_broken(self) -> int:
-        """What ``InUseImagesBroken`` counts: BROKEN images that someone runs (``usedBy`` not empty)."""
-        return sum(verdict.status is ImageStatus.BROKEN and bool(verdict.usedBy) for verdict in self.verdicts)
+        """What ``InUseImagesBroken`` counts: BROKEN images that someone runs."""
+        return sum(verdict.status is ImageStatus.BROKEN and verdict.in_use for verdict in self.verdicts)
+
+    @property
+    def in_use_missing(self) -> int:
+        """What ``InUseImagesMissing`` counts: images someone runs that cannot be pulled (gone or archived)."""
+        return sum(verdict.status in NOT_PULLABLE and verdict.in_use for verdict in self.verdicts)
 
     @property
     def replicas_incomplete(self) -> int:
@@ -67,7 +83,7 @@ class ImageCheckOutcome:
 
     @property
     def broken(self) -> int:
-        """What ``BrokenImages`` counts: an ARCHIVED or UNCHECKED image is not broken."""
+        """What ``BrokenImages`` counts: an ARCHIVED, MISSING or UNCHECKED image is not broken."""
         return self.count(ImageStatus.BROKEN)
 
     @property
@@ -77,6 +93,21 @@ class ImageCheckOutcome:
     @property
     def archived(self) -> int:
         return self.count(ImageStatus.ARCHIVED)
+
+
+def combined(*outcomes: ImageCheckOutcome | None) -> ImageCheckOutcome | None:
+    """One outcome of several checks of one repository (its images, its MISSING images)."""
+    present = [outcome for outcome in outcomes if outcome is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+    names = CheckSummary.model_fields
+    return ImageCheckOutcome(
+        verdicts=[verdict for outcome in present for verdict in outcome.verdicts],
+        layer_summary=CheckSummary(**{n: sum(getattr(o.layer_summary, n) for o in present) for n in names}),
+        events_sent=sum(outcome.events_sent for outcome in present),
+        events_unsent=[unsent for outcome in present for unsent in outcome.events_unsent],
+        unfinished=[entry for outcome in present for entry in outcome.unfinished],
+    )
 
 
 @dataclass
@@ -92,14 +123,14 @@ class ImageCheckService:
     # The Region of the registry client above: the verdicts' ``region`` unless a call names one. None: the store's
     # home Region (the results table fills it in).
     region: str | None = None
-    # Image verdicts are written here, one by one with the status they replace, when given; else with the layer
-    # items through ``store`` (then no change event can be told apart from a repeat, so none is published).
+    # Image verdicts are merged into their items here, with their change events staged (the outbox); without it they
+    # are written with the layer items through ``store`` and no change is announced (the command line).
     image_store: ImageVerdictStore | None = None
     events: EventPublisherPort | None = None
 
     def __post_init__(self) -> None:
         if self.events is not None and (self.image_store is None or self.region is None):
-            raise ValueError("change events need the previous status and the Region: give image_store and region")
+            raise ValueError("change events need the image store and the Region: give image_store and region")
 
     def check_images(
         self,
@@ -111,110 +142,130 @@ class ImageCheckService:
         check_id: str | None = None,
         recheck: RecheckPolicy | None = None,
         region: str | None = None,
-        used_by: Mapping[str, Sequence[UsedBy]] | None = None,
+        in_use: InUseKnowledge | None = None,
         replica_check: ReplicaCheck | None = None,
+        should_continue: ShouldContinue | None = None,
+        max_blobs: int | None = None,
     ) -> ImageCheckOutcome:
-        """Judge and store every image (plus its per-layer items), then publish the changes; raises
+        """Judge and keep every image (plus its per-layer items), then announce the changes; raises
         ``TransientCheckError`` before storing anything when a retry may succeed, so that the retry neither
-        duplicates nor double-counts.
-
-        Archived images are judged ARCHIVED without reading them. With ``recheck``, blobs ECR says it lacks are asked
-        about again (see recheck.py) before they can make an image BROKEN. ``used_by`` (by image digest; an image not in
-        it: nobody) replaces the stored ``usedBy``; None (the caller does not know) keeps the stored one, which the
-        returned verdicts and their change events then carry. ``replica_check`` gives each walked image's
-        ``replicas``."""
+        duplicates nor double-counts. Archived images are judged ARCHIVED without reading them; with ``recheck``,
+        blobs ECR says it lacks are asked about again (see recheck.py) before they can make an image BROKEN."""
+        observed_at = self.clock()
         images = list({image.image_digest: image for image in images}.values())
-        walks = self._walk(registry_id, repository_name, [image for image in images if image.is_active])
-        blobs = unique_in_order(digest for walk in walks for digest in walk.blobs)
-        target = RepositoryTarget(registry_id, repository_name, blobs)
-        outcome = check_repositories([target] if blobs else [], self.registry, workers=self.workers)
+        walks = self._walk(registry_id, repository_name, [i for i in images if i.is_active], should_continue)
+        walks, unfinished = within_budget(walks, max_blobs)
+        target = RepositoryTarget(
+            registry_id, repository_name, unique_in_order(d for walk in walks for d in walk.blobs)
+        )
+        answers, results = self._answers(target, recheck, should_continue)
+        transient = transient_codes(walks, [f for result in results for f in result.failures])
+        if transient:
+            raise TransientCheckError(repository_name, transient)
+        walks, stopped = finished(walks, answers)
+        unfinished += stopped
+        judged = {j.image.image_digest: j for j in self._judge(registry_id, repository_name, walks, answers)}
+        skipped = {entry.image.image_digest for entry in unfinished}
+        context = VerdictContext(
+            registry_id, repository_name, region or self.region, source, check_id, observed_at, self.clock(),
+            self.ttl_days,
+        )  # fmt: skip
+        walked = {walk.image.image_digest: walk for walk in walks}
+        observations = [
+            self._observation(context, judged.get(image.image_digest) or judge_archived_image(image), in_use,
+                              replica_check, walked.get(image.image_digest))
+            for image in images
+            if image.image_digest not in skipped
+        ]  # fmt: skip
+        layers = layer_verdicts(
+            [without_stopped(result) for result in results],
+            source=source, checked_at=context.checked_at, ttl_days=self.ttl_days, region=context.region,
+            check_id=check_id,
+        )  # fmt: skip
+        return self._keep(layers, observations, CheckSummary.of(results), unfinished)
+
+    def record_missing(
+        self,
+        registry_id: str,
+        repository_name: str,
+        gone: Sequence[GoneImage],
+        *,
+        source: Source,
+        check_id: str | None = None,
+        region: str | None = None,
+        in_use: InUseKnowledge | None = None,
+    ) -> ImageCheckOutcome:
+        """Keep a MISSING verdict for each image the registry no longer holds (with who runs it, if known)."""
+        now = self.clock()
+        context = VerdictContext(
+            registry_id, repository_name, region or self.region, source, check_id, now, now, self.ttl_days
+        )
+        observations = [
+            ImageObservation(
+                missing_verdict(context, image), None if in_use is None else in_use.observation(image.image_digest)
+            )
+            for image in gone
+        ]
+        if in_use is not None:  # a tag that names nothing: its users are keyed by the tag
+            observations = [
+                replace(o, users=in_use.observation(o.verdict.reference)) if o.verdict.imageDigest is None else o
+                for o in observations
+            ]
+        return self._keep([], observations, CheckSummary(), [])
+
+    # -- steps -----------------------------------------------------------------------------------------------------
+
+    def _answers(
+        self, target: RepositoryTarget, recheck: RecheckPolicy | None, should_continue: ShouldContinue | None
+    ) -> tuple[dict[str, LayerAnswer | LayerFailure], list[RepositoryResult]]:
+        if not target.layer_digests:
+            return {}, []
+        outcome = check_repositories([target], self.registry, workers=self.workers, should_continue=should_continue)
         answers: dict[str, LayerAnswer | LayerFailure] = {}
         for result in outcome.results:
             answers.update({layer.layerDigest: layer for layer in result.layers})
             answers.update({failure.layerDigest: failure for failure in result.failures})
         results = outcome.results
-        if (
-            recheck is not None
-            and blobs
-            and recheck_absent(target, answers, self.registry, recheck, workers=self.workers)
-        ):
+        if recheck is not None and recheck_absent(target, answers, self.registry, recheck, workers=self.workers):
             results = [result_of(target, answers)]
-        transient = transient_codes(walks, [f for result in results for f in result.failures])
-        if transient:
-            raise TransientCheckError(repository_name, transient)
+        return answers, results
 
-        judged = {
-            judgement.image.image_digest: judgement
-            for judgement in self._judge(registry_id, repository_name, walks, answers)
-        }
-        checked_at = self.clock()
-        region = region or self.region
-        walked = {walk.image.image_digest: walk for walk in walks}
-        verdicts = [
-            self._verdict(
-                registry_id,
-                repository_name,
-                judged.get(image.image_digest) or judge_archived_image(image),
-                source,
-                checked_at,
-                check_id,
-                region=region,
-                used_by=(used_by or {}).get(image.image_digest, ()),
-                replicas=replica_check(walked[image.image_digest])
-                if replica_check and image.image_digest in walked
-                else [],
-            )
-            for image in images
-        ]
-        layers = layer_verdicts(
-            results, source=source, checked_at=checked_at, ttl_days=self.ttl_days, region=region, check_id=check_id
-        )
+    def _observation(
+        self,
+        context: VerdictContext,
+        judgement: ImageJudgement,
+        in_use: InUseKnowledge | None,
+        replica_check: ReplicaCheck | None,
+        walk: ImageWalk | None,
+    ) -> ImageObservation:
+        verdict = judged_verdict(context, judgement)
+        users = None if in_use is None else in_use.observation(verdict.imageDigest)
+        replicas = None
+        if replica_check is not None:
+            found = replica_check(walk) if walk is not None else []
+            replicas = ReplicasObservation(tuple(found), observed_iso(context.observed_at))
+        return ImageObservation(verdict, users, replicas)
+
+    def _keep(
+        self,
+        layers: list[StoredLayerVerdict],
+        observations: list[ImageObservation],
+        summary: CheckSummary,
+        unfinished: list[UnfinishedImage],
+    ) -> ImageCheckOutcome:
         if self.image_store is None:
+            verdicts = [_as_observed(observation) for observation in observations]
             self.store.put_verdicts([*layers, *verdicts])
-            return ImageCheckOutcome(verdicts=verdicts, layer_summary=CheckSummary.of(results))
+            return ImageCheckOutcome(verdicts=verdicts, layer_summary=summary, unfinished=unfinished)
         self.store.put_verdicts(layers)
-        # Without ``used_by`` (a push or API check) who runs the image is not known here: the stored usedBy (the
-        # audit's) stays, and the verdicts answered and announced carry it.
-        keep_audit_findings = used_by is None
-        writes = self.image_store.put_image_verdicts(verdicts, keep_audit_findings=keep_audit_findings)
-        if keep_audit_findings:
-            verdicts = [
-                verdict.model_copy(update={"usedBy": list(write.previous_used_by)})
-                if write.previous_used_by
-                else verdict
-                for verdict, write in zip(verdicts, writes, strict=True)
-            ]
-        sent, unsent = self._publish_changes(verdicts, writes)
-        unstored = [verdict for verdict, write in zip(verdicts, writes, strict=True) if not write.stored]
-        if unstored:
-            # After publishing what was stored: a retry finds those written, and would not send their events again.
-            reasons = sorted({write.reason for write in writes if not write.stored})
-            keys = [{"repositoryName": v.repositoryName, "imageDigest": v.imageDigest} for v in unstored]
-            raise ResultsNotStoredError(keys, "; ".join(reasons))
+        kept = VerdictKeeper(self.image_store, self.events).keep(observations)
         return ImageCheckOutcome(
-            verdicts=verdicts, layer_summary=CheckSummary.of(results), events_sent=sent, events_unsent=unsent
+            verdicts=kept.verdicts,
+            layer_summary=summary,
+            events_sent=kept.events_sent,
+            events_unsent=kept.events_unsent,
+            unfinished=unfinished,
         )
-
-    def _publish_changes(
-        self, verdicts: Sequence[StoredImageVerdict], writes: Sequence[ImageWrite]
-    ) -> tuple[int, list[UnsentEvent]]:
-        if self.events is None:
-            return 0, []
-        entries = []
-        for verdict, write in zip(verdicts, writes, strict=True):
-            detail = (
-                verdict_changed(
-                    write.previous_status, verdict, region=verdict.region or str(self.region), used_by=verdict.usedBy
-                )
-                if write.stored
-                else None
-            )
-            if detail is not None:
-                entries.append(event_entry(detail))
-        if not entries:
-            return 0, []
-        outcome = self.events.publish(entries)
-        return outcome.sent, list(outcome.unsent)
 
     def _judge(
         self,
@@ -239,9 +290,15 @@ class ImageCheckService:
             return judgements
         return [judge_image(walk, answers, pull_through=rule) for walk in walks]
 
-    def _walk(self, registry_id: str, repository_name: str, images: Sequence[ImageRef]) -> list[ImageWalk]:
+    def _walk(
+        self,
+        registry_id: str,
+        repository_name: str,
+        images: Sequence[ImageRef],
+        should_continue: ShouldContinue | None,
+    ) -> list[ImageWalk]:
         try:
-            return walk_images(registry_id, repository_name, images, self.manifests)
+            return walk_images(registry_id, repository_name, images, self.manifests, should_continue=should_continue)
         except RepositoryCheckError as error:
             if is_transient(error.code):
                 raise TransientCheckError(repository_name, [error.code]) from error
@@ -251,43 +308,12 @@ class ImageCheckService:
                 for image in images
             ]
 
-    def _verdict(
-        self,
-        registry_id: str,
-        repository_name: str,
-        judgement: ImageJudgement,
-        source: Source,
-        checked_at: datetime,
-        check_id: str | None,
-        *,
-        region: str | None,
-        used_by: Sequence[UsedBy],
-        replicas: list[Replica],
-    ) -> StoredImageVerdict:
-        tags, missing_layers, missing_manifests = (
-            sorted(judgement.image.image_tags),
-            list(judgement.missing_layers),
-            list(judgement.missing_manifests),
-        )
-        return StoredImageVerdict(
-            registryId=registry_id,
-            region=region,
-            repositoryName=repository_name,
-            checkedAt=iso_utc(checked_at),
-            source=source,
-            expiresAt=expiry(checked_at, self.ttl_days),
-            imageDigest=judgement.image.image_digest,
-            imageTags=tags[:MAX_LISTED],
-            imageTagsOmitted=max(0, len(tags) - MAX_LISTED),
-            status=judgement.status,
-            missingLayers=missing_layers[:MAX_LISTED],
-            missingLayersOmitted=max(0, len(missing_layers) - MAX_LISTED),
-            missingManifests=missing_manifests[:MAX_LISTED],
-            missingManifestsOmitted=max(0, len(missing_manifests) - MAX_LISTED),
-            # ECR's texts, bounded as the layer answers' are (an image answer must fit with 99 others in 6 MB)
-            failureCode=None if judgement.failure_code is None else bounded_code(judgement.failure_code),
-            failureReason=None if judgement.failure_reason is None else bounded_reason(judgement.failure_reason),
-            checkId=check_id,
-            usedBy=list(dict.fromkeys(used_by)),
-            replicas=replicas,
-        )
+
+def _as_observed(observation: ImageObservation) -> StoredImageVerdict:
+    """The verdict as observed, with the groups it recomputed (where nothing is merged: the command line)."""
+    update: dict[str, object] = {}
+    if observation.users is not None:
+        update |= {"usedBy": list(observation.users.users), "usedByObservedAt": observation.users.observed_at}
+    if observation.replicas is not None:
+        update |= {"replicas": list(observation.replicas.replicas)}
+    return observation.verdict.model_copy(update=update) if update else observation.verdict

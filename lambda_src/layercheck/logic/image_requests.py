@@ -4,13 +4,15 @@ Per repository (in the order the request first names it): the tags are resolved 
 records no pull), every digest is described for its current tags and storage status, and the images are judged and
 stored in one ``ImageCheckService.check_images`` call, so blobs shared between them are checked once.
 
-What cannot be judged is answered, not refused, as an ``UncheckedImage`` (not stored, no change event): an image ECR
-says does not exist (a tag or digest the repository does not hold: ``ImageNotFoundException``; a repository that does
-not exist: ``RepositoryNotFoundException``), as there is no image to keep the latest state of, and storing it would let
-any caller fill the status index and the bus with up to 100 made-up digests a request; an image of a repository the
-API's deadline left unstarted (``DeadlineExceeded``) or that met an ECR error a retry may pass: nothing half-judged is
-ever stored over a real verdict. An image ECR holds but could not be read (access denied, unreadable manifest) is
-judged ``UNCHECKED`` and stored with the reason, as the push check stores it.
+Only images ``DescribeImages`` returned are stored or announced. What cannot be judged is answered, not refused, as an
+``UncheckedImage`` (not stored, no change event): an image ECR says does not exist (a tag or digest the repository
+does not hold: ``ImageNotFoundException``; a repository that does not exist: ``RepositoryNotFoundException``) or that
+ECR would not describe (``AccessDeniedException`` ...), as there is no image known to keep the latest state of and
+storing it would let any caller fill the status index and the bus with made-up digests; an image the API's deadline
+or its blob budget left unchecked, or that met an ECR error a retry may pass: nothing half-judged is ever stored over
+a real verdict. One exception: an image layercheck already has a verdict of, that ECR says is gone, is ``MISSING``
+(stored and announced: it was deleted). An image ECR describes but whose manifests cannot be read is judged
+``UNCHECKED`` and stored with the reason, as the push check stores it.
 """
 
 from __future__ import annotations
@@ -21,24 +23,34 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from layercheck.contracts import ecr_codes
 from layercheck.errors import RepositoryCheckError, TransientCheckError, is_transient
 from layercheck.logic.catalog import ImageDetail
 from layercheck.logic.check import DEADLINE_EXCEEDED_CODE
 from layercheck.logic.digests import unique_in_order
 from layercheck.logic.failure_text import bounded_code, bounded_reason
-from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService
+from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService, combined
 from layercheck.logic.images import ImageRef
 from layercheck.logic.in_use import TagAnswer
 from layercheck.logic.replica_probe import REPOSITORY_NOT_FOUND
+from layercheck.logic.verdict_build import GoneImage
 from layercheck.models.images_api import ImageCheckVerdict, ImageIdentifier, UncheckedImage
 from layercheck.models.stored import Source, StoredImageVerdict, iso_utc, utc_now
 from layercheck.models.verdicts import CheckSummary
 
 DEADLINE_EXCEEDED_REASON = "not checked: the request's time ran out before this repository's images; ask again"
 DESCRIBE_WORKERS = 8
-IMAGE_NOT_FOUND = "ImageNotFoundException"  # ECR's error code when DescribeImages does not find an image id
+IMAGE_NOT_FOUND = ecr_codes.IMAGE_NOT_FOUND_EXCEPTION
 # Codes of images that do not exist: answered, never stored or announced.
 ABSENT_CODES = frozenset({IMAGE_NOT_FOUND, REPOSITORY_NOT_FOUND})
+
+
+def _answered(verdict: StoredImageVerdict) -> StoredImageVerdict:
+    """A verdict as this route answers it: without its replicas (the audit's, up to 25 destinations each; GET /images
+    lists them), so that 100 verdicts fit Lambda's 6 MB."""
+    if not verdict.replicas:
+        return verdict
+    return verdict.model_copy(update={"replicas": [], "replicasObservedAt": None})
 
 
 def unchecked_image(
@@ -66,6 +78,12 @@ def unchecked_image(
     )
 
 
+class KnownVerdictsPort(Protocol):
+    def has_verdict(self, registry_id: str, region: str, repository_name: str, reference: str) -> bool:
+        """Whether a verdict of the image (by digest) is stored."""
+        ...
+
+
 class ImageLookupPort(Protocol):
     def resolve_tags(self, registry_id: str, region: str, repository_name: str, tags: Sequence[str]) -> TagAnswer:
         """Each tag's digest, or the code for a tag the repository does not hold; raises ``RepositoryCheckError``."""
@@ -78,10 +96,11 @@ class ImageLookupPort(Protocol):
 
 @dataclass(frozen=True)
 class Absent:
-    """ECR says the image does not exist: its code and message."""
+    """ECR says the image does not exist (``gone``), or would not describe it: its code and message."""
 
     code: str
     reason: str
+    gone: bool = True
 
 
 @dataclass(frozen=True)
@@ -106,6 +125,8 @@ class RequestedImages:
     registry_id: str
     region: str
     clock: Callable[[], datetime] = field(default=utc_now)
+    known: KnownVerdictsPort | None = None  # what layercheck already judged: a digest gone since is MISSING
+    max_blobs: int | None = None  # distinct blobs one request may check
 
     def check(
         self, images: Sequence[ImageIdentifier], *, check_id: str, should_continue: Callable[[], bool]
@@ -122,7 +143,7 @@ class RequestedImages:
                     for entry in entries
                 }
                 continue
-            outcome = self._check_repository(repository_name, entries, check_id, answers)
+            outcome = self._check_repository(repository_name, entries, check_id, answers, should_continue)
             if outcome is not None:
                 outcomes.append(outcome)
         return RequestedImagesOutcome(verdicts=[answers[image] for image in images], outcomes=outcomes)
@@ -133,6 +154,7 @@ class RequestedImages:
         entries: Sequence[ImageIdentifier],
         check_id: str,
         answers: dict[ImageIdentifier, ImageCheckVerdict],
+        should_continue: Callable[[], bool],
     ) -> ImageCheckOutcome | None:
         """Answers every entry of one repository into ``answers``; the outcome when anything was judged."""
         try:
@@ -141,28 +163,62 @@ class RequestedImages:
                 digest for entry in entries if (digest := entry.imageDigest or digest_of.get(str(entry.imageTag)))
             )
             described = self._describe(repository_name, digests)
-            refs = [ref for ref in described.values() if isinstance(ref, ImageRef)]
-            outcome = (
-                self.service.check_images(
-                    self.registry_id, repository_name, refs, source=Source.API, check_id=check_id, region=self.region
-                )
-                if refs
-                else None
-            )
+            outcome = self._judge(repository_name, described, check_id, should_continue)
         except TransientCheckError as error:
             reason = f"ECR answered with errors a retry may pass: {', '.join(error.codes)}; ask again"
             answers |= {entry: self._unchecked(entry, error.codes[0], reason, check_id) for entry in entries}
             return None
-        judged = {verdict.imageDigest: verdict for verdict in outcome.verdicts} if outcome else {}
+        judged = {verdict.imageDigest: _answered(verdict) for verdict in outcome.verdicts} if outcome else {}
+        unfinished = {u.image.image_digest: u for u in outcome.unfinished} if outcome else {}
         for entry in entries:
             digest = entry.imageDigest or digest_of.get(str(entry.imageTag))
             if digest is None:
                 answers[entry] = self._unchecked(entry, *unresolved[str(entry.imageTag)], check_id)
-            elif isinstance(absent := described[digest], Absent):
-                answers[entry] = self._unchecked(entry, absent.code, absent.reason, check_id)
-            else:
+            elif digest in judged:
                 answers[entry] = judged[digest]
+            elif digest in unfinished:
+                answers[entry] = self._unchecked(entry, unfinished[digest].code, unfinished[digest].reason, check_id)
+            else:
+                absent = described[digest]
+                assert isinstance(absent, Absent)
+                answers[entry] = self._unchecked(entry, absent.code, absent.reason, check_id)
         return outcome
+
+    def _judge(
+        self,
+        repository_name: str,
+        described: dict[str, ImageRef | Absent],
+        check_id: str,
+        should_continue: Callable[[], bool],
+    ) -> ImageCheckOutcome | None:
+        """The images ECR described, checked; those it says are gone but were judged before, MISSING."""
+        refs = [ref for ref in described.values() if isinstance(ref, ImageRef)]
+        gone = [
+            GoneImage(digest, (), absent.code, absent.reason)
+            for digest, absent in described.items()
+            if isinstance(absent, Absent) and absent.gone and self._judged_before(repository_name, digest)
+        ]
+        checked = None
+        if refs:
+            checked = self.service.check_images(
+                self.registry_id,
+                repository_name,
+                refs,
+                source=Source.API,
+                check_id=check_id,
+                region=self.region,
+                should_continue=should_continue,
+                max_blobs=self.max_blobs,
+            )
+        missing = None
+        if gone:
+            missing = self.service.record_missing(
+                self.registry_id, repository_name, gone, source=Source.API, check_id=check_id, region=self.region
+            )
+        return combined(checked, missing)
+
+    def _judged_before(self, repository_name: str, digest: str) -> bool:
+        return self.known is not None and self.known.has_verdict(self.registry_id, self.region, repository_name, digest)
 
     def _resolve_tags(
         self, repository_name: str, tags: Sequence[str]
@@ -190,9 +246,8 @@ class RequestedImages:
             except RepositoryCheckError as error:
                 if is_transient(error.code):
                     raise TransientCheckError(repository_name, [error.code]) from error
-                if error.code in ABSENT_CODES:
-                    return Absent(error.code, error.message)
-                return ImageRef(digest)  # the walk meets the same error and records it in the verdict
+                # Gone, or not ours to read (access denied ...): nothing ECR described is stored
+                return Absent(error.code, error.message, gone=error.code in ABSENT_CODES)
             if detail is None:
                 return Absent(IMAGE_NOT_FOUND, f"{repository_name} holds no image {digest}")
             return ImageRef(digest, detail.image_tags, detail.image_status, detail.last_archived_at)

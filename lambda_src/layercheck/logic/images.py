@@ -9,13 +9,14 @@ https://distribution.github.io/distribution/spec/manifest-v2-2/
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from pydantic import ValidationError
 
+from layercheck.contracts import ecr_codes
 from layercheck.logic.catalog import IMAGE_ACTIVE
 from layercheck.logic.digests import unique_in_order
 from layercheck.models.manifests import ImageIndex, ImageManifest
@@ -33,9 +34,12 @@ MANIFEST_MEDIA_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 MAX_INDEX_DEPTH = 8
 
 UNSUPPORTED_MANIFEST = "UnsupportedManifest"
-IMAGE_NOT_FOUND = "ImageNotFound"  # ECR's ImageFailureCode: the repository does not hold this manifest
+IMAGE_NOT_FOUND = ecr_codes.IMAGE_NOT_FOUND_FAILURE  # the repository does not hold this manifest
 # A digest ECR's answer did not account for: nothing says it is gone, so it cannot make an image BROKEN.
 UNANSWERED_IMAGE = "UnansweredImageDigest"
+# The caller's time ran out before this manifest was read (the API's deadline): the image is not judged.
+WALK_STOPPED = "DeadlineExceeded"
+WALK_STOPPED_REASON = "not checked: the request's time ran out before this image's manifests were read; ask again"
 
 
 # -- manifests ---------------------------------------------------------------------------------------------------
@@ -123,9 +127,17 @@ class ImageWalk:
 
 
 def walk_images(
-    registry_id: str, repository_name: str, images: Sequence[ImageRef], manifests: ManifestPort
+    registry_id: str,
+    repository_name: str,
+    images: Sequence[ImageRef],
+    manifests: ManifestPort,
+    *,
+    should_continue: Callable[[], bool] | None = None,
 ) -> list[ImageWalk]:
-    """Fetch every manifest the images reach, level by level, each digest once, and reduce each image to its blobs."""
+    """Fetch every manifest the images reach, level by level, each digest once, and reduce each image to its blobs.
+
+    ``should_continue`` is asked before each BatchGetImage call; once it says no, the manifests not yet read fail
+    with ``WALK_STOPPED`` (their images are not judged)."""
     fetched: dict[str, FetchedManifest] = {}
     failed: dict[str, ManifestFailure] = {}
     parsed: dict[str, ImageManifest | ImageIndex | UnsupportedManifestError] = {}
@@ -133,6 +145,9 @@ def walk_images(
     for _ in range(MAX_INDEX_DEPTH + 1):
         wanted = [digest for digest in wanted if digest not in fetched and digest not in failed]
         if not wanted:
+            break
+        if should_continue is not None and not should_continue():
+            failed |= {digest: ManifestFailure(digest, WALK_STOPPED, WALK_STOPPED_REASON) for digest in wanted}
             break
         answer = manifests.batch_get_image(registry_id, repository_name, wanted)
         fetched.update(answer.manifests)

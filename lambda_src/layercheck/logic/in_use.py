@@ -1,6 +1,6 @@
-"""The images in use in one audited account and Region, by digest, with who uses each (``usedBy``).
+"""The images in use in one audited account and Region: who references which image of which repository.
 
-Pure logic over one port per source, so that it runs the same in the Lambda, the benchmark and tests:
+Pure logic over one port per source, so that it runs the same in the Lambda, the command line and tests:
 - ``EcsPort`` (``integrations/ecs.py``): every cluster's services with the container images of their deployments' task
   definitions, and the running tasks with the digest ECS resolved for each container (``containers[].imageDigest``).
   A task a service started (``startedBy`` is one of its deployments' ids) counts for the service, so ``usedBy`` grows
@@ -8,30 +8,30 @@ Pure logic over one port per source, so that it runs the same in the Lambda, the
 - ``LambdaPort`` (``integrations/lambda_functions.py``): functions with ``PackageType`` ``Image``; the digest Lambda
   resolved at deployment (``Code.ResolvedImageUri``) wins, then a digest in ``ImageUri``, then its tag.
 - ``InventoryPort`` (``integrations/inventory_store.py``): unexpired POST /inventory entries for the audited registry.
-- ``TagResolverPort`` (``integrations/ecr_tags.py``): tags to digests (DescribeImages, 100 tags per call, one call
-  per repository, never BatchGetImage, which would record a pull).
 
-Images of registries outside ``audited_registries`` and references that are not ECR private image URIs (Docker Hub,
-public.ecr.aws ...) are counted in ``ignored``, never resolved. A tag ECR does not hold is ``unresolved`` with ECR's
-code: the workload cannot start a new copy (scale-out, replacement), which the audit should report. A transient error
-while resolving (throttling, 5xx) raises ``TransientCheckError``: the caller's work item is retried. A source that
-fails (access denied ...) is a ``failures`` entry; the other sources still count.
+Discovery (``discover_in_use``) only collects references, by repository: it never calls ECR, so however many images
+a report names, a registry's audit finishes in bounded time. Each repository's own audit resolves its references
+(``resolve_in_use``) against the listing it makes anyway: a tag to the digest it names now, and a tag or digest the
+repository does not hold to a ``GoneImage`` (a MISSING verdict: the workload cannot start a new copy).
 
-Wiring (phase B): the audit's start, per audited (account, Region), builds the four adapters with that account's
-credentials and Region, calls ``discover_in_use`` first, checks the answer's images before the scoped ones (whatever
-the scope), and stores each verdict with ``usedBy=answer.images[key]``.
+Images of registries outside the audit and references that are not ECR private image URIs (Docker Hub,
+public.ecr.aws ...) are counted in ``ignored``. A source that fails (access denied ...) is a ``failures`` entry; the
+other sources still count.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from layercheck.errors import LayercheckError, RepositoryCheckError, TransientCheckError, is_transient
+from layercheck.contracts import ecr_codes
+from layercheck.errors import LayercheckError
 from layercheck.logic.image_uris import ImageUri, parse_image_uri
-from layercheck.models.in_use import InUseImage, InventoryEntry, UsedBy
+from layercheck.logic.verdict_build import GoneImage
+from layercheck.models.in_use import InUseReference, InventoryEntry, UsedBy, UsedByKind, ordered_users
+from layercheck.models.stored import TAG_REFERENCE_PREFIX
 
 SOURCE_ECS = "ecs"
 SOURCE_LAMBDA = "lambda"
@@ -39,7 +39,8 @@ SOURCE_INVENTORY = "inventory"
 
 # ECR's codes for an image (or its repository) that is gone: DescribeImages' exception, BatchGetImage's failure code,
 # and the repository's. A workload on such an image cannot start a new copy (scale-out, rollback, node replacement).
-IMAGE_GONE_CODES = frozenset({"ImageNotFoundException", "ImageNotFound", "RepositoryNotFoundException"})
+IMAGE_NOT_FOUND = ecr_codes.IMAGE_NOT_FOUND_EXCEPTION
+IMAGE_GONE_CODES = ecr_codes.IMAGE_GONE_CODES
 
 
 def image_gone(code: str | None) -> bool:
@@ -131,44 +132,32 @@ class TagResolverPort(Protocol):
 
 
 @dataclass(frozen=True)
-class UnresolvedImage:
-    """A tag in use that ECR could not resolve: the workloads on it cannot start a new copy."""
-
-    registry_id: str
-    region: str
-    repository_name: str
-    image_tag: str
-    code: str
-    used_by: tuple[UsedBy, ...]
-
-
-@dataclass(frozen=True)
 class SourceFailure:
     source: str
     code: str
     message: str
 
 
-class _Reference(NamedTuple):
+class ElsewhereReference(NamedTuple):
+    """A workload here running an image of another audited registry: reported to that registry as it is named (by tag
+    or digest, never resolved here: this account's credentials may not read the other registry)."""
+
     uri: ImageUri
     used_by: UsedBy
 
 
-# A workload here running an image of another audited registry: reported to that registry as it is named (by tag or
-# digest, never resolved here: this account's credentials may not read the other registry).
-ElsewhereReference = _Reference
-
-
 @dataclass
-class InUseImages:
-    images: dict[InUseImage, list[UsedBy]] = field(default_factory=dict)
-    unresolved: list[UnresolvedImage] = field(default_factory=list)
+class InUseReferences:
+    """What the sources reference in the audited registry, by repository name."""
+
+    by_repository: dict[str, list[InUseReference]] = field(default_factory=dict)
     failures: list[SourceFailure] = field(default_factory=list)
     ignored: int = 0  # references outside the audited registries or not ECR private image URIs
     elsewhere: list[ElsewhereReference] = field(default_factory=list)  # images of other audited registries
 
-    def used_by(self, image: InUseImage) -> list[UsedBy]:
-        return self.images.get(image, [])
+    @property
+    def count(self) -> int:
+        return sum(len(references) for references in self.by_repository.values())
 
 
 def discover_in_use(
@@ -177,32 +166,29 @@ def discover_in_use(
     ecs: EcsPort | None,
     lambda_functions: LambdaPort | None,
     inventory: InventoryPort | None,
-    tags: TagResolverPort,
-    audited_registries: Iterable[RegistryRef] = (),
     elsewhere: Callable[[RegistryRef], bool] | None = None,
-) -> InUseImages:
-    """The images in use in ``audit``'s account and Region (a ``None`` source is not read).
-
-    ``audited_registries``: the registries whose images count (default: ``audit`` alone); an ECS task in us-east-1 may
-    run an image of the same account's eu-west-1 registry, which counts when that registry is audited too.
-    ``elsewhere``: the other registries whose images are collected in the answer's ``elsewhere``, unresolved, for
-    their own audits (logic/org_audit.py reports them to those registries' inventories)."""
-    answer = InUseImages()
-    kept = frozenset(audited_registries) | {audit}
-    references: list[_Reference] = []
+) -> InUseReferences:
+    """Who references which image of ``audit``'s repositories (a ``None`` source is not read). ``elsewhere``: the
+    other registries whose references are collected in the answer's ``elsewhere``, for their own audits
+    (logic/org_audit.py reports them to those registries' inventories)."""
+    answer = InUseReferences()
 
     def add(text: str, used_by: UsedBy, digest: str | None = None) -> None:
         uri = parse_image_uri(text)
         if not isinstance(uri, ImageUri):
             answer.ignored += 1
             return
-        if digest is not None:
-            uri = ImageUri(uri.registry_id, uri.region, uri.repository_name, uri.image_tag, digest, uri.host)
         registry = RegistryRef(uri.registry_id, uri.region)
-        if registry in kept:
-            references.append(_Reference(uri, used_by))
+        digest = digest or uri.image_digest
+        if registry == audit:
+            user = used_by if digest else used_by.model_copy(update={"tag": uri.image_tag})
+            answer.by_repository.setdefault(uri.repository_name, []).append(
+                InUseReference(imageDigest=digest, usedBy=user)
+            )
         elif elsewhere is not None and elsewhere(registry):
-            answer.elsewhere.append(_Reference(uri, used_by))
+            if digest is not None:
+                uri = ImageUri(uri.registry_id, uri.region, uri.repository_name, uri.image_tag, digest, uri.host)
+            answer.elsewhere.append(ElsewhereReference(uri, used_by))
         else:
             answer.ignored += 1
 
@@ -211,12 +197,11 @@ def discover_in_use(
     if lambda_functions is not None:
         _read(answer, SOURCE_LAMBDA, lambda: _lambda_references(lambda_functions, add))
     if inventory is not None:
-        _read(answer, SOURCE_INVENTORY, lambda: _inventory_references(inventory, audit, references))
-    _resolve(references, tags, answer)
+        _read(answer, SOURCE_INVENTORY, lambda: _inventory_references(inventory, audit, answer))
     return answer
 
 
-def _read(answer: InUseImages, source: str, read: Callable[[], None]) -> None:
+def _read(answer: InUseReferences, source: str, read: Callable[[], None]) -> None:
     try:
         read()
     except InUseSourceError as error:
@@ -234,17 +219,19 @@ def _ecs_references(ecs: EcsPort, add: _Add) -> None:
     }
     for service in workloads.services:
         for image in service.images:
-            add(image, UsedBy(kind="ecs-service", id=service.arn))
+            add(image, UsedBy(kind=UsedByKind.ECS_SERVICE, id=service.arn))
     for task in workloads.tasks:
         owner = service_of_deployment.get(task.started_by or "")
-        used_by = UsedBy(kind="ecs-service", id=owner) if owner else UsedBy(kind="ecs-task", id=task.arn)
+        used_by = (
+            UsedBy(kind=UsedByKind.ECS_SERVICE, id=owner) if owner else UsedBy(kind=UsedByKind.ECS_TASK, id=task.arn)
+        )
         for container in task.containers:
             add(container.image, used_by, container.image_digest)
 
 
 def _lambda_references(functions: LambdaPort, add: _Add) -> None:
     for function in functions.list_image_functions():
-        used_by = UsedBy(kind="lambda-function", id=function.arn)
+        used_by = UsedBy(kind=UsedByKind.LAMBDA_FUNCTION, id=function.arn)
         resolved = parse_image_uri(function.resolved_image_uri) if function.resolved_image_uri else None
         if isinstance(resolved, ImageUri) and resolved.image_digest:
             add(function.image_uri, used_by, resolved.image_digest)
@@ -252,47 +239,69 @@ def _lambda_references(functions: LambdaPort, add: _Add) -> None:
             add(function.image_uri, used_by)
 
 
-def _inventory_references(inventory: InventoryPort, audit: RegistryRef, references: list[_Reference]) -> None:
+def _inventory_references(inventory: InventoryPort, audit: RegistryRef, answer: InUseReferences) -> None:
     for entry in inventory.list_entries(audit.registry_id, audit.region):
-        uri = ImageUri(entry.registryId, entry.region, entry.repositoryName, entry.imageTag, entry.imageDigest)
         # An entry another registry's audit reported (a workload there on this registry's image) names that workload.
-        references.append(_Reference(uri, entry.usedBy or UsedBy(kind="inventory", id=entry.source)))
-
-
-def _resolve(references: Sequence[_Reference], tags: TagResolverPort, answer: InUseImages) -> None:
-    by_tag: dict[tuple[str, str, str], dict[str, list[UsedBy]]] = defaultdict(lambda: defaultdict(list))
-    for uri, used_by in references:
-        if uri.image_digest is None:
-            by_tag[(uri.registry_id, uri.region, uri.repository_name)][uri.image_tag or ""].append(used_by)
-    resolved: dict[tuple[str, str, str, str], str] = {}
-    for (registry_id, region, repository), users in by_tag.items():
-        try:
-            tag_answer = tags.resolve_tags(registry_id, region, repository, list(users))
-        except RepositoryCheckError as error:
-            if is_transient(error.code):
-                # Throttling or a 5xx says nothing about the tags: the registry item is retried, not told "unresolved".
-                raise TransientCheckError(repository, [error.code]) from error
-            tag_answer = TagAnswer(missing=dict.fromkeys(users, error.code))
-        for tag, tag_users in users.items():
-            digest = tag_answer.digests.get(tag)
-            if digest is None:
-                code = tag_answer.missing.get(tag, "ImageNotFoundException")
-                answer.unresolved.append(
-                    UnresolvedImage(registry_id, region, repository, tag, code, tuple(_unique(tag_users)))
-                )
-            else:
-                resolved[(registry_id, region, repository, tag)] = digest
-    for uri, used_by in references:
-        digest = uri.image_digest or resolved.get(
-            (uri.registry_id, uri.region, uri.repository_name, uri.image_tag or "")
+        answer.by_repository.setdefault(entry.repositoryName, []).append(
+            InUseReference(imageDigest=entry.imageDigest, usedBy=entry.user())
         )
+
+
+# -- a repository's references, resolved against what it holds -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolvedInUse:
+    """``users``: who runs each image, by reference (a digest, or ``tag:<tag>`` for a tag that names nothing), users
+    ordered discovered first; ``gone``: what the references name that the repository does not hold."""
+
+    users: dict[str, list[UsedBy]]
+    held: list[str]  # digests in use that the repository holds, in first-seen order
+    gone: list[GoneImage]
+
+
+def resolve_in_use(
+    references: Sequence[InUseReference],
+    tags: Mapping[str, str],
+    held: Collection[str],
+    *,
+    gone_code: str = IMAGE_NOT_FOUND,
+    unresolved: Collection[str] = (),
+) -> ResolvedInUse:
+    """Resolve a repository's references against its listing: ``tags`` (tag → digest) and ``held`` (its digests).
+    A repository that does not exist holds nothing (``gone_code`` says why). ``unresolved``: tags whose digest is not
+    known either way (their lookup failed): left out, neither in use nor gone."""
+    users: dict[str, list[UsedBy]] = defaultdict(list)
+    gone_digests: dict[str, None] = {}
+    gone_tags: dict[str, None] = {}
+    for reference in references:
+        tag = reference.usedBy.tag
+        digest = reference.imageDigest or (tags.get(tag) if tag else None)
+        if digest is None and tag in unresolved:
+            continue
         if digest is not None:
-            users_of_image = answer.images.setdefault(
-                InUseImage(uri.registry_id, uri.region, uri.repository_name, digest), []
-            )
-            if used_by not in users_of_image:
-                users_of_image.append(used_by)
+            users[digest].append(reference.usedBy)
+            if digest not in held:
+                gone_digests[digest] = None
+        elif tag:
+            users[f"{TAG_REFERENCE_PREFIX}{tag}"].append(reference.usedBy)
+            gone_tags[tag] = None
+    gone = [
+        GoneImage(digest, (), gone_code, f"the repository no longer holds {digest}, which a workload runs")
+        for digest in gone_digests
+    ] + [
+        GoneImage(None, (tag,), gone_code, f"the tag {tag} a workload names resolves to no image") for tag in gone_tags
+    ]
+    held_in_use = [digest for digest in users if digest in held]
+    return ResolvedInUse({key: _merged(found) for key, found in users.items()}, held_in_use, gone)
 
 
-def _unique(items: Iterable[UsedBy]) -> list[UsedBy]:
-    return list(dict.fromkeys(items))
+def _merged(users: Iterable[UsedBy]) -> list[UsedBy]:
+    """Each workload once (one naming the image by tag is kept over the same one naming its digest), discovered
+    workloads first."""
+    by_workload: dict[tuple[str, str, str | None], UsedBy] = {}
+    for user in users:
+        key = (user.kind, user.id, user.reportedBy)
+        if key not in by_workload or (user.tag and not by_workload[key].tag):
+            by_workload[key] = user
+    return ordered_users(by_workload.values())

@@ -4,6 +4,8 @@
 - ``UNCHECKED``: it cannot be known, and ``failureCode``/``failureReason`` say why: the image could not be read, an
   error answered for a blob, or the repository is a pull-through cache, where ECR fetches what it lacks from upstream
   on the next pull (an uncached blob there is normal, not a broken image).
+- ``MISSING``: the registry no longer holds the image itself (or its repository): nothing left to judge, and nothing
+  a workload can pull.
 - ``ARCHIVED``: the image, or one of its blobs, is in ECR's archive storage class: not pullable until restored, and
   not broken either.
 - ``COMPLETE``: every blob answered AVAILABLE.
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from layercheck.contracts.ecr_codes import IMAGE_GONE_CODES
 from layercheck.errors import is_transient
 from layercheck.logic.catalog import IMAGE_ACTIVATING, PullThroughCacheRule
 from layercheck.logic.images import ImageRef, ImageWalk
@@ -81,9 +84,10 @@ def judge_image(
 ) -> ImageJudgement:
     """The verdict of one walked image from its blobs' answers (see the module's rules, in that order)."""
     if walk.failure is not None:
+        gone = walk.failure.image_digest == walk.image.image_digest and walk.failure.failure_code in IMAGE_GONE_CODES
         return ImageJudgement(
             walk.image,
-            ImageStatus.UNCHECKED,
+            ImageStatus.MISSING if gone else ImageStatus.UNCHECKED,
             failure_code=walk.failure.failure_code,
             failure_reason=walk.failure.failure_reason,
         )

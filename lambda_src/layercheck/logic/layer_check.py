@@ -15,8 +15,7 @@ from layercheck.logic.check import (
     ShouldContinue,
     check_repositories,
 )
-from layercheck.models.in_use import UsedBy
-from layercheck.models.stored import ImageStatus, Source, StoredImageVerdict, StoredItem, layer_verdicts, utc_now
+from layercheck.models.stored import Source, StoredItem, layer_verdicts, utc_now
 from layercheck.models.verdicts import CheckOutcome
 
 
@@ -59,25 +58,3 @@ class LayerCheckService:
             verdicts = [verdict for verdict in verdicts if verdict.failureCode != DEADLINE_EXCEEDED_CODE]
         self.store.put_verdicts(verdicts)
         return outcome
-
-
-@dataclass(frozen=True)
-class ImageWrite:
-    """One image verdict's write: stored or not (``reason``), the status the item held before (None: first) and
-    who ran the image according to the item before (``usedBy``; empty when none or first)."""
-
-    stored: bool
-    previous_status: ImageStatus | None = None
-    reason: str = ""
-    previous_used_by: tuple[UsedBy, ...] = ()
-
-
-class ImageVerdictStore(Protocol):
-    def put_image_verdicts(
-        self, verdicts: Sequence[StoredImageVerdict], *, keep_audit_findings: bool = False
-    ) -> list[ImageWrite]:
-        """Store each verdict and read the status it replaces in the same write (atomically), one answer per
-        verdict in order; never raises for a verdict it could not store (``stored`` False), so that the verdicts it
-        did store still get their change events. With ``keep_audit_findings`` (the caller does not know who runs the
-        images) the stored ``usedBy`` is left as it is, in the same write, and the verdicts' own is ignored."""
-        ...

@@ -15,40 +15,43 @@ and the other registries go on. Errors that may pass (throttling, 5xx) still rai
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from layercheck.errors import LayercheckError, RepositoryCheckError, TransientCheckError, is_transient
-from layercheck.logic.audit import SEND_CHUNK, AuditService, RepositoryAudited, WorkQueuePort, in_scope, packed
+from layercheck.logic.audit import AuditService, RepositoryAudited
+from layercheck.logic.audit_scope import SEND_CHUNK, WorkQueuePort, in_scope
 from layercheck.logic.image_check import ImageCheckOutcome
 from layercheck.logic.in_use import (
     EcsPort,
-    InUseImages,
+    InUseReferences,
     InventoryPort,
     LambdaPort,
     RegistryRef,
     SourceFailure,
     TagResolverPort,
-    UnresolvedImage,
     discover_in_use,
-    image_gone,
 )
 from layercheck.logic.inventory import workload_entry
-from layercheck.logic.registries import AccountSelection, Registry, RegistryUnreadable
-from layercheck.logic.replication import ReplicationConfiguration, replication_destinations
+from layercheck.logic.registries import Registry, RegistryUnreadable, audited_registry_rule
+from layercheck.logic.replication import ReplicationConfiguration, ReplicationDestination, replication_destinations
 from layercheck.models.audit import (
-    AuditImage,
     AuditScope,
     ImagesWorkItem,
     RegistryWorkItem,
     ReplicaDestination,
     RepositoryWorkItem,
 )
-from layercheck.models.in_use import InUseImage, InventoryEntry, UsedBy
+from layercheck.models.in_use import InUseReference, InventoryEntry
 from layercheck.models.stored import utc_now
+
+__all__ = ["OrganizationAudit", "RegistryServices", "audited_registry_rule"]
+
+# Repositories whose in-use references are stored at once by a registry's audit.
+HAND_OVER_WORKERS = 8
 
 
 class ReplicationRulesPort(Protocol):
@@ -61,21 +64,6 @@ class InventoryWriterPort(Protocol):
     def put_entries(self, entries: Sequence[InventoryEntry]) -> int:
         """Store every entry (refreshing its TTL); raises ``ResultsNotStoredError``."""
         ...
-
-
-def audited_registry_rule(
-    selection: AccountSelection, regions: Sequence[str], own_account: str
-) -> Callable[[RegistryRef], bool]:
-    """Whether a registry is audited (``AUDIT_ACCOUNTS`` × ``AUDIT_REGIONS``), without asking Organizations: with
-    ``organization`` every account of an audited Region counts (an entry for an account the audit does not cover is
-    never read and expires)."""
-    accounts = frozenset(selection.accounts or (own_account,))
-    audited_regions = frozenset(regions)
-
-    def audited(registry: RegistryRef) -> bool:
-        return registry.region in audited_regions and (selection.organization or registry.registry_id in accounts)
-
-    return audited
 
 
 @dataclass(frozen=True)
@@ -112,38 +100,22 @@ class OrganizationAuditStarted:
 
 
 @dataclass(frozen=True)
-class InUseEntry:
-    """An image in use that no repository item of this audit checks (see ``RegistryAudited``)."""
-
-    image: InUseImage
-    used_by: tuple[UsedBy, ...]
-
-
-@dataclass(frozen=True)
 class RegistryAudited:
-    """``unresolved``: tags in use ECR could not resolve; ``in_deleted_repositories``: digests in use in repositories
-    the registry no longer holds; ``outside_prefixes``: images in use in repositories outside the audit's prefixes
-    (not checked by this audit, logged)."""
+    """``outside_prefixes``: repositories outside the audit's prefixes that workloads run images of (not checked by
+    this audit, logged); ``named_not_held``: repositories the registry does not hold that workloads still name (each
+    still gets its repository item, which keeps their images MISSING)."""
 
     registry: Registry
     repositories: int = 0
-    in_use_images: int = 0
-    unresolved: tuple[UnresolvedImage, ...] = ()
+    in_use_references: int = 0
     source_failures: tuple[SourceFailure, ...] = ()
     replicated_repositories: int = 0
     unreadable: RegistryUnreadable | None = None
-    in_deleted_repositories: tuple[InUseEntry, ...] = ()
-    outside_prefixes: tuple[InUseEntry, ...] = ()
+    outside_prefixes: tuple[str, ...] = ()
+    named_not_held: tuple[str, ...] = ()
     # workloads here on images of other audited registries, reported to those registries' inventories
     reported_elsewhere: int = 0
     not_reported_elsewhere: str | None = None  # why the report could not be stored
-    # images in use beyond what one repository item can carry within SQS's 256 KiB: not checked first, logged
-    in_use_not_carried: tuple[InUseEntry, ...] = ()
-
-    @property
-    def in_use_gone(self) -> int:
-        """Images in use that can no longer be pulled because they are gone (counted in ``InUseImagesBroken``)."""
-        return sum(image_gone(u.code) for u in self.unresolved) + len(self.in_deleted_repositories)
 
 
 @dataclass
@@ -178,6 +150,9 @@ class OrganizationAudit:
         return OrganizationAuditStarted(audit_id=audit_id, registries=queued)
 
     def audit_registry(self, item: RegistryWorkItem) -> RegistryAudited:
+        """Discover who runs what here, hand each repository its references, and queue one item per repository in
+        scope (and per repository the workloads name that the registry no longer holds). No ECR call per reference:
+        however many images the sources name, this item finishes in bounded time."""
         registry = Registry(account_id=item.registryId, region=item.region)
         services = self.registries.for_registry(registry)
         if isinstance(services, RegistryUnreadable):
@@ -188,67 +163,69 @@ class OrganizationAudit:
         except RepositoryCheckError as error:
             unreadable = self._unreadable_or_raise(registry, "(registry)", error, registry_wide=True)
             return RegistryAudited(registry, unreadable=unreadable)
-        repositories = [name for name in listed if in_scope(name, item.repositoryPrefixes)]
-        here = RegistryRef(item.registryId, item.region)
+        observed_at = self.clock()
+        found = self._discover(services, RegistryRef(item.registryId, item.region))
+        reported, not_reported = self._report_elsewhere(found)
+        outside = sorted(name for name in found.by_repository if not in_scope(name, item.repositoryPrefixes))
+        named_not_held = sorted(set(found.by_repository) - set(listed) - set(outside))
+        repositories = [name for name in listed if in_scope(name, item.repositoryPrefixes)] + named_not_held
+        chunks = self._hand_over(services, item, found.by_repository, set(repositories), observed_at)
+        queued = 0
+        replicated = 0
+        for start in range(0, len(repositories), SEND_CHUNK):
+            pending = []
+            for name in repositories[start : start + SEND_CHUNK]:
+                destinations = replication_destinations(
+                    rules, source_registry_id=item.registryId, source_region=item.region, repository_name=name
+                )
+                replicated += bool(destinations)
+                pending.append(_repository_item(item, name, destinations, chunks.get(name, 0), observed_at))
+            queued += self.queue.send_work_items(pending)
+        return RegistryAudited(
+            registry,
+            repositories=queued,
+            in_use_references=found.count,
+            source_failures=tuple(found.failures),
+            replicated_repositories=replicated,
+            outside_prefixes=tuple(outside),
+            named_not_held=tuple(named_not_held),
+            reported_elsewhere=reported,
+            not_reported_elsewhere=not_reported,
+        )
+
+    def _discover(self, services: RegistryServices, here: RegistryRef) -> InUseReferences:
         is_audited = self.is_audited if self.inventory is not None else None
-        in_use = discover_in_use(
+        return discover_in_use(
             here,
             ecs=services.ecs,
             lambda_functions=services.lambda_functions,
             inventory=services.inventory,
-            tags=services.tags,
             elsewhere=None if is_audited is None else (lambda other: other != here and is_audited(other)),
         )
-        reported, not_reported = self._report_elsewhere(in_use)
-        carried, not_carried = _bounded_in_use(_in_use_by_repository(in_use), here)
-        replicated = 0
-        pending: list[RepositoryWorkItem] = []
-        queued = 0
-        for name in repositories:
-            destinations = replication_destinations(
-                rules, source_registry_id=item.registryId, source_region=item.region, repository_name=name
-            )
-            replicated += bool(destinations)
-            pending.append(
-                RepositoryWorkItem(
-                    auditId=item.auditId,
-                    registryId=item.registryId,
-                    region=item.region,
-                    repositoryName=name,
-                    taggedOnly=item.taggedOnly,
-                    newestImages=item.newestImages,
-                    inUse=carried.get(name, []),
-                    replicaDestinations=[
-                        ReplicaDestination(region=d.region, registryId=d.registryId) for d in destinations
-                    ],
-                )
-            )
-            if len(pending) >= SEND_CHUNK:
-                queued += self.queue.send_work_items(pending)
-                pending = []
-        if pending:
-            queued += self.queue.send_work_items(pending)
-        held = frozenset(listed)
-        unchecked = [
-            InUseEntry(image, tuple(used_by))
-            for image, used_by in sorted(in_use.images.items())
-            if image.repositoryName not in repositories
-        ]
-        return RegistryAudited(
-            registry,
-            repositories=queued,
-            in_use_images=len(in_use.images),
-            unresolved=tuple(in_use.unresolved),
-            source_failures=tuple(in_use.failures),
-            replicated_repositories=replicated,
-            in_deleted_repositories=tuple(e for e in unchecked if e.image.repositoryName not in held),
-            outside_prefixes=tuple(e for e in unchecked if e.image.repositoryName in held),
-            reported_elsewhere=reported,
-            not_reported_elsewhere=not_reported,
-            in_use_not_carried=tuple(not_carried),
-        )
 
-    def _report_elsewhere(self, in_use: InUseImages) -> tuple[int, str | None]:
+    @staticmethod
+    def _hand_over(
+        services: RegistryServices,
+        item: RegistryWorkItem,
+        by_repository: dict[str, list[InUseReference]],
+        audited: set[str],
+        observed_at: datetime,
+    ) -> dict[str, int]:
+        """Store each audited repository's references for its item; returns the chunks each item must read."""
+        store = services.audit.in_use_references
+        named = [name for name in by_repository if name in audited]
+        if store is None or not named:
+            return {}
+
+        def put(name: str) -> int:
+            return store.put_references(
+                item.auditId, item.registryId, item.region, name, by_repository[name], now=observed_at
+            )
+
+        with ThreadPoolExecutor(max_workers=min(HAND_OVER_WORKERS, len(named)), thread_name_prefix="in-use") as pool:
+            return dict(zip(named, pool.map(put, named), strict=True))
+
+    def _report_elsewhere(self, in_use: InUseReferences) -> tuple[int, str | None]:
         """Workloads here on other audited registries' images, as inventory entries of those registries."""
         if self.inventory is None or not in_use.elsewhere:
             return 0, None
@@ -299,28 +276,21 @@ class OrganizationAudit:
         raise error
 
 
-def _in_use_by_repository(in_use: InUseImages) -> dict[str, list[AuditImage]]:
-    """The work item's ``inUse`` entries, by repository name, in a stable order (digest)."""
-    grouped: dict[str, list[AuditImage]] = defaultdict(list)
-    for image, used_by in sorted(in_use.images.items()):
-        grouped[image.repositoryName].append(AuditImage(imageDigest=image.imageDigest, usedBy=list(used_by)))
-    return dict(grouped)
-
-
-def _bounded_in_use(
-    by_repository: dict[str, list[AuditImage]], registry: RegistryRef
-) -> tuple[dict[str, list[AuditImage]], list[InUseEntry]]:
-    """Each repository item carries the in-use images that fit its message (SQS: 256 KiB; about a thousand images with
-    one user each); the rest are returned to be logged (cap + log: a second item checking them would race the
-    repository item's verdicts, which say nobody runs them)."""
-    carried: dict[str, list[AuditImage]] = {}
-    dropped: list[InUseEntry] = []
-    for name, images in by_repository.items():
-        first, *rest = packed(images, max_count=len(images))
-        carried[name] = first
-        dropped.extend(
-            InUseEntry(InUseImage(*registry, name, image.imageDigest), tuple(image.usedBy))
-            for group in rest
-            for image in group
-        )
-    return carried, dropped
+def _repository_item(
+    item: RegistryWorkItem,
+    name: str,
+    destinations: Sequence[ReplicationDestination],
+    chunks: int,
+    observed_at: datetime,
+) -> RepositoryWorkItem:
+    return RepositoryWorkItem(
+        auditId=item.auditId,
+        registryId=item.registryId,
+        region=item.region,
+        repositoryName=name,
+        taggedOnly=item.taggedOnly,
+        newestImages=item.newestImages,
+        replicaDestinations=[ReplicaDestination(region=d.region, registryId=d.registryId) for d in destinations],
+        inUseChunks=chunks,
+        inUseObservedAt=observed_at,
+    )

@@ -20,7 +20,7 @@ Wiring (phase B):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -189,3 +189,28 @@ def audit_registries(
     else:
         accounts = selection.accounts or (own_account,)
     return [Registry(account_id=account, region=region) for account in accounts for region in regions]
+
+
+class RegistryLocation(Protocol):
+    """Anything that names a registry by account and Region (``logic.in_use.RegistryRef``, an image URI ...)."""
+
+    @property
+    def registry_id(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
+
+
+def audited_registry_rule(
+    selection: AccountSelection, regions: Sequence[str], own_account: str
+) -> Callable[[RegistryLocation], bool]:
+    """Whether a registry is audited (``AUDIT_ACCOUNTS`` × ``AUDIT_REGIONS``), without asking Organizations: with
+    ``organization`` every account of an audited Region counts (an entry for an account the audit does not cover is
+    never read and expires)."""
+    accounts = frozenset(selection.accounts or (own_account,))
+    audited_regions = frozenset(regions)
+
+    def audited(registry: RegistryLocation) -> bool:
+        return registry.region in audited_regions and (selection.organization or registry.registry_id in accounts)
+
+    return audited

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from layercheck.contracts import ecr_codes
 from layercheck.errors import RepositoryCheckError
 from layercheck.logic.check import BatchAnswer
 from layercheck.logic.chunks import chunked
@@ -34,7 +35,7 @@ from layercheck.models.verdicts import FailureCode
 
 # BatchCheckLayerAvailability takes at most 100 digests per call.
 MAX_DIGESTS_PER_CALL = 100
-REPOSITORY_NOT_FOUND = "RepositoryNotFoundException"
+REPOSITORY_NOT_FOUND = ecr_codes.REPOSITORY_NOT_FOUND
 AVAILABLE = "AVAILABLE"
 # A blob in ECR's archive storage class is held (not lost); the source judge reads it the same way.
 HELD = frozenset({AVAILABLE, "ARCHIVED"})

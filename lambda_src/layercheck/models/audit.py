@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from layercheck.contracts.patterns import DIGEST_PATTERN, REGION_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_PREFIX_PATTERN
 from layercheck.models.api import RepositoryName
-from layercheck.models.bounds import bounded_list
+from layercheck.models.bounds import MAX_USED_BY_BYTES, bounded_list
 from layercheck.models.in_use import UsedBy
 
 # BatchGetImage takes at most 100 image ids per call, so a slice of 100 images is fetched in one call (plus one per
@@ -84,7 +84,8 @@ class AuditImage(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _bounded(cls, data: object) -> object:
-        return bounded_list(bounded_list(data, "imageTags", "imageTagsOmitted"), "usedBy", "usedByOmitted")
+        tags_bounded = bounded_list(data, "imageTags", "imageTagsOmitted")
+        return bounded_list(tags_bounded, "usedBy", "usedByOmitted", max_bytes=MAX_USED_BY_BYTES)
 
 
 class ReplicaDestination(BaseModel):
@@ -114,8 +115,11 @@ class RegistryWorkItem(BaseModel):
 class RepositoryWorkItem(BaseModel):
     """Audit one repository: list its images in scope, check them here or, if many, fan them out as image slices.
 
-    ``inUse``: the repository's images in use (with ``usedBy``), checked first and whatever ``taggedOnly`` /
-    ``newestImages`` say; ``replicaDestinations``: where each audited image must also be whole."""
+    ``inUseObservedAt``: when the registry's audit discovered the workloads; with it, this audit knows who runs every
+    image of the repository: the ``inUseChunks`` chunks of references the registry's audit stored (0: nobody runs
+    any), checked first and whatever ``taggedOnly`` / ``newestImages`` say. Without it (an item of an earlier version,
+    which carried ``inUse`` itself), who runs what is not recomputed and the stored ``usedBy`` stays.
+    ``replicaDestinations``: where each audited image must also be whole."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -128,10 +132,13 @@ class RepositoryWorkItem(BaseModel):
     newestImages: int = Field(default=0, ge=0)
     inUse: list[AuditImage] = Field(default=[], exclude_if=_absent)
     replicaDestinations: list[ReplicaDestination] = Field(default=[], exclude_if=_absent)
+    inUseChunks: int = Field(default=0, ge=0, exclude_if=lambda value: not value)
+    inUseObservedAt: datetime | None = Field(default=None, exclude_if=_absent)
 
 
 class ImagesWorkItem(BaseModel):
-    """Check a slice of at most ``MAX_IMAGES_PER_WORK_ITEM`` images of one repository."""
+    """Check a slice of at most ``MAX_IMAGES_PER_WORK_ITEM`` images of one repository; with ``inUseObservedAt``, each
+    image's ``usedBy`` is who runs it (nobody when empty), as discovered then."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -142,6 +149,7 @@ class ImagesWorkItem(BaseModel):
     repositoryName: RepositoryName
     images: Annotated[list[AuditImage], Field(min_length=1, max_length=MAX_IMAGES_PER_WORK_ITEM)]
     replicaDestinations: list[ReplicaDestination] = Field(default=[], exclude_if=_absent)
+    inUseObservedAt: datetime | None = Field(default=None, exclude_if=_absent)
 
 
 AuditWorkItem = Annotated[RegistryWorkItem | RepositoryWorkItem | ImagesWorkItem, Field(discriminator="kind")]

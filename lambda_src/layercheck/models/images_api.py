@@ -36,7 +36,15 @@ from layercheck.contracts.patterns import (
 from layercheck.models.stored import ImageStatus, Source, StoredImageVerdict
 
 MAX_IMAGES_PER_CHECK = 100
+# Distinct blobs (configs and layers) one POST /images/checks checks at most: 50 BatchCheckLayerAvailability calls,
+# well inside the API's deadline. Images beyond it are answered UNCHECKED (BlobBudgetExceeded), not stored.
+MAX_BLOBS_PER_REQUEST = 5000
 MAX_INVENTORY_IMAGES = 1000
+# Unexpired inventory entries one source may hold across the audited registries, and one registry from every source:
+# a registry's audit reads all of them, and each repository's audit resolves its own, so these bound the work any
+# report can add. A report that would pass one is refused (400) naming it.
+MAX_INVENTORY_IMAGES_PER_SOURCE = 5_000
+MAX_INVENTORY_IMAGES_PER_REGISTRY = 20_000
 # Inventory strings are judged one by one (a malformed one is "ignored"); beyond this length a string is refused with
 # the request, as it cannot be an image URI and would only bloat the answer.
 MAX_INVENTORY_URI_LENGTH = 1024

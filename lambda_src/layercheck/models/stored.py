@@ -35,9 +35,16 @@ class FailureStatus(StrEnum):
 class ImageStatus(StrEnum):
     COMPLETE = "COMPLETE"  # every blob the manifests reference is AVAILABLE
     BROKEN = "BROKEN"  # at least one referenced blob is not AVAILABLE
-    UNCHECKED = "UNCHECKED"  # the image could not be read (deleted meanwhile, unsupported manifest ...): see failure*
+    UNCHECKED = "UNCHECKED"  # not judged (unsupported manifest, an error reading it ...): see failure*
     # ECR's archive storage class: not pullable until restored (UpdateImageStorageClass), not broken; see failure*.
     ARCHIVED = "ARCHIVED"
+    # The registry no longer holds the image (deleted, its repository deleted, a tag that names nothing) while
+    # something runs it or it had a verdict: a workload on it cannot start a new copy.
+    MISSING = "MISSING"
+
+
+# In use and not pullable: what InUseImagesMissing counts.
+NOT_PULLABLE = frozenset({ImageStatus.MISSING, ImageStatus.ARCHIVED})
 
 
 def _absent(value: object) -> bool:
@@ -52,6 +59,10 @@ def _empty(value: object) -> bool:
 # An image verdict names at most MAX_LISTED digests per list, tags and users (the rest is counted in ``...Omitted``):
 # see models/bounds.py. tests/unit/test_image_answer_size.py measures the worst case.
 MAX_LISTED = bounds.MAX_LISTED
+
+# A MISSING verdict of a tag that resolves to nothing is keyed "tag:<tag>" where others are keyed by digest: no digest
+# algorithm is called "tag", so the two never collide.
+TAG_REFERENCE_PREFIX = "tag:"
 
 
 class StoredVerdict(BaseModel):
@@ -79,8 +90,16 @@ class StoredLayerVerdict(StoredVerdict):
 
 
 class StoredImageVerdict(StoredVerdict):
+    """The latest verdict of one image. Keyed by ``imageDigest``; a tag in use that names nothing is kept MISSING
+    under that tag, with no digest (``imageTags`` holds the tag).
+
+    Three groups of attributes are observed at their own times, and a write never replaces a group with one observed
+    earlier (integrations/results_table.py): the check's findings (``status``, missing blobs, failure) at
+    ``observedAt``, when ECR was read; who runs the image (``usedBy``) at ``usedByObservedAt``, when the audit
+    discovered the workloads; ``replicas`` at ``replicasObservedAt``."""
+
     itemType: Literal["image"] = "image"
-    imageDigest: str
+    imageDigest: str | None = Field(default=None, exclude_if=_absent)
     imageTags: list[str] = []
     status: ImageStatus
     missingLayers: list[str] = []
@@ -98,12 +117,27 @@ class StoredImageVerdict(StoredVerdict):
     missingLayersOmitted: int = Field(default=0, exclude_if=_empty)
     missingManifestsOmitted: int = Field(default=0, exclude_if=_empty)
     usedByOmitted: int = Field(default=0, exclude_if=_empty)
+    # When ECR was read for the findings; when the workloads in usedBy were discovered; when the replicas were judged.
+    # Absent on items written before they were kept: older than any observation.
+    observedAt: str | None = Field(default=None, exclude_if=_absent)
+    usedByObservedAt: str | None = Field(default=None, exclude_if=_absent)
+    replicasObservedAt: str | None = Field(default=None, exclude_if=_absent)
 
     @model_validator(mode="before")
     @classmethod
     def _bounded_used_by(cls, data: Any) -> Any:
-        """usedBy grows with workloads (a thousand standalone tasks on one image): at most MAX_LISTED are named."""
-        return bounds.bounded_list(data, "usedBy", "usedByOmitted")
+        """usedBy grows with workloads (a thousand standalone tasks on one image): at most MAX_LISTED are named, within
+        MAX_USED_BY_BYTES (models/bounds.py)."""
+        return bounds.bounded_list(data, "usedBy", "usedByOmitted", max_bytes=bounds.MAX_USED_BY_BYTES)
+
+    @property
+    def in_use(self) -> bool:
+        return bool(self.usedBy) or bool(self.usedByOmitted)
+
+    @property
+    def reference(self) -> str:
+        """What keys the verdict within its repository: the digest, or ``tag:<tag>`` for a tag that names nothing."""
+        return self.imageDigest or f"{TAG_REFERENCE_PREFIX}{self.imageTags[0] if self.imageTags else ''}"
 
 
 StoredItem = StoredLayerVerdict | StoredImageVerdict
@@ -115,6 +149,12 @@ def utc_now() -> datetime:
 
 def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def observed_iso(moment: datetime) -> str:
+    """An observation time, to the millisecond, in one fixed format so that two of them compare as strings
+    (``observedAt``, ``usedByObservedAt``, ``replicasObservedAt``)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def expiry(moment: datetime, ttl_days: int) -> int:
