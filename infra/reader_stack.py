@@ -38,6 +38,7 @@ from infra.nag import acknowledge
 ECR_REPOSITORY_ACTIONS = (
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
+    "ecr:DescribeImageReplicationStatus",
     "ecr:DescribeImages",
     "ecr:DescribeRepositories",
 )

@@ -29,6 +29,9 @@ API_REGISTRY_ACTIONS = ["ecr:DescribePullThroughCacheRules"]
 WORKER_REGISTRY_ACTIONS = ["ecr:DescribePullThroughCacheRules", "ecr:DescribeRegistry"]
 # A replica's presence by digest and its blobs, at a replication rule's destination in this account.
 ECR_REPLICA_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:DescribeImages"]
+# What ECR says about replicating each audited image (IN_PROGRESS | COMPLETE | FAILED per destination), asked in the
+# source registry before any destination is looked at (integrations/ecr_replication.py).
+ECR_REPLICATION_STATUS_ACTIONS = ["ecr:DescribeImageReplicationStatus"]
 # The results table: exactly the calls of integrations/results_table.py and inventory_store.py. Both functions store
 # layer verdicts (BatchWriteItem) and image verdicts (UpdateItem, which keeps a usedBy the caller does not know and
 # returns the previous item for change events); the API also reads them back (GET /results, GET /images: Query on the
@@ -70,6 +73,13 @@ def ecr_image_statement(config: LayerCheckConfig) -> iam.PolicyStatement:
     other accounts are read through their reader role, never with the function's own role."""
     return iam.PolicyStatement(
         actions=ECR_IMAGE_ACTIONS, resources=ecr_repository_arns(config, audited_regions(config))
+    )
+
+
+def ecr_replication_status_statement(config: LayerCheckConfig) -> iam.PolicyStatement:
+    """The audit's source repositories, as the image statement: the repositories in scope of the audited Regions."""
+    return iam.PolicyStatement(
+        actions=ECR_REPLICATION_STATUS_ACTIONS, resources=ecr_repository_arns(config, audited_regions(config))
     )
 
 

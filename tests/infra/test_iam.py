@@ -95,6 +95,7 @@ def _client_calls(module: str, service: str) -> set[str]:
     ("module", "service", "roles"),
     [
         ("ecr.py", "ecr", ("Api", "Worker")),
+        ("ecr_replication.py", "ecr", ("Worker",)),  # ECR's replication status of each audited image
         ("results_table.py", "dynamodb", ("Api", "Worker")),
         ("inventory_store.py", "dynamodb", ("Api", "Worker")),  # the API writes entries, the audit reads them
         ("event_bus.py", "events", ("Api", "Worker")),  # both store image verdicts, so both publish changes
@@ -162,6 +163,8 @@ def test_worker_walks_and_lists_this_accounts_audited_registries_and_probes_repl
     assert _of_service(grants(custom, "Worker"), "ecr") == {
         "ecr:BatchCheckLayerAvailability": scoped | replicas,
         "ecr:BatchGetImage": scoped,
+        # What ECR says about each audited image's copies: asked in the source repositories only.
+        "ecr:DescribeImageReplicationStatus": scoped,
         "ecr:DescribeImages": scoped | replicas,
         "ecr:DescribeRepositories": arns(audited, ("*",)),
         "ecr:DescribePullThroughCacheRules": {"*"},
@@ -172,6 +175,7 @@ def test_worker_walks_and_lists_this_accounts_audited_registries_and_probes_repl
     assert _of_service(grants(synthesized, "Worker"), "ecr") == {
         "ecr:BatchCheckLayerAvailability": home | anywhere,
         "ecr:BatchGetImage": home,
+        "ecr:DescribeImageReplicationStatus": home,
         "ecr:DescribeImages": home | anywhere,
         "ecr:DescribeRepositories": home,
         "ecr:DescribePullThroughCacheRules": {"*"},

@@ -123,6 +123,8 @@ def test_reader_stack_grants_the_audits_read_actions_on_the_narrowest_resources(
         ("ecs:DescribeTasks",): [arn("ecs", "task/*")],
         ("lambda:GetFunction", "lambda:ListAliases"): [arn("lambda", "function:*")],
     }
+    # The audit asks ECR's replication status of each image in the member's registry before judging its copies.
+    assert "ecr:DescribeImageReplicationStatus" in ECR_REPOSITORY_ACTIONS
     every_action = [action for actions in granted for action in actions]
     assert not [
         a for a in every_action if "*" in a or not a.split(":")[1].startswith(("Describe", "List", "Get", "Batch"))

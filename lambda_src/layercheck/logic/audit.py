@@ -27,6 +27,7 @@ from layercheck.logic.chunks import packed_within
 from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService
 from layercheck.logic.images import ImageRef, ImageWalk
 from layercheck.logic.in_use import image_gone
+from layercheck.logic.registries import Registry
 from layercheck.logic.replica_probe import DestinationsPort, ItemReplicaProbe
 from layercheck.logic.replication import ReplicationDestination, SourceImage, check_replicas
 from layercheck.models.audit import (
@@ -289,18 +290,29 @@ class AuditService:
             check_id=audit_id,
             region=region or self.region,
             used_by=used_by,
-            replica_check=self._replica_check(repository_name, images, destinations),
+            replica_check=self._replica_check(
+                registry_id, region or self.region, repository_name, images, destinations
+            ),
         )
 
     def _replica_check(
-        self, repository_name: str, images: Sequence[AuditImage], destinations: Sequence[ReplicaDestination]
+        self,
+        registry_id: str,
+        region: str | None,
+        repository_name: str,
+        images: Sequence[AuditImage],
+        destinations: Sequence[ReplicaDestination],
     ) -> Callable[[ImageWalk], list[Replica]] | None:
-        """One probe for the item's images: each destination is asked about all of them at once."""
+        """One probe for the item's images: ECR's replication status of each (source registry), then each destination
+        asked about all of them at once."""
         if self.destinations is None or not destinations:
             return None
         targets = [ReplicationDestination(region=d.region, registryId=d.registryId) for d in destinations]
         pushed_at = {image.imageDigest: image.imagePushedAt for image in images}
-        probe = ItemReplicaProbe(self.destinations, repository_name, list(pushed_at))
+        source = Registry(account_id=registry_id, region=region) if region else None
+        probe = ItemReplicaProbe(
+            self.destinations, repository_name, list(pushed_at), source=source, workers=self.images.workers
+        )
 
         def replica_check(walk: ImageWalk) -> list[Replica]:
             digest = walk.image.image_digest

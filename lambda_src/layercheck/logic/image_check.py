@@ -28,7 +28,7 @@ from layercheck.logic.judge import ImageJudgement, judge_archived_image, judge_i
 from layercheck.logic.layer_check import ImageVerdictStore, ImageWrite, VerdictStore
 from layercheck.logic.recheck import RecheckPolicy, recheck_absent, result_of
 from layercheck.models.in_use import UsedBy
-from layercheck.models.replicas import Replica, ReplicaStatus
+from layercheck.models.replicas import INCOMPLETE_REPLICA_STATUSES, Replica
 from layercheck.models.stored import (
     MAX_LISTED,
     ImageStatus,
@@ -42,7 +42,6 @@ from layercheck.models.stored import (
 from layercheck.models.verdicts import CheckSummary, LayerAnswer, LayerFailure
 
 ReplicaCheck = Callable[[ImageWalk], list[Replica]]
-INCOMPLETE_REPLICAS = frozenset({ReplicaStatus.BROKEN, ReplicaStatus.MISSING})
 
 
 @dataclass(frozen=True)
@@ -59,8 +58,8 @@ class ImageCheckOutcome:
 
     @property
     def replicas_incomplete(self) -> int:
-        """What ``ReplicasIncomplete`` counts: BROKEN + MISSING copies at replication destinations."""
-        return sum(replica.status in INCOMPLETE_REPLICAS for v in self.verdicts for replica in v.replicas)
+        """What ``ReplicasIncomplete`` counts: BROKEN, MISSING and FAILED copies at replication destinations."""
+        return sum(replica.status in INCOMPLETE_REPLICA_STATUSES for v in self.verdicts for replica in v.replicas)
 
     def count(self, status: ImageStatus) -> int:
         return sum(verdict.status == status for verdict in self.verdicts)
