@@ -264,6 +264,37 @@ def test_both_functions_publish_change_events_to_exactly_the_configured_bus(
         }
 
 
+def test_only_the_two_function_roles_may_publish_on_the_stacks_bus(
+    synthesized: Synthesized, custom: Synthesized
+) -> None:
+    """Within one account an identity policy alone allows PutEvents: only a Deny on the bus restricts who publishes."""
+    (bus,) = synthesized.resources("AWS::Events::EventBus").values()
+    (statement,) = bus["Properties"]["Policy"]["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+        "Deny",
+        {"AWS": "*"},
+        "events:PutEvents",
+    )
+    assert render(statement["Resource"]) == (
+        "arn:{AWS::Partition}:events:{AWS::Region}:{AWS::AccountId}:event-bus/LayerCheck-verdicts"
+    )
+    assert {key: [render(arn) for arn in arns] for key, arns in statement["Condition"]["StringNotEquals"].items()} == {
+        "aws:PrincipalArn": [
+            "arn:{AWS::Partition}:iam::{AWS::AccountId}:role/layercheck/LayerCheck/LayerCheck-Api",
+            "arn:{AWS::Partition}:iam::{AWS::AccountId}:role/layercheck/LayerCheck/LayerCheck-Worker",
+        ]
+    }
+    assert set(statement["Condition"]) == {"StringNotEquals"}
+    # The function roles are exactly the roles the stack creates for the two functions
+    for role in ("Api", "Worker"):
+        _, resource = synthesized.named("AWS::IAM::Role", f"Functions{role}Role")
+        assert resource["Properties"]["RoleName"] == f"LayerCheck-{role}"
+        assert resource["Properties"]["Path"] == "/layercheck/LayerCheck/"
+    # An existing bus (eventBusName) is not changed: no bus, no policy
+    assert not custom.resources("AWS::Events::EventBus")
+    assert not custom.resources("AWS::Events::EventBusPolicy")
+
+
 def test_results_table_grants_are_the_calls_of_each_function_and_never_scan_or_delete(each: Synthesized) -> None:
     results_id, _ = each.named("AWS::DynamoDB::Table", "ResultsTable")
     idempotency_id, _ = each.named("AWS::DynamoDB::Table", "IdempotencyTable")
