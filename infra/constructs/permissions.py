@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.config import LayerCheckConfig
+from infra.constructs.reader_access import FUNCTION_IDS
 from layercheck import results_table_schema
 
 # Read-only ECR actions on named repositories: checks (BatchCheckLayerAvailability) and image walks (BatchGetImage for
@@ -149,7 +150,7 @@ def ecr_nag_findings(config: LayerCheckConfig, *, listing: bool, replicas: bool)
 
 # The functions whose roles call BatchGetImage (image checks over the API; push checks and audits): the construct ids
 # of infra/constructs/functions.py, which also name their roles (reader_access.function_role_name).
-PULLING_FUNCTIONS = ("Api", "Worker")
+PULLING_FUNCTIONS = FUNCTION_IDS
 
 
 def exclude_from_pull_time_updates(scope: Construct, config: LayerCheckConfig, roles: dict[str, iam.IRole]) -> None:

@@ -31,6 +31,8 @@ def function_role_path(stack_name: str) -> str:
     return f"/layercheck/{stack_name}/"
 
 
+# The construct ids of the two functions (infra/constructs/functions.py), which also name their roles.
+FUNCTION_IDS = ("Api", "Worker")
 # IAM role names: at most 64 characters, unique in the account (not per path).
 IAM_ROLE_NAME_MAX = 64
 
@@ -51,6 +53,22 @@ def function_role_arn(stack_name: str, function: str, account: str = Aws.ACCOUNT
     included. The name is fixed, so a role deleted and created again has the same ARN."""
     path = function_role_path(stack_name)
     return f"arn:{Aws.PARTITION}:iam::{account}:role{path}{function_role_name(stack_name, function)}"
+
+
+# ECR's PullTimeUpdateExclusion takes a principalArn of at most 200 characters; the partition is only known at deploy
+# time, so the longest one (aws-us-gov) bounds it at synth.
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_RegisterPullTimeUpdateExclusion.html
+EXCLUSION_PRINCIPAL_MAX = 200
+LONGEST_PARTITION = "aws-us-gov"
+
+
+def longest_function_role_arn(stack_name: str, functions: tuple[str, ...]) -> int:
+    """The length of the longest of the functions' role ARNs, in the longest partition."""
+    path = function_role_path(stack_name)
+    return max(
+        len(f"arn:{LONGEST_PARTITION}:iam::123456789012:role{path}{function_role_name(stack_name, f)}")
+        for f in functions
+    )
 
 
 def reader_role_arn_pattern(role_name: str) -> str:
