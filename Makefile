@@ -4,13 +4,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# checkov has its own environment: its dependencies clash with ours (requirements-checkov.txt).
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # jsii (under aws-cdk-lib) prints a banner on Node versions past their end of life; it is noise in our commands.
 # It stays quiet only when the variable names the running Node major version.
 NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(NODE_MAJOR)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help venv lint format test unit integration infra e2e demo serve bench synth openapi clean
+.PHONY: help venv checkov-venv lint format test unit integration infra e2e demo serve bench synth openapi clean
 
 help:
 	@echo "make demo   - run layercheck end to end against a local moto server (no AWS account)"
@@ -25,12 +28,20 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+$(CHECKOV_STAMP): requirements-checkov.txt constraints-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt -c constraints-checkov.txt
+	touch $(CHECKOV_STAMP)
+
 venv: $(STAMP)
 
-lint: $(STAMP)
+checkov-venv: $(CHECKOV_STAMP)
+
+lint: $(STAMP) $(CHECKOV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy lambda_src/layercheck infra cli/layercheck_cli local bench app.py
+	$(PY) -m infra.checkov_scan
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
@@ -58,4 +69,4 @@ openapi: $(STAMP)
 	$(PY) -m local.openapi > docs/openapi.json
 
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache

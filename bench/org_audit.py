@@ -31,7 +31,12 @@ from layercheck.results_table_schema import create_table_arguments
 from local.environment import create_event_resources
 from local.event_source import drain_queue
 from local.lambda_context import FakeLambdaContext
-from local.moto_ecr import ACTION_METHOD, pull_through_cache_rules_action
+from local.moto_ecr import (
+    ACTION_METHOD,
+    REPLICATION_STATUS_METHOD,
+    image_replication_status_action,
+    pull_through_cache_rules_action,
+)
 from local.seed import create_repository, push_image
 
 OWN = "123456789012"
@@ -144,6 +149,7 @@ def run(accounts: int, regions: int, repositories: int, images: int) -> dict[str
     environment(ids, where)
     with mock_aws():
         setattr(ECRResponse, ACTION_METHOD, pull_through_cache_rules_action([]))
+        setattr(ECRResponse, REPLICATION_STATUS_METHOD, image_replication_status_action({}))
         dynamodb = boto3.client("dynamodb", region_name=REGIONS[0])
         dynamodb.create_table(**create_table_arguments(TABLE))
         os.environ["AUDIT_QUEUE_URL"] = queue_url = create_event_resources()
@@ -159,6 +165,7 @@ def run(accounts: int, regions: int, repositories: int, images: int) -> dict[str
             report = drain_queue(lambda_handler, sqs, queue_url, batch_size=10, max_batches=100_000)
             elapsed = time.perf_counter() - start
         delattr(ECRResponse, ACTION_METHOD)
+        delattr(ECRResponse, REPLICATION_STATUS_METHOD)
     kinds = Counter(json.loads(body)["kind"] for body in report.bodies)
     return {
         "layout": f"{accounts} accounts x {regions} Regions x {repositories} repositories x {images} images",

@@ -14,6 +14,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Node
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from infra.constructs.reader_access import EXCLUSION_PRINCIPAL_MAX, FUNCTION_IDS, longest_function_role_arn
 from layercheck.contracts import environment as env
 from layercheck.contracts.patterns import (
     IAM_ROLE_NAME_PATTERN,
@@ -207,6 +208,7 @@ class LayerCheckConfig(BaseModel):
             )
         problems += self._throttle_problems()
         problems += self._audit_scope_problems()
+        problems += self._exclusion_problems()
         if self.idempotency_expires_seconds < self.redelivery_window_seconds:
             problems.append(
                 "idempotencyExpiresSeconds must cover eventMaxAgeHours + asyncMaxEventAgeHours "
@@ -215,6 +217,17 @@ class LayerCheckConfig(BaseModel):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _exclusion_problems(self) -> list[str]:
+        """A role ARN too long for an ECR pull-time update exclusion fails here, not in CloudFormation at deploy."""
+        length = longest_function_role_arn(self.stack_name, FUNCTION_IDS)
+        if not self.pull_time_update_exclusion or length <= EXCLUSION_PRINCIPAL_MAX:
+            return []
+        return [
+            f"stackName ({len(self.stack_name)} characters) makes the function roles' ARNs {length} characters long "
+            f"(role/layercheck/<stackName>/<stackName>-Worker), over the {EXCLUSION_PRINCIPAL_MAX} an ECR pull-time "
+            "update exclusion takes: shorten stackName, or set pullTimeUpdateExclusion=false"
+        ]
 
     def _throttle_problems(self) -> list[str]:
         """The stage must not admit more requests than the API function can run: a request Lambda throttles reaches

@@ -10,9 +10,11 @@ CloudFormation StackSet made from its synthesized template (docs/DEPLOY.md "Memb
   list/describe actions on the narrowest resources each service allows;
 - a trust policy naming the central account (parameter ``CentralAccountId``, default from context
   ``centralAccountId``; left empty, the account the stack is deployed to, as in a single-account deployment) and, by
-  ``aws:PrincipalArn``, only roles matching ``centralRoleNamePattern`` (default: the central stack's two function
-  roles, whose path is ``/layercheck/<stackName>/``); with ``organizationId``, only principals of that Organization;
-  with ``readerExternalId``, only an AssumeRole that sends that ExternalId (``sts:ExternalId``);
+  ``aws:PrincipalArn`` (StringEquals), exactly the central stack's two function roles
+  (``role/layercheck/<stackName>/<stackName>-Api`` and ``-Worker``: fixed names, so a role deleted and created again
+  keeps working, and no other role of the central account matches, whatever its path); with ``organizationId``, only
+  principals of that Organization; with ``readerExternalId``, only an AssumeRole that sends that ExternalId
+  (``sts:ExternalId``);
 - an ECR pull-time update exclusion for the role (context ``readerPullTimeExclusion``, default on): the audit's
   ``BatchGetImage`` would otherwise count as a pull and keep every image "recently pulled" for lifecycle rules that
   expire by ``sinceImagePulled``. Exclusions are per registry (account and Region): deploy the stack in every
@@ -28,16 +30,18 @@ from aws_cdk import Aws, BootstraplessSynthesizer, CfnCondition, CfnOutput, CfnP
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct, Node
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from infra.config import ReaderExternalId, ReaderRoleName
 from infra.constructs.in_use_permissions import UNSCOPED_REASON, in_use_nag_findings, in_use_statements
-from infra.constructs.reader_access import function_role_path
+from infra.constructs.permissions import PULLING_FUNCTIONS
+from infra.constructs.reader_access import function_role_arn
 from infra.nag import acknowledge
 
 ECR_REPOSITORY_ACTIONS = (
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
+    "ecr:DescribeImageReplicationStatus",
     "ecr:DescribeImages",
     "ecr:DescribeRepositories",
 )
@@ -53,9 +57,8 @@ class ReaderConfig(BaseModel):
     role_name: ReaderRoleName = Field("LayerCheckReader", alias="readerRoleName")
     central_account_id: str = Field("", alias="centralAccountId", pattern=r"^(\d{12})?$")
     central_stack_name: str = Field("LayerCheck", alias="stackName")
-    central_role_name_pattern: str = Field(
-        "", alias="centralRoleNamePattern", pattern=r"^[A-Za-z0-9_+=,.@*?/-]{0,512}$"
-    )
+    # Refused (see _no_role_pattern): the trust names the two function roles exactly, never a pattern.
+    central_role_name_pattern: str = Field("", alias="centralRoleNamePattern")
     organization_id: str = Field("", alias="organizationId", pattern=r"^(o-[a-z0-9]{10,32})?$")
     pull_time_exclusion: bool = Field(True, alias="readerPullTimeExclusion")
     external_id: ReaderExternalId = Field("", alias="readerExternalId")
@@ -69,12 +72,18 @@ class ReaderConfig(BaseModel):
         except ValidationError as error:
             raise ValueError(f"invalid LayerCheckReader context in cdk.json or -c: {error}") from error
 
-    @property
-    def trusted_role_pattern(self) -> str:
-        """Path and name (``aws:PrincipalArn`` wildcards, after ``role/``) of the central functions' roles: both carry
-        the path ``/layercheck/<stackName>/`` (infra/constructs/function.py), which no other role of the central
-        account has unless someone gives it that path on purpose."""
-        return self.central_role_name_pattern or f"{function_role_path(self.central_stack_name).lstrip('/')}*"
+    @model_validator(mode="after")
+    def _no_role_pattern(self) -> ReaderConfig:
+        if self.central_role_name_pattern:
+            raise ValueError(
+                "centralRoleNamePattern: the reader role trusts exactly the two function roles of the central stack "
+                "(stackName); a pattern would let any role created on that path read the member account"
+            )
+        return self
+
+    def trusted_role_arns(self, central_account: str) -> list[str]:
+        """The central functions' two roles (infra/constructs/function.py names them), in ``central_account``."""
+        return [function_role_arn(self.central_stack_name, function, central_account) for function in PULLING_FUNCTIONS]
 
 
 class LayerCheckReaderStack(Stack):
@@ -153,20 +162,14 @@ class LayerCheckReaderStack(Stack):
 
     @staticmethod
     def _trusted_principal(config: ReaderConfig, central_account: str) -> iam.IPrincipal:
-        conditions: dict[str, Any] = {
-            "ArnLike": {
-                "aws:PrincipalArn": f"arn:{Aws.PARTITION}:iam::{central_account}:role/{config.trusted_role_pattern}"
-            }
-        }
-        equals: dict[str, str] = {}
+        # StringEquals on exact ARNs: ArnLike with a wildcard would also admit any role given that path later.
+        equals: dict[str, Any] = {"aws:PrincipalArn": config.trusted_role_arns(central_account)}
         if config.organization_id:
             equals["aws:PrincipalOrgID"] = config.organization_id
         if config.external_id:
             # The central functions send it with every AssumeRole (READER_EXTERNAL_ID, from the same context key).
             equals["sts:ExternalId"] = config.external_id
-        if equals:
-            conditions["StringEquals"] = equals
-        return iam.AccountPrincipal(central_account).with_conditions(conditions)
+        return iam.AccountPrincipal(central_account).with_conditions({"StringEquals": equals})
 
     @staticmethod
     def _read_policy() -> iam.PolicyDocument:

@@ -11,6 +11,7 @@ import boto3
 
 from layercheck import dependencies
 from layercheck.contracts import environment as env
+from layercheck.models.replicas import INCOMPLETE_REPLICA_STATUSES
 from local.demo_events import Audit, audited_verdicts, run_audit
 from local.demo_in_use import Receiver, show_broken_list, show_changes
 from local.demo_output import Invoker, image_name, short, table
@@ -90,7 +91,7 @@ def show_registries(audit: Audit, verdicts: list[dict[str, Any]]) -> None:
 
 def show_replicas(verdicts: list[dict[str, Any]]) -> None:
     sources = [v for v in verdicts if v.get("replicas")]
-    incomplete = sum(r["status"] in ("BROKEN", "MISSING") for v in sources for r in v["replicas"])
+    incomplete = sum(r["status"] in INCOMPLETE_REPLICA_STATUSES for v in sources for r in v["replicas"])
     print(f"\nreplicas, judged at their destination (the source verdict's replicas): {incomplete} incomplete")
     rows = [
         (

@@ -10,6 +10,10 @@ old item is deleted: a run stopped half-way leaves copies, never losses, and run
 already at a new key, and the inventory's items, are left alone. A verdict written meanwhile by the upgraded function
 at the new key is newer than the old item and is kept (the copy is conditional on the new key being free).
 
+An item that cannot be read as a verdict (a field the models refuse, a value of the wrong type) is skipped, not moved
+or deleted: the run goes on with the others, and lists the skipped items' keys on stderr (exit status 1), so that a
+person can look at them; the others are never held up behind one.
+
 Until it has run, old items stay readable: GET /results?layerDigest= finds them (as the home Region's), and the next
 check of a repository writes its new items; GET /results?repositoryName= and GET /images read only new keys.
 """
@@ -19,10 +23,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from pydantic import ValidationError
 
 from layercheck.integrations.results_table import from_dynamodb, to_dynamodb
 from layercheck.results_table_schema import KEY_SEPARATOR, PARTITION_KEY, SORT_KEY
@@ -35,6 +40,8 @@ class Migration:
     scanned: int = 0
     moved: int = 0
     kept_newer: int = 0
+    # (pk, sk, why) of each item that could not be read as a verdict: left where it is
+    unreadable: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def legacy_items(client: Any, table_name: str) -> Iterator[dict[str, Any]]:
@@ -53,8 +60,12 @@ def migrate(client: Any, table_name: str, home_region: str, *, dry_run: bool = F
     migration = Migration()
     for old in legacy_items(client, table_name):
         migration.scanned += 1
-        verdict = from_dynamodb(old, home_region=home_region)
-        new = to_dynamodb(verdict)
+        try:
+            new = to_dynamodb(from_dynamodb(old, home_region=home_region))
+        except (ValidationError, ValueError, TypeError) as error:
+            key = (old[PARTITION_KEY].get("S", "?"), old.get(SORT_KEY, {}).get("S", "?"))
+            migration.unreadable.append((*key, _first_line(error)))
+            continue
         if dry_run:
             migration.moved += 1
             continue
@@ -72,6 +83,10 @@ def migrate(client: Any, table_name: str, home_region: str, *, dry_run: bool = F
     return migration
 
 
+def _first_line(error: Exception) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0][:300]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.migrate_keys", description=__doc__.split("\n\n")[0])
     parser.add_argument("--table", required=True, help="the results table's name (the stack's ResultsTable output)")
@@ -86,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{arguments.table}: {result.scanned} items without a Region; {verb} {result.moved} to "
         f"<registryId>#{home_region}#<repositoryName>; {result.kept_newer} already had a newer verdict there"
     )
+    if result.unreadable:
+        print(f"{len(result.unreadable)} item(s) could not be read as verdicts, left as they are:", file=sys.stderr)
+        for pk, sk, why in result.unreadable:
+            print(f"  pk={pk} sk={sk}: {why}", file=sys.stderr)
+        return 1
     return 0
 
 

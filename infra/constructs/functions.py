@@ -174,6 +174,7 @@ class Functions(Construct):
         role.add_to_policy(permissions.ecr_image_statement(config))
         role.add_to_policy(permissions.ecr_listing_statement(config))
         role.add_to_policy(permissions.ecr_replica_statement(config))
+        role.add_to_policy(permissions.ecr_replication_status_statement(config))
         role.add_to_policy(permissions.ecr_registry_statement(permissions.WORKER_REGISTRY_ACTIONS))
         for statement in in_use_statements(permissions.audited_regions(config)):
             role.add_to_policy(statement)

@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.config import LayerCheckConfig
+from infra.constructs.reader_access import FUNCTION_IDS
 from layercheck import results_table_schema
 
 # Read-only ECR actions on named repositories: checks (BatchCheckLayerAvailability) and image walks (BatchGetImage for
@@ -29,6 +30,9 @@ API_REGISTRY_ACTIONS = ["ecr:DescribePullThroughCacheRules"]
 WORKER_REGISTRY_ACTIONS = ["ecr:DescribePullThroughCacheRules", "ecr:DescribeRegistry"]
 # A replica's presence by digest and its blobs, at a replication rule's destination in this account.
 ECR_REPLICA_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:DescribeImages"]
+# What ECR says about replicating each audited image (IN_PROGRESS | COMPLETE | FAILED per destination), asked in the
+# source registry before any destination is looked at (integrations/ecr_replication.py).
+ECR_REPLICATION_STATUS_ACTIONS = ["ecr:DescribeImageReplicationStatus"]
 # The results table: exactly the calls of the integrations that own it (results_table.py, image_writes.py,
 # inventory_store.py, in_use_references.py). Both functions store layer verdicts (BatchWriteItem) and image verdicts
 # (read with BatchGetItem / GetItem, written with a conditional UpdateItem that stages the change event); the API
@@ -80,6 +84,13 @@ def ecr_image_statement(config: LayerCheckConfig) -> iam.PolicyStatement:
     other accounts are read through their reader role, never with the function's own role."""
     return iam.PolicyStatement(
         actions=ECR_IMAGE_ACTIONS, resources=ecr_repository_arns(config, audited_regions(config))
+    )
+
+
+def ecr_replication_status_statement(config: LayerCheckConfig) -> iam.PolicyStatement:
+    """The audit's source repositories, as the image statement: the repositories in scope of the audited Regions."""
+    return iam.PolicyStatement(
+        actions=ECR_REPLICATION_STATUS_ACTIONS, resources=ecr_repository_arns(config, audited_regions(config))
     )
 
 
@@ -151,7 +162,7 @@ def ecr_nag_findings(config: LayerCheckConfig, *, listing: bool, replicas: bool)
 
 # The functions whose roles call BatchGetImage (image checks over the API; push checks and audits): the construct ids
 # of infra/constructs/functions.py, which also name their roles (reader_access.function_role_name).
-PULLING_FUNCTIONS = ("Api", "Worker")
+PULLING_FUNCTIONS = FUNCTION_IDS
 
 
 def exclude_from_pull_time_updates(scope: Construct, config: LayerCheckConfig, roles: dict[str, iam.IRole]) -> None:

@@ -7,9 +7,8 @@
 - ``organizations_statement``: the listings of ``AUDIT_ACCOUNTS=organization``. ListAccounts does not support
   resource-level permissions (resource ``*``); acknowledge cdk-nag's IAM5 with that reason where it is attached.
 
-Wiring (phase B, infra engineer): in the function construct, when ``reaches_other_accounts(config.audit_accounts)``,
-``role.add_to_policy(assume_reader_role_statement(role_name=config.reader_role_name,
-organization_id=config.organization_id))``, plus ``organizations_statement()`` when the selection is the organization.
+- ``function_role_arn``: the central functions' roles by their fixed names, which the reader role's trust, the
+  change-event bus policy and the pull-time exclusions name exactly.
 """
 
 from __future__ import annotations
@@ -32,6 +31,8 @@ def function_role_path(stack_name: str) -> str:
     return f"/layercheck/{stack_name}/"
 
 
+# The construct ids of the two functions (infra/constructs/functions.py), which also name their roles.
+FUNCTION_IDS = ("Api", "Worker")
 # IAM role names: at most 64 characters, unique in the account (not per path).
 IAM_ROLE_NAME_MAX = 64
 
@@ -47,10 +48,27 @@ def function_role_name(stack_name: str, function: str) -> str:
     return f"{name[: IAM_ROLE_NAME_MAX - len(digest) - 1]}-{digest}"
 
 
-def function_role_arn(stack_name: str, function: str) -> str:
-    """The ARN of that role in the deploying account and partition (tokens), path included."""
+def function_role_arn(stack_name: str, function: str, account: str = Aws.ACCOUNT_ID) -> str:
+    """The ARN of that role in ``account`` (default: the deploying account) and the deploying partition, path
+    included. The name is fixed, so a role deleted and created again has the same ARN."""
     path = function_role_path(stack_name)
-    return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{path}{function_role_name(stack_name, function)}"
+    return f"arn:{Aws.PARTITION}:iam::{account}:role{path}{function_role_name(stack_name, function)}"
+
+
+# ECR's PullTimeUpdateExclusion takes a principalArn of at most 200 characters; the partition is only known at deploy
+# time, so the longest one (aws-us-gov) bounds it at synth.
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_RegisterPullTimeUpdateExclusion.html
+EXCLUSION_PRINCIPAL_MAX = 200
+LONGEST_PARTITION = "aws-us-gov"
+
+
+def longest_function_role_arn(stack_name: str, functions: tuple[str, ...]) -> int:
+    """The length of the longest of the functions' role ARNs, in the longest partition."""
+    path = function_role_path(stack_name)
+    return max(
+        len(f"arn:{LONGEST_PARTITION}:iam::123456789012:role{path}{function_role_name(stack_name, f)}")
+        for f in functions
+    )
 
 
 def reader_role_arn_pattern(role_name: str) -> str:

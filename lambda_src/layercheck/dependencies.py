@@ -205,10 +205,12 @@ def registry_rate_limiters() -> RegistryRateLimiters:
 def registry_clients(own_account_id: str) -> RegistryClients:
     """One per container: sessions (assumed roles) and clients per (account, Region), failures per invocation."""
     from layercheck.integrations.sessions import RegistryClients
+    from layercheck.observability import current_invocation
 
     return RegistryClients(
         own_account_id=own_account_id,
         role_name=load_settings().reader_role_name,
+        invocation=current_invocation,  # session names: <function name>@<request id>
         # Set when the reader roles' trust requires an ExternalId (context readerExternalId).
         external_id=os.environ.get(env.READER_EXTERNAL_ID) or None,
     )

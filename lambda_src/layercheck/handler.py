@@ -4,6 +4,9 @@ The doors are a table of (test, source, door). Each door is imported on first us
 for the event and queue doors and back. The tests are explicit and disjoint: API Gateway's proxy event, an SQS batch,
 an ECR event, a scheduled event, and the audit's constant input (``{"layercheckAudit": {...}}``); anything else is
 refused.
+
+Importing it checks the runtime's botocore first (runtime_check.py): a runtime too old fails the function's start
+with a message naming both versions, rather than every audit call later.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from layercheck.contracts import events as event_names
 from layercheck.errors import UnsupportedEventError
 from layercheck.models.stored import Source
 from layercheck.observability import logger, metrics, tracer, use_source
+from layercheck.runtime_check import require_ecr_api
+
+# At start (the init phase), before any event: the runtime's botocore must be able to send what the code calls.
+require_ecr_api()
 
 
 def is_api_event(event: dict[str, Any]) -> bool:

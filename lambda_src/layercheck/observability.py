@@ -72,6 +72,15 @@ class LazyTracer:
 
 
 logger = Logger()
+
+
+def current_invocation() -> tuple[str | None, str | None]:
+    """The function name and request id of the invocation being handled: the handler's ``inject_lambda_context``
+    put them in the logger's keys (``clear_state=True`` replaces them each invocation); (None, None) outside one."""
+    keys = logger.get_current_keys()
+    return keys.get("function_name"), keys.get("function_request_id")
+
+
 tracer = LazyTracer()
 # The metrics contract has one dimension, Source. Powertools would add "service" (POWERTOOLS_SERVICE_NAME) to every
 # metric, and CloudWatch matches dimension sets exactly: an alarm on Source alone would then find no data.

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from layercheck.integrations.ecr import EcrRegistry
+from layercheck.integrations.ecr_replication import EcrReplicationStatus
 
 if TYPE_CHECKING:
     from layercheck.errors import RepositoryCheckError
@@ -52,6 +53,7 @@ class AuditRegistries:
         self._replication_grace_minutes = replication_grace_minutes
         self._lock = threading.Lock()
         self._ecr: dict[Registry, EcrRegistry] = {}
+        self._replication_status: dict[Registry, EcrReplicationStatus] = {}
         self._services: dict[Registry, RegistryServices] = {}
 
     def ecr(self, registry: Registry) -> EcrRegistry | RegistryUnreadable:
@@ -70,6 +72,19 @@ class AuditRegistries:
         from layercheck.logic.registries import Registry
 
         return self.ecr(Registry(account_id=destination.registryId, region=destination.region))
+
+    def replication_status(self, source: Registry) -> EcrReplicationStatus | RegistryUnreadable:
+        """The source registry's ``DescribeImageReplicationStatus``, on its ECR client and rate limiter."""
+        from layercheck.logic.registries import RegistryUnreadable
+
+        client = self._clients.ecr(source)
+        if isinstance(client, RegistryUnreadable):
+            return client
+        with self._lock:
+            if source not in self._replication_status:
+                limiter = self._limiters.for_registry(source.account_id, source.region)
+                self._replication_status[source] = EcrReplicationStatus(client, rate_limiter=limiter)
+            return self._replication_status[source]
 
     def for_registry(self, registry: Registry) -> RegistryServices | RegistryUnreadable:
         from layercheck.integrations.ecs import EcsInventory

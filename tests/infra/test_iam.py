@@ -95,6 +95,7 @@ def _client_calls(module: str, service: str) -> set[str]:
     ("module", "service", "roles"),
     [
         ("ecr.py", "ecr", ("Api", "Worker")),
+        ("ecr_replication.py", "ecr", ("Worker",)),  # ECR's replication status of each audited image
         ("results_table.py", "dynamodb", ("Api", "Worker")),
         ("inventory_store.py", "dynamodb", ("Api", "Worker")),  # the API writes entries, the audit reads them
         ("event_bus.py", "events", ("Api", "Worker")),  # both store image verdicts, so both publish changes
@@ -162,6 +163,8 @@ def test_worker_walks_and_lists_this_accounts_audited_registries_and_probes_repl
     assert _of_service(grants(custom, "Worker"), "ecr") == {
         "ecr:BatchCheckLayerAvailability": scoped | replicas,
         "ecr:BatchGetImage": scoped,
+        # What ECR says about each audited image's copies: asked in the source repositories only.
+        "ecr:DescribeImageReplicationStatus": scoped,
         "ecr:DescribeImages": scoped | replicas,
         "ecr:DescribeRepositories": arns(audited, ("*",)),
         "ecr:DescribePullThroughCacheRules": {"*"},
@@ -172,6 +175,7 @@ def test_worker_walks_and_lists_this_accounts_audited_registries_and_probes_repl
     assert _of_service(grants(synthesized, "Worker"), "ecr") == {
         "ecr:BatchCheckLayerAvailability": home | anywhere,
         "ecr:BatchGetImage": home,
+        "ecr:DescribeImageReplicationStatus": home,
         "ecr:DescribeImages": home | anywhere,
         "ecr:DescribeRepositories": home,
         "ecr:DescribePullThroughCacheRules": {"*"},
@@ -258,6 +262,37 @@ def test_both_functions_publish_change_events_to_exactly_the_configured_bus(
         assert grants(custom, role)["events:PutEvents"] == {
             "arn:{AWS::Partition}:events:{AWS::Region}:{AWS::AccountId}:event-bus/platform-events"
         }
+
+
+def test_only_the_two_function_roles_may_publish_on_the_stacks_bus(
+    synthesized: Synthesized, custom: Synthesized
+) -> None:
+    """Within one account an identity policy alone allows PutEvents: only a Deny on the bus restricts who publishes."""
+    (bus,) = synthesized.resources("AWS::Events::EventBus").values()
+    (statement,) = bus["Properties"]["Policy"]["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+        "Deny",
+        {"AWS": "*"},
+        "events:PutEvents",
+    )
+    assert render(statement["Resource"]) == (
+        "arn:{AWS::Partition}:events:{AWS::Region}:{AWS::AccountId}:event-bus/LayerCheck-verdicts"
+    )
+    assert {key: [render(arn) for arn in arns] for key, arns in statement["Condition"]["StringNotEquals"].items()} == {
+        "aws:PrincipalArn": [
+            "arn:{AWS::Partition}:iam::{AWS::AccountId}:role/layercheck/LayerCheck/LayerCheck-Api",
+            "arn:{AWS::Partition}:iam::{AWS::AccountId}:role/layercheck/LayerCheck/LayerCheck-Worker",
+        ]
+    }
+    assert set(statement["Condition"]) == {"StringNotEquals"}
+    # The function roles are exactly the roles the stack creates for the two functions
+    for role in ("Api", "Worker"):
+        _, resource = synthesized.named("AWS::IAM::Role", f"Functions{role}Role")
+        assert resource["Properties"]["RoleName"] == f"LayerCheck-{role}"
+        assert resource["Properties"]["Path"] == "/layercheck/LayerCheck/"
+    # An existing bus (eventBusName) is not changed: no bus, no policy
+    assert not custom.resources("AWS::Events::EventBus")
+    assert not custom.resources("AWS::Events::EventBusPolicy")
 
 
 def test_results_table_grants_are_the_calls_of_each_function_and_never_scan_or_delete(each: Synthesized) -> None:

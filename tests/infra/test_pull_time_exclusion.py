@@ -17,6 +17,7 @@ from aws_cdk import App, Fn, Stack
 from aws_cdk import aws_ecr as ecr
 
 from infra.app import build_app, cdk_json_context
+from infra.config import LayerCheckConfig
 from infra.constructs.permissions import PULLING_FUNCTIONS, any_of
 from infra.constructs.reader_access import IAM_ROLE_NAME_MAX, function_role_name
 from infra.exclusion_stack import exclusion_stack_name
@@ -168,3 +169,15 @@ def test_function_role_names_fit_iam_and_stay_distinct_for_long_stack_names() ->
     assert len(names) == 4
     assert all(len(name) <= IAM_ROLE_NAME_MAX for name in names)
     assert function_role_name("LayerCheck", "Worker") == "LayerCheck-Worker"
+
+
+def test_a_stack_name_too_long_for_the_exclusions_role_arn_fails_at_synth_naming_the_limit() -> None:
+    """ECR's RegisterPullTimeUpdateExclusion takes a principalArn of at most 200 characters; CloudFormation would
+    only refuse it at deploy, after the central stack. The roles' ARNs grow with stackName (path and name)."""
+    longest_accepted = "L" * 86  # arn:aws-us-gov:iam::<12>:role/layercheck/<86>/<64-character role name>: 200
+    LayerCheckConfig.model_validate({"stackName": longest_accepted})
+
+    with pytest.raises(ValueError, match=r"201 characters long .* over the 200 an ECR pull-time update exclusion"):
+        build_app(context={**cdk_json_context(), "stackName": "L" * 87})
+    # Without exclusions the name is only IAM's business
+    assert LayerCheckConfig.model_validate({"stackName": "L" * 87, "pullTimeUpdateExclusion": False})

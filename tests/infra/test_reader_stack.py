@@ -89,12 +89,18 @@ def test_reader_stack_trusts_only_the_central_function_roles(reader: Reader) -> 
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == "sts:AssumeRole"
     assert _render(statement["Principal"]["AWS"]) == f"arn:{{AWS::Partition}}:iam::{CENTRAL_OR_THIS}:root"
-    # The path both central function roles carry (infra/constructs/function.py), and no generated role name has.
-    assert _render(statement["Condition"]["ArnLike"]["aws:PrincipalArn"]) == (
-        f"arn:{{AWS::Partition}}:iam::{CENTRAL_OR_THIS}:role/layercheck/LayerCheck/*"
-    )
-    # Only principals of the Organization, and only with the ExternalId the central functions send.
-    assert statement["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": ORGANIZATION, "sts:ExternalId": EXTERNAL_ID}
+    # Exactly the two central function roles (infra/constructs/function.py names them), nothing else on their path;
+    # only principals of the Organization, and only with the ExternalId the central functions send.
+    condition = statement["Condition"]
+    assert set(condition) == {"StringEquals"}
+    assert _render(condition["StringEquals"]["aws:PrincipalArn"]) == [
+        f"arn:{{AWS::Partition}}:iam::{CENTRAL_OR_THIS}:role/layercheck/LayerCheck/LayerCheck-Api",
+        f"arn:{{AWS::Partition}}:iam::{CENTRAL_OR_THIS}:role/layercheck/LayerCheck/LayerCheck-Worker",
+    ]
+    assert {key: value for key, value in condition["StringEquals"].items() if key != "aws:PrincipalArn"} == {
+        "aws:PrincipalOrgID": ORGANIZATION,
+        "sts:ExternalId": EXTERNAL_ID,
+    }
     assert role["RoleName"] == "OrgReader"
     parameter = reader.template["Parameters"]["CentralAccountId"]
     assert (parameter["Default"], parameter["AllowedPattern"]) == (CENTRAL, r"^(\d{12})?$")
@@ -123,6 +129,8 @@ def test_reader_stack_grants_the_audits_read_actions_on_the_narrowest_resources(
         ("ecs:DescribeTasks",): [arn("ecs", "task/*")],
         ("lambda:GetFunction", "lambda:ListAliases"): [arn("lambda", "function:*")],
     }
+    # The audit asks ECR's replication status of each image in the member's registry before judging its copies.
+    assert "ecr:DescribeImageReplicationStatus" in ECR_REPOSITORY_ACTIONS
     every_action = [action for actions in granted for action in actions]
     assert not [
         a for a in every_action if "*" in a or not a.split(":")[1].startswith(("Describe", "List", "Get", "Batch"))
@@ -169,11 +177,16 @@ def test_reader_config_refuses_bad_context_naming_the_key() -> None:
         ReaderConfig.from_context(app.node)
 
 
-def test_reader_config_trusts_a_configured_role_pattern() -> None:
-    app = App(context={"stackName": "LayerCheckProd", "centralRoleNamePattern": ""})
-    assert ReaderConfig.from_context(app.node).trusted_role_pattern == "layercheck/LayerCheckProd/*"
-    app = App(context={"centralRoleNamePattern": "LayerCheck-Audit*"})
-    assert ReaderConfig.from_context(app.node).trusted_role_pattern == "LayerCheck-Audit*"
+def test_reader_config_trusts_the_named_stacks_two_roles_and_refuses_a_pattern() -> None:
+    app = App(context={"stackName": "LayerCheckProd"})
+    arns = Stack(app, "Probe").resolve(ReaderConfig.from_context(app.node).trusted_role_arns("123456789012"))
+    assert [_render(arn) for arn in arns] == [
+        "arn:{AWS::Partition}:iam::123456789012:role/layercheck/LayerCheckProd/LayerCheckProd-Api",
+        "arn:{AWS::Partition}:iam::123456789012:role/layercheck/LayerCheckProd/LayerCheckProd-Worker",
+    ]
+    app = App(context={"centralRoleNamePattern": "layercheck/*"})
+    with pytest.raises(ValueError, match="centralRoleNamePattern"):
+        ReaderConfig.from_context(app.node)
 
 
 def _resolved(statement: Any) -> dict[str, Any]:
@@ -211,9 +224,13 @@ def test_the_app_always_holds_the_reader_stack_trusting_this_account_by_default(
     (role,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
     (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert _render(statement["Principal"]["AWS"]) == f"arn:{{AWS::Partition}}:iam::{CENTRAL_OR_THIS}:root"
-    assert _render(statement["Condition"]["ArnLike"]["aws:PrincipalArn"]).endswith(":role/layercheck/LayerCheck/*")
-    # No organizationId and no readerExternalId in cdk.json: no further condition.
-    assert set(statement["Condition"]) == {"ArnLike"}
+    # No organizationId and no readerExternalId in cdk.json: the two roles and no further condition.
+    assert set(statement["Condition"]) == {"StringEquals"}
+    assert [arn.rsplit(":", 1)[1] for arn in _render(statement["Condition"]["StringEquals"]["aws:PrincipalArn"])] == [
+        "role/layercheck/LayerCheck/LayerCheck-Api",
+        "role/layercheck/LayerCheck/LayerCheck-Worker",
+    ]
+    assert set(statement["Condition"]["StringEquals"]) == {"aws:PrincipalArn"}
 
 
 def test_central_account_context_becomes_the_reader_parameters_default(custom: Synthesized) -> None:

@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from layercheck.results_table_schema import TTL_ATTRIBUTE, create_table_arguments
+from local.moto_ecr import teach_image_replication_status
 from local.scenario import REPOSITORY_LAYERS, seed_registry
 from local.seed import blob, create_repository, upload_layer
 from tests.support import TABLE_NAME
@@ -17,6 +18,8 @@ from tests.support import TABLE_NAME
 
 @pytest.fixture
 def aws(aws_environment: dict[str, str]) -> Iterator[None]:
+    # moto lacks DescribeImageReplicationStatus: ECR's answer once it has replicated what its rules cover.
+    teach_image_replication_status()
     with mock_aws():
         yield
 

@@ -107,3 +107,28 @@ def test_migration_leaves_inventory_items_alone(dynamodb: Any) -> None:
 
     assert migrate(dynamodb, TABLE_NAME, "us-east-1").scanned == 0
     assert dynamodb.scan(TableName=TABLE_NAME)["Items"] == [inventory]
+
+
+def test_migration_skips_an_unreadable_item_reports_it_and_moves_the_others(
+    dynamodb: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an old item the verdict models refuse (a malformed digest, a number for a time) beside two readable ones
+    layer, image = legacy_items()
+    unreadable = {**layer, "sk": {"S": "LAYER#sha256:" + "c" * 64}, "layerDigest": {"S": "not-a-digest"}}
+    unreadable["checkedAt"] = {"N": "12"}
+    for item in (unreadable, layer, image):
+        dynamodb.put_item(TableName=TABLE_NAME, Item=item)
+
+    # When the migration runs
+    status = main(["--table", TABLE_NAME, "--region", "us-east-1"])
+
+    # Then the readable items moved, the unreadable one stayed where it was, and stderr names it
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "moved 2 to" in out
+    assert "1 item(s) could not be read as verdicts" in err
+    assert f"pk={ACCOUNT}#app sk=LAYER#sha256:{'c' * 64}" in err
+    keys = {(item["pk"]["S"], item["sk"]["S"]) for item in dynamodb.scan(TableName=TABLE_NAME)["Items"]}
+    assert (f"{ACCOUNT}#app", f"LAYER#sha256:{'c' * 64}") in keys
+    assert (f"{ACCOUNT}#us-east-1#app", f"LAYER#{LAYER}") in keys
+    assert (f"{ACCOUNT}#us-east-1#app", f"IMAGE#{IMAGE}") in keys

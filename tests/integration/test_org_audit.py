@@ -18,6 +18,7 @@ from layercheck.integrations.inventory_store import InventoryStore
 from layercheck.models.in_use import InUseReference, InventoryEntry, UsedBy
 from local.event_source import drain_queue
 from local.lambda_context import FakeLambdaContext
+from local.moto_ecr import teach_image_replication_status
 from local.seed import OCI_LAYER, blob, create_repository, descriptor, push_image
 from tests.integration.event_support import prepare_event_doors
 from tests.integration.moto_ecr import serve_pull_through_cache_rules
@@ -259,21 +260,57 @@ def test_one_audit_covers_two_accounts_in_two_regions_and_judges_replicas_at_the
     }
 
 
-def test_a_replica_younger_than_the_grace_is_pending_not_missing(
-    dynamodb: Any, queue_url: str, sqs: Any, capsys: Any
-) -> None:
-    # Given an image pushed just now (REPLICATION_GRACE_MINUTES defaults to 60) whose copy has not arrived yet
+def _replicated_repository() -> tuple[Any, list[str]]:
+    """This account's registry replicating team/ to OTHER_REGION, with three images just pushed there."""
     source = client_of("ecr", OWN, HOME)
     source.put_replication_configuration(
         replicationConfiguration={"rules": [{"destinations": [{"region": OTHER_REGION, "registryId": OWN}]}]}
     )
     create_repository(source, "team/web")
-    digest = Image(("os", "fresh")).push(source, "team/web", tag="new")
+    return source, [Image(("os", f"image-{n}")).push(source, "team/web", tag=f"v{n}") for n in range(3)]
+
+
+def test_replicas_follow_ecrs_replication_status_before_the_destination(
+    dynamodb: Any, queue_url: str, sqs: Any, capsys: Any
+) -> None:
+    """Stands for real ECR's DescribeImageReplicationStatus (moto lacks it; local/moto_ecr.py answers it): an image
+    pushed before the rule has no entry for the destination, one being copied is IN_PROGRESS, a failed copy FAILED."""
+    # Given three images none of which is at the destination (moto copies nothing)
+    _, (old, copying, failed) = _replicated_repository()
+    teach_image_replication_status(
+        {
+            old: [],
+            copying: [{"region": OTHER_REGION, "registryId": OWN, "status": "IN_PROGRESS"}],
+            failed: [{"region": OTHER_REGION, "registryId": OWN, "status": "FAILED", "failureCode": "KMS_ERROR"}],
+        }
+    )
 
     run_audit(sqs, queue_url)
 
-    replicas = image_verdicts(dynamodb)[(OWN, HOME, "team/web", digest)]["replicas"]
-    assert [(r["status"], r["failureCode"]) for r in replicas] == [("UNCHECKED", "ReplicationPending")]
+    # Then each replica says what ECR says, and only the failed copy counts as incomplete
+    verdicts = image_verdicts(dynamodb)
+    replicas = {digest: verdicts[(OWN, HOME, "team/web", digest)]["replicas"] for digest in (old, copying, failed)}
+    assert [r["status"] for r in replicas[old]] == ["NOT_SCHEDULED"]
+    assert [r["status"] for r in replicas[copying]] == ["PENDING"]
+    assert [(r["status"], r["failureCode"]) for r in replicas[failed]] == [("FAILED", "KMS_ERROR")]
+    assert emf_totals(capsys.readouterr().out)["ReplicasIncomplete"] == 1
+
+
+def test_without_the_status_call_a_replica_younger_than_the_grace_is_pending_and_says_why(
+    dynamodb: Any, queue_url: str, sqs: Any, capsys: Any
+) -> None:
+    """Stands for a reader role without ecr:DescribeImageReplicationStatus (real ECR: AccessDeniedException)."""
+    # Given images pushed just now (REPLICATION_GRACE_MINUTES defaults to 60) whose copies have not arrived yet
+    _, digests = _replicated_repository()
+    teach_image_replication_status(dict.fromkeys(digests, "AccessDeniedException"))
+
+    run_audit(sqs, queue_url)
+
+    verdicts = image_verdicts(dynamodb)
+    for digest in digests:
+        [replica] = verdicts[(OWN, HOME, "team/web", digest)]["replicas"]
+        assert (replica["status"], replica["failureCode"]) == ("PENDING", "ReplicationStatusUnavailable")
+        assert "AccessDeniedException" in replica["failureReason"]
     assert emf_totals(capsys.readouterr().out)["ReplicasIncomplete"] == 0
 
 

@@ -8,6 +8,7 @@ Stubber, each test saying which real AWS answer it stands for.
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from layercheck.integrations.sessions import RegistryClients
+from layercheck.integrations.sessions import RegistryClients, session_name
 from layercheck.logic.registries import Registry, RegistryUnreadable
 
 OWN = "123456789012"  # moto's default account: the function's own
@@ -213,3 +214,74 @@ def test_registry_clients_leave_a_repository_access_denied_to_the_repository(sts
     registry_wide = clients.note_failure(registry, denied, registry_wide=True)
     assert registry_wide is not None
     assert clients.unreadable(registry) == registry_wide
+
+
+def _assume_role_answer(account: str, session: str) -> dict[str, Any]:
+    """STS AssumeRole's answer, in its real shape (the Stubber checks it against botocore's STS model)."""
+    return {
+        "Credentials": {
+            "AccessKeyId": "ASIAEXAMPLEEXAMPLE01",
+            "SecretAccessKey": "secret-example-secret-example",
+            "SessionToken": "token-example",
+            "Expiration": datetime.now(UTC) + timedelta(hours=1),
+        },
+        "AssumedRoleUser": {
+            "AssumedRoleId": f"AROAEXAMPLEEXAMPLE:{session}",
+            "Arn": f"arn:aws:sts::{account}:assumed-role/{ROLE}/{session}",
+        },
+    }
+
+
+def test_registry_clients_name_each_invocations_session_after_the_function_and_the_request(sts: Any) -> None:
+    """Real STS writes RoleSessionName into the member account's CloudTrail (``assumed-role/<role>/<session>``): the
+    name tells which function and which invocation read the account. A new invocation assumes the role again, once."""
+    current = {"invocation": ("LayerCheck-Worker", "11111111-aaaa-bbbb-cccc-000000000001")}
+    clients = RegistryClients(
+        own_account_id=OWN, role_name=ROLE, sts_client=sts, partition="aws", invocation=lambda: current["invocation"]
+    )
+    stubber = Stubber(sts)
+    for request in ("11111111-aaaa-bbbb-cccc-000000000001", "22222222-aaaa-bbbb-cccc-000000000002"):
+        session = f"LayerCheck-Worker@{request}"
+        stubber.add_response(
+            "assume_role",
+            _assume_role_answer(MEMBER, session),
+            expected_params={
+                "RoleArn": f"arn:aws:iam::{MEMBER}:role/{ROLE}",
+                "RoleSessionName": session,
+                "DurationSeconds": 3600,
+            },
+        )
+    with stubber:
+        # Given a first invocation that reads the member account twice
+        clients.start_invocation()
+        client = clients.ecr(_registry(MEMBER, "us-east-1"))
+        assert not isinstance(client, RegistryUnreadable)
+        client.describe_repositories()
+        client.describe_repositories()
+        # When the next invocation reads it with the same (container-wide) client
+        current["invocation"] = ("LayerCheck-Worker", "22222222-aaaa-bbbb-cccc-000000000002")
+        clients.start_invocation()
+        client.describe_repositories()
+        # Then the role was assumed once per invocation, each under its own name
+        stubber.assert_no_pending_responses()
+    assert clients.session_name == "LayerCheck-Worker@22222222-aaaa-bbbb-cccc-000000000002"
+
+
+@pytest.mark.parametrize(
+    ("function_name", "request_id", "expected"),
+    [
+        ("LayerCheck-Api", "req-1", "LayerCheck-Api@req-1"),
+        # A generated function name is cut to fit STS's 64 characters; the request id stays whole.
+        (
+            "LayerCheck-FunctionsWorkerFunction8DB5FC73-AbCdEfGh1234",
+            "c6af9ac6-7b61-11e6-9a41-93e812345678",
+            "LayerCheck-FunctionsWorkerF@c6af9ac6-7b61-11e6-9a41-93e812345678",
+        ),
+        ("odd name/with:chars", "r", "odd-name-with-chars@r"),
+        (None, None, "layercheck"),
+    ],
+)
+def test_session_name_keeps_to_sts_limits(function_name: str | None, request_id: str | None, expected: str) -> None:
+    name = session_name(function_name, request_id)
+    assert name == expected
+    assert 2 <= len(name) <= 64 and re.fullmatch(r"[\w+=,.@-]+", name)

@@ -1,8 +1,15 @@
 """The results table's Query requests, one builder per read (``ResultsTable`` sends them): which key condition, which
-index, and how a ``nextToken`` continues exactly the query that issued it (page_tokens.py)."""
+index, and how a ``nextToken`` continues exactly the query that issued it (page_tokens.py).
+
+Every read leaves out items whose TTL (``expiresAt``, epoch seconds) has passed: DynamoDB deletes them only some time
+later (typically within days), and until then a Query still returns them. The filter applies after ``Limit``, so a page
+may hold fewer than ``limit`` items (even none) and still carry a ``nextToken``: callers follow it to the end.
+https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from layercheck.errors import InvalidPageTokenError
@@ -22,10 +29,21 @@ from layercheck.results_table_schema import (
     LAYER_DIGEST_INDEX_SORT_KEY,
     PARTITION_KEY,
     SORT_KEY,
+    TTL_ATTRIBUTE,
     registry_key_prefix,
 )
 
 REGION_ATTRIBUTE = "region"
+
+
+def unexpired(arguments: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+    """``arguments`` with a filter that keeps items without a TTL or whose TTL is still ahead of ``now``."""
+    condition = "(attribute_not_exists(#expires) OR #expires > :now)"
+    existing = arguments.get("FilterExpression")
+    arguments["FilterExpression"] = f"({existing}) AND {condition}" if existing else condition
+    arguments["ExpressionAttributeNames"]["#expires"] = TTL_ATTRIBUTE
+    arguments["ExpressionAttributeValues"][":now"] = {"N": str(int(time.time() if now is None else now))}
+    return arguments
 
 
 def repository_query(
@@ -47,7 +65,7 @@ def repository_query(
             arguments["ExclusiveStartKey"] = decode_repository_images_token(next_token, partition)
     elif next_token:
         arguments["ExclusiveStartKey"] = decode_page_token(next_token, {PARTITION_KEY: partition})
-    return arguments
+    return unexpired(arguments)
 
 
 def layer_digest_query(
@@ -72,7 +90,7 @@ def layer_digest_query(
         if prefix is not None and not start_key[LAYER_DIGEST_INDEX_SORT_KEY]["S"].startswith(prefix):
             raise InvalidPageTokenError(OTHER_QUERY)
         arguments["ExclusiveStartKey"] = start_key
-    return arguments
+    return unexpired(arguments)
 
 
 def image_status_query(
@@ -89,7 +107,7 @@ def image_status_query(
     prefix = _narrow(arguments, IMAGE_STATUS_INDEX_SORT_KEY, registry_id, region)
     if next_token:
         arguments["ExclusiveStartKey"] = decode_image_status_token(next_token, status, prefix)
-    return arguments
+    return unexpired(arguments)
 
 
 def _index_query(table_name: str, index: str, partition_name: str, partition: str, limit: int) -> dict[str, Any]:

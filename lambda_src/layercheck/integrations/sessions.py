@@ -1,27 +1,31 @@
 """Credentials and clients per registry (account × Region): this account with the function's own role, every other
 account through ``sts:AssumeRole`` into ``arn:<partition>:iam::<account>:role/<READER_ROLE_NAME>``.
 
-- One botocore session per account, whose credentials are botocore's ``RefreshableCredentials``: they are assumed once
-  and refreshed by botocore itself shortly before they expire (15 minutes ahead, or 10 at the latest), so every client
-  of that account stays valid for the life of the container.
+- One botocore session per account per container, whose credentials are assumed with a session name that names the
+  function and the invocation (``<function name>@<request id>``, STS's 2–64 characters of ``[A-Za-z0-9_+=,.@-]``),
+  so that the member account's CloudTrail tells which invocation read it. ``start_invocation()`` (once per Lambda
+  invocation) makes every account's credentials stale: the first call of the invocation that signs with them assumes
+  the role again, under the new name. Cost: one ``AssumeRole`` per invocation per other account it reads (about
+  50–100 ms and one STS call; none for an invocation that reads no other account); botocore also refreshes them
+  before they expire (15 minutes ahead, or 10 at the latest), as for any assumed role.
 - One client per (service, account, Region) per container, created under a lock (boto3 clients are thread-safe, their
-  creation is not).
+  creation is not); clients keep working across invocations, since their credentials renew themselves.
 - A registry that cannot be read becomes a ``RegistryUnreadable`` (code and reason), never an exception that fails the
-  audit; the failure is remembered until ``start_invocation()`` (once per Lambda invocation), so the other work of
-  the invocation neither assumes the role again nor calls the Region again: no retry storm.
+  audit; the failure is remembered until ``start_invocation()``, so the other work of the invocation neither assumes
+  the role again nor calls the Region again: no retry storm.
   An ``AssumeRole`` failure covers every Region of that account; a Region's failure (not enabled, endpoint
   unreachable) only that Region.
 
-Wiring (phase B): the composition root (dependencies.py) keeps one ``RegistryClients(own_account_id=account_of(
-context.invoked_function_arn), role_name=settings.reader_role_name)`` per container and calls ``start_invocation()``
-at the start of each invocation; an integration that serves a registry (EcrRegistry, the in-use inventories) is
-built per (account, Region) from ``clients.ecr(registry)`` (or ``client("ecs", registry)``...), and passes any
-``ClientError`` / ``BotoCoreError`` it meets to ``note_failure(registry, error, registry_wide=...)`` before its own
-``translate_error``: when that returns a ``RegistryUnreadable``, the work item records it and stops.
+The composition root (dependencies.py) keeps one ``RegistryClients`` per container, handing it ``invocation``: where
+the current invocation's function name and request id are read (the Lambda context the handler's logger holds).
+An integration that serves a registry passes any ``ClientError`` / ``BotoCoreError`` it meets to
+``note_failure(registry, error, registry_wide=...)``: when that returns a ``RegistryUnreadable``, the work item records
+it and stops.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -41,7 +45,11 @@ from layercheck.logic.registries import Registry, RegistryUnreadable
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
 
-SESSION_NAME = "layercheck"
+SESSION_NAME = "layercheck"  # outside an invocation (tests, the command line)
+# STS RoleSessionName: 2 to 64 characters of [\w+=,.@-].
+# https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+SESSION_NAME_MAX = 64
+_NOT_IN_SESSION_NAME = re.compile(r"[^\w+=,.@-]")
 # One hour, STS's default and the most a role allows without raising its MaxSessionDuration; botocore refreshes it
 # before it ends, so the length only sets how often AssumeRole is called (once an hour per account and container).
 ASSUME_ROLE_SECONDS = 3600
@@ -89,6 +97,19 @@ def unreadable_from_error(
     return None
 
 
+def session_name(function_name: str | None, request_id: str | None) -> str:
+    """``<function name>@<request id>`` within STS's limits: the request id whole (it tells invocations apart), the
+    function name cut to what is left; ``SESSION_NAME`` when neither is known."""
+    request = _NOT_IN_SESSION_NAME.sub("-", request_id or "")[: SESSION_NAME_MAX - 2]
+    room = SESSION_NAME_MAX - len(request) - (1 if request else 0)
+    function = _NOT_IN_SESSION_NAME.sub("-", function_name or SESSION_NAME)[:room]
+    name = f"{function}@{request}" if request else function
+    return name if len(name) >= 2 else SESSION_NAME
+
+
+Invocation = Callable[[], tuple[str | None, str | None]]  # (function name, request id) of the current invocation
+
+
 def role_arn(partition: str, account_id: str, role_name: str) -> str:
     return f"arn:{partition}:iam::{account_id}:role/{role_name}"
 
@@ -106,6 +127,27 @@ class _FixedCredentials(CredentialProvider):  # type: ignore[misc]
         return self._credentials
 
 
+class _InvocationCredentials(RefreshableCredentials):  # type: ignore[misc]
+    """botocore's refreshable credentials, also stale once a new invocation has started (``generation`` moved on):
+    refreshed then like expiring ones, under botocore's refresh lock, by a new AssumeRole."""
+
+    def __init__(self, *, generation: Callable[[], int], **kwargs: Any) -> None:
+        self._generation = generation
+        self.assumed_in = generation()
+        assume = kwargs.pop("refresh_using")
+
+        def refresh() -> dict[str, Any]:
+            current = self._generation()
+            metadata: dict[str, Any] = assume()
+            self.assumed_in = current
+            return metadata
+
+        super().__init__(refresh_using=refresh, **kwargs)
+
+    def refresh_needed(self, refresh_in: int | None = None) -> bool:
+        return self.assumed_in != self._generation() or bool(super().refresh_needed(refresh_in))
+
+
 class RegistryClients:
     def __init__(
         self,
@@ -119,6 +161,7 @@ class RegistryClients:
         config: Config | None = None,
         clock: Callable[[], datetime] | None = None,
         duration_seconds: int = ASSUME_ROLE_SECONDS,
+        invocation: Invocation | None = None,
     ) -> None:
         self._own_account_id = own_account_id
         self._role_name = role_name
@@ -130,6 +173,9 @@ class RegistryClients:
         self._config = config or default_config()
         self._clock = clock
         self._duration_seconds = duration_seconds
+        self._invocation = invocation
+        self._generation = 0
+        self._session_name = session_name(*invocation()) if invocation else SESSION_NAME
         self._lock = threading.Lock()
         self._account_locks: dict[str, threading.Lock] = {}
         self._sessions: dict[str, boto3.Session] = {}
@@ -140,10 +186,22 @@ class RegistryClients:
     # -- failures --------------------------------------------------------------------------------------------------
 
     def start_invocation(self) -> None:
-        """Forget the failures of the previous invocation: a role deployed meanwhile is tried again (once)."""
+        """Forget the failures of the previous invocation (a role deployed meanwhile is tried again, once), and name
+        this invocation's sessions: each account's role is assumed again on first use, under the new name."""
+        name = session_name(*self._invocation()) if self._invocation else SESSION_NAME
         with self._lock:
             self._account_failures.clear()
             self._registry_failures.clear()
+            self._session_name = name
+            self._generation += 1
+
+    @property
+    def session_name(self) -> str:
+        """The RoleSessionName of this invocation's AssumeRole calls."""
+        return self._session_name
+
+    def _current_generation(self) -> int:
+        return self._generation
 
     def unreadable(self, registry: Registry) -> RegistryUnreadable | None:
         with self._lock:
@@ -220,7 +278,7 @@ class RegistryClients:
         """One AssumeRole, as the metadata ``RefreshableCredentials`` reads (first, and on each refresh)."""
         arguments: dict[str, Any] = {
             "RoleArn": role_arn(self._partition, account_id, self._role_name),
-            "RoleSessionName": SESSION_NAME,
+            "RoleSessionName": self._session_name,
             "DurationSeconds": self._duration_seconds,
         }
         if self._external_id:
@@ -237,7 +295,8 @@ class RegistryClients:
     def _assumed_credentials(self, account_id: str) -> RefreshableCredentials:
         first = self._assume(account_id)
         optional: dict[str, Any] = {"time_fetcher": self._clock} if self._clock else {}
-        return RefreshableCredentials(
+        return _InvocationCredentials(
+            generation=self._current_generation,
             access_key=first["access_key"],
             secret_key=first["secret_key"],
             token=first["token"],

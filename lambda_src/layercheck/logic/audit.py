@@ -35,6 +35,7 @@ from layercheck.logic.catalog import CatalogPort, ImageDetail
 from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService, combined
 from layercheck.logic.images import ImageRef, ImageWalk
 from layercheck.logic.in_use import ResolvedInUse, TagResolverPort, resolve_in_use
+from layercheck.logic.registries import Registry
 from layercheck.logic.replica_probe import DestinationsPort, ItemReplicaProbe
 from layercheck.logic.replication import ReplicationDestination, SourceImage, check_replicas
 from layercheck.logic.verdict_merge import InUseKnowledge
@@ -252,18 +253,29 @@ class AuditService:
             check_id=item.auditId,
             region=item.region or self.region,
             in_use=in_use,
-            replica_check=self._replica_check(item.repositoryName, images, item.replicaDestinations),
+            replica_check=self._replica_check(
+                item.registryId, item.region or self.region, item.repositoryName, images, item.replicaDestinations
+            ),
         )
 
     def _replica_check(
-        self, repository_name: str, images: Sequence[AuditImage], destinations: Sequence[ReplicaDestination]
+        self,
+        registry_id: str,
+        region: str | None,
+        repository_name: str,
+        images: Sequence[AuditImage],
+        destinations: Sequence[ReplicaDestination],
     ) -> Callable[[ImageWalk], list[Replica]] | None:
-        """One probe for the item's images: each destination is asked about all of them at once."""
+        """One probe for the item's images: ECR's replication status of each (source registry), then each destination
+        asked about all of them at once."""
         if self.destinations is None or not destinations:
             return None
         targets = [ReplicationDestination(region=d.region, registryId=d.registryId) for d in destinations]
         pushed_at = {image.imageDigest: image.imagePushedAt for image in images}
-        probe = ItemReplicaProbe(self.destinations, repository_name, list(pushed_at))
+        source = Registry(account_id=registry_id, region=region) if region else None
+        probe = ItemReplicaProbe(
+            self.destinations, repository_name, list(pushed_at), source=source, workers=self.images.workers
+        )
 
         def replica_check(walk: ImageWalk) -> list[Replica]:
             digest = walk.image.image_digest

@@ -38,7 +38,7 @@ from layercheck.logic.recheck import RecheckPolicy, recheck_absent, result_of
 from layercheck.logic.unfinished import UnfinishedImage, finished, within_budget, without_stopped
 from layercheck.logic.verdict_build import GoneImage, VerdictContext, judged_verdict, missing_verdict
 from layercheck.logic.verdict_merge import ImageObservation, ImageVerdictStore, InUseKnowledge, ReplicasObservation
-from layercheck.models.replicas import Replica, ReplicaStatus
+from layercheck.models.replicas import INCOMPLETE_REPLICA_STATUSES, Replica
 from layercheck.models.stored import (
     NOT_PULLABLE,
     ImageStatus,
@@ -52,7 +52,6 @@ from layercheck.models.stored import (
 from layercheck.models.verdicts import CheckSummary, LayerAnswer, LayerFailure, RepositoryResult
 
 ReplicaCheck = Callable[[ImageWalk], list[Replica]]
-INCOMPLETE_REPLICAS = frozenset({ReplicaStatus.BROKEN, ReplicaStatus.MISSING})
 
 
 @dataclass(frozen=True)
@@ -75,8 +74,8 @@ class ImageCheckOutcome:
 
     @property
     def replicas_incomplete(self) -> int:
-        """What ``ReplicasIncomplete`` counts: BROKEN + MISSING copies at replication destinations."""
-        return sum(replica.status in INCOMPLETE_REPLICAS for v in self.verdicts for replica in v.replicas)
+        """What ``ReplicasIncomplete`` counts: BROKEN, MISSING and FAILED copies at replication destinations."""
+        return sum(replica.status in INCOMPLETE_REPLICA_STATUSES for v in self.verdicts for replica in v.replicas)
 
     def count(self, status: ImageStatus) -> int:
         return sum(verdict.status == status for verdict in self.verdicts)

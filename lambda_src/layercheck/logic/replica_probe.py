@@ -10,26 +10,37 @@ Never BatchGetImage at a destination: it would record a pull there (``lastRecord
 
 A destination that cannot be read (``RegistryUnreadable`` from its clients, or an error other than "no such
 repository") answers ``DestinationUnreadable``: the replica is UNCHECKED with the code, and the audit goes on.
+
+ECR's replication status (``replication_status``) is read in the source registry, one
+``DescribeImageReplicationStatus`` per image of the item, all of them when the first is asked for: the first alone
+(an ``AccessDeniedException`` there means the role lacks the action, and no other image is asked), then the rest
+``workers`` at a time, as the audit's other ECR calls run. A blob ECR reports ``ARCHIVED`` at the destination is held
+but not pullable: ``DestinationHolds.archived_layers``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from layercheck.contracts import ecr_codes
 from layercheck.errors import RepositoryCheckError
-from layercheck.logic.check import BatchAnswer
+from layercheck.logic.check import DEFAULT_WORKERS, BatchAnswer
 from layercheck.logic.chunks import chunked
-from layercheck.logic.registries import RegistryUnreadable
+from layercheck.logic.registries import Registry, RegistryUnreadable
 from layercheck.logic.replication import (
     DestinationAnswer,
     DestinationHolds,
     DestinationLacks,
     DestinationUnreadable,
+    EcrSays,
+    ImageReplicationStatus,
     ReplicationDestination,
     SourceImage,
+    StatusUnavailable,
+    by_destination,
 )
 from layercheck.models.verdicts import FailureCode
 
@@ -37,8 +48,9 @@ from layercheck.models.verdicts import FailureCode
 MAX_DIGESTS_PER_CALL = 100
 REPOSITORY_NOT_FOUND = ecr_codes.REPOSITORY_NOT_FOUND
 AVAILABLE = "AVAILABLE"
-# A blob in ECR's archive storage class is held (not lost); the source judge reads it the same way.
-HELD = frozenset({AVAILABLE, "ARCHIVED"})
+# A blob in ECR's archive storage class is held (not lost) but cannot be pulled until the image is restored.
+ARCHIVED = "ARCHIVED"
+ACCESS_DENIED = "AccessDeniedException"
 ABSENT = frozenset({FailureCode.MISSING_LAYER_DIGEST, FailureCode.INVALID_LAYER_DIGEST})
 
 
@@ -52,9 +64,21 @@ class DestinationReaderPort(Protocol):
     ) -> BatchAnswer: ...
 
 
+class ReplicationStatusPort(Protocol):
+    def image_replication_statuses(
+        self, registry_id: str, repository_name: str, image_digest: str
+    ) -> list[ImageReplicationStatus]:
+        """ECR's ``replicationStatuses`` for the image; raises ``RepositoryCheckError``."""
+        ...
+
+
 class DestinationsPort(Protocol):
     def reader(self, destination: ReplicationDestination) -> DestinationReaderPort | RegistryUnreadable:
         """The destination registry's reader (its account's credentials, its Region), or why it cannot be read."""
+        ...
+
+    def replication_status(self, source: Registry) -> ReplicationStatusPort | RegistryUnreadable:
+        """The source registry's replication status reader, or why it cannot be read."""
         ...
 
 
@@ -63,14 +87,51 @@ Key = tuple[str, str]  # (region, registryId)
 
 @dataclass
 class ItemReplicaProbe:
-    """One work item's probe: ``image_digests`` are the item's images, asked about together at each destination."""
+    """One work item's probe: ``image_digests`` are the item's images, asked about together at each destination;
+    ``source`` is their registry (its replication status; None: not known, every copy judged at its destination)."""
 
     destinations: DestinationsPort
     repository_name: str
     image_digests: Sequence[str]
+    source: Registry | None = None
+    workers: int = DEFAULT_WORKERS
     _present: dict[Key, set[str] | DestinationUnreadable] = field(default_factory=dict)
-    _held: dict[Key, dict[str, bool]] = field(default_factory=dict)
+    _held: dict[Key, dict[str, str | None]] = field(default_factory=dict)
+    _statuses: dict[str, EcrSays] | None = None
     calls: int = 0  # destination calls made, for logs and the benchmark
+    status_calls: int = 0  # DescribeImageReplicationStatus calls made in the source registry
+
+    def replication_status(self, repository_name: str, image: SourceImage) -> EcrSays:
+        if self._statuses is None:
+            self._statuses = self._read_statuses([*dict.fromkeys([*self.image_digests, image.image_digest])])
+        if image.image_digest not in self._statuses:
+            self._statuses.update(self._read_statuses([image.image_digest]))
+        return self._statuses[image.image_digest]
+
+    def _read_statuses(self, digests: list[str]) -> dict[str, EcrSays]:
+        if self.source is None:
+            return dict.fromkeys(digests, StatusUnavailable("NoSourceRegistry", "the source registry is not known"))
+        reader = self.destinations.replication_status(self.source)
+        if isinstance(reader, RegistryUnreadable):
+            return dict.fromkeys(digests, StatusUnavailable(reader.code, reader.reason))
+        first, rest = digests[0], digests[1:]
+        self.status_calls += 1
+        found = {first: self._status_of(reader, first)}
+        denied = found[first]
+        if isinstance(denied, StatusUnavailable) and denied.code == ACCESS_DENIED:
+            return dict.fromkeys(digests, denied)  # the role lacks the action: no use asking about the others
+        self.status_calls += len(rest)
+        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(rest) or 1))) as pool:
+            found.update(zip(rest, pool.map(lambda digest: self._status_of(reader, digest), rest), strict=True))
+        return found
+
+    def _status_of(self, reader: ReplicationStatusPort, image_digest: str) -> EcrSays:
+        assert self.source is not None
+        try:
+            statuses = reader.image_replication_statuses(self.source.account_id, self.repository_name, image_digest)
+        except RepositoryCheckError as error:
+            return StatusUnavailable(error.code, error.message)
+        return by_destination(statuses)
 
     def probe(self, destination: ReplicationDestination, repository_name: str, image: SourceImage) -> DestinationAnswer:
         key = (destination.region, destination.registryId)
@@ -85,9 +146,12 @@ class ItemReplicaProbe:
         held = self._blobs(key, reader, destination, repository_name, image.blob_digests)
         if isinstance(held, DestinationUnreadable):
             return held
-        missing_layers = tuple(digest for digest in image.blob_digests if not held.get(digest, False))
+        missing_layers = tuple(digest for digest in image.blob_digests if held.get(digest) not in (AVAILABLE, ARCHIVED))
+        archived_layers = tuple(digest for digest in image.blob_digests if held.get(digest) == ARCHIVED)
         missing_manifests = tuple(digest for digest in image.manifest_digests if digest not in present)
-        return DestinationHolds(missing_layers=missing_layers, missing_manifests=missing_manifests)
+        return DestinationHolds(
+            missing_layers=missing_layers, missing_manifests=missing_manifests, archived_layers=archived_layers
+        )
 
     def _presence(
         self,
@@ -123,7 +187,8 @@ class ItemReplicaProbe:
         destination: ReplicationDestination,
         repository_name: str,
         blob_digests: Sequence[str],
-    ) -> dict[str, bool] | DestinationUnreadable:
+    ) -> dict[str, str | None] | DestinationUnreadable:
+        """Each blob's availability at the destination (``AVAILABLE``, ``ARCHIVED`` ...), None when it lacks it."""
         held = self._held.setdefault(key, {})
         unknown = [digest for digest in dict.fromkeys(blob_digests) if digest not in held]
         for chunk in chunked(unknown, MAX_DIGESTS_PER_CALL):
@@ -133,10 +198,10 @@ class ItemReplicaProbe:
             except RepositoryCheckError as error:
                 return DestinationUnreadable(error.code, error.message)
             for layer in answer.layers:
-                held[layer.layerDigest] = layer.layerAvailability in HELD
+                held[layer.layerDigest] = layer.layerAvailability
             errors = [f for f in answer.failures if f.failureCode not in ABSENT]
             if errors:
                 return DestinationUnreadable(errors[0].failureCode, errors[0].failureReason)
             for failure in answer.failures:
-                held[failure.layerDigest] = False
+                held[failure.layerDigest] = None
         return held

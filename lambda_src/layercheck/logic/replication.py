@@ -1,50 +1,49 @@
-"""Replicas verified at their destinations: where a repository replicates to, and whether each copy is whole there.
+"""Replicas judged by what ECR says about replication first, then at their destinations.
 
-ECR's replication status says a copy was made, not that the destination can serve the image today (only new pushes
-replicate, lifecycle rules act per Region, copies fail). So for every image of a source repository that a rule's
-filters match, each destination (Region, registry) is asked: is the image there (by digest), and are all its blobs?
+ECR replicates what is pushed after a replication rule exists (older images only through
+``StartReplicationBackfill``), asynchronously, and a destination's own lifecycle policy may delete a copy later. So
+for every image of a source repository that a rule's filters match, the source registry's
+``DescribeImageReplicationStatus`` is read first (one call per image), and each destination (Region, registry) is
+judged from it:
+
+- no entry for the destination: ``NOT_SCHEDULED`` (ECR never scheduled a copy: the image predates the rule; a
+  backfill can start one). Not counted, kept so that it can be found.
+- ``IN_PROGRESS``: ``PENDING``. ``FAILED``: ``FAILED``, with ECR's ``failureCode``.
+- ``COMPLETE``: only now is the destination asked (``ReplicaProbePort.probe``): ``COMPLETE`` when it holds the digest
+  and every blob pullable, ``BROKEN`` when it lacks some (``missingLayers``) or holds them archived (not pullable
+  until restored: a copy that cannot serve a pull is not whole), ``MISSING`` when the digest is gone there although
+  ECR replicated it, ``UNCHECKED`` when the destination cannot be read (``failureCode`` / ``failureReason``).
+
+When the status itself cannot be read (the reader role lacks ``ecr:DescribeImageReplicationStatus``, the image went
+away meanwhile ...), every destination is judged as before ECR was asked: at the destination alone, with
+``REPLICATION_GRACE_MINUTES`` as the only sign of a copy in progress (an image pushed less than that ago whose copy is
+not whole yet is ``PENDING``; 0 = no grace; no push time known = no grace). Such a replica says so:
+``failureCode`` ``ReplicationStatusUnavailable`` and a ``failureReason`` naming ECR's error.
+
+``replicas_incomplete(replicas)`` is the ``ReplicasIncomplete`` metric: BROKEN + MISSING + FAILED.
 
 - ``ReplicationConfiguration.from_describe_registry(answer)`` reads DescribeRegistry's ``replicationConfiguration``.
 - ``replication_destinations(config, ...)``: a rule without ``repositoryFilters`` replicates every repository; with
   filters, the repositories whose name starts with one of its ``PREFIX_MATCH`` filters. The source registry itself
   (same Region and registry) is never a destination; a destination named by two rules counts once.
-- ``judge_replica``: the destination's answer → one ``Replica`` entry:
-  ``COMPLETE`` (the digest and every blob are there), ``BROKEN`` (the digest is there, ``missingLayers`` are not),
-  ``MISSING`` (the digest is not there), ``UNCHECKED`` (the destination could not be read: ``failureCode`` /
-  ``failureReason`` say why).
-- Replication is asynchronous. An image pushed less than ``REPLICATION_GRACE_MINUTES`` ago (0 = no grace) whose copy
-  is not whole yet is ``UNCHECKED`` with ``failureCode`` ``ReplicationPending``, not MISSING or BROKEN: the entry is
-  kept (one entry per destination, always, so a reader sees the destination exists and why it is not judged) and it
-  does not count in ``ReplicasIncomplete``. A copy already whole is COMPLETE, grace or not. An image whose push time
-  is unknown gets no grace.
-- ``replicas_incomplete(replicas)`` is the ``ReplicasIncomplete`` metric: BROKEN + MISSING.
-
-Wiring (phase B): the audit's repository work item reads the source registry's configuration once per container
-(DescribeRegistry through ``RegistryClients.ecr(source)``, cached like pull-through rules), computes the
-destinations of its repository and, after judging each source image, calls ``check_replicas`` with a
-``ReplicaProbePort`` built on the destination registry's client. The probe should not pull: an identical digest is an
-identical manifest, so the blobs to look for are the ones the source walk found; ``DescribeImages`` (the image and any
-platform manifests of an index; ``ImageNotFoundException`` / ``RepositoryNotFoundException`` → ``DestinationLacks``)
-and ``BatchCheckLayerAvailability`` (→ ``missing_layers``) answer without recording a pull at the destination. A
-destination registry that cannot be read (``RegistryUnreadable``) → ``DestinationUnreadable``. The verdict's
-``replicas`` is the list returned; the metric is ``replicas_incomplete``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import partial
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from layercheck.models.replicas import Replica, ReplicaStatus
+from layercheck.models.replicas import INCOMPLETE_REPLICA_STATUSES, Replica, ReplicaStatus
 
 PREFIX_MATCH = "PREFIX_MATCH"  # the only RepositoryFilter.filterType ECR knows today
-REPLICATION_PENDING = "ReplicationPending"
-
-INCOMPLETE = frozenset({ReplicaStatus.BROKEN, ReplicaStatus.MISSING})
+STATUS_UNAVAILABLE = "ReplicationStatusUnavailable"
+ARCHIVED_AT_DESTINATION = "LayersArchived"
 
 
 # -- DescribeRegistry's replicationConfiguration, as ECR spells it ---------------------------------------------------
@@ -70,7 +69,7 @@ class ReplicationRule(_EcrShape):
 
     def matches(self, repository_name: str) -> bool:
         """No filter: every repository. A filter type this code does not know matches nothing, so a new kind of
-        filter can never make a repository look unreplicated (MISSING everywhere) by mistake."""
+        filter can never make a repository look unreplicated by mistake."""
         if not self.repositoryFilters:
             return True
         return any(
@@ -102,7 +101,43 @@ def replication_destinations(
     return list(found.values())
 
 
-# -- judging one copy ------------------------------------------------------------------------------------------------
+# -- what ECR says: DescribeImageReplicationStatus ------------------------------------------------------------------
+
+
+class EcrReplicationState(StrEnum):
+    """``ImageReplicationStatus.status``."""
+
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETE = "COMPLETE"
+    FAILED = "FAILED"
+
+
+class ImageReplicationStatus(_EcrShape):
+    """One entry of ``replicationStatuses``, as ECR spells it. A state this code does not know is kept verbatim."""
+
+    region: str
+    registryId: str
+    status: str
+    failureCode: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusUnavailable:
+    """ECR's replication status could not be read for the image: its error code and message."""
+
+    code: str
+    reason: str
+
+
+ReplicationStatuses = dict[tuple[str, str], ImageReplicationStatus]  # by (region, registryId)
+EcrSays = ReplicationStatuses | StatusUnavailable
+
+
+def by_destination(statuses: Iterable[ImageReplicationStatus]) -> ReplicationStatuses:
+    return {(status.region, status.registryId): status for status in statuses}
+
+
+# -- what the destination holds -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -117,10 +152,12 @@ class SourceImage:
 
 @dataclass(frozen=True)
 class DestinationHolds:
-    """The destination has the digest; what it lacks of the image's blobs and platform manifests."""
+    """The destination has the digest; what it lacks of the image's blobs and platform manifests, and which of its
+    blobs it holds archived (not pullable until restored)."""
 
     missing_layers: tuple[str, ...] = ()
     missing_manifests: tuple[str, ...] = ()
+    archived_layers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,39 +175,87 @@ DestinationAnswer = DestinationHolds | DestinationLacks | DestinationUnreadable
 
 
 class ReplicaProbePort(Protocol):
+    def replication_status(self, repository_name: str, image: SourceImage) -> EcrSays:
+        """What the source registry's ECR says about the image's replication; never raises for ECR's errors."""
+        ...
+
     def probe(self, destination: ReplicationDestination, repository_name: str, image: SourceImage) -> DestinationAnswer:
         """What the destination holds of the image; never raises for the destination's own errors."""
         ...
+
+
+# -- judging one copy ------------------------------------------------------------------------------------------------
 
 
 def within_grace(pushed_at: datetime | None, now: datetime, grace_minutes: int) -> bool:
     return bool(grace_minutes) and pushed_at is not None and now - pushed_at < timedelta(minutes=grace_minutes)
 
 
+@dataclass(frozen=True)
+class Grace:
+    """The fallback's clock: when the image was pushed, now, and ``REPLICATION_GRACE_MINUTES``."""
+
+    pushed_at: datetime | None
+    now: datetime
+    minutes: int
+
+
 def judge_replica(
-    destination: ReplicationDestination,
-    answer: DestinationAnswer,
-    *,
-    pushed_at: datetime | None,
-    now: datetime,
-    grace_minutes: int,
+    destination: ReplicationDestination, ecr_says: EcrSays, ask: Callable[[], DestinationAnswer], grace: Grace
 ) -> Replica:
+    """One copy: from ECR's status for ``destination``, asking the destination (``ask``) only when ECR says COMPLETE,
+    or when its status could not be read (then the grace stands in for IN_PROGRESS)."""
     where = {"region": destination.region, "registryId": destination.registryId}
+    if isinstance(ecr_says, StatusUnavailable):
+        return _judged_without_status(where, ask(), grace, ecr_says)
+    status = ecr_says.get((destination.region, destination.registryId))
+    if status is None:
+        return Replica(**where, status=ReplicaStatus.NOT_SCHEDULED)
+    if status.status == EcrReplicationState.IN_PROGRESS:
+        return Replica(**where, status=ReplicaStatus.PENDING)
+    if status.status == EcrReplicationState.FAILED:
+        reason = f"ECR reports the replication to {destination.registryId} in {destination.region} failed"
+        return Replica(**where, status=ReplicaStatus.FAILED, failureCode=status.failureCode, failureReason=reason)
+    if status.status != EcrReplicationState.COMPLETE:
+        reason = f"ECR reports replication status {status.status!r}, which layercheck does not know"
+        return Replica(**where, status=ReplicaStatus.UNCHECKED, failureCode=STATUS_UNAVAILABLE, failureReason=reason)
+    return _judged_at_destination(where, ask())
+
+
+def _judged_at_destination(where: dict[str, str], answer: DestinationAnswer) -> Replica:
     if isinstance(answer, DestinationUnreadable):
         return Replica(**where, status=ReplicaStatus.UNCHECKED, failureCode=answer.code, failureReason=answer.reason)
-    missing: list[str] = []
-    if isinstance(answer, DestinationHolds):
-        missing = sorted({*answer.missing_layers, *answer.missing_manifests})
-        if not missing:
-            return Replica(**where, status=ReplicaStatus.COMPLETE)
-    if within_grace(pushed_at, now, grace_minutes):
-        assert pushed_at is not None  # within_grace says so
-        minutes = int((now - pushed_at).total_seconds() // 60)
-        reason = f"pushed {minutes} min ago, within the {grace_minutes}-minute replication grace"
-        return Replica(**where, status=ReplicaStatus.UNCHECKED, failureCode=REPLICATION_PENDING, failureReason=reason)
     if isinstance(answer, DestinationLacks):
         return Replica(**where, status=ReplicaStatus.MISSING)
+    missing = sorted({*answer.missing_layers, *answer.missing_manifests, *answer.archived_layers})
+    if not missing:
+        return Replica(**where, status=ReplicaStatus.COMPLETE)
+    if answer.archived_layers:
+        reason = f"{len(answer.archived_layers)} blob(s) archived at the destination: not pullable until restored"
+        return Replica(
+            **where,
+            status=ReplicaStatus.BROKEN,
+            missingLayers=missing,
+            failureCode=ARCHIVED_AT_DESTINATION,
+            failureReason=reason,
+        )
     return Replica(**where, status=ReplicaStatus.BROKEN, missingLayers=missing)
+
+
+def _judged_without_status(
+    where: dict[str, str], answer: DestinationAnswer, grace: Grace, unavailable: StatusUnavailable
+) -> Replica:
+    judged = _judged_at_destination(where, answer)
+    if judged.status is ReplicaStatus.UNCHECKED:
+        return judged
+    note = f"ECR's replication status could not be read ({unavailable.code}: {unavailable.reason})"
+    if judged.status is not ReplicaStatus.COMPLETE and within_grace(grace.pushed_at, grace.now, grace.minutes):
+        assert grace.pushed_at is not None  # within_grace says so
+        minutes = int((grace.now - grace.pushed_at).total_seconds() // 60)
+        note += f"; pushed {minutes} min ago, within the {grace.minutes}-minute replication grace"
+        return Replica(**where, status=ReplicaStatus.PENDING, failureCode=STATUS_UNAVAILABLE, failureReason=note)
+    note += "; judged at the destination alone"
+    return judged.model_copy(update={"failureCode": STATUS_UNAVAILABLE, "failureReason": note})
 
 
 def check_replicas(
@@ -182,19 +267,14 @@ def check_replicas(
     now: datetime,
     grace_minutes: int,
 ) -> list[Replica]:
-    """One ``Replica`` per destination, in the destinations' order."""
-    return [
-        judge_replica(
-            destination,
-            probe.probe(destination, repository_name, image),
-            pushed_at=image.pushed_at,
-            now=now,
-            grace_minutes=grace_minutes,
-        )
-        for destination in destinations
-    ]
+    """One ``Replica`` per destination, in the destinations' order; ECR's status is asked once for the image."""
+    if not destinations:
+        return []
+    ecr_says = probe.replication_status(repository_name, image)
+    grace = Grace(image.pushed_at, now, grace_minutes)
+    return [judge_replica(d, ecr_says, partial(probe.probe, d, repository_name, image), grace) for d in destinations]
 
 
 def replicas_incomplete(replicas: Iterable[Replica]) -> int:
-    """``ReplicasIncomplete``: BROKEN + MISSING copies (UNCHECKED ones, pending ones included, are not counted)."""
-    return sum(replica.status in INCOMPLETE for replica in replicas)
+    """``ReplicasIncomplete``: BROKEN + MISSING + FAILED copies (PENDING, NOT_SCHEDULED, UNCHECKED are not counted)."""
+    return sum(replica.status in INCOMPLETE_REPLICA_STATUSES for replica in replicas)
