@@ -21,6 +21,7 @@ from bench.dataset import LAYER_SIZE, build_registry
 from bench.report import Report
 from bench.servers import moto_process, proxy_process, standin_process
 from bench.throughput import Run, aws_credentials, compare, sweep
+from layercheck_cli.multi import DEFAULT_MAX_CALLS_PER_SECOND
 from local.environment import RESULTS_TABLE_NAME, create_results_table, lambda_environment
 from local.faultproxy import FaultPlan, remote_set_plan
 
@@ -33,6 +34,9 @@ SMALL_REQUEST_DIGESTS = 250
 # The command line against the stand-in: 100 repositories × 1,000 digests at 25 ms a call.
 # 32 calls in flight keep one core busy at 25 ms a call (a call takes ~2 ms of CPU); more only adds lock handoffs.
 CLI_WORKERS = 32
+CLI_REPEATS = 5
+# The command line runs at its default cap (--max-calls-per-second): half of ECR's 1,000 calls/s per account and Region.
+CLI_RATE_CAP = DEFAULT_MAX_CALLS_PER_SECOND
 AWS_CLI_SAMPLES = 6
 # Lambda gives a function CPU in proportion to its memory: a full vCPU at 1,769 MB, so 1,024 MB gets ~0.58 of one.
 LAMBDA_MEMORY_MB = 1024
@@ -95,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             {**os.environ},
             latency=LATENCY,
             workers=CLI_WORKERS,
-            repeats=repeats,
+            rate_cap=CLI_RATE_CAP,
+            repeats=1 if arguments.quick else CLI_REPEATS,
             samples=2 if arguments.quick else AWS_CLI_SAMPLES,
         )
         report.cli_throughput(comparison_cli, os.cpu_count() or 1)
