@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from bench import client_sections, coldstart
+from bench import client_sections, coldstart, coldstart_sections
 from bench.cli_throughput import CliComparison
 from bench.coldstart import ColdStart, ImportCost
 from bench.cost import (
@@ -17,6 +17,7 @@ from bench.cost import (
     Cost,
 )
 from bench.cpu_per_pair import CpuPerPair
+from bench.first_answer import FirstAnswer
 from bench.footprint import AssetSize, MemoryRun
 from bench.markdown import table as _table
 from bench.throughput import Comparison, Run
@@ -186,12 +187,13 @@ default of 16 workers sits at the knee for ECR-like latencies (25–100 ms), and
             ratio = (
                 f"- **`import layercheck.handler` (tracing off) ÷ `import boto3` + ECR and DynamoDB clients: "
                 f"{handler.inside_seconds / bare.inside_seconds:.2f}× in-process, "
-                f"{handler.process_seconds / bare.process_seconds:.2f}× whole process** (goal ≤ 1.35×).\n"
+                f"{handler.process_seconds / bare.process_seconds:.2f}× whole process**: the import alone; work "
+                "deferred to the first event shows in section 3, measured to the first answer.\n"
             )
         self.sections.append(
             (
                 2,
-                f"""## 3. Cold start (median of fresh processes, warm byte-code cache)
+                f"""## 3b. Cold start: the imports alone (median of fresh processes, warm byte-code cache)
 
 {_table(["what a fresh interpreter does", "in-process ms", "whole process ms"], rows)}
 
@@ -211,6 +213,9 @@ And for the first API event (`... ; import layercheck.doors.api`):
 {imports(api_imports)}""",
             )
         )
+
+    def first_answer(self, result: FirstAnswer) -> None:
+        self.sections.append((1.9, coldstart_sections.first_answer(result)))
 
     def size_and_memory(self, asset: AssetSize, memory: MemoryRun) -> None:
         self.sections.append(
