@@ -292,9 +292,11 @@ more pairs per request only shrinks the small Lambda and API Gateway parts.""",
 Produced by `{self.command}` in {self._seconds:.0f} s; the figures below are this machine's, from the latest run,
 each ratio measured side by side in that run. Sections 1 and 2 talk to `bench/standin.py`, a fast stand-in for ECR
 and DynamoDB on 127.0.0.1 (a rule instead of a registry, a fixed latency per call), so that the client is measured;
-sections 4 to 6 talk to a moto server through `local/faultproxy.py`, which adds the latency and counts the calls.
-The stand-ins and the measured client are separate processes sharing the machine's cores. Nothing here is asserted
-by the tests (they never assert wall-clock time); `tests/fault`, `tests/fuzz` and `tests/browser` assert correctness.
+section 3 has the handler and a bare boto3 script talk to the same moto server directly; sections 4 to 6 talk to
+a moto server through `local/faultproxy.py`, which adds the latency and counts the calls. The stand-ins and the
+measured clients are separate processes sharing the machine's cores with whatever else runs on the machine: the
+table gives the load average at the start, sections 1 and 3 the load average around their own measurements. Nothing here is asserted by the tests (they never assert wall-clock
+time); `tests/fault`, `tests/fuzz` and `tests/browser` assert correctness.
 
 | machine | |
 |---|---|
