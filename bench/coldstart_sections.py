@@ -21,12 +21,11 @@ def _findings(result: FirstAnswer) -> str:
   ({_profiled(result, "the API door")}) brings Powertools' Event Handler ({_profiled(result, "Powertools' Event")}),
   its OpenAPI parameters for request validation ({_profiled(result, "Powertools' OpenAPI params")}), the service's
   own Pydantic models and boto3 ({_profiled(result, "import boto3")}; the script pays boto3 in its import phase).
-- Powertools' OpenAPI models ({_profiled(result, "Powertools' OpenAPI models")}) are imported by the door for the
-  OpenAPI document (`APIKey`, `Server`, `Tag`; `configure_openapi` and `enable_swagger` use them too:
-  {_profiled(result, "OpenAPI document")}). Routing and request validation alone
-  {"do not load them" if not result.validation_loads_openapi_models else "load them too"} (a fresh process importing
-  Powertools' resolver, its OpenAPI params and validation middleware, and creating a validating resolver); a
-  `POST /checks` never reads the document.
+- Powertools' OpenAPI models ({_profiled(result, "Powertools' OpenAPI models")}) are imported during the first
+  event's set-up. They describe the OpenAPI document (`configure_openapi`, `enable_swagger` and the Swagger UI:
+  {_profiled(result, "OpenAPI document")}), which a `POST /checks` never reads; routing and request validation alone
+  {"do not load them" if not result.validation_loads_openapi_models else "load them too"} (checked in a fresh process
+  that imports Powertools' resolver, its OpenAPI params and validation middleware and creates a validating resolver).
 - Pydantic model classes built during set-up: {_profiled(result, "Pydantic")}, inside the imports above.
 - botocore's clients: {_profiled(result, "botocore clients")}; the script creates the same two clients.
 - The request through the resolver ({_profiled(result, "the request")}) holds the clients and the handler's own

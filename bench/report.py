@@ -295,8 +295,9 @@ and DynamoDB on 127.0.0.1 (a rule instead of a registry, a fixed latency per cal
 section 3 has the handler and a bare boto3 script talk to the same moto server directly; sections 4 to 6 talk to
 a moto server through `local/faultproxy.py`, which adds the latency and counts the calls. The stand-ins and the
 measured clients are separate processes sharing the machine's cores with whatever else runs on the machine: the
-table gives the load average at the start, sections 1 and 3 the load average around their own measurements. Nothing here is asserted by the tests (they never assert wall-clock
-time); `tests/fault`, `tests/fuzz` and `tests/browser` assert correctness.
+table gives the load average at the start, sections 1 and 3 the load average around their own measurements.
+Nothing here is asserted by the tests (they never assert wall-clock time); `tests/fault`, `tests/fuzz` and
+`tests/browser` assert correctness.
 
 | machine | |
 |---|---|
