@@ -1,8 +1,9 @@
 """ECR's ``BatchCheckLayerAvailability`` on a lean request path: botocore's own parts, without its per-call machinery.
 
-A botocore client spends about 1.75 ms of CPU on a 100-digest call (parameter handling, the event system, the model
-walk of the answer); on one interpreter lock that, not ECR's latency, bounds a check of many repositories. This port
-sends the same request for a fraction of it, built from the parts of the client it is given:
+A botocore client spends most of a 100-digest call's CPU in its own machinery (parameter handling, the event system,
+the model walk of the answer); on one interpreter lock that, not ECR's latency, bounds a check of many repositories
+(docs/BENCHMARKS.md, section 1). This port sends the same request for about half the CPU, built from the parts of the
+client it is given:
 
 - the URL, headers and body botocore would send: the endpoint is resolved once by a real call of the client stopped
   before anything is sent (the Stubber's ``before-call`` hook), so ``AWS_ENDPOINT_URL[_ECR]``, ``--endpoint-url``,
@@ -21,8 +22,10 @@ sends the same request for a fraction of it, built from the parts of the client 
   is what the client's would be.
 
 ``lean_or_botocore`` builds it only for a client it reproduces (JSON protocol, SigV4 or unsigned, standard retries,
-botocore's HTTP session); any other client gets ``EcrRegistry``. ``tests/integration/test_ecr_lean.py`` runs both
-against the same local servers and compares their answers and the requests they send.
+botocore's HTTP session); any other client gets ``EcrRegistry``. It runs no handler registered on the client's events
+(Powertools' user-agent token is one). ``tests/fault/test_ecr_lean_differential.py`` and
+``test_ecr_lean_under_faults.py`` run both against the same local servers and compare their answers and the requests
+they send; ``tests/unit/test_ecr_lean_route.py`` compares the endpoints.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from botocore import UNSIGNED
 from botocore.auth import SigV4Auth
@@ -208,7 +211,7 @@ class LeanEcrLayerCheck:
                 standard.RetryContext(attempt, self._operation, parsed, response, caught, request_context)
             )
             if delay is None:
-                raise _failure(caught, parsed)
+                _raise_failure(caught, parsed)
             if response is not None:
                 _set_ttl(request_context["retries"], response, self._read_timeout)
             LOG.debug("retrying %s after %.3f s (attempt %d)", OPERATION, delay, attempt)
@@ -264,14 +267,15 @@ def _set_ttl(retries: dict[str, Any], response: AWSResponse, read_timeout: float
     retries["ttl"] = deadline.strftime("%Y%m%dT%H%M%SZ")
 
 
-def _failure(caught: Exception | None, parsed: dict[str, Any] | None) -> Exception:
-    """What the call raises once retries stop: the transport error, or ECR's error answer as botocore's client
-    raises it, both translated as ``EcrRegistry`` translates them."""
-    if caught is not None:
-        if isinstance(caught, BotoCoreError):
-            return translate_error(caught)
-        return caught
-    return translate_error(ClientError(parsed or {}, OPERATION))
+def _raise_failure(caught: Exception | None, parsed: dict[str, Any] | None) -> NoReturn:
+    """What the call raises once retries stop, translated as ``EcrRegistry`` translates it: the transport error (any
+    other exception as it is), or ECR's error answer as botocore's client raises it."""
+    if caught is None:
+        error = ClientError(parsed or {}, OPERATION)
+        raise translate_error(error) from error
+    if isinstance(caught, BotoCoreError):
+        raise translate_error(caught) from caught
+    raise caught
 
 
 def lean_or_botocore(
