@@ -105,7 +105,13 @@ class Timed:
 
 
 def run_cli(
-    url: str, load: Workload, environment: dict[str, str], *, workers: int, extra: tuple[str, ...] = ()
+    url: str,
+    load: Workload,
+    environment: dict[str, str],
+    *,
+    workers: int,
+    extra: tuple[str, ...] = (),
+    label: str = "",
 ) -> tuple[Timed, dict[str, Any]]:
     """One ``layercheck batch-check-layer-availability --query summary`` process over the whole workload."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as document:
@@ -135,13 +141,16 @@ def run_cli(
     finally:
         Path(document.name).unlink(missing_ok=True)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    name = f"layercheck command line ({workers} workers{', ' + ' '.join(extra) if extra else ''})"
+    name = f"layercheck command line ({workers} workers{', ' + ' '.join(extra) if extra else ''}{label})"
     return Timed(name, load.pairs, seconds, ecr_calls(url), cpu), json.loads(completed.stdout)
 
 
-def run_cli_split(url: str, load: Workload, environment: dict[str, str], *, workers: int, parts: int) -> Timed:
-    """``parts`` command-line processes at once, each over its share of the repositories: what the same machine
-    gives when the work is not held to one interpreter lock. Wall time from the first start to the last exit."""
+def run_cli_split(
+    url: str, load: Workload, environment: dict[str, str], *, workers: int, parts: int, rate_cap: float
+) -> Timed:
+    """``parts`` command-line processes at once, each over its share of the repositories and of the rate cap: what the
+    same machine gives when the work is not held to one interpreter lock. Wall time from the first start to the last
+    exit."""
     shares = [load.repositories[index::parts] for index in range(parts)]
     documents = []
     for share in shares:
@@ -150,6 +159,7 @@ def run_cli_split(url: str, load: Workload, environment: dict[str, str], *, work
             documents.append(document.name)
     command = [str(VENV_BIN / "layercheck"), "batch-check-layer-availability", "--endpoint-url", url]
     command += ["--registry-id", LOCAL_ACCOUNT_ID, "--query", "summary", "--workers", str(workers)]
+    command += ["--max-calls-per-second", str(rate_cap / parts)]
     try:
         standin_admin(url, "POST", "reset")
         started = time.perf_counter()
@@ -165,7 +175,8 @@ def run_cli_split(url: str, load: Workload, environment: dict[str, str], *, work
     finally:
         for name in documents:
             Path(name).unlink(missing_ok=True)
-    return Timed(f"{parts} command-line processes at once", load.pairs, seconds, ecr_calls(url))
+    name = f"{parts} command-line processes at once ({workers} workers, {rate_cap / parts:g} calls/s each)"
+    return Timed(name, load.pairs, seconds, ecr_calls(url))
 
 
 def run_boto3_loop(url: str, load: Workload) -> tuple[Timed, dict[str, int]]:
@@ -217,49 +228,76 @@ def cli_start_up_seconds(environment: dict[str, str], repeats: int = 3) -> float
     return statistics.median(durations)
 
 
+# A client configured with a retry mode other than standard keeps the botocore client (integrations/ecr_lean.py):
+# the same command line, on the path it took before the lean one, for a side-by-side row.
+BOTOCORE_PATH = {"AWS_RETRY_MODE": "legacy"}
+
+
 @dataclass(frozen=True)
 class CliComparison:
     latency_seconds: float
     workers: int
+    rate_cap: float
     load_pairs: int
     repositories: int
     digests: int
     minimum_calls: int
     cli: Timed
     cli_runs: list[float]
+    botocore_cli: Timed
     boto3: Timed
     aws_cli: Timed
     split: Timed
     start_up_seconds: float
     summary_correct: bool
     boto3_correct: bool
+    load_average: tuple[float, float]  # the 1-minute load average before and after the comparison
 
 
 def compare(
-    url: str, load: Workload, environment: dict[str, str], *, latency: float, workers: int, repeats: int, samples: int
+    url: str,
+    load: Workload,
+    environment: dict[str, str],
+    *,
+    latency: float,
+    workers: int,
+    rate_cap: float,
+    repeats: int,
+    samples: int,
 ) -> CliComparison:
+    """Every client against the same stand-in, one after the other in this run: the command line (median of
+    ``repeats``, at ``rate_cap`` calls/s), the same command line on the botocore client, two processes sharing the cap,
+    the sequential boto3 loop and the AWS CLI loop."""
+    load_before = os.getloadavg()[0]
     standin_admin(url, "PUT", "latency", {"seconds": latency})
-    run_cli(url, load, environment, workers=workers)  # warm the page cache and byte-code
-    runs = [run_cli(url, load, environment, workers=workers) for _ in range(repeats)]
+    capped = ("--max-calls-per-second", f"{rate_cap:g}")
+    run_cli(url, load, environment, workers=workers, extra=capped)  # warm the page cache and byte-code
+    runs = [run_cli(url, load, environment, workers=workers, extra=capped) for _ in range(repeats)]
     median = sorted(runs, key=lambda run: run[0].seconds)[len(runs) // 2]
+    botocore_cli, botocore_answer = run_cli(
+        url, load, {**environment, **BOTOCORE_PATH}, workers=workers, extra=capped, label=", botocore client"
+    )
     expected = load.expected_summary()
-    split = run_cli_split(url, load, environment, workers=workers, parts=2)
+    split = run_cli_split(url, load, environment, workers=workers, parts=2, rate_cap=rate_cap)
     boto3_run, counts = run_boto3_loop(url, load)
     aws_cli = sample_aws_cli(url, load, environment, samples=samples)
     return CliComparison(
         latency_seconds=latency,
         workers=workers,
+        rate_cap=rate_cap,
         load_pairs=load.pairs,
         repositories=len(load.repositories),
         digests=len(load.digests),
         minimum_calls=load.minimum_calls,
         cli=median[0],
         cli_runs=[run[0].seconds for run in runs],
+        botocore_cli=botocore_cli,
         boto3=boto3_run,
         aws_cli=aws_cli,
         split=split,
         start_up_seconds=cli_start_up_seconds(environment),
-        summary_correct=all(run[1] == expected for run in runs),
+        summary_correct=all(run[1] == expected for run in runs) and botocore_answer == expected,
         boto3_correct=counts["available"] == expected["available"]
         and counts["layers"] + counts["failures"] == expected["checked"],
+        load_average=(load_before, os.getloadavg()[0]),
     )

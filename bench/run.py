@@ -16,13 +16,15 @@ import sys
 import time
 from pathlib import Path
 
-from bench import cli_throughput, coldstart, cost, cpu_per_pair, footprint
+from bench import cli_throughput, coldstart, cost, cpu_per_pair, first_answer, footprint
 from bench.dataset import LAYER_SIZE, build_registry
 from bench.report import Report
 from bench.servers import moto_process, proxy_process, standin_process
 from bench.throughput import Run, aws_credentials, compare, sweep
-from local.environment import RESULTS_TABLE_NAME, create_results_table, lambda_environment
+from layercheck_cli.multi import DEFAULT_MAX_CALLS_PER_SECOND
+from local.environment import RESULTS_TABLE_NAME, create_results_table, lambda_environment, patched_environ
 from local.faultproxy import FaultPlan, remote_set_plan
+from local.lambda_context import LOCAL_ACCOUNT_ID, LOCAL_REGION
 
 ROOT = Path(__file__).resolve().parent.parent
 LATENCY = 0.025
@@ -33,6 +35,11 @@ SMALL_REQUEST_DIGESTS = 250
 # The command line against the stand-in: 100 repositories × 1,000 digests at 25 ms a call.
 # 32 calls in flight keep one core busy at 25 ms a call (a call takes ~2 ms of CPU); more only adds lock handoffs.
 CLI_WORKERS = 32
+CLI_REPEATS = 5
+# Cold start to the first answer: fresh processes per variant (after one discarded), round-robin.
+FIRST_ANSWER_RUNS = 11
+# The command line runs at its default cap (--max-calls-per-second): half of ECR's 1,000 calls/s per account and Region.
+CLI_RATE_CAP = DEFAULT_MAX_CALLS_PER_SECOND
 AWS_CLI_SAMPLES = 6
 # Lambda gives a function CPU in proportion to its memory: a full vCPU at 1,769 MB, so 1,024 MB gets ~0.58 of one.
 LAMBDA_MEMORY_MB = 1024
@@ -95,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             {**os.environ},
             latency=LATENCY,
             workers=CLI_WORKERS,
-            repeats=repeats,
+            rate_cap=CLI_RATE_CAP,
+            repeats=1 if arguments.quick else CLI_REPEATS,
             samples=2 if arguments.quick else AWS_CLI_SAMPLES,
         )
         report.cli_throughput(comparison_cli, os.cpu_count() or 1)
@@ -133,6 +141,16 @@ def main(argv: list[str] | None = None) -> int:
         print(report.last_section(), flush=True)
 
         create_results_table(moto_url, RESULTS_TABLE_NAME)
+        first_environment = {**lambda_environment(moto_url), "POWERTOOLS_LOG_LEVEL": "ERROR"}
+        with patched_environ(first_environment):
+            first_request = first_answer.request(
+                registry.repositories[0], registry.digests[:3], LOCAL_ACCOUNT_ID, RESULTS_TABLE_NAME, LOCAL_REGION
+            )
+        report.first_answer(
+            first_answer.measure(first_request, first_environment, repeats=5 if arguments.quick else FIRST_ANSWER_RUNS)
+        )
+        print(report.last_section(), flush=True)
+
         remote_set_plan(proxy_url, FaultPlan(latency_seconds=LATENCY))
         memory = footprint.measure_memory(
             registry.repositories,

@@ -5,7 +5,11 @@ Both print the API's shape, ``{"results": [RepositoryResult...], "summary": {...
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
+import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,11 +17,12 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from layercheck.integrations.ecr import EcrRegistry
-from layercheck.logic.check import RepositoryTarget, check_repositories
+from layercheck.integrations.ecr_lean import lean_or_botocore
+from layercheck.logic.check import LayerAvailabilityPort, RepositoryTarget, check_repositories
+from layercheck.logic.ratelimit import RateLimiter
 from layercheck.models.verdicts import CheckOutcome, CheckSummary, RepositoryResult
 from layercheck_cli import api
-from layercheck_cli.errors import CliError
+from layercheck_cli.errors import CliError, UsageError
 from layercheck_cli.inputs import ParamError
 from layercheck_cli.progress import ProgressBar
 from layercheck_cli.session import ConnectionOptions, make_client
@@ -25,6 +30,10 @@ from layercheck_cli.session import ConnectionOptions, make_client
 LOG = logging.getLogger(__name__)
 
 INPUT_KEYS = ("registryId", "repositoryName", "repositoryNames", "layerDigests")
+# ECR's quota for BatchCheckLayerAvailability is 1,000 calls/s per account and Region, shared with every
+# `docker push` (a push asks it about each layer): the command line keeps half of it for them unless told otherwise.
+MAX_CALLS_PER_SECOND_VARIABLE = "LAYERCHECK_MAX_CALLS_PER_SECOND"
+DEFAULT_MAX_CALLS_PER_SECOND = 500.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,24 @@ class MultiRequest:
                 "Parameter validation failed:\nInvalid length for parameter layerDigests, value: 0, valid min length: 1"
             )
         return cls(registry_id, repository_names, layer_digests)
+
+
+def max_calls_per_second(option: float | None, environment: Mapping[str, str]) -> float:
+    """``--max-calls-per-second``, else ``LAYERCHECK_MAX_CALLS_PER_SECOND``, else 500; a positive number."""
+    if option is not None:
+        rate, source = option, "--max-calls-per-second"
+    elif environment.get(MAX_CALLS_PER_SECOND_VARIABLE):
+        source = MAX_CALLS_PER_SECOND_VARIABLE
+        try:
+            rate = float(environment[MAX_CALLS_PER_SECOND_VARIABLE])
+        except ValueError:
+            rate = math.nan
+    else:
+        return DEFAULT_MAX_CALLS_PER_SECOND
+    if not rate > 0 or math.isinf(rate):
+        shown = environment.get(MAX_CALLS_PER_SECOND_VARIABLE) if option is None else option
+        raise UsageError(f"{source} must be a positive number of calls per second, not {shown!r}")
+    return rate
 
 
 def _optional_string(document: dict[str, Any], key: str) -> str | None:
@@ -121,19 +148,51 @@ def default_registry_id(session: botocore.session.Session, options: ConnectionOp
     return ""
 
 
+def layer_check_port(
+    session: botocore.session.Session, options: ConnectionOptions, client: Any, *, max_calls_per_second: float
+) -> LayerAvailabilityPort:
+    """The several-repository check's ECR calls: the lean request path over this client's configuration (its
+    endpoint, TLS, timeouts and retries; integrations/ecr_lean.py), or the client itself for a configuration the lean
+    path does not reproduce; either way behind one rate limiter, as ECR's quota is per account and Region."""
+    credentials = session.get_credentials() if options.sign_request else None
+    return lean_or_botocore(client, credentials, rate_limiter=RateLimiter(max_calls_per_second))
+
+
 def check_locally(
-    request: MultiRequest, session: botocore.session.Session, options: ConnectionOptions, *, workers: int
+    request: MultiRequest,
+    session: botocore.session.Session,
+    options: ConnectionOptions,
+    *,
+    workers: int,
+    max_calls_per_second: float,
 ) -> dict[str, Any]:
     client = layer_check_client(session, options, workers=workers)
     registry_id = request.registry_id or default_registry_id(session, options, client)
     targets = [RepositoryTarget(registry_id, name, request.layer_digests) for name in request.repository_names]
+    port = layer_check_port(session, options, client, max_calls_per_second=max_calls_per_second)
     progress = ProgressBar() if ProgressBar.wanted() else None
     try:
-        outcome = check_repositories(targets, EcrRegistry(client), workers=workers, on_progress=progress)
+        with collector_paused():
+            outcome = check_repositories(targets, port, workers=workers, on_progress=progress)
+            return outcome_document(outcome)
     finally:
         if progress is not None:
             progress.close()
-    return outcome_document(outcome)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a check builds its answer. A check keeps every answer it makes (about
+    two objects per pair) until the document is printed, and makes no reference cycles of its own, so the collector's
+    passes over that growing heap find nothing: at 100,000 pairs they were a fifth of the process's CPU
+    (docs/BENCHMARKS.md). Reference counting still frees everything else as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def outcome_document(outcome: CheckOutcome) -> dict[str, Any]:

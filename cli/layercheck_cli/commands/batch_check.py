@@ -49,6 +49,10 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--fail-on-missing",), "Exit 1 when any digest is not AVAILABLE (for CI gates).", False,
            kwargs={"action": "store_true"}),
     Option(("--workers",), "Concurrent ECR calls for several repositories.", 16, kwargs={"type": int}),
+    Option(("--max-calls-per-second",),
+           "ECR calls per second at most, for several repositories (default: LAYERCHECK_MAX_CALLS_PER_SECOND, else "
+           "500: ECR's quota is 1,000 per account and Region, shared with every docker push).",
+           kwargs={"type": float}),
 )  # fmt: skip
 
 EXAMPLES = """\
@@ -203,7 +207,13 @@ def _run_several(invocation: _Invocation, request: multi.MultiRequest) -> int:
     elif namespace.api_url is not None:
         answer = multi.check_through_api(namespace.api_url, request, invocation.session, invocation.options)
     else:
-        answer = multi.check_locally(request, invocation.session, invocation.options, workers=namespace.workers)
+        answer = multi.check_locally(
+            request,
+            invocation.session,
+            invocation.options,
+            workers=namespace.workers,
+            max_calls_per_second=multi.max_calls_per_second(namespace.max_calls_per_second, os.environ),
+        )
     if invocation.output == "table" and invocation.query is None:
         # One row per repository: the nested AWS-style table of every digest is unreadable past a few repositories
         # (--query results --output table still prints it).

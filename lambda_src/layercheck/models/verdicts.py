@@ -68,6 +68,22 @@ def layer_failures(items: Any) -> list[LayerFailure]:
     return _layer_failures.validate_python(items)
 
 
+class BatchCheckAnswer(EcrShape):
+    """ECR's ``BatchCheckLayerAvailability`` answer as it comes over the wire (either list may be absent or null).
+
+    Read in strict mode only (``strict_batch_check_answer``): a body it accepts has exactly ECR's JSON types, so the
+    models are the ones botocore's parser and ``layer_answers`` / ``layer_failures`` would make of it."""
+
+    layers: list[LayerAnswer] | None = None
+    failures: list[LayerFailure] | None = None
+
+
+def strict_batch_check_answer(content: bytes) -> BatchCheckAnswer:
+    """The answer's JSON read and validated in one pass; raises ``ValueError`` (pydantic's ``ValidationError``) for
+    anything but JSON of exactly ECR's types, for the caller to read the odd body another way."""
+    return BatchCheckAnswer.model_validate_json(content, strict=True)
+
+
 class CheckSummary(BaseModel):
     """Counts of (repository, digest) pairs, each under exactly one kind; ``checked`` is the sum of the other five.
 
