@@ -49,6 +49,10 @@ PRINTED_IMAGE_VERDICT = {
     "checkedAt": "2026-01-02T03:04:05Z",
     "checkId": "img-123",
 }
+# check-image prints one image's verdict with the counts of the answer beside it (``--query summary`` is never null).
+PRINTED_IMAGE_ANSWER = PRINTED_IMAGE_VERDICT | {
+    "summary": {"checked": 1, "complete": 1, "broken": 0, "missing": 0, "unchecked": 0, "archived": 0}
+}
 IMAGE_ANSWER = {
     "checkId": "img-123",
     "verdicts": [PRINTED_IMAGE_VERDICT | {"itemType": "image", "source": "api", "expiresAt": 1790000000}],
@@ -224,7 +228,7 @@ def test_check_image_api_url_posts_the_image_signed_like_batch_check(
     ).add_auth(received)
     assert received.headers["Authorization"] == authorization
     # The verdict is printed as the local check prints one: no storage fields, with the API's checkId.
-    assert json.loads(capsys.readouterr().out) == PRINTED_IMAGE_VERDICT
+    assert json.loads(capsys.readouterr().out) == PRINTED_IMAGE_ANSWER
 
 
 @pytest.mark.usefixtures("env")
@@ -249,22 +253,27 @@ def test_check_image_api_url_sends_a_full_uris_registry_and_region_but_signs_for
 
 
 @pytest.mark.parametrize(
-    ("status", "gated"), [("COMPLETE", EXIT_OK), ("BROKEN", EXIT_NOT_AVAILABLE), ("UNCHECKED", EXIT_NOT_AVAILABLE),
-                          ("ARCHIVED", EXIT_NOT_AVAILABLE)],
+    ("status", "plain_code", "gated"),
+    [("COMPLETE", EXIT_OK, EXIT_OK), ("BROKEN", EXIT_OK, EXIT_NOT_AVAILABLE), ("MISSING", EXIT_OK, EXIT_NOT_AVAILABLE),
+     ("ARCHIVED", EXIT_OK, EXIT_NOT_AVAILABLE), ("UNCHECKED", EXIT_ERROR, EXIT_ERROR)],
 )  # fmt: skip
 @pytest.mark.usefixtures("env")
 def test_check_image_api_url_exit_codes_are_the_local_checks(
-    fake_api: FakeApi, status: str, gated: int, capsys: pytest.CaptureFixture[str]
+    fake_api: FakeApi, status: str, plain_code: int, gated: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake_api.answer = {**IMAGE_ANSWER, "verdicts": [{**IMAGE_ANSWER["verdicts"][0], "status": status}]}
+    """The verdict is printed whatever it is; an image the API could not judge (UNCHECKED) was not checked: 255 with
+    or without the gate, its reason on stderr."""
+    verdict = {**IMAGE_ANSWER["verdicts"][0], "status": status, "failureCode": "Why", "failureReason": "because"}
+    fake_api.answer = {**IMAGE_ANSWER, "verdicts": [verdict]}
     argv = ["check-image", "app:1.0", "--api-url", fake_api.url, "--query", "status", "--output", "text"]
 
     plain = main(argv)
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr()
     with_gate = main([*argv, "--fail-on-missing"])
     capsys.readouterr()
 
-    assert (plain, printed, with_gate) == (EXIT_OK, f"{status}\n", gated)
+    assert (plain, printed.out, with_gate) == (plain_code, f"{status}\n", gated)
+    assert ("app:1.0: Why: because" in printed.err) == (status == "UNCHECKED")
 
 
 @pytest.mark.usefixtures("env")

@@ -8,7 +8,7 @@ from typing import Any
 
 from layercheck.contracts import routes
 from layercheck_cli import api
-from layercheck_cli.errors import UsageError
+from layercheck_cli.errors import ApiError, CliError, UsageError
 from layercheck_cli.exit_codes import EXIT_OK
 from layercheck_cli.formatters import render
 from layercheck_cli.paging import Paging, read_pages
@@ -29,6 +29,20 @@ PAGING_OPTIONS: tuple[Option, ...] = (
 )  # fmt: skip
 
 
+# The API's paging parameters, by the options they come from, so that a refusal names what the user typed.
+OPTION_OF_PARAMETER = {routes.NEXT_TOKEN: "--starting-token", routes.LIMIT: "--page-size"}
+
+
+def _as_option_error(error: ApiError, namespace: argparse.Namespace) -> CliError:
+    """A 4xx naming ``nextToken`` (a token from --starting-token the API did not issue) or ``limit`` is a bad value of
+    that option; anything else stays the API's error."""
+    given = {routes.NEXT_TOKEN: namespace.starting_token, routes.LIMIT: namespace.page_size}
+    for parameter in error.fields:
+        if parameter in OPTION_OF_PARAMETER and given[parameter] is not None and 400 <= error.status < 500:
+            return CliError(f"Bad value for {OPTION_OF_PARAMETER[parameter]}: the API refused it: {error.message}")
+    return error
+
+
 def run_listing(
     namespace: argparse.Namespace, path: str, parameters: Iterable[tuple[str, str | None]], command_name: str
 ) -> int:
@@ -47,7 +61,10 @@ def run_listing(
             page_query[routes.NEXT_TOKEN] = token
         if limit:
             page_query[routes.LIMIT] = str(limit)
-        return api.call_api(session, options, "GET", api.route_url(namespace.api_url, path, page_query))
+        try:
+            return api.call_api(session, options, "GET", api.route_url(namespace.api_url, path, page_query))
+        except ApiError as error:
+            raise _as_option_error(error, namespace) from error
 
     paging = Paging(namespace.max_items, namespace.starting_token, namespace.page_size, namespace.paginate)
     answer = read_pages(fetch, paging)
