@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -64,7 +64,8 @@ IMAGE_ANSWER = {
 class FakeApi:
     url: str
     status: int = 200
-    answer: dict[str, Any] = field(default_factory=lambda: API_ANSWER)
+    # The answer, or a function of the request's JSON body that makes it.
+    answer: dict[str, Any] | Callable[[Any], dict[str, Any]] = field(default_factory=lambda: API_ANSWER)
     requests: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -76,12 +77,15 @@ def fake_api() -> Iterator[FakeApi]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             api.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
-            payload = json.dumps(api.answer).encode()
+            answer = api.answer(json.loads(body or b"null")) if callable(api.answer) else api.answer
+            payload = json.dumps(answer).encode()
             self.send_response(api.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+
+        do_GET = do_POST
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -305,3 +309,53 @@ def test_signing_region_comes_from_an_execute_api_host() -> None:
         signing_region("https://abc123.execute-api.ap-south-1.amazonaws.com/prod/checks", "us-east-1") == "ap-south-1"
     )
     assert signing_region("http://127.0.0.1:9000/checks", "us-east-1") == "us-east-1"
+
+
+def _answer_each(body: dict[str, Any]) -> dict[str, Any]:
+    """The API's answer to a POST /images/checks: one verdict per image asked, in order, naming its tag."""
+    template = IMAGE_ANSWER["verdicts"][0]
+    verdicts = [{**template, "imageTags": [image["imageTag"]]} for image in body["images"]]
+    return {"checkId": f"call-{len(body['images'])}", "verdicts": verdicts, "summary": {}}
+
+
+@pytest.mark.usefixtures("env")
+def test_check_image_api_url_sends_at_most_100_images_a_call_and_keeps_their_order(
+    fake_api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_api.answer = _answer_each
+    images = [f"app:{n}" for n in range(150)]
+
+    code = main(["check-image", *images, "--api-url", fake_api.url])
+
+    document = json.loads(capsys.readouterr().out)
+    assert code == EXIT_OK
+    assert [len(json.loads(request["body"])["images"]) for request in fake_api.requests] == [100, 50]
+    assert [verdict["imageTags"] for verdict in document["verdicts"]] == [[str(n)] for n in range(150)]
+    assert {verdict["checkId"] for verdict in document["verdicts"][100:]} == {"call-50"}
+    assert document["summary"]["checked"] == 150
+
+
+@pytest.mark.usefixtures("env")
+def test_api_url_404_names_the_url_it_tried(fake_api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_api.status, fake_api.answer = 404, {"message": "Not found"}
+
+    code = main(["list-images", "--api-url", fake_api.url + "/v1"])
+
+    assert code == EXIT_ERROR
+    assert f"Not found: GET {fake_api.url}/v1/images?status=BROKEN (--api-url is" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("env")
+def test_a_starting_token_the_api_refuses_is_named_by_its_option(
+    fake_api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_api.status = 400
+    fake_api.answer = {"message": "nextToken is not a token this API issued",
+                       "errors": [{"location": "query", "field": "nextToken", "rule": "issued_token",
+                                   "message": "nextToken is not a token this API issued"}]}  # fmt: skip
+    token = "eyJuZXh0VG9rZW4iOiAiYWJjIn0="  # layercheck's shape, an API token the API never issued
+
+    code = main(["list-images", "--api-url", fake_api.url, "--starting-token", token])
+
+    assert code == EXIT_ERROR
+    assert "Bad value for --starting-token: the API refused it: nextToken is not a token" in capsys.readouterr().err
