@@ -163,6 +163,6 @@ def test_list_images_table_is_one_line_per_image_with_who_runs_it(
     assert rows[1] == ["team-0/app", "v0", "sha256:0000…0000", "BROKEN", "-"]
     assert rows[2][:2] == ["team-1/app", "v1,stable"]
     # 80 columns: who runs it gives up width first, cut in the middle
-    assert rows[2][4].startswith("ecs-service web") and rows[2][4].endswith("thumbs:3")
+    assert rows[2][4].startswith("ecs-service") and rows[2][4].endswith("thumbs:3")
     assert len(rows) == 4  # the header and 3 images
     assert lines[-1].startswith("NextToken: ")
