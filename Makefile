@@ -10,7 +10,7 @@ NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(NODE_MAJOR)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help venv lint format test unit integration infra e2e demo serve bench synth openapi clean
+.PHONY: help venv lint format test unit integration infra e2e demo serve bench synth openapi report-png clean
 
 help:
 	@echo "make demo   - run layercheck end to end against a local moto server (no AWS account)"
@@ -56,6 +56,9 @@ synth: $(STAMP)
 
 openapi: $(STAMP)
 	$(PY) -m local.openapi > docs/openapi.json
+
+report-png: $(STAMP)
+	$(PY) -m local.report_png
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -80,4 +80,4 @@ def run_audit(
         if progress is not None:
             progress.close()
     missing = in_use.missing(selected, request.scope.repositoryPrefixes)
-    return dataclasses.replace(answer, missing_in_use=missing)
+    return dataclasses.replace(answer, missing_in_use=missing, in_use_unknown=in_use.unknown)

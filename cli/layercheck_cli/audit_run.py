@@ -85,6 +85,7 @@ class RegistryAudit:
     repositories: list[RepositoryAudit]
     unmatched_prefixes: tuple[str, ...] = ()
     missing_in_use: list[dict[str, Any]] = field(default_factory=list)  # MISSING verdicts of tags in use
+    in_use_unknown: tuple[str, ...] = ()  # why who runs which image is (partly) unknown
 
     def not_checked(self, scope: AuditScope, named: Sequence[str]) -> list[str]:
         """Why something asked was not audited (exit 255): a repository that could not be read, a prefix that
@@ -202,7 +203,7 @@ def finding(verdict: StoredImageVerdict) -> dict[str, Any]:
     return {key: value for key, value in verdict.model_dump(mode="json").items() if key not in _STORAGE_FIELDS}
 
 
-def audit_document(answer: RegistryAudit) -> dict[str, object]:
+def audit_document(answer: RegistryAudit) -> dict[str, Any]:
     """``{"summary", "repositories", "findings"}``: counts per status, one row per repository, and every image that
     is not COMPLETE (with its reason and who runs it) so that a CI log says what to fix."""
     repositories: list[dict[str, object]] = []

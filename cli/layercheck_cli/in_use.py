@@ -34,6 +34,7 @@ from layercheck.logic.in_use import (
     discover_in_use,
 )
 from layercheck.models.audit import AuditImage
+from layercheck.models.stored import iso_utc, utc_now
 from layercheck_cli.session import ConnectionOptions, make_client
 
 # What a caller needs to be allowed for ``usedBy`` (infra/constructs/in_use_permissions.py grants the same to the
@@ -98,6 +99,7 @@ def _missing_verdict(image: UnresolvedImage) -> dict[str, Any]:
         "failureCode": image.code,
         "failureReason": f"{image.repository_name} holds no image tagged {image.image_tag}, which these workloads run",
         "usedBy": [used_by.model_dump(mode="json") for used_by in image.used_by],
+        "checkedAt": iso_utc(utc_now()),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from layercheck_cli import gates
 from layercheck_cli.errors import CliError
@@ -14,10 +15,14 @@ from layercheck_cli.resolve import check_endpoint_url, compile_query, connection
 from layercheck_cli.session import make_session
 from layercheck_cli.table import terminal_width
 
+if TYPE_CHECKING:
+    from layercheck_cli.audit_local import AuditRequest
+
 NAME = "audit"
 TITLE = "Audit"
 
-OPTIONS: tuple[Option, ...] = (
+# What a local audit covers: audit and report (without --api-url) share these.
+SCOPE_OPTIONS: tuple[Option, ...] = (
     Option(("--repository-names",), "Audit exactly these repositories (default: every repository in scope).",
            kwargs={"nargs": "+", "action": "extend"}),
     Option(("--repository-prefixes",), "Audit the repositories whose name starts with one of these.",
@@ -27,11 +32,14 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--newest",), "Only the N most recently pushed images of each repository (0: all), and those in use.", 0,
            kwargs={"type": int, "metavar": "N"}),
     Option(("--registry-id",), "The registry (account) ID; default: your account's registry."),
-    Option(("--fail-on-broken",), "Exit 1 when an image is BROKEN, or in use and gone (MISSING) (for CI gates).", False,
-           kwargs={"action": "store_true"}),
     Option(("--no-in-use",), "Do not read ECS and Lambda for who runs each image (no usedBy).", True, "in_use",
            kwargs={"action": "store_false"}),
     Option(("--workers",), "Concurrent ECR calls.", 16, kwargs={"type": int}),
+)  # fmt: skip
+OPTIONS: tuple[Option, ...] = (
+    *SCOPE_OPTIONS,
+    Option(("--fail-on-broken",), "Exit 1 when an image is BROKEN, or in use and gone (MISSING) (for CI gates).", False,
+           kwargs={"action": "store_true"}),
 )  # fmt: skip
 
 EXAMPLES = f"""\
@@ -59,19 +67,14 @@ EXIT CODES
 """
 
 
-def run(namespace: argparse.Namespace) -> int:
+def audit_request(namespace: argparse.Namespace) -> AuditRequest:
+    """The local audit the ``SCOPE_OPTIONS`` ask for."""
     from layercheck.models.audit import AuditScope
-    from layercheck_cli import audit_run
-    from layercheck_cli.audit_local import AuditRequest, run_audit
-    from layercheck_cli.audit_view import render_audit_table
+    from layercheck_cli.audit_local import AuditRequest
 
     if namespace.newest < 0:
         raise CliError("Bad value for --newest: it must be 0 (all images) or more")
-    query = compile_query(namespace.query)
-    check_endpoint_url(namespace.endpoint_url)
-    options = connection_options(namespace)
-    session = make_session(options)
-    request = AuditRequest(
+    return AuditRequest(
         scope=AuditScope(
             repositoryPrefixes=tuple(namespace.repository_prefixes or ()),
             taggedOnly=namespace.tagged_only,
@@ -82,6 +85,18 @@ def run(namespace: argparse.Namespace) -> int:
         workers=namespace.workers,
         discover_in_use=namespace.in_use,
     )
+
+
+def run(namespace: argparse.Namespace) -> int:
+    from layercheck_cli import audit_run
+    from layercheck_cli.audit_local import run_audit
+    from layercheck_cli.audit_view import render_audit_table
+
+    request = audit_request(namespace)
+    query = compile_query(namespace.query)
+    check_endpoint_url(namespace.endpoint_url)
+    options = connection_options(namespace)
+    session = make_session(options)
     answer = run_audit(request, session, options)
     document = audit_run.audit_document(answer)
     if output_format(namespace, session) == "table" and query is None:
