@@ -44,6 +44,8 @@ EPILOG = """EXIT CODES
 EXAMPLES
   layercheck batch-check-layer-availability --repository-name app --layer-digests sha256:...
   layercheck check-image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.2 --fail-on-missing
+  layercheck audit --output table --fail-on-broken
+  layercheck report --output-file report.html
   layercheck <command> --help
 """
 

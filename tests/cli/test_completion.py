@@ -45,7 +45,7 @@ def _complete(script: str, words: list[str]) -> list[str]:
             ["layercheck", "batch-check-layer-availability", "--repository-n"],
             ["--repository-name", "--repository-names"],
         ),
-        (["layercheck", "list-images", "--status", ""], ["BROKEN", "UNCHECKED", "ARCHIVED"]),
+        (["layercheck", "list-images", "--status", ""], ["BROKEN", "MISSING", "UNCHECKED", "ARCHIVED"]),
         (["layercheck", "--output", "t"], ["text", "table"]),
         (["layercheck", "audit", "--fail"], ["--fail-on-broken"]),
         (["layercheck", "audit", "--re"], ["--repository-names", "--repository-prefixes", "--registry-id", "--region"]),
@@ -97,7 +97,7 @@ def _fish_complete(script: str, line: str) -> list[str]:
     [
         ("layercheck check-", ["check-image"]),
         ("layercheck batch-check-layer-availability --repository-n", ["--repository-name", "--repository-names"]),
-        ("layercheck list-images --status ", ["ARCHIVED", "BROKEN", "UNCHECKED"]),
+        ("layercheck list-images --status ", ["ARCHIVED", "BROKEN", "MISSING", "UNCHECKED"]),
         ("layercheck --output t", ["table", "text"]),
         ("layercheck audit --fail", ["--fail-on-broken"]),
         ("layercheck completion ", ["bash", "fish", "zsh"]),

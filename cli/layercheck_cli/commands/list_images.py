@@ -16,7 +16,7 @@ from layercheck_cli.rows_table import render_rows, short_digest, tags_text, used
 NAME = "list-images"
 TITLE = "ListImages"
 HEADERS = ("repository", "tags", "digest", "status", "used by")
-STATUSES = ("BROKEN", "UNCHECKED", "ARCHIVED")
+STATUSES = ("BROKEN", "MISSING", "UNCHECKED", "ARCHIVED")
 
 OPTIONS: tuple[Option, ...] = (
     API_URL,
@@ -69,7 +69,7 @@ COMMAND = Command(
     summary="List image verdicts by status across the registry, or of one repository (GET /images of the API).",
     description=(
         "Read the image verdicts the deployed layercheck service stored: every image with a status (BROKEN by "
-        "default, UNCHECKED, ARCHIVED) across the audited repositories, accounts and Regions, or every image of one "
+        "default, MISSING, UNCHECKED, ARCHIVED) across the audited repositories, accounts and Regions, or every image of one "
         "repository. Pages are read as the AWS CLI reads them."
     ),
     examples=EXAMPLES,
