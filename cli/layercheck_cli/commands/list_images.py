@@ -69,8 +69,8 @@ COMMAND = Command(
     summary="List image verdicts by status across the registry, or of one repository (GET /images of the API).",
     description=(
         "Read the image verdicts the deployed layercheck service stored: every image with a status (BROKEN by "
-        "default, MISSING, UNCHECKED, ARCHIVED) across the audited repositories, accounts and Regions, or every image of one "
-        "repository. Pages are read as the AWS CLI reads them."
+        "default, MISSING, UNCHECKED, ARCHIVED) across the audited repositories, accounts and Regions, or every "
+        "image of one repository. Pages are read as the AWS CLI reads them."
     ),
     examples=EXAMPLES,
     options=OPTIONS,
