@@ -31,8 +31,8 @@ def render_audit_table(
     render_count_table(title, "repository", ["images", *statuses], rows, out, width=width)
     findings = document.get("findings") or []
     if findings:
-        rows = sorted((finding_row(f) for f in findings), key=lambda row: (row[0], row[1]))
-        render_rows(FINDINGS_TITLE, FINDING_HEADERS, rows, out, width=width)
+        lines = sorted((finding_row(f) for f in findings), key=lambda row: (row[0], row[1]))
+        render_rows(FINDINGS_TITLE, FINDING_HEADERS, lines, out, width=width)
     elif any(int(row["images"]) for row in repositories):
         out.write("Every audited image is COMPLETE.\n")
     for row in repositories:
