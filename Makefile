@@ -18,6 +18,7 @@ help:
 	@echo "make serve  - keep the local API running on 127.0.0.1 for manual calls"
 	@echo "make bench  - run the benchmarks and write docs/BENCHMARKS.md"
 	@echo "make synth  - synthesize the CDK stack into cdk.out/"
+	@echo "make report-png - redraw docs/report.png, the page layercheck report writes"
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

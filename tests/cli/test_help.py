@@ -84,3 +84,17 @@ def test_single_repository_keeps_aws_parity_and_several_keep_going_as_documented
     assert several_out.err.startswith("layercheck: not checked: nope: RepositoryNotFoundException: ")
     assert "--repository-name nope --layer-digests sha256:...\n      -> exit 255, ECR's" in text
     assert "--repository-names nope app --layer-digests sha256:...\n      -> exit 255 too, after the answer" in text
+
+
+@pytest.mark.parametrize("command", ["audit", "check-image"])
+def test_help_says_that_reading_a_manifest_is_a_pull_as_the_readme_does(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """BatchGetImage with the caller's credentials sets lastRecordedPullTime, which sinceImagePulled lifecycle rules
+    read: a user auditing a registry should know it (DESIGN.md, facts to build on)."""
+    text = " ".join(_help(capsys, command).split())
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+
+    for words in ("BatchGetImage", "lastRecordedPullTime", "sinceImagePulled"):
+        assert words in text
+    assert readme.count("which `sinceImagePulled` lifecycle rules read") >= 2
