@@ -13,7 +13,7 @@ NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(NODE_MAJOR)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help venv checkov-venv lint format test unit integration infra e2e demo serve bench synth openapi clean
+.PHONY: help venv checkov-venv lint format test unit integration infra e2e demo serve bench synth openapi report-png clean
 
 help:
 	@echo "make demo   - run layercheck end to end against a local moto server (no AWS account)"
@@ -21,6 +21,7 @@ help:
 	@echo "make serve  - keep the local API running on 127.0.0.1 for manual calls"
 	@echo "make bench  - run the benchmarks and write docs/BENCHMARKS.md"
 	@echo "make synth  - synthesize the CDK stack into cdk.out/"
+	@echo "make report-png - redraw docs/report.png, the page layercheck report writes"
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -67,6 +68,9 @@ synth: $(STAMP)
 
 openapi: $(STAMP)
 	$(PY) -m local.openapi > docs/openapi.json
+
+report-png: $(STAMP)
+	$(PY) -m local.report_png
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import boto3
 
 from local.adapter import LocalApiGateway, json_request
+from local.command_line import how_to_run
 from local.demo_output import emf_totals
 from local.environment import (
     create_event_resources,
@@ -49,7 +50,8 @@ def main() -> int:
             changes = demo_in_use.subscribe_queue_to_bus()
             demo_in_use.run(ecr, invoke, api.url, audit_queue_url, changes)
             demo_org.run(invoke, api.url, audit_queue_url, changes)
-    print("\ndemo finished: moto server and local API stopped")
+    print("\ndemo finished: moto server and local API stopped\n")
+    print(how_to_run("layercheck check-image team-a/api:2.0"))
     return 0
 
 

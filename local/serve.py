@@ -21,6 +21,7 @@ from typing import Any, TextIO
 import boto3
 
 from local.adapter import AccessRecord, LocalApiGateway
+from local.command_line import path_export
 from local.environment import create_results_table, lambda_environment, moto_server, patched_environ
 from local.lambda_context import LOCAL_REGION
 from local.scenario import SeededImages, demo_request, seed_images, seed_registry
@@ -54,7 +55,7 @@ class LocalStack:
 
 def exports(stack: LocalStack) -> list[tuple[str, str]]:
     """What a shell needs so that ``aws``, boto3 and ``layercheck`` talk to the local stack (AWS_DEFAULT_REGION too:
-    it outranks AWS_REGION, and moto keeps each Region's registry apart)."""
+    it outranks AWS_REGION, and moto keeps each Region's registry apart), and ``layercheck`` itself on the PATH."""
     return [
         ("AWS_ENDPOINT_URL", stack.endpoint_url),
         ("AWS_REGION", LOCAL_REGION),
@@ -62,6 +63,7 @@ def exports(stack: LocalStack) -> list[tuple[str, str]]:
         ("AWS_ACCESS_KEY_ID", LOCAL_ACCESS_KEY_ID),
         ("AWS_SECRET_ACCESS_KEY", LOCAL_SECRET_ACCESS_KEY),
         (API_URL_VARIABLE, stack.api_url),
+        path_export(),
     ]
 
 
@@ -72,7 +74,7 @@ def banner(stack: LocalStack) -> str:
     lines = [
         f"layercheck local API: {stack.api_url}   (moto: {stack.endpoint_url})",
         "",
-        "Point your shell at it (paste these lines):",
+        "Point your shell at it, layercheck on the PATH (paste these lines):",
         *(f"export {name}={value}" for name, value in exports(stack)),
         "",
         "Then try:",

@@ -16,11 +16,12 @@ import botocore.session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from botocore.exceptions import NoCredentialsError
+from botocore.exceptions import BotoCoreError
 from botocore.httpsession import URLLib3Session
 
 from layercheck.contracts import routes
 from layercheck_cli.errors import ApiError, CliError
+from layercheck_cli.preflight import CredentialsMissingError, UnreachableError, is_unreachable
 from layercheck_cli.redact import register_secret
 from layercheck_cli.session import ConnectionOptions, https_verify, region_of, timeout_seconds
 
@@ -32,6 +33,7 @@ _ROUTE_PATHS = tuple(sorted({path for _, path, _ in routes.ROUTES}, key=len, rev
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 
 
+NOT_FOUND = 404
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
@@ -85,7 +87,7 @@ def frozen_credentials(session: botocore.session.Session) -> Credentials:
     The token is registered with the ``--debug`` mask."""
     credentials = session.get_credentials()
     if credentials is None:
-        raise NoCredentialsError()
+        raise CredentialsMissingError()
     frozen = credentials.get_frozen_credentials()
     register_secret(frozen.token)
     register_secret(frozen.secret_key)
@@ -139,6 +141,10 @@ def send_check_request(
     http = URLLib3Session(verify=True if verify is None else verify, timeout=timeout)
     try:
         response = http.send(request.prepare())
+    except BotoCoreError as error:
+        if is_unreachable(error):
+            raise UnreachableError("The layercheck API", str(error), check="--api-url") from error
+        raise
     finally:
         http.close()
     text = response.content.decode("utf-8", errors="replace")
@@ -147,7 +153,13 @@ def send_check_request(
     except ValueError:
         payload = text
     if response.status_code != 200:
-        raise _api_error(response.status_code, response.headers, payload)
+        refused = _api_error(response.status_code, response.headers, payload)
+        if response.status_code == NOT_FOUND:
+            # A wrong --api-url (no stage, a typo, another API) answers 404 for every route: say which URL it was.
+            where = f"{request.method} {request.url}"
+            hint = "--api-url is the API's stage URL, e.g. https://<id>.execute-api.<region>.amazonaws.com/v1"
+            refused = ApiError(refused.status, refused.code, f"{refused.message}: {where} ({hint})", refused.fields)
+        raise refused
     if not isinstance(payload, dict):
         raise CliError(f"The layercheck API answered with something other than a JSON object: {text[:200]}")
     return payload
@@ -156,15 +168,17 @@ def send_check_request(
 def _api_error(status: int, headers: Any, payload: Any) -> ApiError:
     code = str(headers.get("x-amzn-ErrorType", "")).split(":", 1)[0] or f"HTTP{status}"
     message = payload if isinstance(payload, str) else ""
+    fields: list[str] = []
     if isinstance(payload, dict):
         code = str(payload.get("code") or payload.get("__type") or code)
         message = str(payload.get("message") or payload.get("Message") or json.dumps(payload))
         # The layercheck API names each field and the rule it broke (ErrorResponse.errors).
         for detail in payload.get("errors") or []:
             if isinstance(detail, dict):
+                fields.append(str(detail.get("field", "")))
                 where = ".".join(str(part) for part in (detail.get("location"), detail.get("field")) if part)
                 message += f"\n  {where}: {detail.get('message', '')} ({detail.get('rule', '')})"
-    return ApiError(status, code, message)
+    return ApiError(status, code, message, tuple(fields))
 
 
 def call_api(

@@ -81,9 +81,30 @@ def repository_counts(result: dict[str, Any]) -> list[int]:
     return [counts[column] for column in VERDICT_COLUMNS]
 
 
+def repository_errors(answer: dict[str, Any]) -> list[str]:
+    """Why each repository's digests were not checked (a failure that is not a verdict on the digest: the
+    repository does not exist, access denied, no credentials, ECR unreachable ...), one line per repository and
+    code: ``name: code: reason (N digests)``."""
+    lines: list[str] = []
+    for result in answer.get("results") or []:
+        seen: dict[str, tuple[str, int]] = {}
+        for failure in result.get("failures") or []:
+            code = str(failure.get("failureCode"))
+            if code not in _FAILURE_COLUMN:
+                reason, count = seen.get(code, (str(failure.get("failureReason", "")), 0))
+                seen[code] = (reason, count + 1)
+        for code, (reason, count) in seen.items():
+            digests = "1 digest" if count == 1 else f"{count} digests"
+            lines.append(f"{result.get('repositoryName', '')}: {code}: {reason} ({digests})")
+    return lines
+
+
 def render_repository_counts(title: str, answer: dict[str, Any], out: TextIO) -> None:
-    """The multi-repository answer (``{"results", "summary"}``) as one row per repository and a total."""
+    """The multi-repository answer (``{"results", "summary"}``) as one row per repository and a total, then why each
+    repository in error was not checked."""
     rows = [
         (str(result.get("repositoryName", "")), repository_counts(result)) for result in answer.get("results") or []
     ]
     render_count_table(title, "repository", VERDICT_COLUMNS, rows, out, width=terminal_width(out))
+    for line in repository_errors(answer):
+        out.write(f"{line}\n")

@@ -18,8 +18,9 @@ class UnknownOptionsError(CliError):
 class ApiError(CliError):
     """The layercheck API answered with an error status."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, fields: tuple[str, ...] = ()) -> None:
         super().__init__(f"An error occurred ({code}) when calling the layercheck API (HTTP {status}): {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.fields = fields  # the request fields the API's answer names (ErrorResponse.errors[].field)

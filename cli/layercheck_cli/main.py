@@ -39,11 +39,21 @@ def _write_usage_error(message: str) -> None:
     sys.stderr.write(f"{PROG}: error: {message}\n")
 
 
+def _help_word_as_option(argv: list[str]) -> list[str]:
+    """``layercheck <command> help`` is that command's help, whatever the command's own positional arguments would
+    make of the word (an image named "help", a shell not among the choices)."""
+    return [
+        "--help" if word == "help" and index > 0 and argv[index - 1] in _BY_NAME else word
+        for index, word in enumerate(argv)
+    ]
+
+
 def _dispatch(argv: list[str]) -> int:
     root = parser()
     if not argv or argv == ["help"]:
         root.print_help(sys.stdout)
         return EXIT_OK if argv else EXIT_USAGE
+    argv = _help_word_as_option(argv)
     namespace, remaining = root.parse_known_args(argv)
     namespace = with_global_defaults(namespace)
     if namespace.debug:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from layercheck.models.images_api import MAX_PAGE_SIZE
 from layercheck_cli.errors import CliError
 
 API_TOKEN = "nextToken"
@@ -57,6 +58,8 @@ def read_pages(fetch: FetchPage, paging: Paging) -> dict[str, Any]:
     """Every item (up to ``max_items``), and ``NextToken`` when more remain."""
     if paging.max_items is not None and paging.max_items < 1:
         raise CliError("Bad value for --max-items: it must be at least 1")
+    if paging.page_size is not None and not 1 <= paging.page_size <= MAX_PAGE_SIZE:
+        raise CliError(f"Bad value for --page-size: {paging.page_size}: the API answers 1-{MAX_PAGE_SIZE} items a call")
     token, skip = decode_token(paging.starting_token)
     items: list[Any] = []
     while True:

@@ -31,18 +31,21 @@ DESCRIPTION = (
     "deployed layercheck API."
 )
 EPILOG = """EXIT CODES
-  0    the command ran (missing layers are part of the answer, unless --fail-on-missing or --fail-on-broken)
-  1    --fail-on-missing / --fail-on-broken and something is not AVAILABLE (an image not COMPLETE)
+  0    all that was asked was checked (missing layers and broken images are part of the answer, unless --fail-on-*)
+  1    --fail-on-missing / --fail-on-broken and its condition holds (a digest not AVAILABLE, an image not COMPLETE)
   2    usage error: a required option is missing or a value is not allowed
   130  interrupted (Ctrl-C)
-  255  the call failed: service error (one --repository-name that does not exist, access denied ...),
-       invalid parameters, unknown options, no region or credentials, an API error status
-  With --repository-names (or --repository-name given twice) a repository that does not exist is a failure of
-  each of its digests in the answer (exit 0), not an error: one missing repository does not hide the others.
+  255  something asked could not be checked: no credentials or region, ECR or the API unreachable, a repository
+       not found, a prefix that matches nothing, an image that could not be judged, an API error status, invalid
+       parameters, unknown options. The reason is on stderr; a gate never passes on nothing.
+  batch-check-layer-availability with one --repository-name keeps the AWS CLI's codes exactly (an error of ECR is
+  255, its message on stderr as the AWS CLI prints it).
 
 EXAMPLES
   layercheck batch-check-layer-availability --repository-name app --layer-digests sha256:...
   layercheck check-image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.2 --fail-on-missing
+  layercheck audit --output table --fail-on-broken
+  layercheck report --output-file report.html
   layercheck <command> --help
 """
 

@@ -16,6 +16,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from local.moto_ecr import teach_pull_through_cache_rules
+
 BIN = Path(sys.executable).parent
 AWS = str(BIN / "aws")
 LAYERCHECK = str(BIN / "layercheck")
@@ -77,6 +79,7 @@ def env(cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def registry() -> Iterator[Registry]:
+    teach_pull_through_cache_rules()  # moto lacks DescribePullThroughCacheRules; answer as a registry without rules
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -49,6 +49,10 @@ PRINTED_IMAGE_VERDICT = {
     "checkedAt": "2026-01-02T03:04:05Z",
     "checkId": "img-123",
 }
+# check-image prints one image's verdict with the counts of the answer beside it (``--query summary`` is never null).
+PRINTED_IMAGE_ANSWER = PRINTED_IMAGE_VERDICT | {
+    "summary": {"checked": 1, "complete": 1, "broken": 0, "missing": 0, "unchecked": 0, "archived": 0}
+}
 IMAGE_ANSWER = {
     "checkId": "img-123",
     "verdicts": [PRINTED_IMAGE_VERDICT | {"itemType": "image", "source": "api", "expiresAt": 1790000000}],
@@ -60,7 +64,8 @@ IMAGE_ANSWER = {
 class FakeApi:
     url: str
     status: int = 200
-    answer: dict[str, Any] = field(default_factory=lambda: API_ANSWER)
+    # The answer, or a function of the request's JSON body that makes it.
+    answer: dict[str, Any] | Callable[[Any], dict[str, Any]] = field(default_factory=lambda: API_ANSWER)
     requests: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -72,12 +77,15 @@ def fake_api() -> Iterator[FakeApi]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             api.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
-            payload = json.dumps(api.answer).encode()
+            answer = api.answer(json.loads(body or b"null")) if callable(api.answer) else api.answer
+            payload = json.dumps(answer).encode()
             self.send_response(api.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+
+        do_GET = do_POST
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -224,7 +232,7 @@ def test_check_image_api_url_posts_the_image_signed_like_batch_check(
     ).add_auth(received)
     assert received.headers["Authorization"] == authorization
     # The verdict is printed as the local check prints one: no storage fields, with the API's checkId.
-    assert json.loads(capsys.readouterr().out) == PRINTED_IMAGE_VERDICT
+    assert json.loads(capsys.readouterr().out) == PRINTED_IMAGE_ANSWER
 
 
 @pytest.mark.usefixtures("env")
@@ -249,22 +257,27 @@ def test_check_image_api_url_sends_a_full_uris_registry_and_region_but_signs_for
 
 
 @pytest.mark.parametrize(
-    ("status", "gated"), [("COMPLETE", EXIT_OK), ("BROKEN", EXIT_NOT_AVAILABLE), ("UNCHECKED", EXIT_NOT_AVAILABLE),
-                          ("ARCHIVED", EXIT_NOT_AVAILABLE)],
+    ("status", "plain_code", "gated"),
+    [("COMPLETE", EXIT_OK, EXIT_OK), ("BROKEN", EXIT_OK, EXIT_NOT_AVAILABLE), ("MISSING", EXIT_OK, EXIT_NOT_AVAILABLE),
+     ("ARCHIVED", EXIT_OK, EXIT_NOT_AVAILABLE), ("UNCHECKED", EXIT_ERROR, EXIT_ERROR)],
 )  # fmt: skip
 @pytest.mark.usefixtures("env")
 def test_check_image_api_url_exit_codes_are_the_local_checks(
-    fake_api: FakeApi, status: str, gated: int, capsys: pytest.CaptureFixture[str]
+    fake_api: FakeApi, status: str, plain_code: int, gated: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake_api.answer = {**IMAGE_ANSWER, "verdicts": [{**IMAGE_ANSWER["verdicts"][0], "status": status}]}
+    """The verdict is printed whatever it is; an image the API could not judge (UNCHECKED) was not checked: 255 with
+    or without the gate, its reason on stderr."""
+    verdict = {**IMAGE_ANSWER["verdicts"][0], "status": status, "failureCode": "Why", "failureReason": "because"}
+    fake_api.answer = {**IMAGE_ANSWER, "verdicts": [verdict]}
     argv = ["check-image", "app:1.0", "--api-url", fake_api.url, "--query", "status", "--output", "text"]
 
     plain = main(argv)
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr()
     with_gate = main([*argv, "--fail-on-missing"])
     capsys.readouterr()
 
-    assert (plain, printed, with_gate) == (EXIT_OK, f"{status}\n", gated)
+    assert (plain, printed.out, with_gate) == (plain_code, f"{status}\n", gated)
+    assert ("app:1.0: Why: because" in printed.err) == (status == "UNCHECKED")
 
 
 @pytest.mark.usefixtures("env")
@@ -296,3 +309,53 @@ def test_signing_region_comes_from_an_execute_api_host() -> None:
         signing_region("https://abc123.execute-api.ap-south-1.amazonaws.com/prod/checks", "us-east-1") == "ap-south-1"
     )
     assert signing_region("http://127.0.0.1:9000/checks", "us-east-1") == "us-east-1"
+
+
+def _answer_each(body: dict[str, Any]) -> dict[str, Any]:
+    """The API's answer to a POST /images/checks: one verdict per image asked, in order, naming its tag."""
+    template = IMAGE_ANSWER["verdicts"][0]
+    verdicts = [{**template, "imageTags": [image["imageTag"]]} for image in body["images"]]
+    return {"checkId": f"call-{len(body['images'])}", "verdicts": verdicts, "summary": {}}
+
+
+@pytest.mark.usefixtures("env")
+def test_check_image_api_url_sends_at_most_100_images_a_call_and_keeps_their_order(
+    fake_api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_api.answer = _answer_each
+    images = [f"app:{n}" for n in range(150)]
+
+    code = main(["check-image", *images, "--api-url", fake_api.url])
+
+    document = json.loads(capsys.readouterr().out)
+    assert code == EXIT_OK
+    assert [len(json.loads(request["body"])["images"]) for request in fake_api.requests] == [100, 50]
+    assert [verdict["imageTags"] for verdict in document["verdicts"]] == [[str(n)] for n in range(150)]
+    assert {verdict["checkId"] for verdict in document["verdicts"][100:]} == {"call-50"}
+    assert document["summary"]["checked"] == 150
+
+
+@pytest.mark.usefixtures("env")
+def test_api_url_404_names_the_url_it_tried(fake_api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_api.status, fake_api.answer = 404, {"message": "Not found"}
+
+    code = main(["list-images", "--api-url", fake_api.url + "/v1"])
+
+    assert code == EXIT_ERROR
+    assert f"Not found: GET {fake_api.url}/v1/images?status=BROKEN (--api-url is" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("env")
+def test_a_starting_token_the_api_refuses_is_named_by_its_option(
+    fake_api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_api.status = 400
+    fake_api.answer = {"message": "nextToken is not a token this API issued",
+                       "errors": [{"location": "query", "field": "nextToken", "rule": "issued_token",
+                                   "message": "nextToken is not a token this API issued"}]}  # fmt: skip
+    token = "eyJuZXh0VG9rZW4iOiAiYWJjIn0="  # layercheck's shape, an API token the API never issued
+
+    code = main(["list-images", "--api-url", fake_api.url, "--starting-token", token])
+
+    assert code == EXIT_ERROR
+    assert "Bad value for --starting-token: the API refused it: nextToken is not a token" in capsys.readouterr().err

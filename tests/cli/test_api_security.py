@@ -26,7 +26,7 @@ from botocore.credentials import ReadOnlyCredentials
 from layercheck.contracts import routes
 from layercheck_cli.api import is_loopback
 from layercheck_cli.main import EXIT_ERROR, EXIT_OK, main
-from tests.cli.test_api import API_ANSWER, DIGEST, IMAGE_ANSWER, PRINTED_IMAGE_VERDICT, FakeApi
+from tests.cli.test_api import API_ANSWER, DIGEST, IMAGE_ANSWER, PRINTED_IMAGE_ANSWER, FakeApi
 
 SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE-SESSION-TOKEN-0123456789abcdef"
 CHECK_ARGS = ["--repository-name", "app", "--layer-digests", DIGEST]
@@ -42,7 +42,7 @@ class ApiCommand:
 
 API_COMMANDS = {
     "batch-check-layer-availability": ApiCommand(["batch-check-layer-availability", *CHECK_ARGS], API_ANSWER),
-    "check-image": ApiCommand(["check-image", "app:1.0"], PRINTED_IMAGE_VERDICT),
+    "check-image": ApiCommand(["check-image", "app:1.0"], PRINTED_IMAGE_ANSWER),
 }
 
 

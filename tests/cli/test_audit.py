@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from layercheck_cli.count_table import render_count_table, shorten
-from layercheck_cli.main import EXIT_NOT_AVAILABLE, EXIT_OK, main
+from layercheck_cli.main import EXIT_ERROR, EXIT_NOT_AVAILABLE, EXIT_OK, main
 from local.moto_ecr import teach_pull_through_cache_rules
 from local.seed import OCI_LAYER, blob, create_repository, descriptor, push_image, push_index
 from tests.cli.conftest import Registry
@@ -40,6 +40,13 @@ def audited_registry(registry: Registry) -> Registry:
     return registry
 
 
+@pytest.fixture(autouse=True)
+def _every_service_on_moto(env: None, registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ECS and Lambda too (who runs each image): botocore's AWS_ENDPOINT_URL, as make serve's exports set it;
+    --endpoint-url names ECR's endpoint only."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", registry.endpoint_url)
+
+
 def _audit(registry: Registry, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
     code = main(["audit", "--endpoint-url", registry.endpoint_url, *args])
     captured = capsys.readouterr()
@@ -62,7 +69,7 @@ def test_audit_judges_every_image_in_scope_and_lists_what_is_not_complete(
     assert code == EXIT_OK
     assert _rows(document) == {WEB: (4, 3, 1), JOBS: (2, 1, 1)}
     assert document["summary"] == {
-        "repositories": 2, "images": 6, "COMPLETE": 4, "BROKEN": 2, "UNCHECKED": 0, "ARCHIVED": 0,
+        "repositories": 2, "images": 6, "COMPLETE": 4, "BROKEN": 2, "MISSING": 0, "UNCHECKED": 0, "ARCHIVED": 0,
         "failedRepositories": 0,
     }  # fmt: skip
     findings = {(f["repositoryName"], tuple(f["imageTags"])): f for f in document["findings"]}
@@ -93,19 +100,21 @@ def test_audit_fail_on_broken_is_a_ci_gate(audited_registry: Registry, capsys: p
 
 
 @pytest.mark.usefixtures("env")
-def test_audit_reports_a_missing_repository_and_goes_on(
+def test_audit_reports_a_missing_repository_goes_on_and_fails_closed(
     audited_registry: Registry, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, document, _ = _audit(audited_registry, capsys, "--repository-names", "nope", JOBS)
+    """The others are still audited and printed, but something asked was not: 255, with the reason on stderr."""
+    code, document, err = _audit(audited_registry, capsys, "--repository-names", "nope", JOBS)
 
-    assert code == EXIT_OK
+    assert code == EXIT_ERROR
+    assert "layercheck: not checked: nope: RepositoryNotFoundException" in err
     nope, jobs = document["repositories"]
     assert (nope["repositoryName"], nope["failureCode"]) == ("nope", "RepositoryNotFoundException")
     assert (jobs["images"], document["summary"]["failedRepositories"]) == (2, 1)
 
 
 @pytest.mark.usefixtures("env")
-def test_audit_table_is_one_compact_row_per_repository_in_80_columns(
+def test_audit_table_counts_each_repository_and_names_every_image_not_complete_in_80_columns(
     audited_registry: Registry, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, table, _ = _audit(audited_registry, capsys, "--repository-prefixes", "audit/", "--output", "table")
@@ -115,10 +124,13 @@ def test_audit_table_is_one_compact_row_per_repository_in_80_columns(
     assert max(len(line) for line in lines) <= 80
     assert lines[1].strip("| ") == "Audit"
     assert [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines if line.count("|") > 2] == [
-        ["repository", "images", "COMPLETE", "BROKEN", "UNCHECKED", "ARCHIVED"],
-        ["audit/jobs", "2", "1", "1", "0", "0"],
-        ["audit/web", "4", "3", "1", "0", "0"],
-        ["total", "6", "4", "2", "0", "0"],
+        ["repository", "images", "COMPLETE", "BROKEN", "MISSING", "UNCHECKED", "ARCHIVED"],
+        ["audit/jobs", "2", "1", "1", "0", "0", "0"],
+        ["audit/web", "4", "3", "1", "0", "0", "0"],
+        ["total", "6", "4", "2", "0", "0", "0"],
+        ["repository", "tag", "status", "used by"],
+        ["audit/jobs", "monthly", "BROKEN", "-"],
+        ["audit/web", "1.1-rc", "BROKEN", "-"],
     ]
 
 

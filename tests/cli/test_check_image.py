@@ -77,15 +77,17 @@ def test_broken_image_by_digest_fails_the_gate(
 
 
 @pytest.mark.usefixtures("env")
-def test_unknown_tag_is_ecrs_error(
+def test_unknown_tag_is_answered_unchecked_and_fails_closed(
     registry: Registry, images: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["check-image", "app:nope", "--endpoint-url", registry.endpoint_url])
+    """As POST /images/checks answers it: a verdict UNCHECKED with ECR's code; the image was not checked: 255."""
+    code = main(["check-image", "app:nope", "--endpoint-url", registry.endpoint_url, "--fail-on-missing"])
 
+    captured = capsys.readouterr()
+    verdict = json.loads(captured.out)
     assert code == EXIT_ERROR
-    assert capsys.readouterr().err.startswith(
-        "\nAn error occurred (ImageNotFoundException) when calling the DescribeImages"
-    )
+    assert (verdict["status"], verdict["failureCode"]) == ("UNCHECKED", "ImageNotFoundException")
+    assert captured.err == "layercheck: not checked: app:nope: ImageNotFoundException: app holds no image tagged nope\n"
 
 
 @pytest.mark.parametrize(
@@ -236,4 +238,4 @@ def test_archived_image_fails_the_gate_as_the_help_says(
 
     assert printed == ["ARCHIVED", "ImageArchived"]
     assert (without_gate, with_gate) == (EXIT_OK, EXIT_NOT_AVAILABLE)
-    assert "Exit 1 unless the image is COMPLETE (BROKEN, UNCHECKED or ARCHIVED)" in help_text
+    assert "Exit 1 when an image is BROKEN, MISSING or ARCHIVED" in help_text

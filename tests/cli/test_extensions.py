@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from layercheck_cli.main import EXIT_NOT_AVAILABLE, EXIT_OK, main
+from layercheck_cli.main import EXIT_ERROR, EXIT_NOT_AVAILABLE, EXIT_OK, main
 from tests.cli.conftest import LAYERCHECK, MISSING_DIGEST, Registry, run
 
 
@@ -49,12 +49,13 @@ def test_repeated_repository_name_checks_each_and_reports_repository_errors_per_
 ) -> None:
     d1, _ = registry.digests
 
-    code, out, _ = layercheck(
+    code, out, err = layercheck(
         registry, capsys, "--repository-name", "app", "--repository-name", "nope", "--layer-digests", d1
     )
 
     results = json.loads(out)["results"]
-    assert code == EXIT_OK
+    assert code == EXIT_ERROR
+    assert err.startswith("layercheck: not checked: nope: RepositoryNotFoundException: The repository with name 'nope'")
     assert [result["repositoryName"] for result in results] == ["app", "nope"]
     assert results[1]["failures"][0]["failureCode"] == "RepositoryNotFoundException"
 
@@ -151,11 +152,11 @@ def test_query_and_table_apply_to_the_multi_repository_shape(
 
 
 @pytest.mark.usefixtures("env")
-def test_table_of_several_repositories_is_one_row_each_in_80_columns(
+def test_table_of_several_repositories_is_one_row_each_in_80_columns_and_says_why_one_errored(
     registry: Registry, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Changed on purpose (issue 12, wide tables): without --query, the nested per-digest table of every repository
-    became one compact row per repository; the per-digest detail stays in json/text/yaml and under --query."""
+    """Without --query, one compact row per repository (the per-digest detail stays in json/text/yaml and under
+    --query), then one line per repository in error saying why; nope was not checked, so the exit code is 255."""
     d1, d2 = registry.digests
 
     code, table, _ = layercheck(
@@ -164,9 +165,11 @@ def test_table_of_several_repositories_is_one_row_each_in_80_columns(
     )  # fmt: skip
 
     lines = table.splitlines()
-    assert code == EXIT_OK
-    assert max(len(line) for line in lines) <= 80
+    assert code == EXIT_ERROR
+    assert max(len(line) for line in lines[:-1]) <= 80
     assert lines[1].strip("| ") == "BatchCheckLayerAvailability"
+    assert lines[-1].startswith("nope: RepositoryNotFoundException: The repository with name 'nope' does not exist")
+    assert lines[-1].endswith("(2 digests)")
     assert [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines if line.count("|") > 2] == [
         ["repository", "available", "unavailable", "missing", "invalid", "errors"],
         ["app", "2", "0", "0", "1", "0"],

@@ -49,34 +49,52 @@ def test_top_level_help_has_no_backticks_and_lists_exit_codes(capsys: pytest.Cap
 
 
 def test_check_image_help_says_what_the_readme_says_about_its_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
-    """--fail-on-missing fails on every status but COMPLETE, ARCHIVED included (tests/cli/test_check_image.py proves
-    the behaviour); the help and the README's exit-code table say the same words."""
+    """--fail-on-missing fails on BROKEN, MISSING and ARCHIVED, and an image not judged (UNCHECKED) is 255 with or
+    without it (tests/cli/test_check_image.py proves the behaviour); the help and the README say the same words."""
     text = " ".join(_help(capsys, "check-image").split())
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    sentence = "xit 1 unless the image is COMPLETE (BROKEN, UNCHECKED or ARCHIVED)"
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    gate = "xit 1 when an image is BROKEN, MISSING or ARCHIVED"
+    unchecked = "255 when an image could not be judged (UNCHECKED"
 
-    assert sentence in text
-    assert sentence in readme
-    assert "(BROKEN or UNCHECKED)" not in text
+    assert gate in text and gate in readme
+    assert unchecked in text and unchecked in readme
+    assert "unless the image is COMPLETE" not in text
 
 
 @pytest.mark.usefixtures("env")
 def test_single_repository_keeps_aws_parity_and_several_keep_going_as_documented(
     registry: Registry, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """One --repository-name: ECR's error, exit 255 (as the AWS CLI). --repository-names: a failure per digest, exit 0.
-    The help states both, with an example of each."""
+    """One --repository-name: ECR's error, exit 255 (as the AWS CLI). --repository-names: a failure per digest, the
+    answer printed, and exit 255 too (something asked was not checked). The help states both, with an example each."""
     d1, _ = registry.digests
     base = ["batch-check-layer-availability", "--endpoint-url", registry.endpoint_url, "--layer-digests", d1]
 
     single = main([*base, "--repository-name", "nope"])
     single_err = capsys.readouterr().err
-    several = main([*base, "--repository-names", "nope"])
-    answer = json.loads(capsys.readouterr().out)
+    several = main([*base, "--repository-names", "nope", "app"])
+    several_out = capsys.readouterr()
+    answer = json.loads(several_out.out)
     text = _help(capsys, "batch-check-layer-availability")
 
-    assert (single, several) == (EXIT_ERROR, EXIT_OK)
+    assert (single, several) == (EXIT_ERROR, EXIT_ERROR)
     assert "RepositoryNotFoundException" in single_err
     assert answer["results"][0]["failures"][0]["failureCode"] == "RepositoryNotFoundException"
-    assert "--repository-name nope --layer-digests sha256:...\n      -> exit 255" in text
-    assert "--repository-names nope --layer-digests sha256:...\n      -> exit 0" in text
+    assert answer["results"][1]["layers"][0]["layerAvailability"] == "AVAILABLE"
+    assert several_out.err.startswith("layercheck: not checked: nope: RepositoryNotFoundException: ")
+    assert "--repository-name nope --layer-digests sha256:...\n      -> exit 255, ECR's" in text
+    assert "--repository-names nope app --layer-digests sha256:...\n      -> exit 255 too, after the answer" in text
+
+
+@pytest.mark.parametrize("command", ["audit", "check-image"])
+def test_help_says_that_reading_a_manifest_is_a_pull_as_the_readme_does(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """BatchGetImage with the caller's credentials sets lastRecordedPullTime, which sinceImagePulled lifecycle rules
+    read: a user auditing a registry should know it (DESIGN.md, facts to build on)."""
+    text = " ".join(_help(capsys, command).split())
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+
+    for words in ("BatchGetImage", "lastRecordedPullTime", "sinceImagePulled"):
+        assert words in text
+    assert readme.count("which `sinceImagePulled` lifecycle rules read") >= 2

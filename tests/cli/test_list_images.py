@@ -33,6 +33,10 @@ def _verdict(n: int, status: str = "BROKEN") -> dict[str, Any]:
 
 
 VERDICTS = [_verdict(n) for n in range(5)]
+VERDICTS[1] |= {"imageTags": ["v1", "stable"], "usedBy": [
+    {"kind": "ecs-service", "id": "arn:aws:ecs:eu-west-1:123456789012:service/prod/web"},
+    {"kind": "lambda-function", "id": "arn:aws:lambda:eu-west-1:123456789012:function:thumbs:3"},
+]}  # fmt: skip
 
 
 @dataclass
@@ -144,3 +148,21 @@ def test_list_images_refuses_status_with_repository_name(capsys: pytest.CaptureF
 def test_list_images_needs_the_api_url(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list-images"]) == EXIT_USAGE
     assert "--api-url" in capsys.readouterr().err
+
+
+def test_list_images_table_is_one_line_per_image_with_who_runs_it(
+    images_api: ImagesApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["list-images", "--api-url", images_api.url, "--output", "table", "--max-items", "3"])
+
+    lines = capsys.readouterr().out.splitlines()
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines if line.count("|") > 2]
+    assert code == EXIT_OK
+    assert max(len(line) for line in lines) <= 80
+    assert rows[0] == ["repository", "tags", "digest", "status", "used by"]
+    assert rows[1] == ["team-0/app", "v0", "sha256:0000…0000", "BROKEN", "-"]
+    assert rows[2][:2] == ["team-1/app", "v1,stable"]
+    # 80 columns: who runs it gives up width first, cut in the middle
+    assert rows[2][4].startswith("ecs-service") and rows[2][4].endswith("thumbs:3")
+    assert len(rows) == 4  # the header and 3 images
+    assert lines[-1].startswith("NextToken: ")

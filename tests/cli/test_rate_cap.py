@@ -11,7 +11,7 @@ import pytest
 from layercheck.logic.ratelimit import RateLimiter
 from layercheck_cli import multi
 from layercheck_cli.errors import UsageError
-from layercheck_cli.main import EXIT_OK, EXIT_USAGE, main
+from layercheck_cli.main import EXIT_ERROR, EXIT_OK, EXIT_USAGE, main
 from tests.cli.conftest import Registry
 
 
@@ -68,7 +68,7 @@ def test_several_repositories_take_one_token_per_ecr_call_from_one_limiter_at_th
 
     code = check(registry, *args, "--query", "summary")
 
-    assert code == EXIT_OK
+    assert code == EXIT_ERROR  # the missing repository was not checked (its error is in the answer)
     assert json.loads(capsys.readouterr().out)["checked"] == 6
     [limiter] = recording_limiter.made
     assert limiter.rate == rate

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import boto3
 import pytest
 
-from layercheck_cli.main import EXIT_ERROR, EXIT_NOT_AVAILABLE, EXIT_OK, EXIT_USAGE, main
+from layercheck_cli.main import EXIT_ERROR, EXIT_OK, EXIT_USAGE, main
 from local.adapter import LocalApiGateway, json_request
 from local.lambda_context import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from local.scenario import MISSING_REPOSITORY, demo_request, registry_host
@@ -157,7 +157,7 @@ def test_check_image_over_api_prints_the_local_checks_verdict(
     local_api: LocalApiGateway, cli_images: CliImages, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The same image, checked here (ECR over moto) and by the API: the same verdict, field for field, in the same
-    shape; the API adds its checkId (and the Region it checked in), the local check its layerSummary."""
+    shape (each names the Region it checked in); the API adds its checkId, the local check its layerSummary."""
     for reference in (cli_images.complete, cli_images.broken):
         local_code, local = _run(["check-image", reference, "--fail-on-missing"], capsys)
         api_code, through_api = _run(
@@ -166,7 +166,7 @@ def test_check_image_over_api_prints_the_local_checks_verdict(
 
         compared = {key: value for key, value in local.items() if key not in ("layerSummary", "checkedAt")}
         assert {key: through_api.get(key) for key in compared} == compared
-        assert set(through_api) - set(local) == {"checkId", "region"}
+        assert set(through_api) - set(local) == {"checkId"}
         assert through_api["imageDigest"] == cli_images.digests[reference]
         assert (local_code, api_code) == ((EXIT_OK, EXIT_OK) if reference == cli_images.complete else (1, 1))
     assert through_api["missingLayers"] == [digest_of(blob("cli-lost"))]
@@ -194,20 +194,21 @@ def test_check_image_over_api_text_output_of_a_full_uri(
     assert (code, _cli_out(capsys)) == (EXIT_OK, f"{LOCAL_ACCOUNT_ID}\t{LOCAL_REGION}\tCOMPLETE\n")
 
 
-def test_check_image_over_api_an_unknown_tag_is_an_unchecked_verdict(
+def test_check_image_over_api_an_unknown_tag_is_an_unchecked_verdict_that_fails_closed(
     local_api: LocalApiGateway, cli_images: CliImages, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The API answers an image that does not exist with a verdict (exit 0; 1 with --fail-on-missing), where the
-    local check reports ECR's error (255): both as the check-image exit-code table says."""
+    """The API and the local check answer an image that does not exist alike: a verdict UNCHECKED with ECR's code,
+    printed, and exit 255 with or without --fail-on-missing (it was not checked), the reason on stderr."""
     argv = ["check-image", f"{WEB}:nope", "--query", "[status, failureCode]"]
 
     api_code, verdict = _run([*argv, "--api-url", local_api.url], capsys)
-    gated, _ = _run([*argv, "--api-url", local_api.url, "--fail-on-missing"], capsys)
-    local_code = main(argv)
-    local_err = capsys.readouterr().err
+    gated = main([*argv, "--api-url", local_api.url, "--fail-on-missing"])
+    api_err = capsys.readouterr().err
+    local_code, local_verdict = _run(argv, capsys)
 
-    assert (api_code, verdict, gated) == (EXIT_OK, ["UNCHECKED", "ImageNotFoundException"], EXIT_NOT_AVAILABLE)
-    assert local_code == EXIT_ERROR and "ImageNotFoundException" in local_err
+    assert (api_code, verdict, gated) == (EXIT_ERROR, ["UNCHECKED", "ImageNotFoundException"], EXIT_ERROR)
+    assert (local_code, local_verdict) == (EXIT_ERROR, verdict)
+    assert f"layercheck: not checked: {WEB}:nope: ImageNotFoundException: " in api_err
 
 
 def test_check_image_over_api_refuses_a_malformed_reference_before_sending(

@@ -112,3 +112,11 @@ def test_demo_replicas_are_complete_broken_and_missing_at_their_destination(demo
     assert replicas["team-e/web:3"] == ["MISSING", "-"]
     assert "ReplicasIncomplete=2" in " ".join(block[-1])
     assert "replicas, judged at their destination (the source verdict's replicas): 2 incomplete" in demo_output
+
+
+def test_demo_ends_saying_how_to_run_the_command_itself(demo_output: str) -> None:
+    last = demo_output.rstrip("\n").split("\n\n")[-1].splitlines()
+
+    assert last[0] == f"Run layercheck yourself (it is {Path(sys.executable).absolute().parent / 'layercheck'}):"
+    assert f"  export PATH={Path(sys.executable).absolute().parent}:$PATH" in last
+    assert any(line.strip().startswith("make serve") and "layercheck check-image" in line for line in last)

@@ -75,7 +75,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def _shell_with_exports(served: Served, tmp_path: Path) -> dict[str, str]:
-    return _clean_env(tmp_path) | served.exports
+    """The environment a shell has after the banner's lines (``$PATH`` expanded as the shell expands it)."""
+    env = _clean_env(tmp_path)
+    return env | {name: value.replace("$PATH", env.get("PATH", "")) for name, value in served.exports.items()}
 
 
 def test_serve_banner_prints_one_export_per_line(served: Served) -> None:
@@ -86,8 +88,28 @@ def test_serve_banner_prints_one_export_per_line(served: Served) -> None:
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "LAYERCHECK_API_URL",
+        "PATH",
     ]
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", served.exports["AWS_ENDPOINT_URL"])
+    assert served.exports["PATH"] == f"{Path(LAYERCHECK).parent}:$PATH"
+
+
+def test_serve_banner_lines_alone_put_layercheck_on_the_path_and_point_it_at_the_stack(
+    served: Served, tmp_path: Path
+) -> None:
+    """A fresh shell (no venv activated, nothing of AWS) that runs only the banner's export lines, as pasted."""
+    pasted = "\n".join(line for line in served.banner if line.startswith("export "))
+    script = f"{pasted}\nlayercheck --version\nlayercheck check-image team-a/api:2.0 --query status --output text\n"
+    shell = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "AWS_EC2_METADATA_DISABLED": "true"}
+
+    completed = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", script], env=shell, cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+
+    version, status = completed.stdout.splitlines()
+    assert (completed.returncode, completed.stderr) == (0, "")
+    assert version.startswith("layercheck/") and status == "COMPLETE"
 
 
 def test_serve_exports_drive_the_cli_against_the_seeded_images(served: Served, tmp_path: Path) -> None:

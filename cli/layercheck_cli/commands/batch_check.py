@@ -18,13 +18,14 @@ from typing import Any
 from botocore.model import OperationModel
 from botocore.stub import Stubber
 
-from layercheck_cli import multi, skeleton
-from layercheck_cli.count_table import render_repository_counts
+from layercheck_cli import gates, multi, skeleton
+from layercheck_cli.count_table import render_repository_counts, repository_errors
 from layercheck_cli.errors import UsageError
 from layercheck_cli.exit_codes import EXIT_NOT_AVAILABLE, EXIT_OK
 from layercheck_cli.formatters import Query, render
 from layercheck_cli.inputs import expand_layer_digests, load_cli_input, merge_cli_input, scalar_parameter
 from layercheck_cli.parser import Command, Option
+from layercheck_cli.preflight import require_credentials
 from layercheck_cli.resolve import check_endpoint_url, compile_query, connection_options, output_format
 from layercheck_cli.session import ConnectionOptions, make_session
 
@@ -36,8 +37,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--registry-id",), "The registry (account) ID; default: your account's registry."),
     Option(("--repository-name",), "A repository to check (or --repository-names); repeat it to check several.",
            required=True, kwargs={"action": "append"}),
-    Option(("--repository-names",), "Several repositories at once; a missing one is a failure per digest, exit 0.",
-           kwargs={"nargs": "+", "action": "extend"}),
+    Option(("--repository-names",), "Several repositories at once; a missing one is a failure per digest (the "
+           "others are still checked), exit 255.", kwargs={"nargs": "+", "action": "extend"}),
     Option(("--layer-digests",), "Digests to check; file://path (one per line, or a JSON list) or - for stdin.",
            required=True, kwargs={"nargs": "*", "action": "extend"}),
     Option(("--cli-input-json",), "Parameters as JSON (a string or file://path); options override it."),
@@ -55,7 +56,7 @@ OPTIONS: tuple[Option, ...] = (
            kwargs={"type": float}),
 )  # fmt: skip
 
-EXAMPLES = """\
+EXAMPLES = f"""\
   # One repository, exactly as aws ecr batch-check-layer-availability (same output, same exit codes):
   layercheck batch-check-layer-availability --repository-name app \\
       --layer-digests sha256:4346b9ff9c797582db9c890b6e9d01ba76de4518cabd8a701d28ce408292445a
@@ -67,12 +68,19 @@ EXAMPLES = """\
   # The difference between the two forms, for a repository that does not exist:
   layercheck batch-check-layer-availability --repository-name nope --layer-digests sha256:...
       -> exit 255, ECR's RepositoryNotFoundException on stderr (the AWS CLI's behaviour)
-  layercheck batch-check-layer-availability --repository-names nope --layer-digests sha256:...
-      -> exit 0, the answer lists each digest as a failure RepositoryNotFoundException
+  layercheck batch-check-layer-availability --repository-names nope app --layer-digests sha256:...
+      -> exit 255 too, after the answer: app's digests are checked, each of nope's is a failure
+         RepositoryNotFoundException, and stderr says why nope was not checked
 
   # Through the deployed API (SigV4-signed):
   layercheck batch-check-layer-availability --api-url https://abc123.execute-api.eu-west-1.amazonaws.com/v1 \\
       --repository-names app base --layer-digests file://digests.txt
+
+EXIT CODES
+  One --repository-name: the AWS CLI's own (0 answered, 255 ECR's error, 2 usage), and 1 with --fail-on-missing.
+  Several repositories or --api-url:
+{gates.EXIT_CODES_HELP}  Here 1 is --fail-on-missing with a digest not AVAILABLE, and 255 a repository whose digests
+  failed with an error rather than a verdict (not found, access denied, no credentials, unreachable).
 """
 
 
@@ -201,28 +209,32 @@ def _run_single(invocation: _Invocation, parameters: dict[str, Any]) -> int:
 
 
 def _run_several(invocation: _Invocation, request: multi.MultiRequest) -> int:
+    """The API's shape in every format; exits by the rule of every form but the AWS CLI's own (``gates``): 255 when a
+    repository's digests failed with an error rather than a verdict (not found, access denied, unreachable ...)."""
     namespace = invocation.namespace
-    if namespace.generate_cli_skeleton == "output":
+    sample = namespace.generate_cli_skeleton == "output"
+    if sample:
         answer = multi.sample_answer(skeleton.output_skeleton(invocation.operation))
-    elif namespace.api_url is not None:
-        answer = multi.check_through_api(namespace.api_url, request, invocation.session, invocation.options)
     else:
-        answer = multi.check_locally(
-            request,
-            invocation.session,
-            invocation.options,
-            workers=namespace.workers,
-            max_calls_per_second=multi.max_calls_per_second(namespace.max_calls_per_second, os.environ),
-        )
+        require_credentials(invocation.session, invocation.options)
+        if namespace.api_url is not None:
+            answer = multi.check_through_api(namespace.api_url, request, invocation.session, invocation.options)
+        else:
+            answer = multi.check_locally(
+                request,
+                invocation.session,
+                invocation.options,
+                workers=namespace.workers,
+                max_calls_per_second=multi.max_calls_per_second(namespace.max_calls_per_second, os.environ),
+            )
     if invocation.output == "table" and invocation.query is None:
         # One row per repository: the nested AWS-style table of every digest is unreadable past a few repositories
         # (--query results --output table still prints it).
         render_repository_counts(OPERATION, answer, sys.stdout)
     else:
         invocation.render(answer)
-    if namespace.fail_on_missing and not multi.all_available(answer):
-        return EXIT_NOT_AVAILABLE
-    return EXIT_OK
+    not_checked = [] if sample else repository_errors(answer)
+    return gates.exit_code(not_checked, gate_holds=namespace.fail_on_missing and not multi.all_available(answer))
 
 
 COMMAND = Command(
@@ -232,7 +244,7 @@ COMMAND = Command(
         "Check the availability of layer digests in one or more ECR repositories. One --repository-name behaves "
         "exactly as aws ecr batch-check-layer-availability (a missing repository is exit 255); several "
         "repositories print one result per repository and a summary (a missing repository is a failure per digest, "
-        "exit 0)."
+        "the others are still checked, and the exit code is 255: something asked was not checked)."
     ),
     examples=EXAMPLES,
     options=OPTIONS,

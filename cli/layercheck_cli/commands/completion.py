@@ -1,4 +1,4 @@
-"""``layercheck completion bash|zsh``: print the shell completion script (every command, option and choice)."""
+"""``layercheck completion bash|zsh|fish``: print the shell completion script (every command, option and choice)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from layercheck_cli.parser import Command, Option
 NAME = "completion"
 
 OPTIONS: tuple[Option, ...] = (
-    Option(("shell",), "The shell to complete in: bash or zsh.", required=True,
+    Option(("shell",), "The shell to complete in: bash, zsh or fish.", required=True,
            kwargs={"nargs": "?", "choices": SHELLS}),
 )  # fmt: skip
 
@@ -22,6 +22,8 @@ EXAMPLES = """\
   eval "$(layercheck completion bash)"
   # zsh: in ~/.zshrc, after compinit
   eval "$(layercheck completion zsh)"
+  # fish: in ~/.config/fish/config.fish
+  layercheck completion fish | source
 """
 
 
@@ -34,8 +36,10 @@ def run(namespace: argparse.Namespace) -> int:
 
 COMMAND = Command(
     name=NAME,
-    summary="Print the shell completion script for bash or zsh.",
-    description="Print a completion script for bash or zsh: commands, options and their choices complete on TAB.",
+    summary="Print the shell completion script for bash, zsh or fish.",
+    description=(
+        "Print a completion script for bash, zsh or fish: commands, options and their choices complete on TAB."
+    ),
     examples=EXAMPLES,
     options=OPTIONS,
     run=run,

@@ -16,6 +16,8 @@ LAYER_DIGEST = "layerDigest"
 REGISTRY_ID = "registryId"
 REGION = "region"
 STATUS = "status"
+RISK = "risk"  # GET /images?risk=lifecycle: the images in use a lifecycle rule would expire or archive
+RISK_LIFECYCLE = "lifecycle"
 LIMIT = "limit"
 NEXT_TOKEN = "nextToken"
 FORMAT = "format"

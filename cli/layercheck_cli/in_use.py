@@ -1,0 +1,90 @@
+"""Who runs which image, read from the command line with the caller's credentials, in one account and Region.
+
+The scheduled audit's own discovery (``layercheck.logic.in_use.discover_in_use``) over the same adapters: ECS services
+and running tasks (``integrations/ecs.EcsInventory``), Lambda image functions and their aliased versions
+(``integrations/lambda_functions.LambdaFunctions``); each repository's audit resolves the tags in use against its
+own listing. There is no inventory here (``POST /inventory`` entries live in the deployment's table). ``audit`` and
+``report`` use it; any command that needs ``usedBy`` (a lifecycle preview) builds an ``InUse`` the same way.
+
+A source that cannot be read (access denied ...) does not stop anything: ``InUse.unknown`` says which and why, and the
+IAM actions that would let it be read (``IAM_ACTIONS``, the same the deployed reader role holds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import botocore.session
+from botocore.config import Config
+
+from layercheck.integrations.ecs import EcsInventory
+from layercheck.integrations.lambda_functions import LambdaFunctions
+from layercheck.logic.audit_scope import in_scope
+from layercheck.logic.in_use import SOURCE_ECS, SOURCE_LAMBDA, InUseReferences, RegistryRef, discover_in_use
+from layercheck.models.in_use import InUseReference
+from layercheck.models.stored import utc_now
+from layercheck_cli.session import ConnectionOptions, make_client
+
+# What a caller needs to be allowed for ``usedBy`` (infra/constructs/in_use_permissions.py grants the same to the
+# deployed functions and LayerCheckReader; tests/cli pins the two lists together).
+IAM_ACTIONS: dict[str, tuple[str, ...]] = {
+    SOURCE_ECS: (
+        "ecs:ListClusters",
+        "ecs:ListServices",
+        "ecs:DescribeServices",
+        "ecs:DescribeTaskDefinition",
+        "ecs:ListTasks",
+        "ecs:DescribeTasks",
+    ),
+    SOURCE_LAMBDA: ("lambda:ListFunctions", "lambda:GetFunction", "lambda:ListAliases"),
+}
+SOURCE_NAMES = {SOURCE_ECS: "Amazon ECS", SOURCE_LAMBDA: "AWS Lambda"}
+# ECS and Lambda throttle their control planes per account: adaptive retries slow down rather than spend attempts.
+RETRIES = Config(retries={"mode": "adaptive", "total_max_attempts": 8})
+
+
+@dataclass(frozen=True)
+class InUse:
+    """What the workloads of one registry reference (by repository: a digest or a tag, with who runs it), resolved by
+    each repository's audit against what it holds, and why who runs what is (partly) unknown. ``observed_at``: when
+    ECS and Lambda were read (None: not read, so the verdicts name nobody; nothing is stored here, so a source that
+    could not be read only leaves its workloads out)."""
+
+    registry: RegistryRef
+    found: InUseReferences = field(default_factory=InUseReferences)
+    unknown: tuple[str, ...] = ()
+    observed_at: datetime | None = None
+
+    def references(self, repository_name: str) -> list[InUseReference]:
+        return list(self.found.by_repository.get(repository_name, ()))
+
+    def repositories(self, prefixes: Sequence[str] = ()) -> list[str]:
+        """The repositories the workloads reference, ``in_scope`` of ``prefixes``."""
+        return sorted(name for name in self.found.by_repository if in_scope(name, prefixes))
+
+
+def unknown_reason(source: str, code: str, message: str) -> str:
+    """One line saying which source could not be read and why; for a refusal, the IAM actions that would allow it."""
+    name = SOURCE_NAMES.get(source, source)
+    allow = ""
+    if "AccessDenied" in code or "Unauthorized" in code:
+        allow = f"; allow {', '.join(IAM_ACTIONS.get(source, ()))} to name who runs each image"
+    return f"who runs which image in {name} is unknown ({code}: {message}); the audit went on without it{allow}"
+
+
+def discover(
+    session: botocore.session.Session,
+    options: ConnectionOptions,
+    *,
+    registry: RegistryRef,
+) -> InUse:
+    """Read ECS and Lambda in ``registry``'s Region with the caller's credentials (their endpoints are botocore's:
+    ``AWS_ENDPOINT_URL[_ECS|_LAMBDA]``; ``--endpoint-url`` names ECR's only)."""
+    ecs = EcsInventory(make_client(session, "ecs", options, base_config=RETRIES, use_endpoint_url=False))
+    functions = LambdaFunctions(make_client(session, "lambda", options, base_config=RETRIES, use_endpoint_url=False))
+    observed_at = utc_now()
+    found = discover_in_use(registry, ecs=ecs, lambda_functions=functions, inventory=None)
+    reasons = tuple(unknown_reason(failure.source, failure.code, failure.message) for failure in found.failures)
+    return InUse(registry, found=found, unknown=reasons, observed_at=observed_at)
