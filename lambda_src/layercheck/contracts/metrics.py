@@ -21,6 +21,8 @@ CHECK_ERRORS = "CheckErrors"
 IMAGES_CHECKED = "ImagesChecked"
 BROKEN_IMAGES = "BrokenImages"
 IN_USE_IMAGES_BROKEN = "InUseImagesBroken"
+# In-use images the repository's lifecycle policy would expire or archive, as ECR's own preview says.
+IN_USE_IMAGES_AT_RISK = "InUseImagesAtRisk"
 REPLICAS_INCOMPLETE = "ReplicasIncomplete"
 # "Image Verdict Changed" events EventBridge did not take after every retry (the verdicts are stored all the same).
 CHANGE_EVENTS_UNSENT = "ChangeEventsUnsent"
