@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from layercheck.integrations.audit_queue import AuditQueue
+    from layercheck.integrations.ecr_lifecycle import EcrLifecycle
     from layercheck.integrations.event_bus import EventBus
     from layercheck.integrations.inventory_store import InventoryStore
     from layercheck.integrations.organizations import OrganizationsAccounts
@@ -75,8 +76,22 @@ def sqs_client() -> SQSClient:
 
 
 @cached
+def ecr_rate_limiter() -> RateLimiter:
+    """The home registry's ECR call ceiling, shared by every adapter of the function's own client."""
+    return RateLimiter(load_settings().ecr_max_calls_per_second)
+
+
+@cached
 def ecr_registry() -> EcrRegistry:
-    return EcrRegistry(ecr_client(), rate_limiter=RateLimiter(load_settings().ecr_max_calls_per_second))
+    return EcrRegistry(ecr_client(), rate_limiter=ecr_rate_limiter())
+
+
+@cached
+def ecr_lifecycle() -> EcrLifecycle:
+    """Lifecycle previews of the home registry (the function's own client and rate limiter)."""
+    from layercheck.integrations.ecr_lifecycle import EcrLifecycle
+
+    return EcrLifecycle(ecr_client(), rate_limiter=ecr_rate_limiter())
 
 
 @cached
