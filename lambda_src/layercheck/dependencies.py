@@ -192,6 +192,17 @@ def home_region() -> str:
 
 
 @cached
+def ecr_regions() -> frozenset[str]:
+    """The Regions botocore knows Amazon ECR in, in the function's partition: a Region outside it has no endpoint to
+    call (botocore would retry a DNS failure for seconds before giving up)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    partition = session.get_partition_for_region(home_region())
+    return frozenset(session.get_available_regions("ecr", partition_name=partition))
+
+
+@cached
 def registry_rate_limiters() -> RegistryRateLimiters:
     from layercheck.logic.ratelimit import RegistryRateLimiters
 

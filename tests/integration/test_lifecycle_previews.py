@@ -116,7 +116,14 @@ def test_keep_2_would_expire_exactly_v1_among_the_images_in_use(api_event: ApiEv
     ]
     summary = body["summary"]
     assert datetime.fromisoformat(summary.pop("previewedAt")).tzinfo is not None
-    assert summary == {"lifecyclePolicy": "proposed", "imagesInUse": 2, "atRisk": 1, "expiring": 1, "archiving": 0}
+    assert summary == {
+        "lifecyclePolicy": "proposed",
+        "imagesInUse": 2,
+        "atRisk": 1,
+        "expiring": 1,
+        "archiving": 0,
+        "storedVerdicts": 3,
+    }
 
 
 def test_keep_10_puts_nothing_at_risk_and_keep_1_only_v1_and_the_policy_is_unchanged(
@@ -259,4 +266,13 @@ def test_a_served_registry_that_cannot_be_read_is_a_403_naming_the_reason(
     assert status == 403, body
     assert (body["errors"][0]["field"], body["errors"][0]["rule"]) == ("registryId", "readable_registry")
     assert "AccessDenied" in body["message"]
+    assert previews.started == []
+
+
+def test_a_region_amazon_ecr_does_not_serve_is_a_400_naming_it(api_event: ApiEvent, previews: PreviewSettings) -> None:
+    """ECR has no endpoint in a Region that does not exist: botocore would spend the deadline retrying DNS."""
+    status, _, body = preview(api_event, region="nz-east-9", lifecyclePolicyText=keep(2))
+
+    assert status == 400, body
+    assert (body["errors"][0]["field"], body["errors"][0]["rule"]) == ("region", "ecr_region")
     assert previews.started == []

@@ -18,9 +18,18 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from layercheck.contracts import environment as env
 from layercheck.contracts import routes
-from layercheck.dependencies import ecr_lifecycle, home_region, registry_clients, registry_services, results_table
+from layercheck.dependencies import (
+    ecr_lifecycle,
+    ecr_regions,
+    home_region,
+    registry_clients,
+    registry_services,
+    results_table,
+)
 from layercheck.doors.api_access import error_answer, is_home, own_account, served_registry, unreadable_reason
+from layercheck.errors import RequestRuleError
 from layercheck.integrations.ecr_lifecycle import EcrLifecycle
+from layercheck.integrations.sessions import UNREADABLE_CODES
 from layercheck.logic.deadline import Deadline
 from layercheck.logic.lifecycle import (
     POLL_SECONDS,
@@ -30,16 +39,11 @@ from layercheck.logic.lifecycle import (
     PreviewState,
     preview_lifecycle,
 )
+from layercheck.logic.lifecycle_answer import ImageInUse, preview_answer
 from layercheck.logic.registries import Registry, RegistryUnreadable
 from layercheck.models.api import ErrorDetail, ErrorResponse
 from layercheck.models.images_api import MAX_PAGE_SIZE
-from layercheck.models.lifecycle import LifecycleAction
-from layercheck.models.lifecycle_api import (
-    ImageAtRisk,
-    LifecyclePreviewRequest,
-    LifecyclePreviewResponse,
-    LifecyclePreviewSummary,
-)
+from layercheck.models.lifecycle_api import LifecyclePreviewRequest, LifecyclePreviewResponse
 from layercheck.models.stored import StoredImageVerdict
 from layercheck.observability import logger
 from layercheck.settings import load_settings
@@ -51,7 +55,7 @@ POLICY_REFUSED_CODES = frozenset({"InvalidParameterException", "ValidationExcept
 RETRY_AFTER_SECONDS = int(POLL_SECONDS)
 ERRORS: dict[int, OpenAPIResponse] = {
     422: error_answer("The request breaks a rule, or ECR refuses lifecyclePolicyText (the answer names the field)"),
-    400: error_answer("A parameter is malformed, or the body is not JSON"),
+    400: error_answer("A parameter is malformed, the body is not JSON, or region is not a Region of Amazon ECR"),
     403: error_answer(
         f"registryId is not a registry this deployment serves ({env.REGISTRY_IDS}), or it cannot be read in region"
     ),
@@ -78,11 +82,15 @@ def preview_lifecycle_policy(request: Annotated[LifecyclePreviewRequest, Body()]
     own = own_account(router.lambda_context)
     registry_id = served_registry(request.registryId, own)
     region = request.region or home_region()
+    if region not in ecr_regions():
+        raise RequestRuleError(
+            "body", routes.REGION, "ecr_region", f"region {region} is not a Region Amazon ECR is known to serve"
+        )
     deadline = Deadline.starting_now(
         router.lambda_context.get_remaining_time_in_millis, load_settings().api_deadline_seconds
     )
     proposed = request.lifecyclePolicyText is not None
-    in_use = _in_use(registry_id, region, request.repositoryName)
+    in_use, stored_verdicts = _stored_in_use(registry_id, region, request.repositoryName)
     port = _lifecycle_port(registry_id, region, own)
     if isinstance(port, RegistryUnreadable):
         unreadable = LifecyclePreview(
@@ -103,25 +111,29 @@ def preview_lifecycle_policy(request: Annotated[LifecyclePreviewRequest, Body()]
     )
     if preview.state is PreviewState.NOT_PREVIEWED:
         raise LifecyclePreviewUnavailableError(preview, proposed_policy=proposed)
-    answer = _answer(registry_id, region, request, in_use, preview)
+    answer = preview_answer(preview, region=region, in_use=in_use, proposed=proposed, stored_verdicts=stored_verdicts)
     logger.info("previewed lifecycle policy", repository=request.repositoryName, **answer.summary.model_dump())
     return answer
 
 
-def _in_use(registry_id: str, region: str, repository_name: str) -> dict[str, StoredImageVerdict]:
-    """The repository's stored image verdicts that name who runs them, by digest (every page)."""
-    found: dict[str, StoredImageVerdict] = {}
+def _stored_in_use(registry_id: str, region: str, repository_name: str) -> tuple[dict[str, ImageInUse], int]:
+    """The repository's stored image verdicts that name who runs them, by digest (every page), and how many image
+    verdicts the repository has."""
+    found: dict[str, ImageInUse] = {}
+    verdicts = 0
     token: str | None = None
     while True:
         page = results_table().query_repository(
             registry_id, repository_name, region=region, limit=MAX_PAGE_SIZE, next_token=token, images_only=True
         )
         for item in page.items:
-            if isinstance(item, StoredImageVerdict) and item.usedBy and item.imageDigest:
-                found[item.imageDigest] = item
+            if isinstance(item, StoredImageVerdict):
+                verdicts += 1
+                if item.usedBy and item.imageDigest:
+                    found[item.imageDigest] = ImageInUse(item.imageTags, item.usedBy)
         token = page.next_token
         if not token:
-            return found
+            return found, verdicts
 
 
 def _lifecycle_port(registry_id: str, region: str, own: str) -> EcrLifecycle | RegistryUnreadable:
@@ -130,38 +142,6 @@ def _lifecycle_port(registry_id: str, region: str, own: str) -> EcrLifecycle | R
         return ecr_lifecycle()
     registry_clients(own).start_invocation()
     return registry_services(own).lifecycle(Registry(account_id=registry_id, region=region))
-
-
-def _answer(
-    registry_id: str,
-    region: str,
-    request: LifecyclePreviewRequest,
-    in_use: dict[str, StoredImageVerdict],
-    preview: LifecyclePreview,
-) -> LifecyclePreviewResponse:
-    at_risk = [
-        ImageAtRisk(
-            imageDigest=risky.image_digest,
-            imageTags=list(risky.image_tags) or in_use[risky.image_digest].imageTags,
-            action=risky.risk.action,
-            rulePriority=risky.risk.rulePriority,
-            targetStorageClass=risky.risk.targetStorageClass,
-            usedBy=in_use[risky.image_digest].usedBy,
-        )
-        for risky in preview.at_risk
-    ]
-    policy = "proposed" if request.lifecyclePolicyText is not None else "repository"
-    summary = LifecyclePreviewSummary(
-        lifecyclePolicy="none" if preview.state is PreviewState.NO_POLICY else policy,
-        imagesInUse=len(in_use),
-        atRisk=len(at_risk),
-        expiring=sum(image.action is LifecycleAction.EXPIRE for image in at_risk),
-        archiving=sum(image.action is LifecycleAction.TRANSITION for image in at_risk),
-        previewedAt=preview.previewed_at,
-    )
-    return LifecyclePreviewResponse(
-        registryId=registry_id, region=region, repositoryName=request.repositoryName, atRisk=at_risk, summary=summary
-    )
 
 
 # -- this route's one error, mapped here once ------------------------------------------------------------------------
@@ -175,7 +155,7 @@ def _preview_unavailable(error: LifecyclePreviewUnavailableError) -> Response[An
     preview = error.preview
     reason = f"{preview.code}: {preview.reason}"
     headers: dict[str, str] = {}
-    if error.registry_unreadable:
+    if error.registry_unreadable or preview.code in UNREADABLE_CODES:
         status, field, rule = HTTPStatus.FORBIDDEN, "registryId", "readable_registry"
     elif preview.code == REPOSITORY_NOT_FOUND:
         status, field, rule = HTTPStatus.NOT_FOUND, "repositoryName", "repository_exists"

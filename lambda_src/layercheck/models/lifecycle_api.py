@@ -65,7 +65,9 @@ class ImageAtRisk(BaseModel):
 
 class LifecyclePreviewSummary(BaseModel):
     """``lifecyclePolicy``: which policy was previewed (``proposed``, the ``repository``'s own) or ``none`` (the
-    repository has none: nothing at risk). ``previewedAt`` is absent when nothing was previewed (no policy, or no
+    repository has none: nothing at risk). ``storedVerdicts``: the repository's stored image verdicts the images in
+    use were read from (0: layercheck has not audited the repository, so it knows of no image in use; absent where
+    the images in use were discovered live). ``previewedAt`` is absent when nothing was previewed (no policy, or no
     image in use)."""
 
     model_config = ConfigDict(frozen=True)
@@ -75,6 +77,7 @@ class LifecyclePreviewSummary(BaseModel):
     atRisk: int
     expiring: int
     archiving: int
+    storedVerdicts: int | None = Field(default=None, exclude_if=lambda value: value is None)
     previewedAt: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
