@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from layercheck_cli.commands import audit, batch_check, check_image, completion, list_images, list_results
+from layercheck_cli.commands import (
+    audit,
+    batch_check,
+    check_image,
+    completion,
+    list_images,
+    list_results,
+    preview_lifecycle,
+)
 from layercheck_cli.parser import Command
 
 COMMANDS: tuple[Command, ...] = (
@@ -11,5 +19,6 @@ COMMANDS: tuple[Command, ...] = (
     list_results.COMMAND,
     list_images.COMMAND,
     audit.COMMAND,
+    preview_lifecycle.COMMAND,
     completion.COMMAND,
 )
