@@ -49,8 +49,8 @@ def _estate_row() -> list[cloudwatch.IWidget]:
     """What runs, what replicates, what could not be read, what subscribers missed (issues 10 and 11)."""
     return [
         _graph(
-            "Broken images in use (pages): GET /images?status=BROKEN",
-            [summed_over_sources(metrics.IN_USE_IMAGES_BROKEN)],
+            "Broken images in use (pages): GET /images?status=BROKEN; in use at lifecycle risk",
+            [summed_over_sources(name) for name in (metrics.IN_USE_IMAGES_BROKEN, metrics.IN_USE_IMAGES_AT_RISK)],
         ),
         _graph("Incomplete replicas (BROKEN + MISSING)", [summed_over_sources(metrics.REPLICAS_INCOMPLETE)]),
         _graph(
