@@ -5,9 +5,9 @@ Always in the app, beside the central stack. Deployed per account
 CloudFormation StackSet made from its synthesized template (docs/DEPLOY.md "Member accounts"). It contains:
 
 - the role ``READER_ROLE_NAME`` (context ``readerRoleName``) with exactly the actions the audit and the in-use
-  discovery use: ECR reads on ``repository/*`` of this account in any Region, ``DescribeRegistry`` and
-  ``DescribePullThroughCacheRules`` (registry-level actions with no resource type: ``*``), ECS and Lambda
-  list/describe actions on the narrowest resources each service allows;
+  discovery use: ECR reads and lifecycle previews (a dry run: no Put or DeleteLifecyclePolicy) on ``repository/*`` of
+  this account in any Region, ``DescribeRegistry`` and ``DescribePullThroughCacheRules`` (registry-level actions with
+  no resource type: ``*``), ECS and Lambda list/describe actions on the narrowest resources each service allows;
 - a trust policy naming the central account (parameter ``CentralAccountId``, default from context
   ``centralAccountId``; left empty, the account the stack is deployed to, as in a single-account deployment) and, by
   ``aws:PrincipalArn`` (StringEquals), exactly the central stack's two function roles
@@ -46,6 +46,8 @@ ECR_REPOSITORY_ACTIONS = (
     "ecr:DescribeRepositories",
 )
 ECR_REGISTRY_ACTIONS = ("ecr:DescribePullThroughCacheRules", "ecr:DescribeRegistry")
+# Lifecycle previews: the repository's policy and ECR's dry run of a policy (no Put/DeleteLifecyclePolicy).
+ECR_LIFECYCLE_ACTIONS = ("ecr:GetLifecyclePolicy", "ecr:StartLifecyclePolicyPreview", "ecr:GetLifecyclePolicyPreview")
 
 
 class ReaderConfig(BaseModel):
@@ -182,6 +184,11 @@ class LayerCheckReaderStack(Stack):
                 iam.PolicyStatement(
                     sid="ReadRepositories",
                     actions=list(ECR_REPOSITORY_ACTIONS),
+                    resources=[arn("ecr", "repository/*")],
+                ),
+                iam.PolicyStatement(
+                    sid="PreviewLifecyclePolicies",
+                    actions=list(ECR_LIFECYCLE_ACTIONS),
                     resources=[arn("ecr", "repository/*")],
                 ),
                 iam.PolicyStatement(sid="ReadRegistry", actions=list(ECR_REGISTRY_ACTIONS), resources=["*"]),

@@ -18,6 +18,7 @@ from layercheck.contracts import metrics as metric_names
 from layercheck.results_table_schema import create_table_arguments
 from local.lambda_context import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from local.moto_ecr import teach_image_replication_status, teach_pull_through_cache_rules
+from local.moto_lifecycle import teach_lifecycle_previews
 
 RESULTS_TABLE_NAME = "layercheck-results"
 AUDIT_QUEUE_NAME = "layercheck-audit"
@@ -51,6 +52,7 @@ def moto_server() -> Iterator[str]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call drowns the output
     teach_pull_through_cache_rules()
     teach_image_replication_status()
+    teach_lifecycle_previews()  # moto has no lifecycle previews: the documented stand-in (local/moto_lifecycle.py)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

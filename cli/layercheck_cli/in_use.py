@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import botocore.session
 from botocore.config import Config
@@ -22,9 +23,20 @@ from botocore.config import Config
 from layercheck.integrations.ecs import EcsInventory
 from layercheck.integrations.lambda_functions import LambdaFunctions
 from layercheck.logic.audit_scope import in_scope
-from layercheck.logic.in_use import SOURCE_ECS, SOURCE_LAMBDA, InUseReferences, RegistryRef, discover_in_use
+from layercheck.errors import RepositoryCheckError
+from layercheck.integrations.ecr import EcrRegistry
+from layercheck.logic.in_use import (
+    SOURCE_ECS,
+    SOURCE_LAMBDA,
+    InUseReferences,
+    RegistryRef,
+    discover_in_use,
+    resolve_in_use,
+)
+from layercheck.logic.lifecycle_answer import ImageInUse
 from layercheck.models.in_use import InUseReference
 from layercheck.models.stored import utc_now
+from layercheck_cli.errors import CliError
 from layercheck_cli.session import ConnectionOptions, make_client
 
 # What a caller needs to be allowed for ``usedBy`` (infra/constructs/in_use_permissions.py grants the same to the
@@ -88,3 +100,30 @@ def discover(
     found = discover_in_use(registry, ecs=ecs, lambda_functions=functions, inventory=None)
     reasons = tuple(unknown_reason(failure.source, failure.code, failure.message) for failure in found.failures)
     return InUse(registry, found=found, unknown=reasons, observed_at=observed_at)
+
+
+def of_repository(
+    session: botocore.session.Session,
+    options: ConnectionOptions,
+    ecr: Any,
+    *,
+    registry: RegistryRef,
+    repository_name: str,
+) -> dict[str, ImageInUse]:
+    """The repository's images in use, by digest, with who runs each: the input of a gate (``preview-lifecycle``),
+    so a source that cannot be read fails it (``CliError``) instead of leaving its workloads out. Tags are resolved
+    with DescribeImages (no pull recorded); a tag the repository does not hold names nothing a policy could expire."""
+    found = discover(session, options, registry=registry)
+    if found.unknown:
+        raise CliError("Could not list the images in use, so nothing could be checked: " + "; ".join(found.unknown))
+    references = found.references(repository_name)
+    tags = sorted({ref.usedBy.tag for ref in references if ref.imageDigest is None and ref.usedBy.tag})
+    digests: dict[str, str] = {}
+    if tags:
+        try:
+            digests = EcrRegistry(ecr).resolve_tags(registry.registry_id, registry.region, repository_name, tags).digests
+        except RepositoryCheckError as error:
+            raise CliError(f"Could not read the images of {repository_name}: {error.code}: {error.message}") from error
+    held = set(digests.values()) | {ref.imageDigest for ref in references if ref.imageDigest}
+    resolved = resolve_in_use(references, digests, held)
+    return {digest: ImageInUse((), tuple(resolved.users[digest])) for digest in resolved.held}

@@ -50,8 +50,11 @@ def _estate_row() -> list[cloudwatch.IWidget]:
     """What runs, what replicates, what could not be read, what subscribers have not been told."""
     return [
         _graph(
-            "Images in use broken or not pullable (pages): GET /images?status=BROKEN, MISSING",
-            [summed_over_sources(name) for name in (metrics.IN_USE_IMAGES_BROKEN, metrics.IN_USE_IMAGES_MISSING)],
+            "Images in use broken or not pullable (pages): GET /images?status=BROKEN, MISSING; at lifecycle risk",
+            [
+                summed_over_sources(name)
+                for name in (metrics.IN_USE_IMAGES_BROKEN, metrics.IN_USE_IMAGES_MISSING, metrics.IN_USE_IMAGES_AT_RISK)
+            ],
         ),
         _graph("Incomplete replicas (BROKEN + MISSING)", [summed_over_sources(metrics.REPLICAS_INCOMPLETE)]),
         _graph(

@@ -143,10 +143,11 @@ class Functions(Construct):
         self._acknowledge(config)
 
     def _grant_api(self, config: LayerCheckConfig, results_table: dynamodb.ITable, change_events: ChangeEvents) -> None:
-        """Checks and image walks in this account's audited registries, other served accounts through their reader
-        role, the results table's writes and reads (and the inventory's writes), change events."""
+        """Checks, image walks and lifecycle previews in this account's audited registries, other served accounts
+        through their reader role, the results table's writes and reads (and the inventory's writes), change events."""
         role = self.api.role
         role.add_to_policy(permissions.ecr_image_statement(config))
+        role.add_to_policy(permissions.ecr_lifecycle_statement(config))
         role.add_to_policy(permissions.ecr_registry_statement(permissions.API_REGISTRY_ACTIONS))
         if config.api_reads_other_accounts:
             role.add_to_policy(
@@ -166,12 +167,14 @@ class Functions(Construct):
         audit_queue: sqs.IQueue,
         change_events: ChangeEvents,
     ) -> None:
-        """Image walks and listings in this account's audited Regions, replicas in any Region of it, the in-use
-        discovery, other accounts through the reader role (audited accounts and replication destinations alike),
-        the Organization's account list, verdict writes and inventory reads, idempotency records, the audit queue it
-        fans out to (its consumption is granted by the event source mapping, triggers.py), change events."""
+        """Image walks, lifecycle previews and listings in this account's audited Regions, replicas in any Region of
+        it, the in-use discovery, other accounts through the reader role (audited accounts and replication
+        destinations alike), the Organization's account list, verdict writes and inventory reads, idempotency records,
+        the audit queue it fans out to (its consumption is granted by the event source mapping, triggers.py), change
+        events."""
         role = self.worker.role
         role.add_to_policy(permissions.ecr_image_statement(config))
+        role.add_to_policy(permissions.ecr_lifecycle_statement(config))
         role.add_to_policy(permissions.ecr_listing_statement(config))
         role.add_to_policy(permissions.ecr_replica_statement(config))
         role.add_to_policy(permissions.ecr_replication_status_statement(config))

@@ -19,6 +19,10 @@ from layercheck import results_table_schema
 # Read-only ECR actions on named repositories: checks (BatchCheckLayerAvailability) and image walks (BatchGetImage for
 # manifests, DescribeImages for digests, tags and storage class).
 ECR_IMAGE_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:DescribeImages"]
+# Lifecycle previews (POST /lifecycle/previews; the audit's lifecycle risk): the repository's policy and ECR's dry run
+# of a policy over its images. StartLifecyclePolicyPreview changes no policy and no image; Put/DeleteLifecyclePolicy
+# are never granted.
+ECR_LIFECYCLE_ACTIONS = ["ecr:GetLifecyclePolicy", "ecr:StartLifecyclePolicyPreview", "ecr:GetLifecyclePolicyPreview"]
 # The audit lists each registry with DescribeRepositories and no repository names, which ECR authorizes against
 # `repository/*`: a prefix-scoped resource would deny the listing. It returns repository metadata only (names, URIs,
 # settings; no images), and the audit keeps only the repositories in scope (AUDIT_REPOSITORY_PREFIXES).
@@ -91,6 +95,13 @@ def ecr_replication_status_statement(config: LayerCheckConfig) -> iam.PolicyStat
     """The audit's source repositories, as the image statement: the repositories in scope of the audited Regions."""
     return iam.PolicyStatement(
         actions=ECR_REPLICATION_STATUS_ACTIONS, resources=ecr_repository_arns(config, audited_regions(config))
+    )
+
+
+def ecr_lifecycle_statement(config: LayerCheckConfig) -> iam.PolicyStatement:
+    """Lifecycle previews on the same repositories as the image reads (this account's, in the audited Regions)."""
+    return iam.PolicyStatement(
+        actions=ECR_LIFECYCLE_ACTIONS, resources=ecr_repository_arns(config, audited_regions(config))
     )
 
 

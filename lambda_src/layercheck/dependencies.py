@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from layercheck.integrations.audit_queue import AuditQueue
+    from layercheck.integrations.ecr_lifecycle import EcrLifecycle
     from layercheck.integrations.event_bus import EventBus
     from layercheck.integrations.image_writes import ImageVerdictWrites
     from layercheck.integrations.in_use_references import InUseReferenceStore
@@ -77,8 +78,22 @@ def sqs_client() -> SQSClient:
 
 
 @cached
+def ecr_rate_limiter() -> RateLimiter:
+    """The home registry's ECR call ceiling, shared by every adapter of the function's own client."""
+    return RateLimiter(load_settings().ecr_max_calls_per_second)
+
+
+@cached
 def ecr_registry() -> EcrRegistry:
-    return EcrRegistry(ecr_client(), rate_limiter=RateLimiter(load_settings().ecr_max_calls_per_second))
+    return EcrRegistry(ecr_client(), rate_limiter=ecr_rate_limiter())
+
+
+@cached
+def ecr_lifecycle() -> EcrLifecycle:
+    """Lifecycle previews of the home registry (the function's own client and rate limiter)."""
+    from layercheck.integrations.ecr_lifecycle import EcrLifecycle
+
+    return EcrLifecycle(ecr_client(), rate_limiter=ecr_rate_limiter())
 
 
 @cached
@@ -192,6 +207,17 @@ def home_region() -> str:
     if not region:
         raise MissingConfigurationError(env.AWS_REGION, "audit")
     return region
+
+
+@cached
+def ecr_regions() -> frozenset[str]:
+    """The Regions botocore knows Amazon ECR in, in the function's partition: a Region outside it has no endpoint to
+    call (botocore would retry a DNS failure for seconds before giving up)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    partition = session.get_partition_for_region(home_region())
+    return frozenset(session.get_available_regions("ecr", partition_name=partition))
 
 
 @cached

@@ -18,6 +18,7 @@ from layercheck.integrations.ecr_replication import EcrReplicationStatus
 
 if TYPE_CHECKING:
     from layercheck.errors import RepositoryCheckError
+    from layercheck.integrations.ecr_lifecycle import EcrLifecycle
     from layercheck.integrations.inventory_store import InventoryStore
     from layercheck.integrations.sessions import RegistryClients
     from layercheck.logic.audit import InUseReferencesPort
@@ -67,6 +68,17 @@ class AuditRegistries:
                 limiter = self._limiters.for_registry(registry.account_id, registry.region)
                 self._ecr[registry] = EcrRegistry(client, rate_limiter=limiter)
             return self._ecr[registry]
+
+    def lifecycle(self, registry: Registry) -> EcrLifecycle | RegistryUnreadable:
+        """Lifecycle previews of one registry, over its client and with its rate limiter (made per call: it keeps
+        nothing but the two)."""
+        from layercheck.integrations.ecr_lifecycle import EcrLifecycle
+        from layercheck.logic.registries import RegistryUnreadable
+
+        client = self._clients.ecr(registry)
+        if isinstance(client, RegistryUnreadable):
+            return client
+        return EcrLifecycle(client, rate_limiter=self._limiters.for_registry(registry.account_id, registry.region))
 
     def reader(self, destination: ReplicationDestination) -> EcrRegistry | RegistryUnreadable:
         from layercheck.logic.registries import Registry

@@ -50,6 +50,7 @@ def _complete(script: str, words: list[str]) -> list[str]:
         (["layercheck", "audit", "--fail"], ["--fail-on-broken"]),
         (["layercheck", "audit", "--re"], ["--repository-names", "--repository-prefixes", "--registry-id", "--region"]),
         (["layercheck", "completion", ""], ["bash", "zsh", "fish"]),
+        (["layercheck", "preview-lifecycle", "--l"], ["--lifecycle-policy-text"]),
         (["layercheck", "list-results", "--api-url", ""], []),
     ],
 )

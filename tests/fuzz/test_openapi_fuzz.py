@@ -30,6 +30,7 @@ EXAMPLES = {
     ("POST", "/images/checks"): 60,
     ("GET", "/images"): 200,
     ("POST", "/inventory"): 100,
+    ("POST", "/lifecycle/previews"): 60,
 }
 MINIMUM_REQUESTS = 1000
 

@@ -96,6 +96,7 @@ def _client_calls(module: str, service: str) -> set[str]:
     [
         ("ecr.py", "ecr", ("Api", "Worker")),
         ("ecr_replication.py", "ecr", ("Worker",)),  # ECR's replication status of each audited image
+        ("ecr_lifecycle.py", "ecr", ("Api", "Worker")),  # POST /lifecycle/previews; the audit's lifecycle risk
         ("results_table.py", "dynamodb", ("Api", "Worker")),
         ("inventory_store.py", "dynamodb", ("Api", "Worker")),  # the API writes entries, the audit reads them
         ("event_bus.py", "events", ("Api", "Worker")),  # both store image verdicts, so both publish changes
@@ -131,6 +132,10 @@ def test_api_reads_this_accounts_audited_registries_and_other_accounts_only_thro
         "ecr:BatchGetImage": scoped,
         "ecr:DescribeImages": scoped,
         "ecr:DescribePullThroughCacheRules": {"*"},
+        # Lifecycle previews, on the image reads' repositories; never PutLifecyclePolicy nor DeleteLifecyclePolicy.
+        "ecr:GetLifecyclePolicy": scoped,
+        "ecr:StartLifecyclePolicyPreview": scoped,
+        "ecr:GetLifecyclePolicyPreview": scoped,
     }
     # registryAccountIds: served through that account's reader role, never with the API's own role.
     assert _of_service(granted, "sts") == {"sts:AssumeRole": {"arn:{AWS::Partition}:iam::*:role/OrgReader"}}
@@ -169,6 +174,9 @@ def test_worker_walks_and_lists_this_accounts_audited_registries_and_probes_repl
         "ecr:DescribeRepositories": arns(audited, ("*",)),
         "ecr:DescribePullThroughCacheRules": {"*"},
         "ecr:DescribeRegistry": {"*"},
+        "ecr:GetLifecyclePolicy": scoped,
+        "ecr:StartLifecyclePolicyPreview": scoped,
+        "ecr:GetLifecyclePolicyPreview": scoped,
     }
     home = arns(("{AWS::Region}",), ("*",))
     anywhere = arns(("*",), ("*",))
@@ -180,6 +188,9 @@ def test_worker_walks_and_lists_this_accounts_audited_registries_and_probes_repl
         "ecr:DescribeRepositories": home,
         "ecr:DescribePullThroughCacheRules": {"*"},
         "ecr:DescribeRegistry": {"*"},
+        "ecr:GetLifecyclePolicy": home,
+        "ecr:StartLifecyclePolicyPreview": home,
+        "ecr:GetLifecyclePolicyPreview": home,
     }
 
 

@@ -17,6 +17,7 @@ from infra.constructs.in_use_permissions import UNSCOPED_ACTIONS
 from infra.constructs.reader_access import assume_reader_role_statement, organizations_statement
 from infra.nag import add_nag_checks
 from infra.reader_stack import (
+    ECR_LIFECYCLE_ACTIONS,
     ECR_REGISTRY_ACTIONS,
     ECR_REPOSITORY_ACTIONS,
     LayerCheckReaderStack,
@@ -122,6 +123,7 @@ def test_reader_stack_grants_the_audits_read_actions_on_the_narrowest_resources(
 
     assert granted == {
         tuple(sorted(ECR_REPOSITORY_ACTIONS)): [arn("ecr", "repository/*")],
+        tuple(sorted(ECR_LIFECYCLE_ACTIONS)): [arn("ecr", "repository/*")],
         tuple(sorted(ECR_REGISTRY_ACTIONS)): ["*"],
         tuple(sorted(UNSCOPED_ACTIONS)): ["*"],
         # service/* and task/* match the long ARN format (cluster/name) and the short one alike.
@@ -132,10 +134,19 @@ def test_reader_stack_grants_the_audits_read_actions_on_the_narrowest_resources(
     # The audit asks ECR's replication status of each image in the member's registry before judging its copies.
     assert "ecr:DescribeImageReplicationStatus" in ECR_REPOSITORY_ACTIONS
     every_action = [action for actions in granted for action in actions]
+    # Reads only, and ECR's lifecycle dry run (it changes no policy and no image); never a policy write.
     assert not [
-        a for a in every_action if "*" in a or not a.split(":")[1].startswith(("Describe", "List", "Get", "Batch"))
+        a
+        for a in every_action
+        if "*" in a
+        or not (
+            a.split(":")[1].startswith(("Describe", "List", "Get", "Batch")) or a == "ecr:StartLifecyclePolicyPreview"
+        )
     ]
     assert not [a for a in every_action if a.startswith(("ecr:Put", "ecr:Delete", "ecr:Upload", "ecr:Initiate"))]
+    assert {"ecr:GetLifecyclePolicy", "ecr:StartLifecyclePolicyPreview", "ecr:GetLifecyclePolicyPreview"} <= set(
+        every_action
+    )
 
 
 def test_reader_stack_excludes_its_role_from_pull_time_updates(reader: Reader) -> None:

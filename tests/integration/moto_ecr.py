@@ -1,4 +1,5 @@
-"""Teaching in-process moto the ECR action it lacks (see local/moto_ecr.py), undone after each test."""
+"""Teaching in-process moto the ECR actions it lacks (see local/moto_ecr.py, local/moto_lifecycle.py), undone after
+each test."""
 
 from __future__ import annotations
 
@@ -6,9 +7,20 @@ import pytest
 from moto.ecr.responses import ECRResponse
 
 from local.moto_ecr import ACTION_METHOD, pull_through_cache_rules_action
+from local.moto_lifecycle import PreviewSettings, lifecycle_preview_actions
 
 
 def serve_pull_through_cache_rules(monkeypatch: pytest.MonkeyPatch, rules: list[dict[str, str]]) -> None:
     """``rules``: ECR ``PullThroughCacheRule`` entries (``ecrRepositoryPrefix``, ``upstreamRegistryUrl``); the list
     may be changed by the test afterwards."""
     monkeypatch.setattr(ECRResponse, ACTION_METHOD, pull_through_cache_rules_action(rules), raising=False)
+
+
+def serve_lifecycle_previews(
+    monkeypatch: pytest.MonkeyPatch, settings: PreviewSettings | None = None
+) -> PreviewSettings:
+    """The lifecycle preview stand-in (ECR's documented semantics over moto's images); returns its settings."""
+    settings = settings or PreviewSettings()
+    for name, method in lifecycle_preview_actions(settings).items():
+        monkeypatch.setattr(ECRResponse, name, method, raising=False)
+    return settings

@@ -9,6 +9,7 @@ from layercheck_cli.commands import (
     completion,
     list_images,
     list_results,
+    preview_lifecycle,
     report,
 )
 from layercheck_cli.parser import Command
@@ -19,6 +20,7 @@ COMMANDS: tuple[Command, ...] = (
     list_results.COMMAND,
     list_images.COMMAND,
     audit.COMMAND,
+    preview_lifecycle.COMMAND,
     report.COMMAND,
     completion.COMMAND,
 )

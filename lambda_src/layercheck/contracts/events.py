@@ -10,6 +10,8 @@ AUDIT_INPUT_KEY = "layercheckAudit"
 
 LAYERCHECK_SOURCE = "layercheck"
 IMAGE_VERDICT_CHANGED_DETAIL_TYPE = "Image Verdict Changed"
+# An in-use image's lifecycle risk appeared, changed (action, rule, target storage class) or cleared.
+IMAGE_RISK_CHANGED_DETAIL_TYPE = "Image Risk Changed"
 
 # "Image Verdict Changed" detail's usedBy[].kind values (also stored on image verdicts): who runs an image.
 USED_BY_ECS_SERVICE = "ecs-service"

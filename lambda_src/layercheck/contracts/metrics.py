@@ -23,6 +23,8 @@ BROKEN_IMAGES = "BrokenImages"
 IN_USE_IMAGES_BROKEN = "InUseImagesBroken"
 # Images in use that cannot be pulled: the registry no longer holds them (MISSING) or they are archived (ARCHIVED).
 IN_USE_IMAGES_MISSING = "InUseImagesMissing"
+# In-use images the repository's lifecycle policy would expire or archive, as ECR's own preview says.
+IN_USE_IMAGES_AT_RISK = "InUseImagesAtRisk"
 REPLICAS_INCOMPLETE = "ReplicasIncomplete"
 # "Image Verdict Changed" events EventBridge did not take after every retry (the verdicts are stored all the same).
 CHANGE_EVENTS_UNSENT = "ChangeEventsUnsent"

@@ -16,7 +16,7 @@ from layercheck.contracts import routes
 from layercheck.contracts.environment import AUDIT_REGIONS, AUDIT_REPOSITORY_PREFIXES, REGISTRY_IDS
 from layercheck.contracts.patterns import DIGEST_PATTERN, REGION_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
 from layercheck.dependencies import home_region, layer_check_service, layer_check_service_for, results_table
-from layercheck.doors import images_api
+from layercheck.doors import images_api, lifecycle_api
 from layercheck.doors.api_access import (
     audited_region,
     check_error_answers,
@@ -283,6 +283,7 @@ def _results_not_stored(error: ResultsNotStoredError) -> Response[Any]:
 
 
 app.include_router(images_api.router)
+app.include_router(lifecycle_api.router)
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:

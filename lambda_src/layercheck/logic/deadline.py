@@ -27,3 +27,7 @@ class Deadline:
 
     def has_time(self) -> bool:
         return self.remaining_ms() > self.stop_at_remaining_ms
+
+    def seconds_left(self) -> float:
+        """How long new work may still take (0 or less: none)."""
+        return (self.remaining_ms() - self.stop_at_remaining_ms) / 1000
