@@ -20,11 +20,11 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
+from layercheck.errors import RepositoryCheckError
+from layercheck.integrations.ecr import EcrRegistry
 from layercheck.integrations.ecs import EcsInventory
 from layercheck.integrations.lambda_functions import LambdaFunctions
 from layercheck.logic.audit_scope import in_scope
-from layercheck.errors import RepositoryCheckError
-from layercheck.integrations.ecr import EcrRegistry
 from layercheck.logic.in_use import (
     SOURCE_ECS,
     SOURCE_LAMBDA,
@@ -121,7 +121,9 @@ def of_repository(
     digests: dict[str, str] = {}
     if tags:
         try:
-            digests = EcrRegistry(ecr).resolve_tags(registry.registry_id, registry.region, repository_name, tags).digests
+            digests = (
+                EcrRegistry(ecr).resolve_tags(registry.registry_id, registry.region, repository_name, tags).digests
+            )
         except RepositoryCheckError as error:
             raise CliError(f"Could not read the images of {repository_name}: {error.code}: {error.message}") from error
     held = set(digests.values()) | {ref.imageDigest for ref in references if ref.imageDigest}

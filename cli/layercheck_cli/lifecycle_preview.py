@@ -14,8 +14,8 @@ import botocore.session
 
 from layercheck.contracts import routes
 from layercheck.integrations.ecr_lifecycle import EcrLifecycle
-from layercheck.logic.lifecycle import POLL_SECONDS, PreviewClock, PreviewState, preview_lifecycle
 from layercheck.logic.in_use import RegistryRef
+from layercheck.logic.lifecycle import POLL_SECONDS, PreviewClock, PreviewState, preview_lifecycle
 from layercheck.logic.lifecycle_answer import preview_answer
 from layercheck_cli import api, in_use
 from layercheck_cli.errors import ApiError, CliError

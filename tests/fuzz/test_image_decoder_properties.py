@@ -27,7 +27,7 @@ from layercheck.logic.check import BatchAnswer
 from layercheck.logic.image_check import ImageCheckService
 from layercheck.logic.images import OCI_MANIFEST, FetchedManifest, ManifestAnswer
 from layercheck.logic.in_use import TagAnswer
-from layercheck.logic.layer_check import ImageWrite
+from layercheck.logic.verdict_merge import ImageObservation, ImageWrite, merge
 from layercheck.models.images_api import MAX_IMAGES_PER_CHECK, MAX_INVENTORY_URI_LENGTH
 from layercheck.models.stored import StoredImageVerdict, StoredItem
 from layercheck.models.verdicts import LayerAnswer, LayerFailure
@@ -119,16 +119,26 @@ class FakeRegistry:
 
 @dataclass
 class MemoryStore:
-    """The results table's two write ports; remembers which image verdicts were stored."""
+    """The results table's write ports (layer verdicts, image verdicts merged as the table merges them) and the known
+    verdicts port; remembers which image verdicts were stored."""
 
     image_digests: set[str] = field(default_factory=set)
+    stored: set[tuple[str, str]] = field(default_factory=set)  # (repository, digest)
 
     def put_verdicts(self, items: Sequence[StoredItem]) -> int:
         return len(items)
 
-    def put_image_verdicts(self, verdicts: Sequence[StoredImageVerdict], **keep: bool) -> list[ImageWrite]:
-        self.image_digests.update(verdict.imageDigest for verdict in verdicts)
-        return [ImageWrite(stored=True) for _ in verdicts]
+    def write_images(self, observations: Sequence[ImageObservation], *, stage_changes: bool = True) -> list[ImageWrite]:
+        for verdict in (o.verdict for o in observations if o.verdict.imageDigest is not None):
+            self.image_digests.add(str(verdict.imageDigest))
+            self.stored.add((verdict.repositoryName, str(verdict.imageDigest)))
+        return [ImageWrite(merge(None, observation, stage_changes=stage_changes)) for observation in observations]
+
+    def clear_sent(self, verdict: StoredImageVerdict, change_ids: Sequence[str]) -> None:
+        return None
+
+    def has_verdict(self, registry_id: str, region: str, repository_name: str, reference: str) -> bool:
+        return (repository_name, reference) in self.stored
 
 
 # -- POST /images/checks ------------------------------------------------------------------------------------------
@@ -142,6 +152,7 @@ def images_over_fakes(aws_environment: dict[str, str], monkeypatch: pytest.Monke
     )
     monkeypatch.setattr("layercheck.doors.images_api.ecr_registry", lambda: registry)
     monkeypatch.setattr("layercheck.doors.images_api.image_check_service", lambda: service)
+    monkeypatch.setattr("layercheck.doors.images_api.image_verdict_writes", lambda: store)
     # Another Region of this account is read through the reader-role clients: the same fake stands in for them.
     monkeypatch.setattr("layercheck.doors.images_api.registry_adapter", lambda registry_id, region, own: registry)
     monkeypatch.setattr("layercheck.doors.images_api.image_check_service_for", lambda adapter, region: service)
@@ -252,10 +263,18 @@ def test_any_image_check_body_gets_a_200_or_a_mapped_4xx_and_stores_only_real_im
 
 @dataclass
 class MemoryInventory:
+    """The inventory store's port: counts what was put (the bounds see an empty inventory)."""
+
     entries: int = 0
 
     def put_entries(self, entries: Sequence[Any]) -> None:
         self.entries += len(entries)
+
+    def source_keys(self, source: str, registry_id: str, region: str) -> set[Any]:
+        return set()
+
+    def count_entries(self, registry_id: str, region: str) -> int:
+        return 0
 
 
 HOST = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
