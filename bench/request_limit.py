@@ -20,6 +20,7 @@ import json
 import resource
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from local.faultproxy import FaultPlan
@@ -59,6 +60,10 @@ class WorstCase:
     message: str
 
 
+# API Gateway's sample proxy event, shared with the tests (data only).
+SAMPLE_EVENTS = Path(__file__).resolve().parents[1] / "tests" / "events"
+
+
 def worst_cases() -> list[WorstCase]:
     from layercheck.models.api import MAX_LAYER_DIGESTS, MAX_PAIRS
 
@@ -81,7 +86,6 @@ def worst_case_response_bytes(case: WorstCase) -> int:
     from layercheck.handler import lambda_handler
     from layercheck.logic.layer_check import LayerCheckService
     from local.lambda_context import FakeLambdaContext
-    from tests.support import load_event
 
     class RefusingRegistry:
         def batch_check_layer_availability(self, registry_id: str, repository_name: str, digests: list[str]) -> Any:
@@ -97,7 +101,7 @@ def worst_case_response_bytes(case: WorstCase) -> int:
     door = vars(api)  # swap the door's service for the fake one, and back
     original, door["layer_check_service"] = door["layer_check_service"], lambda: service
     try:
-        event = load_event("api_gateway_rest_proxy.json")
+        event = json.loads((SAMPLE_EVENTS / "api_gateway_rest_proxy.json").read_text())
         event["body"] = json.dumps(
             {
                 "repositoryNames": [f"{i:03d}" + "a" * 253 for i in range(case.repositories)],

@@ -31,7 +31,7 @@ def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
 def build_app(*, context: dict[str, Any] | None = None, outdir: str | None = None) -> tuple[App, LayerCheckStack]:
     """The app and its central stack, configured by ``context`` (see :func:`cdk_json_context`) and the CLI's context.
 
-    The app also holds ``LayerCheckReader``, the member accounts' read-only role (issue 11), ready for
+    The app also holds ``LayerCheckReader``, the member accounts' read-only role, ready for
     ``cdk deploy LayerCheckReader`` or a StackSet from its template (docs/DEPLOY.md); it trusts ``centralAccountId``,
     or the account it is deployed to when that is unset. With ``auditRegions`` and the pull-time exclusions on, one
     ``<stackName>-PullTimeExclusions-<region>`` stack per audited Region registers the functions' roles there."""

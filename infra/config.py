@@ -152,7 +152,7 @@ class LayerCheckConfig(BaseModel):
     vpc_endpoint_ids: StringList = Field(default_factory=list, alias="vpcEndpointIds")
     waf_web_acl_arn: str = Field("", alias="wafWebAclArn", pattern=r"^(arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:.+)?$")
 
-    # Organization scale (issue 11): the registries the audit covers, AUDIT_ACCOUNTS x AUDIT_REGIONS, read through
+    # Organization scale: the registries the audit covers, AUDIT_ACCOUNTS x AUDIT_REGIONS, read through
     # the reader role in other accounts (the LayerCheckReader stack). Validated with the Lambda's own rules.
     audit_accounts: StringList = Field(default_factory=list, alias="auditAccounts")
     organization_unit_ids: StringList = Field(default_factory=list, alias="organizationUnitIds")
@@ -163,7 +163,7 @@ class LayerCheckConfig(BaseModel):
         env.DEFAULT_REPLICATION_GRACE_MINUTES, alias="replicationGraceMinutes", ge=0, le=7 * 24 * 60
     )
 
-    # Images in use and change events (issue 10).
+    # Images in use and change events.
     inventory_ttl_hours: int = Field(env.DEFAULT_INVENTORY_TTL_HOURS, alias="inventoryTtlHours", ge=1, le=24 * 365)
     event_bus_name: str = Field("", alias="eventBusName")
     push_recheck_seconds: int = Field(3, alias="pushRecheckSeconds", ge=0, le=30)

@@ -1,4 +1,4 @@
-"""Images in use in ``make demo`` (issue 10): an ECS service and a Lambda function run images, a Kubernetes cluster
+"""Images in use in ``make demo``: an ECS service and a Lambda function run images, a Kubernetes cluster
 reports one through ``POST /inventory``; the scheduled audit checks them first and names who runs each; ``GET
 /images?status=BROKEN`` lists the broken ones; "Image Verdict Changed" events reach an SQS queue that an EventBridge
 rule subscribed to the bus; a repair sends the recovery."""

@@ -1,4 +1,4 @@
-"""Organization scale in ``make demo`` (issue 11): one deployment audits two accounts × two Regions; the second
+"""Organization scale in ``make demo``: one deployment audits two accounts × two Regions; the second
 account is read through ``sts:AssumeRole`` (moto: assumed-role credentials act in the role's account); the home
 registry replicates ``team-e/`` to the other Region, where one copy is whole, one lacks a layer and one is absent."""
 

@@ -105,7 +105,7 @@ def seed_images(ecr: Any) -> SeededImages:
     )
 
 
-# -- images in use (issue 10): an ECS service on the broken monthly job by tag, a Lambda function on a whole image by
+# -- images in use: an ECS service on the broken monthly job by tag, a Lambda function on a whole image by
 # digest, and a Kubernetes cluster that reports the weekly job through POST /inventory --------------------------------
 
 ECS_CLUSTER = "prod"
@@ -158,7 +158,7 @@ def seed_workloads(ecr: Any, ecs: Any, lambda_client: Any, iam: Any) -> Workload
     )
 
 
-# -- two accounts x two Regions with replication (issue 11) ----------------------------------------------------------
+# -- two accounts x two Regions with replication ----------------------------------------------------------
 
 MEMBER_ACCOUNT = "111122223333"
 OTHER_REGION = "eu-west-1"

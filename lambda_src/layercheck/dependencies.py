@@ -196,7 +196,7 @@ def audit_queue() -> AuditQueue:
     return AuditQueue(queue_url, sqs_client())
 
 
-# -- the organization-wide audit (issue 11): clients and services per audited registry ------------------------------
+# -- the organization-wide audit: clients and services per audited registry ------------------------------
 
 
 def home_region() -> str:

@@ -1,4 +1,5 @@
-"""The one Lambda entry point. It tells the doors apart by the event's shape and hands the event to that door.
+"""The one entry point of both functions (the API and the worker run the same asset). It tells the doors apart by
+the event's shape and hands the event to that door.
 
 The doors are a table of (test, source, door). Each door is imported on first use, so an API cold start does not pay
 for the event and queue doors and back. The tests are explicit and disjoint: API Gateway's proxy event, an SQS batch,

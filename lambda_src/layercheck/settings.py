@@ -38,7 +38,7 @@ class Settings(BaseModel):
     # Right after a push ECR can be briefly inconsistent: a push check asks again about blobs ECR says it lacks, with
     # pauses adding up to at most this many seconds, before they make the image BROKEN (0: the first answer is final).
     push_recheck_seconds: float = Field(default=3, ge=0, le=30)
-    # -- organization scale (issue 11): logic/registries.py turns the two lists into the audited registries --
+    # -- organization scale: logic/registries.py turns the two lists into the audited registries --
     # Account ids, or "organization" (then optionally OU/root ids); empty: this account.
     audit_accounts: tuple[str, ...] = ()
     # Region names; empty: the function's own Region.
@@ -47,7 +47,7 @@ class Settings(BaseModel):
     # An image younger than this is not yet a MISSING replica (replication is asynchronous); 0: no grace.
     replication_grace_minutes: int = Field(default=env.DEFAULT_REPLICATION_GRACE_MINUTES, ge=0)
 
-    # -- images in use and change events (issue 10) --
+    # -- images in use and change events --
     # POST /inventory entries count as "in use" this long after their last report (a runtime that stops reporting
     # stops keeping its images in use).
     inventory_ttl_hours: int = Field(default=env.DEFAULT_INVENTORY_TTL_HOURS, ge=1, le=24 * 365)

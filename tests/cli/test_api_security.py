@@ -1,7 +1,7 @@
-"""``--api-url`` in a real account (issue 9 §7): no secret in ``--debug``, no signed request over plain HTTP to another
+"""``--api-url`` in a real account: no secret in ``--debug``, no signed request over plain HTTP to another
 host, TLS verified with the CA bundle the user configured, and a signature from one consistent set of credentials.
 Every test runs for both commands that call the API with a body: ``batch-check-layer-availability`` (POST /checks) and
-``check-image`` (POST /images/checks, issue 10 §1: "signed as batch-check-layer-availability --api-url is").
+``check-image`` (POST /images/checks: "signed as batch-check-layer-availability --api-url is").
 
 A tiny HTTPS server on 127.0.0.1 with a throw-away self-signed certificate stands in for API Gateway.
 """

@@ -1,4 +1,4 @@
-"""``--help`` reads as documentation (issue 12, points 8 and 9): an EXAMPLES section per command, required options
+"""``--help`` reads as documentation: an EXAMPLES section per command, required options
 marked, no Markdown backticks, and the exit-code difference between the single and the multi-repository forms."""
 
 from __future__ import annotations

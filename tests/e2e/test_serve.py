@@ -1,4 +1,4 @@
-"""``make serve`` as a new user meets it (issue 12, points 1, 2, 6 and 10): the banner's exports, pasted into a shell,
+"""``make serve`` as a new user meets it: the banner's exports, pasted into a shell,
 point ``layercheck`` at the local stack; the demo's images are there to check; each request is one access line; a
 taken port is one line naming LAYERCHECK_PORT."""
 
@@ -233,7 +233,7 @@ def _readme_console_block() -> list[tuple[str, str]]:
 
 
 def test_serve_readme_aws_parity_transcript_runs_as_written(served: Served, tmp_path: Path) -> None:
-    """Issue 12 §11: every line of the README's transcript can be pasted (no "…" in a digest) and prints what the README
+    """Every line of the README's transcript can be pasted (no "…" in a digest) and prints what the README
     shows, the AWS CLI v1 and layercheck byte for byte the same, against the stack make serve seeds."""
     env = _shell_with_exports(served, tmp_path)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # aws and layercheck of the venv

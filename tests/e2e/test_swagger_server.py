@@ -1,4 +1,4 @@
-"""Issue 12 over real HTTP: Swagger's "Try it out" reaches the API where the document is served, and ``curl -d``
+"""Over real HTTP: Swagger's "Try it out" reaches the API where the document is served, and ``curl -d``
 (form Content-Type) is read as the JSON it is."""
 
 from __future__ import annotations

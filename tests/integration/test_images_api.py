@@ -249,7 +249,7 @@ def test_broken_list_change_events_and_recovery_done_when(
     ecr: Any,
     change_events: Any,
 ) -> None:
-    """Issue 10 "Done when", the storage side: the broken list, one event per change, none on a repeat, recovery."""
+    """The storage side of images in use: the broken list, one event per change, none on a repeat, recovery."""
     everything = [
         {"repositoryName": "app", "imageTag": "v1"},
         {"repositoryName": "app", "imageTag": "v2"},

@@ -65,7 +65,7 @@ def run_audit(sqs: Any, queue_url: str) -> tuple[dict[str, Any], Any]:
     return started, drain_queue(lambda_handler, sqs, queue_url)
 
 
-# -- issue 10: images in use ---------------------------------------------------------------------------------------
+# -- images in use ---------------------------------------------------------------------------------------
 
 
 def test_an_audit_checks_the_images_in_use_whatever_the_scope_and_names_their_users(
@@ -167,7 +167,7 @@ def test_a_repository_item_reads_the_references_its_registrys_audit_stored(ecr: 
     assert references == [InUseReference(imageDigest=digest, usedBy=UsedBy(kind="inventory", id="onprem"))]
 
 
-# -- issue 11: accounts, Regions, replicas --------------------------------------------------------------------------
+# -- accounts, Regions, replicas --------------------------------------------------------------------------
 
 
 def _refuse_role_of(monkeypatch: pytest.MonkeyPatch, account: str) -> None:

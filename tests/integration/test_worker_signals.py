@@ -1,5 +1,5 @@
 """What the worker doors (push, audit queue) must never drop silently: change events EventBridge did not take, and
-images in use that can no longer be pulled (issue 10 §3/§4 review findings)."""
+images in use that can no longer be pulled ."""
 
 from __future__ import annotations
 

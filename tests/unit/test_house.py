@@ -3,11 +3,15 @@
 - No import circle between our modules, counting imports inside functions too (only ``if TYPE_CHECKING:`` imports,
   which never run, are left out): a circle is how a composition root ends up reaching back into a door.
 - No module over 350 lines outside the tests.
+- The layers point one way: pure logic imports no integration, door or composition root; models import no logic,
+  integration or door; nothing outside ``tests/`` imports ``tests``.
+- Code, docs and tests describe the project as it is: no work-item numbers, no planning notes.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,3 +141,84 @@ def test_no_module_is_longer_than_350_lines(module: str) -> None:
     path = _modules()[module]
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_MODULE_LINES, f"{path.relative_to(REPO_ROOT)} has {lines} lines"
+
+
+# What each layer must not import (prefixes of module names).
+LAYER_RULES = {
+    "layercheck.logic": (
+        "layercheck.integrations",
+        "layercheck.doors",
+        "layercheck.dependencies",
+        "layercheck.registry_services",
+        "layercheck.handler",
+        "layercheck.observability",
+    ),
+    "layercheck.models": ("layercheck.logic", "layercheck.integrations", "layercheck.doors", "layercheck.dependencies"),
+}
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    found = []
+    for module, imports in sorted(graph.items()):
+        for layer, forbidden in LAYER_RULES.items():
+            if module == layer or module.startswith(f"{layer}."):
+                found += [f"{module} imports {name}" for name in sorted(imports) if name.startswith(forbidden)]
+        found += [f"{module} imports {name}" for name in sorted(imports) if name.split(".")[0] == "tests"]
+    return found
+
+
+def test_layer_rule_finds_logic_reaching_an_integration() -> None:
+    graph = {"layercheck.logic.audit": {"layercheck.integrations.ecr"}, "layercheck.models.api": set()}
+    assert layer_violations(graph) == ["layercheck.logic.audit imports layercheck.integrations.ecr"]
+
+
+def test_the_layers_point_one_way() -> None:
+    graph = import_graph()
+    graph |= {name: imports for name, imports in _test_support_imports().items() if not name.startswith("tests")}
+    assert layer_violations(graph) == []
+
+
+def _test_support_imports() -> dict[str, set[str]]:
+    """Imports of ``tests`` from our packages (the import graph above only holds our packages' modules)."""
+    found: dict[str, set[str]] = {}
+    for module, path in _modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = set(_imported_names(tree, module, path.name == "__init__.py"))
+        found[module] = {name for name in names if name == "tests" or name.startswith("tests.")}
+    return found
+
+
+# A work item's number or a plan's phase, as they read in prose: "issue 11", "(issue 9 §7)", "phase B", "Wiring (phase".
+PLANNING_NOTE = re.compile(r"\bissue \d+|\bphase [A-D]\b|Wiring \(phase|\bTODO\b|\bFIXME\b", re.IGNORECASE)
+TEXT_SUFFIXES = {".py", ".md", ".toml", ".txt", ".json", ".yml", ".yaml", ".sh", ".cfg"}
+SKIPPED_PARTS = {".venv", ".venv-checkov", "node_modules", "cdk.out", ".git", "__pycache__", ".pytest_cache"}
+
+
+def _text_files() -> Iterator[Path]:
+    for path in sorted(REPO_ROOT.rglob("*")):
+        relative = path.relative_to(REPO_ROOT)
+        if SKIPPED_PARTS & set(relative.parts) or not path.is_file():
+            continue
+        if path.suffix in TEXT_SUFFIXES or path.name in {"Makefile", "run"}:
+            yield path
+
+
+def planning_notes(text: str) -> list[str]:
+    return [match.group(0) for match in PLANNING_NOTE.finditer(text)]
+
+
+def test_planning_note_rule_finds_a_work_item_number() -> None:
+    assert planning_notes("Organization scale (issue 11): the registries") == ["issue 11"]
+    assert planning_notes("Wiring (phase B): the root builds it") == ["Wiring (phase"]
+    assert planning_notes("ECR's ImageNotFoundException: a tissue 4 digest") == []
+
+
+def test_code_docs_and_tests_carry_no_work_item_numbers_nor_planning_notes() -> None:
+    found = {}
+    for path in _text_files():
+        if path == Path(__file__).resolve():
+            continue
+        notes = planning_notes(path.read_text(encoding="utf-8", errors="replace"))
+        if notes:
+            found[str(path.relative_to(REPO_ROOT))] = notes
+    assert found == {}

@@ -14,7 +14,7 @@ from layercheck.logic.image_uris import MAX_URI_LENGTH, ImageUri, UnparsedUri, p
 
 DIGEST = "sha256:" + "ab" * 32
 HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
-# Issue 9's bar for every decoder of client input: at least 1,000 generated inputs (each property 1-15 s).
+# The bar for every decoder of client input: at least 1,000 generated inputs (each property 1-15 s).
 EXAMPLES = settings(max_examples=1000, deadline=None)
 
 

@@ -1,4 +1,4 @@
-"""The organization-scale settings (issue 11) read from the Lambda's environment, with their defaults and checks."""
+"""The organization-scale settings read from the Lambda's environment, with their defaults and checks."""
 
 from __future__ import annotations
 

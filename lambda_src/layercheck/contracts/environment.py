@@ -21,11 +21,11 @@ READER_EXTERNAL_ID = "READER_EXTERNAL_ID"
 REPLICATION_GRACE_MINUTES = "REPLICATION_GRACE_MINUTES"
 INVENTORY_TTL_HOURS = "INVENTORY_TTL_HOURS"
 REGISTRY_IDS = "REGISTRY_IDS"
-# Values of the organization-scale variables (issue 11), shared with the stack's context validation.
+# Values of the organization-scale variables, shared with the stack's context validation.
 AUDIT_ACCOUNTS_ORGANIZATION = "organization"  # AUDIT_ACCOUNTS=organization[,<ou-or-root-id>...]
 DEFAULT_READER_ROLE_NAME = "LayerCheckReader"
 DEFAULT_REPLICATION_GRACE_MINUTES = 60
-# POST /inventory entries stop counting as "in use" this long after their last report (issue 10).
+# POST /inventory entries stop counting as "in use" this long after their last report.
 DEFAULT_INVENTORY_TTL_HOURS = 48
 # Verdicts: how long a push check may spend asking ECR again about blobs it said it lacks (0 turns it off).
 PUSH_RECHECK_SECONDS = "PUSH_RECHECK_SECONDS"

@@ -28,7 +28,7 @@ ECR_REGISTRY_HOST_PATTERN = (
 # whose separator "#" it therefore cannot contain. "eks:prod-cluster", "k8s/prod", "on-prem.build-farm".
 INVENTORY_SOURCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
 
-# -- organization scale (issue 11): the audit's accounts and Regions, the reader role ------------------------------
+# -- organization scale: the audit's accounts and Regions, the reader role ------------------------------
 # REGION_PATTERN (above) names the Regions of AUDIT_REGIONS too.
 # IAM role names: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
 IAM_ROLE_NAME_PATTERN = r"^[\w+=,.@-]{1,64}$"

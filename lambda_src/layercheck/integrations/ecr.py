@@ -75,8 +75,9 @@ def translate_error(error: ClientError | BotoCoreError) -> RepositoryCheckError:
 class EcrRegistry:
     """Implements ``LayerAvailabilityPort``, ``ManifestPort`` and ``CatalogPort`` over one shared ECR client.
 
-    Every call takes a token from the one rate limiter first: the function's whole ECR call rate stays under the
-    configured ceiling, whichever door is busy.
+    Every call takes a token from the registry's rate limiter first (registry_services keeps one per registry and
+    container): the function's ECR call rate to that registry stays under the configured ceiling, whichever door is
+    busy.
     """
 
     def __init__(

@@ -5,7 +5,7 @@ Per cluster: ListServices → DescribeServices (10 per call) → DescribeTaskDef
 (a revision never changes, so a service's old and new deployments and services sharing one cost one call each), and
 ListTasks (RUNNING) → DescribeTasks (100 per call) for the digest ECS resolved when each container started.
 
-Wiring (phase B): ``dependencies`` builds ``EcsInventory(ecs_client)`` per audited account and Region (the reader
+``registry_services`` builds ``EcsInventory(ecs_client)`` per audited account and Region (the reader
 role's credentials in another account). IAM (check each row against the Service Authorization Reference when writing
 the policy): ecs:ListClusters and ecs:DescribeTaskDefinition support no resource type (``*``, with a cdk-nag reason);
 ecs:ListServices and ecs:ListTasks take ``*`` narrowed by the ``ecs:cluster`` condition key;

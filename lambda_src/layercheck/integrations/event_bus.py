@@ -7,7 +7,7 @@ or lost with a whole call that botocore's own retries could not get through, is 
 code: nothing is dropped silently, and nothing here raises for it, so a caller that already stored its verdicts
 keeps them.
 
-Wiring (phase B): ``dependencies.event_bus()`` builds ``EventBus(settings.event_bus_name)`` once per container (only
+``dependencies.event_bus()`` builds ``EventBus(settings.event_bus_name)`` once per container (only
 when ``EVENT_BUS_NAME`` is set); IAM: events:PutEvents on ``arn:<partition>:events:<region>:<account>:event-bus/<name>``
 (``bus.grant_put_events_to(function)`` in CDK).
 """

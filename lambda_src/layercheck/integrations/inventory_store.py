@@ -4,7 +4,7 @@ for the audit (``logic.in_use.InventoryPort``).
 DynamoDB's TTL deletes an expired item some time after ``expiresAt`` (typically within days, not at the second), so
 reads skip expired entries themselves: a runtime that stopped reporting stops counting after ``INVENTORY_TTL_HOURS``.
 
-Wiring (phase B): ``dependencies.inventory_store()`` builds ``InventoryStore(settings.results_table_name,
+``dependencies.inventory_store()`` builds ``InventoryStore(settings.results_table_name,
 dynamodb_client())`` once per container; IAM: dynamodb:BatchWriteItem and dynamodb:Query on the results table, which
 the function already holds.
 """

@@ -7,7 +7,7 @@ function runs even after its tag moved). Besides ``$LATEST``, each version an al
 ``function:live``; a rollback points the alias back), so ListAliases is read per image function and each aliased
 version's GetFunction names that version's image. Versions no alias names are not counted.
 
-Wiring (phase B): ``dependencies`` builds ``LambdaFunctions(lambda_client)`` per audited account and Region; IAM:
+``registry_services`` builds ``LambdaFunctions(lambda_client)`` per audited account and Region; IAM:
 lambda:ListFunctions on ``*`` (Lambda allows no narrower resource), lambda:GetFunction and lambda:ListAliases on
 ``arn:<partition>:lambda:<region>:<account>:function:*`` (and ``function:*:*`` for qualified calls).
 """

@@ -3,7 +3,7 @@
 Implements ``logic.registries.OrganizationsPort``. Organizations answers only its management account and delegated
 administrators; its errors become ``OrganizationsUnavailableError`` here, once.
 
-Wiring (phase B): the composition root keeps one ``OrganizationsAccounts()`` per container, built only when
+The composition root keeps one ``OrganizationsAccounts()`` per container, built only when
 ``AUDIT_ACCOUNTS`` starts with ``organization``; the central stack grants ``organizations:ListAccounts``,
 ``ListAccountsForParent`` and ``ListChildren`` (infra/constructs/reader_access.py ``organizations_statement``).
 """

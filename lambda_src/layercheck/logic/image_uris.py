@@ -8,7 +8,7 @@ A URI with a tag and a digest is pulled by digest (the tag is informational), as
 
 ``parse_image_uri`` never raises: any text gives an ``ImageUri`` or an ``UnparsedUri`` with the reason, which
 POST /inventory lists in ``ignored``. Used by ``logic.inventory`` (reported URIs), ``logic.in_use`` (ECS container
-images, Lambda ``ImageUri``/``ResolvedImageUri``) and, in phase B, the CLI's ``check-image <uri>``.
+images, Lambda ``ImageUri``/``ResolvedImageUri``) and the CLI's ``check-image <uri>``.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ them, nested OUs included (``organization,ou-ab12-cdef3456``: ``ListAccountsForP
 is this account. ``AUDIT_REGIONS`` is a list of Region names; unset, the function's own Region. Pure logic over an
 ``OrganizationsPort`` (integrations/organizations.py implements it).
 
-Wiring (phase B):
-- settings.py reads the raw lists (``audit_accounts``, ``audit_regions``); the schedule door's audit start calls
+How it is used:
+- settings.py reads the raw lists (``audit_accounts``, ``audit_regions``); the registry audit (logic/org_audit.py) calls
   ``audit_registries(parse_account_selection(settings.audit_accounts), parse_regions(settings.audit_regions,
   home_region=os.environ["AWS_REGION"]), own_account=account_of(context.invoked_function_arn),
   organizations=OrganizationsAccounts())`` and fans out one work item per (registry, repository): each work item

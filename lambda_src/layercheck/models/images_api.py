@@ -4,15 +4,9 @@ POST /inventory. The single source of their validation and of their OpenAPI sche
 Validation errors name the entry and the field (``images.3.imageTag``, ``images.3`` for "exactly one of imageTag and
 imageDigest", ``status``): the API door's RequestValidationError handler turns pydantic's ``loc`` into ``field``.
 
-Wiring (phase B), in ``doors/api.py``:
-- ``POST /images/checks``: ``request: Annotated[ImageCheckRequest, Body()]`` → the image check service (``source``
-  ``api``) → ``ImageCheckResponse`` (verdicts in request order, ``ImageCheckSummary.of(verdicts)``). A ``registryId``
-  outside ``REGISTRY_IDS`` is a 403 as for POST /checks.
-- ``GET /images``: query parameters ``status``, ``registryId``, ``region``, ``repositoryName``, ``limit``,
-  ``nextToken`` (contracts/routes.py names) validated by ``ImagesQuery.model_validate`` → ``ImagesResponse``.
-  Add ``("GET", routes.IMAGES, ImagesQuery.QUERY_PARAMETERS)`` and the two POST routes to ``routes.ROUTES``.
-- ``POST /inventory``: ``request: Annotated[InventoryRequest, Body()]`` → ``logic.inventory.inventory_entries`` →
-  ``InventoryStore.put_entries`` → ``InventoryResponse``.
+doors/images_api.py serves them: ``POST /images/checks`` (the image check service, ``source`` ``api``; verdicts in
+request order), ``GET /images`` (query parameters named in contracts/routes.py) and ``POST /inventory``
+(``logic.inventory.inventory_entries`` → ``InventoryStore.put_entries``).
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ class StoredImageVerdict(StoredVerdict):
     checkId: str | None = Field(default=None, exclude_if=_absent)  # the push event's id or the audit's id
     # Who runs the image (ECS services and tasks, Lambda functions, inventory sources); none when nobody does.
     usedBy: list[UsedBy] = Field(default_factory=list, exclude_if=_empty)
-    # One entry per replication destination of the image's repository (issue 11); none without replication.
+    # One entry per replication destination of the image's repository; none without replication.
     replicas: list[Replica] = Field(default_factory=list, exclude_if=_empty)
     # How many tags / digests the lists above leave out beyond MAX_LISTED (absent when none).
     imageTagsOmitted: int = Field(default=0, exclude_if=_empty)
