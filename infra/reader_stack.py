@@ -99,35 +99,7 @@ class LayerCheckReaderStack(Stack):
             synthesizer=kwargs.pop("synthesizer", None) or BootstraplessSynthesizer(),
             **kwargs,
         )
-        central_account = CfnParameter(
-            self,
-            "CentralAccountId",
-            type="String",
-            allowed_pattern=r"^(\d{12})?$",
-            description="The account of the central layercheck deployment whose function roles may assume the role "
-            "(empty: this account)",
-            default=config.central_account_id,
-        )
-        central_account_given = CfnCondition(
-            self,
-            "CentralAccountGiven",
-            expression=Fn.condition_not(Fn.condition_equals(central_account.value_as_string, "")),
-        )
-        trusted_account = Fn.condition_if(
-            central_account_given.logical_id, central_account.value_as_string, Aws.ACCOUNT_ID
-        ).to_string()
-        create_role = CfnParameter(
-            self,
-            "CreateRole",
-            type="String",
-            allowed_values=["true", "false"],
-            default="true",
-            description="false in every Region but one: IAM roles are global, pull-time exclusions are per Region",
-        )
-        creates_role = CfnCondition(
-            self, "CreatesRole", expression=Fn.condition_equals(create_role.value_as_string, "true")
-        )
-
+        trusted_account, creates_role = self._parameters(config)
         self.role = iam.Role(
             self,
             "Role",
@@ -161,6 +133,39 @@ class LayerCheckReaderStack(Stack):
                 principal_arn=Fn.condition_if(creates_role.logical_id, self.role.role_arn, role_arn).to_string(),
             )
         CfnOutput(self, "ReaderRoleArn", value=role_arn, description="The role the central audit assumes")
+
+    def _parameters(self, config: ReaderConfig) -> tuple[str, CfnCondition]:
+        """The stack's two parameters: the central account it trusts (empty: this account), and whether this Region's
+        instance creates the role (IAM roles are global)."""
+        central_account = CfnParameter(
+            self,
+            "CentralAccountId",
+            type="String",
+            allowed_pattern=r"^(\d{12})?$",
+            description="The account of the central layercheck deployment whose function roles may assume the role "
+            "(empty: this account)",
+            default=config.central_account_id,
+        )
+        central_account_given = CfnCondition(
+            self,
+            "CentralAccountGiven",
+            expression=Fn.condition_not(Fn.condition_equals(central_account.value_as_string, "")),
+        )
+        trusted_account = Fn.condition_if(
+            central_account_given.logical_id, central_account.value_as_string, Aws.ACCOUNT_ID
+        ).to_string()
+        create_role = CfnParameter(
+            self,
+            "CreateRole",
+            type="String",
+            allowed_values=["true", "false"],
+            default="true",
+            description="false in every Region but one: IAM roles are global, pull-time exclusions are per Region",
+        )
+        creates_role = CfnCondition(
+            self, "CreatesRole", expression=Fn.condition_equals(create_role.value_as_string, "true")
+        )
+        return trusted_account, creates_role
 
     @staticmethod
     def _trusted_principal(config: ReaderConfig, central_account: str) -> iam.IPrincipal:

@@ -126,16 +126,7 @@ class CheckApi(Construct):
                 data_trace_enabled=False,
             ),
         )
-        # Every route the function's resolver serves, with every query parameter it reads (declared, all optional:
-        # documentation for API Gateway's console and exports, not validation).
-        for method, path, query in ROUTES:
-            resource = self.api.root.resource_for_path(path)
-            resource.add_method(
-                method,
-                authorization_type=apigw.AuthorizationType.IAM,
-                request_parameters={f"method.request.querystring.{name}": False for name in query} or None,
-            )
-
+        self._add_routes()
         if config.waf_web_acl_arn:
             wafv2.CfnWebACLAssociation(
                 self,
@@ -144,6 +135,17 @@ class CheckApi(Construct):
                 web_acl_arn=config.waf_web_acl_arn,
             )
         self._acknowledge(config)
+
+    def _add_routes(self) -> None:
+        """Every route the function's resolver serves, with every query parameter it reads (declared, all optional:
+        documentation for API Gateway's console and exports, not validation)."""
+        for method, path, query in ROUTES:
+            resource = self.api.root.resource_for_path(path)
+            resource.add_method(
+                method,
+                authorization_type=apigw.AuthorizationType.IAM,
+                request_parameters={f"method.request.querystring.{name}": False for name in query} or None,
+            )
 
     def _acknowledge(self, config: LayerCheckConfig) -> None:
         findings = {
