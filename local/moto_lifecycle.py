@@ -30,7 +30,6 @@ from local.lifecycle_rules import LifecyclePolicyError, Marked, StoredImage, eva
 
 START_ACTION = "start_lifecycle_policy_preview"
 GET_ACTION = "get_lifecycle_policy_preview"
-ACTION_METHODS = (START_ACTION, GET_ACTION)
 
 
 class LifecyclePolicyPreviewInProgressException(ServiceException):

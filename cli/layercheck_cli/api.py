@@ -114,11 +114,6 @@ def check_request_body(
     return body
 
 
-def build_check_request(url: str, body: dict[str, Any], credentials: Credentials | None, region: str) -> AWSRequest:
-    """The request as sent: JSON body, signed with SigV4 when ``credentials`` are given (``--no-sign-request`` not)."""
-    return build_request("POST", url, body, credentials, region)
-
-
 def build_request(
     method: str, url: str, body: dict[str, Any] | None, credentials: Credentials | None, region: str
 ) -> AWSRequest:

@@ -15,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from layercheck_cli.errors import CliError
-from layercheck_cli.session import ConnectionOptions, make_client, region_of
+from layercheck_cli.session import ConnectionOptions, make_client
 
 LOG = logging.getLogger(__name__)
 
@@ -56,16 +56,6 @@ def require_credentials(session: botocore.session.Session, options: ConnectionOp
     """Fail before any call when nothing is signed with (``--no-sign-request`` needs none)."""
     if options.sign_request and session.get_credentials() is None:
         raise CredentialsMissingError()
-
-
-def require_region(session: botocore.session.Session, options: ConnectionOptions) -> str:
-    region = region_of(session, options)
-    if not region:
-        raise CliError(
-            "You must specify a region: --region, AWS_DEFAULT_REGION (or AWS_REGION), or the profile's region "
-            "(aws configure). ECR registries are per Region: layercheck reads the one you name."
-        )
-    return region
 
 
 def is_unreachable(error: BaseException) -> bool:

@@ -91,15 +91,6 @@ def short_digest(digest: str | None) -> str:
     return digest if len(digest) <= 16 else f"{digest[:11]}…{digest[-4:]}"
 
 
-def image_label(verdict: Mapping[str, Any]) -> str:
-    """``repository:tag`` (the first tag), ``repository@sha256:…`` for an untagged image."""
-    repository = str(verdict.get("repositoryName", ""))
-    tags = verdict.get("imageTags") or []
-    if tags:
-        return f"{repository}:{tags[0]}"
-    return f"{repository}@{short_digest(verdict.get('imageDigest'))}"
-
-
 def tags_text(verdict: Mapping[str, Any]) -> str:
     tags = [str(tag) for tag in verdict.get("imageTags") or []]
     omitted = int(verdict.get("imageTagsOmitted") or 0)

@@ -57,11 +57,6 @@ def image_sort_key(reference: str) -> str:
     return f"{IMAGE_SORT_PREFIX}{reference}"
 
 
-def legacy_partition_key(registry_id: str, repository_name: str) -> str:
-    """The key of items written before verdicts carried a Region (read by the migration only)."""
-    return KEY_SEPARATOR.join((registry_id, repository_name))
-
-
 def image_key(registry_id: str, region: str, repository_name: str, image_digest: str) -> str:
     return KEY_SEPARATOR.join((registry_id, region, repository_name, image_digest))
 

@@ -97,10 +97,6 @@ class ImageUpdate:
     pending: tuple[PendingChange, ...] = ()
     dropped: tuple[str, ...] = ()  # waiting changes folded into ``change`` (removed from the item with the write)
 
-    @property
-    def findings_written(self) -> bool:
-        return FINDINGS in self.groups
-
 
 def _not_older(ours: str | None, stored: str | None) -> bool:
     """Ours replaces the stored group unless the stored one was observed later (a time absent is the oldest)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Annotated, Literal, NamedTuple
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,15 +68,6 @@ def ordered_users(users: Iterable[UsedBy]) -> list[UsedBy]:
     """Each user once, discovered workloads (ECS, Lambda) first, then reported ones, each group in first-seen order."""
     unique = list(dict.fromkeys(users))
     return [user for user in unique if user.is_discovered] + [user for user in unique if not user.is_discovered]
-
-
-class InUseImage(NamedTuple):
-    """An image in use, by digest: the key of ``logic.in_use.discover_in_use``'s answer."""
-
-    registryId: str
-    region: str
-    repositoryName: str
-    imageDigest: str
 
 
 class InventoryEntry(BaseModel):
