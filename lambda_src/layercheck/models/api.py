@@ -7,7 +7,8 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from layercheck.contracts.patterns import REGION_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
+from layercheck.contracts.patterns import REGION_PATTERN, REGISTRY_ID_PATTERN
+from layercheck.models.identifiers import RepositoryName
 from layercheck.models.stored import StoredImageVerdict, StoredLayerVerdict
 from layercheck.models.verdicts import CheckSummary, RepositoryResult
 
@@ -22,7 +23,6 @@ MAX_PAIRS = 10_000
 MAX_DIGEST_LENGTH = 135
 DIGEST_TEXT_PATTERN = r"^[A-Za-z0-9:+._=-]+$"
 
-RepositoryName = Annotated[str, Field(min_length=2, max_length=256, pattern=REPOSITORY_NAME_PATTERN)]
 LayerDigestText = Annotated[str, Field(min_length=1, max_length=MAX_DIGEST_LENGTH, pattern=DIGEST_TEXT_PATTERN)]
 
 

@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from layercheck.contracts.patterns import DIGEST_PATTERN, REGION_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_PREFIX_PATTERN
-from layercheck.models.api import RepositoryName
+from layercheck.contracts.patterns import REGISTRY_ID_PATTERN, REPOSITORY_PREFIX_PATTERN
 from layercheck.models.bounds import MAX_USED_BY_BYTES, bounded_list
+from layercheck.models.identifiers import Digest, Region, RepositoryName
 from layercheck.models.in_use import UsedBy
 
 # BatchGetImage takes at most 100 image ids per call, so a slice of 100 images is fetched in one call (plus one per
@@ -25,8 +25,6 @@ MAX_WORK_ITEM_BYTES = 256 * 1024
 WORK_ITEM_IMAGES_BUDGET_BYTES = 224 * 1024
 
 
-Digest = Annotated[str, Field(pattern=DIGEST_PATTERN)]
-Region = Annotated[str, Field(pattern=REGION_PATTERN)]
 RepositoryPrefix = Annotated[str, Field(min_length=1, max_length=256, pattern=REPOSITORY_PREFIX_PATTERN)]
 
 

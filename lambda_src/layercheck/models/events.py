@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
 from pydantic import BaseModel, ConfigDict, Field, Json
 
-from layercheck.models.api import RepositoryName
-from layercheck.models.audit import AuditScopeInput, AuditWorkItem, Digest
+from layercheck.models.audit import AuditScopeInput, AuditWorkItem
+from layercheck.models.identifiers import Digest, RepositoryName
 
 # EventBridge event ids are UUIDs; an input transformer's <aws.events.event.id> puts one in the constant input.
 EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9-]+$")]

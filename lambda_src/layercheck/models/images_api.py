@@ -20,13 +20,10 @@ from pydantic_core import PydanticCustomError
 
 from layercheck.contracts import routes
 from layercheck.contracts.patterns import (
-    DIGEST_PATTERN,
-    IMAGE_TAG_PATTERN,
     INVENTORY_SOURCE_PATTERN,
-    REGION_PATTERN,
-    REGISTRY_ID_PATTERN,
-    REPOSITORY_NAME_PATTERN,
 )
+from layercheck.models.identifiers import Digest as ImageDigest
+from layercheck.models.identifiers import ImageTag, Region, RegistryId, RepositoryName
 from layercheck.models.stored import ImageStatus, Source, StoredImageVerdict
 
 MAX_IMAGES_PER_CHECK = 100
@@ -46,11 +43,6 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 MAX_NEXT_TOKEN_LENGTH = 2048
 
-RegistryId = Annotated[str, Field(pattern=REGISTRY_ID_PATTERN)]
-Region = Annotated[str, Field(pattern=REGION_PATTERN)]
-RepositoryName = Annotated[str, Field(min_length=2, max_length=256, pattern=REPOSITORY_NAME_PATTERN)]
-ImageTag = Annotated[str, Field(min_length=1, max_length=300, pattern=IMAGE_TAG_PATTERN)]
-ImageDigest = Annotated[str, Field(pattern=DIGEST_PATTERN)]
 # GET /images?status=: the statuses the sparse status index holds (COMPLETE images are not in it).
 ListedStatus = Literal["BROKEN", "UNCHECKED", "ARCHIVED"]
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from layercheck.models.images_api import Region, RegistryId, RepositoryName
+from layercheck.models.identifiers import Region, RegistryId, RepositoryName
 from layercheck.models.in_use import UsedBy
 from layercheck.models.lifecycle import LifecycleAction
 
