@@ -128,6 +128,14 @@ class TransientCheckError(LayercheckError):
         self.codes = sorted(set(codes))
 
 
+def raise_if_transient(error: RepositoryCheckError, what: str) -> None:
+    """The one translation of an ECR error that may pass (throttling, 5xx, network) into ``TransientCheckError``
+    (``what``: the repository, or what was being read), so that the event or work item is tried again; any other
+    error is left to the caller."""
+    if is_transient(error.code):
+        raise TransientCheckError(what, [error.code]) from error
+
+
 class WorkItemsNotQueuedError(LayercheckError):
     """SQS refused some audit work items after every retry; ``failures`` maps each item's position to the reason."""
 

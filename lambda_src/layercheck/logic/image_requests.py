@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Protocol
 
 from layercheck.contracts import ecr_codes
-from layercheck.errors import RepositoryCheckError, TransientCheckError, is_transient
+from layercheck.errors import RepositoryCheckError, TransientCheckError, raise_if_transient
 from layercheck.logic.catalog import ImageDetail
 from layercheck.logic.check import DEADLINE_EXCEEDED_CODE
 from layercheck.logic.digests import unique_in_order
@@ -228,8 +228,7 @@ class RequestedImages:
         try:
             answer = self.lookup.resolve_tags(self.registry_id, self.region, repository_name, tags)
         except RepositoryCheckError as error:
-            if is_transient(error.code):
-                raise TransientCheckError(repository_name, [error.code]) from error
+            raise_if_transient(error, repository_name)
             return {}, {tag: (error.code, error.message) for tag in tags}
         missing = {
             tag: (code, f"{repository_name} holds no image tagged {tag}") for tag, code in answer.missing.items()
@@ -244,8 +243,7 @@ class RequestedImages:
             try:
                 detail = self.lookup.describe_image(self.registry_id, repository_name, digest)
             except RepositoryCheckError as error:
-                if is_transient(error.code):
-                    raise TransientCheckError(repository_name, [error.code]) from error
+                raise_if_transient(error, repository_name)
                 # Gone, or not ours to read (access denied ...): nothing ECR described is stored
                 return Absent(error.code, error.message, gone=error.code in ABSENT_CODES)
             if detail is None:

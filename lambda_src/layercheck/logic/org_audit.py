@@ -21,7 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from layercheck.errors import LayercheckError, RepositoryCheckError, TransientCheckError, is_transient
+from layercheck.errors import (
+    LayercheckError,
+    RepositoryCheckError,
+    raise_if_transient,
+)
 from layercheck.logic.audit import AuditService, RepositoryAudited
 from layercheck.logic.audit_scope import SEND_CHUNK, WorkQueuePort, in_scope
 from layercheck.logic.image_check import ImageCheckOutcome
@@ -252,8 +256,7 @@ class OrganizationAudit:
             unreadable = self.registries.unreadable(registry, error, registry_wide=False)
             if unreadable is not None:
                 return unreadable
-            if is_transient(error.code):
-                raise TransientCheckError(item.repositoryName, [error.code]) from error
+            raise_if_transient(error, item.repositoryName)
             return services.audit.audit_unlisted_repository(item, error)
 
     def audit_images(self, item: ImagesWorkItem) -> ImageCheckOutcome | RegistryUnreadable:
@@ -271,8 +274,7 @@ class OrganizationAudit:
         unreadable = self.registries.unreadable(registry, error, registry_wide=registry_wide)
         if unreadable is not None:
             return unreadable
-        if is_transient(error.code):
-            raise TransientCheckError(what, [error.code]) from error
+        raise_if_transient(error, what)
         raise error
 
 
