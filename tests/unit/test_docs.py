@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from layercheck.models.images_api import MAX_INVENTORY_IMAGES_PER_REGISTRY, MAX_INVENTORY_IMAGES_PER_SOURCE
+from layercheck.results_table_schema import GLOBAL_INDEXES, PENDING_CHANGES_ATTRIBUTE, VERSION_ATTRIBUTE
 from layercheck_cli.in_use import IAM_ACTIONS
 from layercheck_cli.main import parser
 
@@ -200,3 +202,15 @@ def test_readme_is_short_and_starts_with_what_a_newcomer_needs() -> None:
     for needed in ("make demo", "make test", "## Check my registry now", "pipx install", '"Statement"',
                    "layercheck audit", "**0**", "**1**", "**255**"):  # fmt: skip
         assert needed in top, needed
+
+
+def test_docs_state_the_inventory_bounds_and_table_indexes_the_code_has() -> None:
+    """The numbers and names the guides give are the code's own (models/images_api.py, results_table_schema.py)."""
+    api_guide = (ROOT / "docs" / "API.md").read_text()
+    deploy_guide = (ROOT / "docs" / "DEPLOY.md").read_text()
+
+    assert f"`MAX_INVENTORY_IMAGES_PER_SOURCE` ({MAX_INVENTORY_IMAGES_PER_SOURCE:,})" in api_guide
+    assert f"`MAX_INVENTORY_IMAGES_PER_REGISTRY` ({MAX_INVENTORY_IMAGES_PER_REGISTRY:,})" in api_guide
+    for name, _, _ in GLOBAL_INDEXES:
+        assert f"`{name}`" in api_guide and f"`{name}`" in deploy_guide, name
+    assert f"`{PENDING_CHANGES_ATTRIBUTE}`" in api_guide and f"`{VERSION_ATTRIBUTE}`" in api_guide
