@@ -220,16 +220,25 @@ README_CONSOLE_INTRO = "Measured against the local moto server of `make serve`"
 
 
 def _readme_console_block() -> list[tuple[str, str]]:
-    """docs/CLI.md's AWS-parity transcript as (command, expected output) pairs."""
+    """docs/CLI.md's transcripts against make serve, in order, as (command, expected output) pairs: every console block
+    from the AWS-parity one on (indented ones inside a list too), but the audit's, which needs its own scenario
+    (tests/e2e/test_docs_audit.py). A command continued with a backslash is one command."""
     text = CLI_GUIDE.read_text()
-    block = text[text.index(README_CONSOLE_INTRO) :].split("```console\n", 1)[1].split("\n```", 1)[0]
+    text = text[text.index(README_CONSOLE_INTRO) :]
     pairs: list[tuple[str, str]] = []
-    for line in block.splitlines():
-        if line.startswith("$ "):
-            pairs.append((line[2:], ""))
-        else:
-            command, output = pairs[-1]
-            pairs[-1] = (command, output + line + "\n")
+    for indent, body in re.findall(r"^( *)```console\n(.*?)^ *```", text, flags=re.MULTILINE | re.DOTALL):
+        lines = [line[len(indent) :] for line in body.splitlines()]
+        if lines[0].startswith("$ layercheck audit"):
+            continue
+        for line in lines:
+            if line.startswith("$ "):
+                pairs.append((line[2:], ""))
+            elif pairs[-1][0].endswith("\\") and not pairs[-1][1]:
+                command, _ = pairs[-1]
+                pairs[-1] = (command[:-1].rstrip() + " " + line.strip(), "")
+            else:
+                command, output = pairs[-1]
+                pairs[-1] = (command, output + line + "\n")
     return pairs
 
 
@@ -262,12 +271,13 @@ def test_serve_readme_defines_d1_as_the_seeded_layer_everywhere() -> None:
 README_LOCAL_INTRO = "Then, in the shell with those exports:"
 
 
-def test_serve_readme_local_commands_run_as_written(served: Served, tmp_path: Path) -> None:
-    """The README's "Run it locally" block, pasted line by line into a shell holding only the banner's exports:
-    every command runs, and exits as its comment says (1 only for the BROKEN image under --fail-on-missing)."""
-    text = README.read_text()
+@pytest.mark.parametrize("document", [README, ROOT / "docs" / "LOCAL.md"], ids=lambda path: path.name)
+def test_serve_readme_local_commands_run_as_written(served: Served, document: Path, tmp_path: Path) -> None:
+    """The "Run it locally" block (README, docs/LOCAL.md), pasted line by line into a shell holding only the banner's
+    exports: every command runs, and exits as its comment says (1 only for the BROKEN image under --fail-on-missing)."""
+    text = document.read_text()
     block = text[text.index(README_LOCAL_INTRO) :].split("```bash\n", 1)[1].split("\n```", 1)[0]
-    commands = block.splitlines()
+    commands = re.sub(r"\\\n\s*", " ", block).splitlines()  # a line continued with a backslash is one command
     script = "".join(f'{command}\necho "exit $?" >&2\n' for command in commands)
 
     completed = subprocess.run(
