@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from layercheck.logic.change_events import ImageVerdictChangedDetail
 from layercheck.models.images_api import MAX_INVENTORY_IMAGES_PER_REGISTRY, MAX_INVENTORY_IMAGES_PER_SOURCE
 from layercheck.results_table_schema import GLOBAL_INDEXES, PENDING_CHANGES_ATTRIBUTE, VERSION_ATTRIBUTE
 from layercheck_cli.in_use import IAM_ACTIONS
@@ -214,3 +215,17 @@ def test_docs_state_the_inventory_bounds_and_table_indexes_the_code_has() -> Non
     for name, _, _ in GLOBAL_INDEXES:
         assert f"`{name}`" in api_guide and f"`{name}`" in deploy_guide, name
     assert f"`{PENDING_CHANGES_ATTRIBUTE}`" in api_guide and f"`{VERSION_ATTRIBUTE}`" in api_guide
+
+
+@pytest.mark.parametrize("document", [README, ROOT / "docs" / "EVENTS.md"], ids=lambda path: path.name)
+def test_sample_change_event_has_every_field_of_the_contract(document: Path) -> None:
+    samples = [
+        json.loads(body)
+        for language, body in FENCE.findall(document.read_text())
+        if language == "json" and '"detail-type": "Image Verdict Changed"' in body
+    ]
+
+    assert samples, document.name
+    for sample in samples:
+        assert set(sample["detail"]) == set(ImageVerdictChangedDetail.model_fields), document.name
+        ImageVerdictChangedDetail.model_validate(sample["detail"])
