@@ -18,6 +18,7 @@ import pytest
 
 from layercheck.logic.change_events import ImageVerdictChangedDetail
 from layercheck.models.images_api import MAX_INVENTORY_IMAGES_PER_REGISTRY, MAX_INVENTORY_IMAGES_PER_SOURCE
+from layercheck.models.stored import StoredImageVerdict
 from layercheck.results_table_schema import GLOBAL_INDEXES, PENDING_CHANGES_ATTRIBUTE, VERSION_ATTRIBUTE
 from layercheck_cli.in_use import IAM_ACTIONS
 from layercheck_cli.main import parser
@@ -229,3 +230,15 @@ def test_sample_change_event_has_every_field_of_the_contract(document: Path) -> 
     for sample in samples:
         assert set(sample["detail"]) == set(ImageVerdictChangedDetail.model_fields), document.name
         ImageVerdictChangedDetail.model_validate(sample["detail"])
+
+
+def test_sample_stored_image_verdict_is_one_the_model_reads() -> None:
+    samples = [
+        json.loads(body)
+        for language, body in FENCE.findall((ROOT / "docs" / "API.md").read_text())
+        if language == "json" and body.startswith('{"registryId"') and '"itemType": "image"' in body
+    ]
+
+    assert len(samples) == 1
+    verdict = StoredImageVerdict.model_validate(samples[0])
+    assert verdict.observedAt and verdict.usedBy
