@@ -29,7 +29,7 @@ class Settings(BaseModel):
     # EventBridge retries a delivery for up to 24 hours (the target's maximum event age): a duplicate can only
     # arrive inside that window, so that is how long an event's or a work item's record must be remembered.
     idempotency_expires_seconds: int = Field(default=24 * 3600, ge=60)
-    # -- the API door's limits (README "API") --
+    # -- the API door's limits (docs/API.md) --
     # Registries the API may be asked to check; empty means this account only (the account in the function's ARN).
     registry_ids: tuple[Annotated[str, Field(pattern=REGISTRY_ID_PATTERN)], ...] = ()
     # API Gateway gives up after 29 s; no ECR call starts after this many seconds, so the answer still arrives.

@@ -19,6 +19,12 @@ def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "240")
 
 
+def _user_docs() -> str:
+    """The README and the command line's guide, whitespace folded (a phrase may wrap anywhere)."""
+    root = Path(__file__).resolve().parents[2]
+    return " ".join(" ".join((root / name).read_text().split()) for name in ("README.md", "docs/CLI.md"))
+
+
 def _help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     assert main([*argv, "--help"]) == EXIT_OK
     return capsys.readouterr().out
@@ -50,9 +56,9 @@ def test_top_level_help_has_no_backticks_and_lists_exit_codes(capsys: pytest.Cap
 
 def test_check_image_help_says_what_the_readme_says_about_its_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     """--fail-on-missing fails on BROKEN, MISSING and ARCHIVED, and an image not judged (UNCHECKED) is 255 with or
-    without it (tests/cli/test_check_image.py proves the behaviour); the help and the README say the same words."""
+    without it (tests/cli/test_check_image.py proves the behaviour); the help and the docs say the same words."""
     text = " ".join(_help(capsys, "check-image").split())
-    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    readme = _user_docs()
     gate = "xit 1 when an image is BROKEN, MISSING or ARCHIVED"
     unchecked = "255 when an image could not be judged (UNCHECKED"
 
@@ -93,8 +99,8 @@ def test_help_says_that_reading_a_manifest_is_a_pull_as_the_readme_does(
     """BatchGetImage with the caller's credentials sets lastRecordedPullTime, which sinceImagePulled lifecycle rules
     read: a user auditing a registry should know it (DESIGN.md, facts to build on)."""
     text = " ".join(_help(capsys, command).split())
-    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    readme = _user_docs()
 
     for words in ("BatchGetImage", "lastRecordedPullTime", "sinceImagePulled"):
         assert words in text
-    assert readme.count("which `sinceImagePulled` lifecycle rules read") >= 2
+    assert readme.count("which `sinceImagePulled` lifecycle rules read") >= 3  # README, audit and check-image

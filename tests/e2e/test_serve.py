@@ -215,26 +215,36 @@ def test_serve_exports_drive_check_image_and_list_images_through_the_api(served:
 
 
 README = ROOT / "README.md"
+CLI_GUIDE = ROOT / "docs" / "CLI.md"
 README_CONSOLE_INTRO = "Measured against the local moto server of `make serve`"
 
 
 def _readme_console_block() -> list[tuple[str, str]]:
-    """The README's AWS-parity transcript as (command, expected output) pairs."""
-    text = README.read_text()
-    block = text[text.index(README_CONSOLE_INTRO) :].split("```console\n", 1)[1].split("\n```", 1)[0]
+    """docs/CLI.md's transcripts against make serve, in order, as (command, expected output) pairs: every console block
+    from the AWS-parity one on (indented ones inside a list too), but the audit's, which needs its own scenario
+    (tests/e2e/test_docs_audit.py). A command continued with a backslash is one command."""
+    text = CLI_GUIDE.read_text()
+    text = text[text.index(README_CONSOLE_INTRO) :]
     pairs: list[tuple[str, str]] = []
-    for line in block.splitlines():
-        if line.startswith("$ "):
-            pairs.append((line[2:], ""))
-        else:
-            command, output = pairs[-1]
-            pairs[-1] = (command, output + line + "\n")
+    for indent, body in re.findall(r"^( *)```console\n(.*?)^ *```", text, flags=re.MULTILINE | re.DOTALL):
+        lines = [line[len(indent) :] for line in body.splitlines()]
+        if lines[0].startswith("$ layercheck audit"):
+            continue
+        for line in lines:
+            if line.startswith("$ "):
+                pairs.append((line[2:], ""))
+            elif pairs[-1][0].endswith("\\") and not pairs[-1][1]:
+                command, _ = pairs[-1]
+                pairs[-1] = (command[:-1].rstrip() + " " + line.strip(), "")
+            else:
+                command, output = pairs[-1]
+                pairs[-1] = (command, output + line + "\n")
     return pairs
 
 
 def test_serve_readme_aws_parity_transcript_runs_as_written(served: Served, tmp_path: Path) -> None:
-    """Every line of the README's transcript can be pasted (no "…" in a digest) and prints what the README
-    shows, the AWS CLI v1 and layercheck byte for byte the same, against the stack make serve seeds."""
+    """Every line of docs/CLI.md's transcript can be pasted (no "…" in a digest) and prints what the guide shows, the
+    AWS CLI v1 and layercheck byte for byte the same, against the stack make serve seeds."""
     env = _shell_with_exports(served, tmp_path)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # aws and layercheck of the venv
     pairs = _readme_console_block()
@@ -252,6 +262,36 @@ def test_serve_readme_aws_parity_transcript_runs_as_written(served: Served, tmp_
 
 
 def test_serve_readme_defines_d1_as_the_seeded_layer_everywhere() -> None:
-    definitions = set(re.findall(r"\bD1=(\S+)", README.read_text()))
+    texts = [README.read_text(), *(path.read_text() for path in sorted((ROOT / "docs").glob("*.md")))]
+    definitions = {digest for text in texts for digest in re.findall(r"\bD1=(\S+)", text)}
 
     assert definitions == {demo_request().layer_digests[0]}  # base-0 of platform/base, seeded by make serve
+
+
+README_LOCAL_INTRO = "Then, in the shell with those exports:"
+
+
+@pytest.mark.parametrize("document", [README, ROOT / "docs" / "LOCAL.md"], ids=lambda path: path.name)
+def test_serve_readme_local_commands_run_as_written(served: Served, document: Path, tmp_path: Path) -> None:
+    """The "Run it locally" block (README, docs/LOCAL.md), pasted line by line into a shell holding only the banner's
+    exports: every command runs, and exits as its comment says (1 only for the BROKEN image under --fail-on-missing)."""
+    text = document.read_text()
+    block = text[text.index(README_LOCAL_INTRO) :].split("```bash\n", 1)[1].split("\n```", 1)[0]
+    commands = re.sub(r"\\\n\s*", " ", block).splitlines()  # a line continued with a backslash is one command
+    script = "".join(f'{command}\necho "exit $?" >&2\n' for command in commands)
+
+    completed = subprocess.run(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env=_shell_with_exports(served, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+    codes = [int(code) for code in re.findall(r"^exit (\d+)$", completed.stderr, flags=re.MULTILINE)]
+    expected = [1 if "--fail-on-missing" in command else 0 for command in commands]
+    assert codes == expected, completed.stderr
+    assert '"status": "BROKEN"' in completed.stdout
+    assert (tmp_path / "report.html").is_file()

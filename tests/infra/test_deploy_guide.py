@@ -9,7 +9,7 @@ from typing import Any
 
 from infra.config import LayerCheckConfig
 from infra.reader_stack import ReaderConfig
-from layercheck.contracts import events
+from layercheck.contracts import events, routes
 from tests.infra.conftest import REPO_ROOT
 
 GUIDE = (REPO_ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
@@ -52,3 +52,24 @@ def test_example_rules_match_layerchecks_event_as_the_contract_names_it() -> Non
 def test_guide_names_the_bus_the_stack_creates() -> None:
     assert "`<stackName>-verdicts`" in _section("Change events")
     assert "`<stackName>-verdicts`" in _section("Configuration")
+
+
+def _caller_policies() -> list[dict[str, Any]]:
+    blocks = re.findall(r"```json\n(.*?)```", _section("Calling the API"), flags=re.DOTALL)
+    return [json.loads(block) for block in blocks]
+
+
+def _routes(policy: dict[str, Any]) -> set[str]:
+    resources = policy["Resource"] if isinstance(policy["Resource"], list) else [policy["Resource"]]
+    return {resource.split(":", 5)[5].split("/", 2)[2] for resource in resources}  # "<METHOD>/<path>"
+
+
+def test_caller_policies_grant_reading_checking_and_reporting_apart() -> None:
+    """Reporting (POST /inventory) is a privilege of its own: no example grants every route, and the one that grants
+    POST /inventory grants nothing else (routes as contracts/routes.py names them)."""
+    readers, checkers, reporters = (_routes(policy) for policy in _caller_policies())
+
+    assert readers == {f"GET{routes.RESULTS}", f"GET{routes.IMAGES}", f"GET{routes.SWAGGER}"}
+    assert checkers == {f"POST{routes.CHECKS}", f"POST{routes.IMAGE_CHECKS}", f"POST{routes.LIFECYCLE_PREVIEWS}"}
+    assert reporters == {f"POST{routes.INVENTORY}"}
+    assert "*" not in "".join(readers | checkers | reporters)

@@ -12,7 +12,7 @@ from layercheck.models.identifiers import RepositoryName
 from layercheck.models.stored import StoredImageVerdict, StoredLayerVerdict
 from layercheck.models.verdicts import CheckSummary, RepositoryResult
 
-# Request size limits. MAX_PAIRS (repositories × distinct digests) comes from a measurement, see README "Limits":
+# Request size limits. MAX_PAIRS (repositories × distinct digests) comes from a measurement, see docs/API.md "Limits":
 # it keeps the answer well inside API Gateway's 29-second integration timeout and Lambda's 6 MB response.
 MAX_REPOSITORIES = 100
 MAX_LAYER_DIGESTS = 1000
