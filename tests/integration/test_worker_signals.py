@@ -15,6 +15,7 @@ from layercheck.models.in_use import InventoryEntry
 from local.event_source import drain_queue
 from local.lambda_context import FakeLambdaContext
 from local.seed import OCI_LAYER, blob, create_repository, descriptor, push_image
+from tests.conftest import ApiEvent
 from tests.integration.event_support import prepare_event_doors, push_event
 from tests.integration.moto_ecr import serve_pull_through_cache_rules
 from tests.support import TABLE_NAME, emf_totals, load_event
@@ -123,6 +124,7 @@ def test_in_use_images_that_are_gone_are_missing_with_their_users_counted_and_lo
     monkeypatch: pytest.MonkeyPatch,
     capsys: Any,
     caplog: pytest.LogCaptureFixture,
+    api_event: ApiEvent,
 ) -> None:
     # Given an audit of team-a/ only, and workloads on: a tag ECR no longer holds, a digest deleted from its
     # repository, a digest in a repository deleted since, and a good image in a repository outside the prefixes
@@ -167,6 +169,15 @@ def test_in_use_images_that_are_gone_are_missing_with_their_users_counted_and_lo
     by_tag = verdicts[(REPOSITORY, "tag:rolled-back")]
     assert "imageDigest" not in by_tag and by_tag["imageTags"] == ["rolled-back"]
     assert by_tag["usedBy"] == [{**users[0], "tag": "rolled-back"}]
+    # and GET /images?status=MISSING lists the three, as the InUseImagesMissing alarm's description says
+    response = lambda_handler(api_event("GET", "/images", query={"status": "MISSING"}), FakeLambdaContext())
+    assert response["statusCode"] == 200, response["body"]
+    listed = json.loads(response["body"])["items"]
+    assert sorted((image["repositoryName"], image.get("imageDigest") or image["imageTags"][0]) for image in listed) == [
+        (REPOSITORY, "rolled-back"),
+        (REPOSITORY, GONE_DIGEST),
+        ("team-a/deleted", GONE_DIGEST),
+    ]
     # and the repository outside the prefixes is not checked, but said
     [outside] = _logged(caplog, "images in use outside the audit's repository prefixes")
     assert outside["repositories"] == ["other/tool"]

@@ -4,7 +4,7 @@ whose exception handlers map their errors)."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.models import Tag
@@ -56,6 +56,7 @@ from layercheck.models.images_api import (
     ImagesResponse,
     InventoryRequest,
     InventoryResponse,
+    ListedStatus,
 )
 from layercheck.models.stored import ImageStatus, StoredImageVerdict, utc_now
 from layercheck.observability import logger, record_check, record_events_unsent, record_images
@@ -155,7 +156,7 @@ def _unreadable_answer(check_id: str, request: ImageCheckRequest, unreadable: Re
     responses={200: {"description": "One page of image verdicts"}, **ERRORS},
 )
 def list_images(
-    status: Annotated[Literal["BROKEN", "UNCHECKED", "ARCHIVED"] | None, Query(alias=routes.STATUS)] = None,
+    status: Annotated[ListedStatus | None, Query(alias=routes.STATUS)] = None,
     repository_name: Annotated[
         str | None, Query(alias=routes.REPOSITORY_NAME, pattern=REPOSITORY_NAME_PATTERN, min_length=2, max_length=256)
     ] = None,

@@ -44,7 +44,7 @@ DEFAULT_PAGE_SIZE = 50
 MAX_NEXT_TOKEN_LENGTH = 2048
 
 # GET /images?status=: the statuses the sparse status index holds (COMPLETE images are not in it).
-ListedStatus = Literal["BROKEN", "UNCHECKED", "ARCHIVED"]
+ListedStatus = Literal["BROKEN", "MISSING", "UNCHECKED", "ARCHIVED"]
 
 
 class ImageIdentifier(BaseModel):
