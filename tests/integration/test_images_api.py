@@ -402,9 +402,11 @@ def test_inventory_refuses_a_malformed_report_naming_the_field(
 
 
 def test_checks_in_another_region_read_that_regions_registry_and_key_verdicts_by_it(
-    api_event: ApiEvent, lambda_context: FakeLambdaContext, dynamodb: Any
+    api_event: ApiEvent, lambda_context: FakeLambdaContext, dynamodb: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given an image only in eu-west-1's registry of this account (moto keeps each Region's registry apart)
+    # Given a deployment that audits two Regions, and an image only in eu-west-1's registry of this account (moto
+    # keeps each Region's registry apart)
+    monkeypatch.setenv("AUDIT_REGIONS", "us-east-1,eu-west-1")
     ecr_eu = boto3.client("ecr", region_name="eu-west-1")
     create_repository(ecr_eu, "app")
     image = push_image(ecr_eu, "app", ["base-0"], tag="v1")

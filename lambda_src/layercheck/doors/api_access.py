@@ -41,7 +41,7 @@ def audited_region(requested: str | None) -> str | None:
     if requested is None and not configured:
         return None
     region = requested or home_region()
-    audited = parse_regions(configured, home_region=region if not configured else home_region())
+    audited = parse_regions(configured, home_region=home_region())
     if region not in audited:
         raise RegionNotAuditedError(region, audited)
     return region
