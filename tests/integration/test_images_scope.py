@@ -15,13 +15,13 @@ import pytest
 from local.lambda_context import FakeLambdaContext
 from tests.conftest import ApiEvent
 from tests.integration.conftest import stored_items
-from tests.integration.test_images_api import call, change_events, images  # noqa: F401 (fixtures)
+from tests.integration.test_images_api import call, change_events, images  # noqa: F401 (the fixtures used here)
 
-pytestmark = pytest.mark.usefixtures("results_table")
+pytestmark = pytest.mark.usefixtures("results_table", "images")
 
 
 def test_a_region_the_deployment_does_not_audit_is_a_403_naming_the_audited_ones(
-    api_event: ApiEvent, lambda_context: FakeLambdaContext, images: dict[str, str], dynamodb: Any
+    api_event: ApiEvent, lambda_context: FakeLambdaContext, dynamodb: Any
 ) -> None:
     body = {"region": "eu-west-1", "images": [{"repositoryName": "app", "imageTag": "v1"}]}
 
@@ -37,7 +37,6 @@ def test_a_region_the_deployment_does_not_audit_is_a_403_naming_the_audited_ones
 def test_a_repository_outside_the_audit_prefixes_is_a_403_naming_it(
     api_event: ApiEvent,
     lambda_context: FakeLambdaContext,
-    images: dict[str, str],
     dynamodb: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -56,7 +55,6 @@ def test_a_repository_outside_the_audit_prefixes_is_a_403_naming_it(
 def test_images_ecr_refuses_to_describe_are_unchecked_and_neither_stored_nor_announced(
     api_event: ApiEvent,
     lambda_context: FakeLambdaContext,
-    images: dict[str, str],
     dynamodb: Any,
     change_events: Any,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
