@@ -4,9 +4,7 @@ they answer when it cannot be read, and how an error answer is documented."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
-
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from typing import TYPE_CHECKING, Any
 
 from layercheck.contracts import environment as env
 from layercheck.dependencies import ecr_registry, home_region, registry_clients, registry_services
@@ -17,6 +15,9 @@ from layercheck.logic.registries import Registry, RegistryUnreadable, parse_regi
 from layercheck.models.api import ErrorResponse
 from layercheck.observability import logger, record_registry_unreadable
 from layercheck.settings import account_of, load_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 
 def own_account(lambda_context: Any) -> str:
