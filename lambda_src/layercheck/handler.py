@@ -6,28 +6,33 @@ an ECR event, a scheduled event, and the audit's constant input (``{"layercheckA
 refused. Among API events, ``POST /checks`` is recognised first and answered by its light door (doors/checks.py),
 which spares a check's cold start the REST resolver and its OpenAPI machinery.
 
-Importing it checks the runtime's botocore first (runtime_check.py): a runtime too old fails the function's start
+Its imports, and each door's first import, run with Python's cyclic garbage collector paused (startup.py). Importing
+it checks the runtime's botocore first (runtime_check.py): a runtime too old fails the function's start
 with a message naming both versions, rather than every audit call later.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from layercheck.startup import collector_paused
 
-from layercheck.contracts import events as event_names
-from layercheck.contracts import routes
-from layercheck.errors import UnsupportedEventError
-from layercheck.models.stored import Source
-from layercheck.observability import logger, metrics, tracer, use_source
-from layercheck.runtime_check import require_ecr_api
+with collector_paused():  # the init phase allocates much and frees nothing: startup.py
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# At start (the init phase), before any event: the runtime's botocore must be able to send what the code calls.
-require_ecr_api()
+    from layercheck.contracts import events as event_names
+    from layercheck.contracts import routes
+    from layercheck.errors import UnsupportedEventError
+    from layercheck.models.stored import Source
+    from layercheck.observability import logger, metrics, tracer, use_source
+    from layercheck.runtime_check import require_ecr_api
+
+    # At start (the init phase), before any event: the runtime's botocore must be able to send what the code calls.
+    require_ecr_api()
 
 
 def is_api_event(event: dict[str, Any]) -> bool:
@@ -99,11 +104,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     raise UnsupportedEventError(_describe(event))
 
 
+@functools.cache
 def _door_function(entry: str) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The door's function, its module imported the first time (once per container, with the collector paused)."""
     module_name, function_name = entry.split(":")
-    door: Callable[[dict[str, Any], LambdaContext], dict[str, Any]] = getattr(
-        importlib.import_module(module_name), function_name
-    )
+    with collector_paused():
+        module = importlib.import_module(module_name)
+    door: Callable[[dict[str, Any], LambdaContext], dict[str, Any]] = getattr(module, function_name)
     return door
 
 
