@@ -4,7 +4,7 @@ POST /inventory. The single source of their validation and of their OpenAPI sche
 Validation errors name the entry and the field (``images.3.imageTag``, ``images.3`` for "exactly one of imageTag and
 imageDigest", ``status``): the API door's RequestValidationError handler turns pydantic's ``loc`` into ``field``.
 
-Wiring (phase B), in ``doors/api.py``:
+Wiring, in ``doors/images_api.py`` (included in ``doors/api.py``'s resolver):
 - ``POST /images/checks``: ``request: Annotated[ImageCheckRequest, Body()]`` → the image check service (``source``
   ``api``) → ``ImageCheckResponse`` (verdicts in request order, ``ImageCheckSummary.of(verdicts)``). A ``registryId``
   outside ``REGISTRY_IDS`` is a 403 as for POST /checks.
