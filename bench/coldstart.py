@@ -24,6 +24,7 @@ NO_ENDPOINT = "http://127.0.0.1:9"
 
 BOTO3_CLIENTS = "import boto3 + ECR and DynamoDB clients"
 HANDLER = "import layercheck.handler"
+CHECK_SETUP = "handler + light POST /checks door + ECR and DynamoDB clients (a check's first event)"
 VARIANTS: dict[str, str] = {
     "python -c pass (interpreter only)": "pass",
     BOTO3_CLIENTS: "import boto3\nboto3.client('ecr')\nboto3.client('dynamodb')",
@@ -31,14 +32,23 @@ VARIANTS: dict[str, str] = {
     "import layercheck.handler + Powertools' Tracer() (the handler before its tracer was lazy)": (
         "import layercheck.handler\nfrom aws_lambda_powertools import Tracer\nTracer()"
     ),
-    "handler + API door + ECR and DynamoDB clients (first API event's set-up)": (
-        "import layercheck.handler\nimport layercheck.doors.api\nfrom layercheck import dependencies\n"
-        "dependencies.layer_check_service()"
+    CHECK_SETUP: (
+        "from layercheck.handler import _door_function\n_door_function('layercheck.doors.checks:handle')\n"
+        "from layercheck import dependencies\ndependencies.layer_check_service()"
+    ),
+    "handler + REST resolver (the first event of any other route)": (
+        "from layercheck.handler import _door_function\n_door_function('layercheck.doors.api:handle')"
     ),
 }
 
 # Modules that only one door, or only a later step, needs: the handler import should not pull them in.
-LAZY_MODULES = ("layercheck.doors.api", "boto3", "botocore", "layercheck.integrations.ecr", "aws_xray_sdk")
+LAZY_MODULES = (
+    "layercheck.doors.checks",
+    "layercheck.doors.api",
+    "aws_lambda_powertools.event_handler",
+    "layercheck.integrations.ecr",
+    "aws_xray_sdk",
+)
 
 _TIMED = (
     "import time\n_started = time.perf_counter()\n{body}\n_elapsed = time.perf_counter() - _started\n"

@@ -16,19 +16,19 @@ def _profiled(result: FirstAnswer, prefix: str) -> str:
 
 def _findings(result: FirstAnswer) -> str:
     handler, bare = result.phases[HANDLER], result.phases[BARE]
-    return f"""- The set-up ({handler.setup_ms:.0f} ms, the script's {bare.setup_ms:.0f} ms) is mostly the imports
-  the first event triggers ({_profiled(result, "every import")}); the API door's module alone
-  ({_profiled(result, "the API door")}) brings Powertools' Event Handler ({_profiled(result, "Powertools' Event")}),
-  its OpenAPI parameters for request validation ({_profiled(result, "Powertools' OpenAPI params")}), the service's
-  own Pydantic models and boto3 ({_profiled(result, "import boto3")}; the script pays boto3 in its import phase).
-- Powertools' OpenAPI models ({_profiled(result, "Powertools' OpenAPI models")}) are imported during the first
-  event's set-up. They describe the OpenAPI document (`configure_openapi`, `enable_swagger` and the Swagger UI:
-  {_profiled(result, "OpenAPI document")}), which a `POST /checks` never reads; routing and request validation alone
-  {"do not load them" if not result.validation_loads_openapi_models else "load them too"} (checked in a fresh process
-  that imports Powertools' resolver, its OpenAPI params and validation middleware and creates a validating resolver).
-- Pydantic model classes built during set-up: {_profiled(result, "Pydantic")}, inside the imports above.
-- botocore's clients: {_profiled(result, "botocore clients")}; the script creates the same two clients.
-- The request through the resolver ({_profiled(result, "the request")}) holds the clients and the handler's own
+    loaded = ", ".join(f"`{name}` {'loaded' if value else 'not loaded'}" for name, value in result.loaded.items())
+    return f"""- The handler's import ({handler.import_ms:.0f} ms, the script's {bare.import_ms:.0f} ms) holds boto3
+  (its default session reads botocore's ECR model once, for the runtime check and the ECR client alike), Pydantic,
+  Powertools' Logger and Metrics, and the layer-verdict models; it runs with the cyclic garbage collector paused and
+  frozen afterwards (`layercheck/startup.py`), as does each door's first import.
+- The set-up ({handler.setup_ms:.0f} ms, the script's {bare.setup_ms:.0f} ms) is the light `POST /checks` door
+  ({_profiled(result, "the light POST")}) and the two clients ({_profiled(result, "botocore clients")}; the script
+  creates the same two). Every import during set-up and answer: {_profiled(result, "every import")}; Pydantic model
+  classes built: {_profiled(result, "Pydantic")}; regular expressions compiled: {_profiled(result, "regular")}.
+- Not on this path: the REST resolver ({_profiled(result, "the REST resolver")}), Powertools' Event Handler
+  ({_profiled(result, "Powertools' Event")}) and its OpenAPI models ({_profiled(result, "Powertools' OpenAPI")}). What
+  the handler's process had loaded by its first answer: {loaded}.
+- The request through the light door ({_profiled(result, "the request")}) holds the clients and the handler's own
   work; the first-answer phase ({handler.answer_ms:.0f} ms against {bare.answer_ms:.0f} ms) is the two AWS calls."""
 
 
@@ -70,10 +70,10 @@ def first_answer(result: FirstAnswer) -> str:
 One `POST /checks` of 3 digests in one repository (`BatchCheckLayerAvailability`, then one `BatchWriteItem` of the 3
 verdicts), answered by the handler in a fresh process, beside a bare boto3 script in a fresh process making the same two
 calls with the same items. Phases timed inside each process: **import** (`import layercheck.handler`, or
-`import boto3`), **set-up** (from there to the first AWS request leaving: the handler's door, resolver, validation and
-clients; the script's two clients), **first answer** (from that request to the stored answer). Median of {result.runs}
-runs each, round-robin, the first run of each discarded (warm byte-code cache); 1-minute load average
-{result.load_average[0]:.2f} before, {result.load_average[1]:.2f} after.
+`import boto3`), **set-up** (from there to the first AWS request leaving: the handler's light `POST /checks` door,
+validation and clients; the script's two clients), **first answer** (from that request to the stored answer).
+Median of {result.runs} runs each, round-robin, the first run of each discarded (warm byte-code cache); 1-minute load
+average {result.load_average[0]:.2f} before, {result.load_average[1]:.2f} after.
 
 {_table(["fresh process", "import ms", "set-up ms", "first answer ms", "in-process ms", "whole process ms"], rows)}
 
@@ -87,7 +87,8 @@ runs each, round-robin, the first run of each discarded (warm byte-code cache); 
 The handler once more in a fresh process, under cProfile from the end of its import to its answer
 ({result.profiled_ms:.0f} ms profiled; cProfile inflates pure-Python work, so read shares, not milliseconds). Each row
 is the inclusive time of one function; rows overlap (a Pydantic model built while a module is imported counts in both;
-the door's module holds most of the imports). `python -X importtime` of the same imports is in section 3b below.
+the door's module holds most of the imports); "—" is a function that did not run on this path. `python -X importtime`
+of the same imports is in section 3b below.
 
 {_table(["suspect", "function", "ms (profiled)", "share"], suspects)}
 

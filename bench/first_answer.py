@@ -7,7 +7,8 @@ clients. Each run is a fresh ``python -c`` process, timed in three phases, from 
 
 - import: the handler module (``import layercheck.handler``), or ``import boto3``;
 - set-up: from there to the first request leaving (botocore's ``URLLib3Session.send``, timed in the child): for the
-  handler, the event's door, the resolver, validation and the clients; for the script, its two clients;
+  handler, the event's door (the light ``POST /checks`` door), validation and the clients; for the script, its two
+  clients;
 - first answer: from the first request to the stored answer (the handler's response; the script's write returning).
 
 The variants run round-robin (each repeat runs both once, so a change in the machine's load weighs on both alike), the
@@ -15,8 +16,8 @@ first run of each is discarded (byte-code and page caches warm), and the median 
 are warm: the Lambda asset ships without ``.pyc`` files, so a real cold start also compiles our modules.
 
 ``profile`` then runs the handler once more under cProfile, from the end of its import to its answer, and reads the
-inclusive time of the functions that stand for each suspect (Event Handler set-up, OpenAPI and Pydantic model
-building, imports, clients): docs/BENCHMARKS.md's "where a cold start's time goes".
+inclusive time of the functions that stand for each suspect (the door, Pydantic model building, imports, clients, and
+the Event Handler and OpenAPI modules a check must not load): docs/BENCHMARKS.md's "where a cold start's time goes".
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ _request = json.loads(sys.stdin.read())
 {profile_stop}
 _answered = time.perf_counter()
 print(json.dumps({{"import": _imported - _started, "setup": _sends[0] - _imported, "answer": _answered - _sends[0],
-                   "sends": len(_sends)}}))
+                   "sends": len(_sends), "modules": sorted(sys.modules)}}))
 """
 
 _HANDLER_ANSWER = """
@@ -108,7 +109,8 @@ class FirstAnswer:
     load_average: tuple[float, float]
     profiled_ms: float
     suspects: list[Suspect]
-    validation_loads_openapi_models: bool
+    # Modules a check has no use for, and whether the handler's process loaded them by its first answer.
+    loaded: dict[str, bool]
 
     @property
     def ratio(self) -> float:
@@ -193,42 +195,35 @@ def measure(request_document: dict[str, Any], environment: dict[str, str], repea
     }
     profiled_ms, suspects = profile(document, child_environment)
     load = (load_before, os.getloadavg()[0])
-    return FirstAnswer(phases, repeats, load, profiled_ms, suspects, validation_loads_openapi_models(child_environment))
+    modules = set(samples[HANDLER][-1]["modules"])
+    loaded = {name: name in modules for name in NOT_FOR_A_CHECK}
+    return FirstAnswer(phases, repeats, load, profiled_ms, suspects, loaded)
 
 
-_VALIDATION_ONLY = (
-    "import sys\n"
-    "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
-    "from aws_lambda_powertools.event_handler.openapi.params import Body, Query\n"
-    "from aws_lambda_powertools.event_handler.middlewares import openapi_validation\n"
-    "APIGatewayRestResolver(enable_validation=True)\n"
-    "print('aws_lambda_powertools.event_handler.openapi.models' in sys.modules)"
+# What the REST resolver, the OpenAPI document and the image routes need, and a check does not.
+NOT_FOR_A_CHECK = (
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.event_handler.openapi.models",
+    "layercheck.doors.api",
+    "layercheck.doors.images_api",
+    "layercheck.logic.images",
+    "layercheck.models.audit",
 )
-
-
-def validation_loads_openapi_models(environment: dict[str, str]) -> bool:
-    """Whether Powertools' routing and request validation alone import its OpenAPI document models."""
-    completed = subprocess.run(
-        [PYTHON, "-c", _VALIDATION_ONLY], capture_output=True, text=True, check=True, cwd=ROOT, env=environment
-    )
-    return completed.stdout.strip().splitlines()[-1] == "True"
 
 
 # Where the handler's set-up and first answer could go, each read as the inclusive time of one function. They
 # overlap: a Pydantic model built while a module is imported counts under both.
 SUSPECTS = (
     ("every import during set-up and answer", "<frozen importlib._bootstrap>", "_find_and_load"),
-    ("the API door's module, imported by the first event", "layercheck/doors/api.py", "<module>"),
+    ("the light POST /checks door's module, imported by the first event", "layercheck/doors/checks.py", "<module>"),
+    ("the REST resolver's module (every other route's door)", "layercheck/doors/api.py", "<module>"),
     ("Powertools' Event Handler package", "aws_lambda_powertools/event_handler/__init__.py", "<module>"),
-    ("Powertools' OpenAPI params (request validation)", "event_handler/openapi/params.py", "<module>"),
-    ("OpenAPI document set-up: configure_openapi", "event_handler/api_gateway.py", "configure_openapi"),
-    ("OpenAPI document set-up: enable_swagger", "event_handler/api_gateway.py", "enable_swagger"),
     ("Powertools' OpenAPI models module", "event_handler/openapi/models.py", "<module>"),
     ("Pydantic model classes built (ModelMetaclass)", "pydantic/_internal/_model_construction.py", "__new__"),
     ("import boto3", "boto3/__init__.py", "<module>"),
     ("botocore clients created", "botocore/session.py", "create_client"),
     ("regular expressions compiled", "re/__init__.py", "_compile"),
-    ("the request through the resolver (validation, clients, check, store, answer)", "api_gateway.py", "_resolve"),
+    ("the request through the light door (validation, clients, check, store, answer)", "doors/checks.py", "handle"),
 )
 
 

@@ -197,22 +197,27 @@ default of 16 workers sits at the knee for ECR-like latencies (25–100 ms), and
 
 {_table(["what a fresh interpreter does", "in-process ms", "whole process ms"], rows)}
 
-{ratio}- What `import layercheck.handler` loads: {loaded}. The API door, the ECR integration and boto3 stay out of
-  the handler's import path until an event needs them. Powertools' `Tracer()` imports the X-Ray SDK even when
-  `POWERTOOLS_TRACE_DISABLED=true` (the row "+ Powertools' Tracer()" is what the handler paid before); the handler's
-  tracer (`observability.LazyTracer`) creates it on the first invocation, and only when tracing is on.
-- The first API event's set-up (last row) adds the API door (Powertools' resolver and OpenAPI models) and boto3's
-  clients, once per container.
+{ratio}- What `import layercheck.handler` loads: {loaded}. Each door, the ECR integration and Powertools' Event
+  Handler stay out of the handler's import path until an event needs them; boto3 is in it (the runtime check reads
+  botocore's ECR model through boto3's default session, which the clients then reuse). Powertools' `Tracer()` imports
+  the X-Ray SDK even when `POWERTOOLS_TRACE_DISABLED=true` (the row "+ Powertools' Tracer()" is what the handler paid
+  before); the handler's tracer (`observability.LazyTracer`) creates it on the first invocation, and only when tracing
+  is on.
+- A check's first event adds the light `POST /checks` door and boto3's two clients, once per container; the first
+  event of any other route adds the REST resolver (Powertools' Event Handler, OpenAPI models, every route's models).
 
 Heaviest imports our modules trigger (`python -X importtime -c "import layercheck.handler"`; importtime inflates them):
 
 {imports(handler_imports)}
 
-And for the first API event (`... ; import layercheck.doors.api`):
+And for a check's first event (`... ; import layercheck.doors.checks`):
 
 {imports(api_imports)}""",
             )
         )
+
+    def headline(self, text: str) -> None:
+        self.sections.append((0, text))
 
     def first_answer(self, result: FirstAnswer) -> None:
         self.sections.append((1.9, coldstart_sections.first_answer(result)))

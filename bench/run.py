@@ -1,7 +1,9 @@
 """``make bench``: every benchmark in one run, printed as it goes and written to docs/BENCHMARKS.md.
 
 ``python -m bench.run [--quick] [--output docs/BENCHMARKS.md]``; ``--quick`` runs fewer repeats and a smaller sweep
-(for trying the harness, not for the figures). Takes about five minutes on two cores.
+(for trying the harness, not for the figures). Takes about three minutes on two cores, and ends by printing the three
+figures of bench/headline.py (cold start to the first answer, the command line, the audit's calls), each beside its
+baseline from the same run.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import cli_throughput, coldstart, cost, cpu_per_pair, first_answer, footprint
+from bench import cli_throughput, coldstart, cost, cpu_per_pair, first_answer, footprint, headline
 from bench.dataset import LAYER_SIZE, build_registry
 from bench.report import Report
 from bench.servers import moto_process, proxy_process, standin_process
@@ -30,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LATENCY = 0.025
 SWEEP_WORKERS = (1, 4, 8, 16, 32)
 SWEEP_LATENCIES = (0.0, 0.025, 0.1)
+# The sweep draws a curve (where it flattens), not a headline figure: one run per point keeps `make bench` short.
+SWEEP_REPEATS = 1
 CLI_REPOSITORIES = 4
 SMALL_REQUEST_DIGESTS = 250
 # The command line against the stand-in: 100 repositories × 1,000 digests at 25 ms a call.
@@ -90,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     repeats = 1 if arguments.quick else 3
     started = time.perf_counter()
+    load_at_start = os.getloadavg()[0]
     os.environ.update(aws_credentials())
     report = Report(command="make bench" + ("  (python -m bench.run --quick)" if arguments.quick else ""))
     report.machine(machine())
@@ -131,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             registry,
             workers=SWEEP_WORKERS if not arguments.quick else (1, 16),
             latencies=SWEEP_LATENCIES if not arguments.quick else (0.0, LATENCY),
-            repeats=repeats,
+            repeats=SWEEP_REPEATS,
             on_run=lambda run: print(
                 f"  sweep: {run.workers:>2} workers, {run.latency_seconds * 1000:>3.0f} ms: {run.seconds:6.3f} s",
                 flush=True,
@@ -146,9 +151,10 @@ def main(argv: list[str] | None = None) -> int:
             first_request = first_answer.request(
                 registry.repositories[0], registry.digests[:3], LOCAL_ACCOUNT_ID, RESULTS_TABLE_NAME, LOCAL_REGION
             )
-        report.first_answer(
-            first_answer.measure(first_request, first_environment, repeats=5 if arguments.quick else FIRST_ANSWER_RUNS)
+        first = first_answer.measure(
+            first_request, first_environment, repeats=5 if arguments.quick else FIRST_ANSWER_RUNS
         )
+        report.first_answer(first)
         print(report.last_section(), flush=True)
 
         remote_set_plan(proxy_url, FaultPlan(latency_seconds=LATENCY))
@@ -167,11 +173,30 @@ def main(argv: list[str] | None = None) -> int:
         cold,
         coldstart.modules_loaded_by_handler_import(),
         coldstart.heaviest_imports("import layercheck.handler"),
-        coldstart.heaviest_imports("import layercheck.handler; import layercheck.doors.api"),
+        coldstart.heaviest_imports("import layercheck.handler; import layercheck.doors.checks"),
     )
     print(report.last_section(), flush=True)
 
-    calls_per_pair = comparison.minimum_calls / registry.pairs
+    report.cost(_cost_scenarios(memory, comparison.minimum_calls / registry.pairs), memory, LAMBDA_VCPU_SHARE)
+    print(report.last_section(), flush=True)
+
+    figures = headline.figures(first, comparison_cli, headline.audit())
+    report.headline(headline.markdown(figures, (load_at_start, os.getloadavg()[0])))
+    _write(report, arguments.output, arguments.screenshot, started)
+    print(f"\n{headline.text(figures)}\n(load average now {', '.join(f'{v:.2f}' for v in os.getloadavg())})")
+    return 0
+
+
+def _write(report: Report, output: Path, screenshot: Path, started: float) -> None:
+    report.screenshot(_screenshot(screenshot))
+    report.finish(time.perf_counter() - started)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(report.markdown())
+    print(f"\nwrote {output} in {time.perf_counter() - started:.0f} s")
+
+
+def _cost_scenarios(memory: footprint.MemoryRun, calls_per_pair: float) -> list[cost.Cost]:
+    """The bill per million pairs for a large and a small request, at the warm invocations measured above."""
     scenarios = [
         cost.Scenario(
             f"{memory.pairs:,} pairs per request (40 repositories × 250 digests)",
@@ -186,15 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             calls_per_pair,
         ),
     ]
-    report.cost([cost.per_million_pairs(scenario) for scenario in scenarios], memory, LAMBDA_VCPU_SHARE)
-    print(report.last_section(), flush=True)
-
-    report.screenshot(_screenshot(arguments.screenshot))
-    report.finish(time.perf_counter() - started)
-    arguments.output.parent.mkdir(parents=True, exist_ok=True)
-    arguments.output.write_text(report.markdown())
-    print(f"\nwrote {arguments.output} in {time.perf_counter() - started:.0f} s")
-    return 0
+    return [cost.per_million_pairs(scenario) for scenario in scenarios]
 
 
 def _screenshot(path: Path) -> str | None:

@@ -21,6 +21,7 @@ from layercheck.integrations.results_table import ResultsTable
 from layercheck.logic.layer_check import LayerCheckService
 from layercheck.logic.ratelimit import RateLimiter
 from layercheck.settings import load_settings
+from layercheck.startup import collector_paused
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
@@ -48,8 +49,15 @@ CACHED: list[functools._lru_cache_wrapper[Any]] = [load_settings]
 
 
 def cached(factory: Callable[[], T]) -> Callable[[], T]:
-    """``functools.cache``, registered so that :func:`reset` forgets it."""
-    wrapper = functools.cache(factory)
+    """``functools.cache``, registered so that :func:`reset` forgets it. What it builds lives as long as the container,
+    so it is built with the cyclic collector paused (startup.py)."""
+
+    @functools.wraps(factory)
+    def build() -> T:
+        with collector_paused():
+            return factory()
+
+    wrapper = functools.cache(build)
     CACHED.append(wrapper)
     return wrapper
 

@@ -4,33 +4,45 @@ the event's shape and hands the event to that door.
 The doors are a table of (test, source, door). Each door is imported on first use, so an API cold start does not pay
 for the event and queue doors and back. The tests are explicit and disjoint: API Gateway's proxy event, an SQS batch,
 an ECR event, a scheduled event, and the audit's constant input (``{"layercheckAudit": {...}}``); anything else is
-refused.
+refused. Among API events, ``POST /checks`` is recognised first and answered by its light door (doors/checks.py),
+which spares a check's cold start the REST resolver and its OpenAPI machinery.
 
-Importing it checks the runtime's botocore first (runtime_check.py): a runtime too old fails the function's start
+Its imports, and each door's first import, run with Python's cyclic garbage collector paused (startup.py). Importing
+it checks the runtime's botocore first (runtime_check.py): a runtime too old fails the function's start
 with a message naming both versions, rather than every audit call later.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from layercheck.startup import collector_paused
 
-from layercheck.contracts import events as event_names
-from layercheck.errors import UnsupportedEventError
-from layercheck.models.stored import Source
-from layercheck.observability import logger, metrics, tracer, use_source
-from layercheck.runtime_check import require_ecr_api
+with collector_paused():  # the init phase allocates much and frees nothing: startup.py
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# At start (the init phase), before any event: the runtime's botocore must be able to send what the code calls.
-require_ecr_api()
+    from layercheck.contracts import events as event_names
+    from layercheck.contracts import routes
+    from layercheck.errors import UnsupportedEventError
+    from layercheck.models.stored import Source
+    from layercheck.observability import logger, metrics, tracer, use_source
+    from layercheck.runtime_check import require_ecr_api
+
+    # At start (the init phase), before any event: the runtime's botocore must be able to send what the code calls.
+    require_ecr_api()
 
 
 def is_api_event(event: dict[str, Any]) -> bool:
     return "httpMethod" in event and "requestContext" in event
+
+
+def is_check_request(event: dict[str, Any]) -> bool:
+    """``POST /checks`` exactly (the path the resolver matches without any prefix stripped): its light door."""
+    return is_api_event(event) and event["httpMethod"] == "POST" and event.get("path") == routes.CHECKS
 
 
 def is_sqs_event(event: dict[str, Any]) -> bool:
@@ -68,6 +80,9 @@ class Door(NamedTuple):
 
 
 DOORS: tuple[Door, ...] = (
+    # The API's busiest route first, on its light door (no Event Handler, no OpenAPI machinery); the rest of the API
+    # (and any request to it not exactly ``POST /checks``) goes to the REST resolver, which answers it the same way.
+    Door(is_check_request, Source.API, "layercheck.doors.checks:handle"),
     Door(is_api_event, Source.API, "layercheck.doors.api:handle"),
     # The audit queue carries the scheduled audit's fanned-out work items: their verdicts belong to the schedule.
     Door(is_sqs_event, Source.SCHEDULE, "layercheck.doors.queue:handle"),
@@ -90,11 +105,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     raise UnsupportedEventError(_describe(event))
 
 
+@functools.cache
 def _door_function(entry: str) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The door's function, its module imported the first time (once per container, with the collector paused)."""
     module_name, function_name = entry.split(":")
-    door: Callable[[dict[str, Any], LambdaContext], dict[str, Any]] = getattr(
-        importlib.import_module(module_name), function_name
-    )
+    with collector_paused():
+        module = importlib.import_module(module_name)
+    door: Callable[[dict[str, Any], LambdaContext], dict[str, Any]] = getattr(module, function_name)
     return door
 
 

@@ -202,7 +202,7 @@ content_types = st.sampled_from(
 def api_over_fakes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RESULTS_TABLE_NAME", "unused")
     service = LayerCheckService(AvailableRegistry(), MemoryStore())
-    monkeypatch.setattr("layercheck.doors.api.layer_check_service", lambda: service)
+    monkeypatch.setattr("layercheck.doors.checks.layer_check_service", lambda: service)
 
 
 @pytest.mark.usefixtures("api_over_fakes")

@@ -35,7 +35,7 @@ def test_every_door_in_the_table_resolves_to_a_function() -> None:
 @pytest.mark.parametrize(
     ("event_file", "recognised_by"),
     [
-        ("api_gateway_rest_proxy.json", "layercheck.doors.api:handle"),
+        ("api_gateway_rest_proxy.json", "layercheck.doors.checks:handle"),
         ("sqs_audit_work_item.json", "layercheck.doors.queue:handle"),
         ("ecr_image_push.json", "layercheck.doors.push:handle"),
         ("eventbridge_scheduled_event.json", "layercheck.doors.schedule:handle_scheduled_event"),
@@ -47,4 +47,28 @@ def test_each_sample_event_is_recognised_by_exactly_one_door(event_file: str, re
     from layercheck.handler import DOORS
 
     event = load_event(event_file)
-    assert [door.entry for door in DOORS if door.recognises(event)] == [recognised_by]
+    recognising = [door.entry for door in DOORS if door.recognises(event)]
+    # POST /checks is an API event too: its light door comes first, the REST resolver would answer it the same way
+    if recognised_by == "layercheck.doors.checks:handle":
+        assert recognising == [recognised_by, "layercheck.doors.api:handle"]
+    else:
+        assert recognising == [recognised_by]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "door"),
+    [
+        ("POST", "/checks", "layercheck.doors.checks:handle"),
+        ("GET", "/checks", "layercheck.doors.api:handle"),
+        ("post", "/checks", "layercheck.doors.api:handle"),
+        ("POST", "/checks/", "layercheck.doors.api:handle"),
+        ("GET", "/results", "layercheck.doors.api:handle"),
+        ("POST", "/images/checks", "layercheck.doors.api:handle"),
+        ("GET", "/swagger", "layercheck.doors.api:handle"),
+    ],
+)
+def test_only_post_checks_exactly_takes_the_light_door(method: str, path: str, door: str) -> None:
+    from layercheck.handler import DOORS
+
+    event = {**load_event("api_gateway_rest_proxy.json"), "httpMethod": method, "path": path}
+    assert next(entry.entry for entry in DOORS if entry.recognises(event)) == door

@@ -40,6 +40,7 @@ def test_settings_audit_scope_reads_the_environment() -> None:
         ("AUDIT_ACCOUNTS", "111122223333,1234", "'1234' is not a 12-digit account id"),
         ("AUDIT_REGIONS", "us-east-1,Europe", "audit_regions"),
         ("READER_ROLE_NAME", "has space", "reader_role_name"),
+        ("READER_ROLE_NAME", "Lecteur-é", "reader_role_name"),  # IAM's word characters are ASCII
         ("REPLICATION_GRACE_MINUTES", "-1", "replication_grace_minutes"),
     ],
 )

@@ -3,20 +3,19 @@ they answer when it cannot be read, and how an error answer is documented."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from typing import TYPE_CHECKING, Any
 
 from layercheck.contracts import environment as env
 from layercheck.dependencies import ecr_registry, home_region, registry_clients, registry_services
-from layercheck.errors import RegionNotAuditedError, RegistryNotServedError, RepositoryOutOfScopeError
+from layercheck.errors import RegionNotAuditedError, RegistryNotServedError
 from layercheck.integrations.ecr import EcrRegistry
-from layercheck.logic.audit_scope import in_scope
 from layercheck.logic.registries import Registry, RegistryUnreadable, parse_regions
 from layercheck.models.api import ErrorResponse
 from layercheck.observability import logger, record_registry_unreadable
 from layercheck.settings import account_of, load_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 
 def own_account(lambda_context: Any) -> str:
@@ -45,15 +44,6 @@ def audited_region(requested: str | None) -> str | None:
     if region not in audited:
         raise RegionNotAuditedError(region, audited)
     return region
-
-
-def in_audit_scope(repository_names: Iterable[str]) -> None:
-    """Refuse repositories outside the audit's prefixes (``AUDIT_REPOSITORY_PREFIXES``): the API stores and announces
-    only what the audit would."""
-    prefixes = load_settings().audit_repository_prefixes
-    outside = [name for name in dict.fromkeys(repository_names) if not in_scope(name, prefixes)]
-    if outside:
-        raise RepositoryOutOfScopeError(outside, prefixes)
 
 
 def registry_adapter(registry_id: str, region: str, own: str) -> EcrRegistry | RegistryUnreadable:

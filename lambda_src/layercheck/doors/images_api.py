@@ -4,7 +4,8 @@ whose exception handlers map their errors)."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Iterable
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.models import Tag
@@ -28,14 +29,14 @@ from layercheck.doors.api_access import (
     audited_region,
     check_error_answers,
     error_answer,
-    in_audit_scope,
     is_home,
     own_account,
     registry_adapter,
     served_registry,
     unreadable_reason,
 )
-from layercheck.errors import RequestRuleError
+from layercheck.errors import RepositoryOutOfScopeError, RequestRuleError
+from layercheck.logic.audit_scope import in_scope
 from layercheck.logic.deadline import Deadline
 from layercheck.logic.image_requests import RequestedImages, unchecked_image
 from layercheck.logic.inventory import check_bounds, inventory_entries
@@ -127,6 +128,15 @@ def check_images(request: Annotated[ImageCheckRequest, Body()]) -> ImageCheckRes
     summary = ImageCheckSummary.of(outcome.verdicts)
     logger.info("checked images", check_id=check_id, **summary.model_dump())
     return ImageCheckResponse(checkId=check_id, verdicts=outcome.verdicts, summary=summary)
+
+
+def in_audit_scope(repository_names: Iterable[str]) -> None:
+    """Refuse repositories outside the audit's prefixes (``AUDIT_REPOSITORY_PREFIXES``): the API stores and announces
+    only what the audit would."""
+    prefixes = load_settings().audit_repository_prefixes
+    outside = [name for name in dict.fromkeys(repository_names) if not in_scope(name, prefixes)]
+    if outside:
+        raise RepositoryOutOfScopeError(outside, prefixes)
 
 
 def _unreadable_answer(check_id: str, request: ImageCheckRequest, unreadable: RegistryUnreadable) -> ImageCheckResponse:

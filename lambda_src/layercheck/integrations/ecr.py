@@ -20,20 +20,15 @@ from layercheck.integrations.aws_errors import code_and_message, error_code
 from layercheck.logic.catalog import IMAGE_ACTIVE, IMAGE_STATUS_ANY, ImageDetail, PullThroughCacheRule, RepositoryRef
 from layercheck.logic.check import DEFAULT_WORKERS, BatchAnswer
 from layercheck.logic.chunks import chunked
-from layercheck.logic.images import (
-    ACCEPTED_MEDIA_TYPES,
-    UNANSWERED_IMAGE,
-    FetchedManifest,
-    ManifestAnswer,
-    ManifestFailure,
-)
-from layercheck.logic.in_use import TagAnswer
 from layercheck.logic.ratelimit import RateLimiter
-from layercheck.logic.replication import ReplicationConfiguration
 from layercheck.models.verdicts import layer_answers, layer_failures
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
+
+    from layercheck.logic.images import FetchedManifest, ManifestAnswer, ManifestFailure
+    from layercheck.logic.in_use import TagAnswer
+    from layercheck.logic.replication import ReplicationConfiguration
 
 # botocore's standard mode retries throttling (ThrottlingException), 5xx and connection errors with jittered
 # exponential backoff. "total_max_attempts" counts the first try ("max_attempts" in this dict would count retries only).
@@ -113,6 +108,15 @@ class EcrRegistry:
     def batch_get_image(self, registry_id: str, repository_name: str, image_digests: Sequence[str]) -> ManifestAnswer:
         """Manifests by digest, as stored: the accepted media types include indexes and manifest lists, so ECR does
         not convert a multi-arch image to one platform. A digest ECR answers without naming it is "not found"."""
+        # The image modules load with the first image read: a layer check (the API's busiest route) never needs them.
+        from layercheck.logic.images import (
+            ACCEPTED_MEDIA_TYPES,
+            UNANSWERED_IMAGE,
+            FetchedManifest,
+            ManifestAnswer,
+            ManifestFailure,
+        )
+
         manifests: dict[str, FetchedManifest] = {}
         failures: dict[str, ManifestFailure] = {}
         for chunk in chunked(list(image_digests), MAX_IMAGE_IDS_PER_CALL):
@@ -218,6 +222,8 @@ class EcrRegistry:
 
         DescribeImages, never BatchGetImage: BatchGetImage records a pull (``lastRecordedPullTime``), which would keep
         every in-use tag "recently pulled" for ``sinceImagePulled`` lifecycle rules."""
+        from layercheck.logic.in_use import TagAnswer
+
         answer = TagAnswer()
         unique = list(dict.fromkeys(tags))
         found, _ = self._describe_ids(registry_id, repository_name, [{"imageTag": tag} for tag in unique])
@@ -270,6 +276,8 @@ class EcrRegistry:
     def replication_configuration(self) -> ReplicationConfiguration:
         """The registry's replication rules (DescribeRegistry describes the client's own registry); raises
         ``RepositoryCheckError``."""
+        from layercheck.logic.replication import ReplicationConfiguration
+
         self._acquire()
         try:
             answer = self._client.describe_registry()
