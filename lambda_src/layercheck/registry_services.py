@@ -102,6 +102,7 @@ class AuditRegistries:
         from layercheck.integrations.ecs import EcsInventory
         from layercheck.integrations.lambda_functions import LambdaFunctions
         from layercheck.logic.audit import AuditService
+        from layercheck.logic.lifecycle_guard import LifecycleGuard
         from layercheck.logic.org_audit import RegistryServices
         from layercheck.logic.registries import RegistryUnreadable
 
@@ -111,10 +112,11 @@ class AuditRegistries:
         ecr_adapter = self.ecr(registry)
         ecs_client = self._clients.client("ecs", registry)
         lambda_client = self._clients.client("lambda", registry)
-        for answer in (ecr_adapter, ecs_client, lambda_client):
+        lifecycle = self.lifecycle(registry)
+        for answer in (ecr_adapter, ecs_client, lambda_client, lifecycle):
             if isinstance(answer, RegistryUnreadable):
                 return answer
-        assert isinstance(ecr_adapter, EcrRegistry)
+        assert isinstance(ecr_adapter, EcrRegistry) and not isinstance(lifecycle, RegistryUnreadable)
         services = RegistryServices(
             audit=AuditService(
                 catalog=ecr_adapter,
@@ -125,6 +127,7 @@ class AuditRegistries:
                 replication_grace_minutes=self._replication_grace_minutes,
                 in_use_references=self._in_use_references(),
                 tags=ecr_adapter,
+                lifecycle=LifecycleGuard(lifecycle),
             ),
             replication=ecr_adapter,
             tags=ecr_adapter,

@@ -2,6 +2,9 @@
 response), so SQS retries just that item and, after the queue's maxReceiveCount, parks it in the dead-letter queue.
 https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting
 
+A lifecycle preview that could not be had is not a failure either: it is logged ("lifecycle not previewed", with
+ECR's code) and the image verdicts keep their stored ``lifecycleRisk``.
+
 A registry that cannot be read is not a failure: it is logged ("registry unreadable", with AWS's code) and counted
 (``RegistriesUnreadable``), and the item succeeds, so SQS does not retry it again and again.
 """
@@ -96,6 +99,9 @@ def _audit_repository(audit: OrganizationAudit, item: RepositoryWorkItem) -> dic
     audited = audit.audit_repository(item)
     if isinstance(audited, RegistryUnreadable):
         return _unreadable(audited)
+    if audited.lifecycle is not None and (preview := audited.lifecycle.not_previewed) is not None:
+        # The stored risks stay; the next audit previews again (a preview still running is read then).
+        logger.warning("lifecycle not previewed", code=preview.code, reason=preview.reason)
     if audited.repository_gone:
         logger.info(
             "repository not held", in_use_missing=0 if audited.outcome is None else len(audited.outcome.verdicts)
@@ -160,6 +166,14 @@ def _recorded(repository_name: str, outcome: ImageCheckOutcome) -> dict[str, Any
                 code=verdict.failureCode,
                 used_by=[user.model_dump(mode="json") for user in verdict.usedBy],
             )
+        elif verdict.lifecycleRisk is not None and verdict.in_use:
+            logger.warning(
+                "image in use at lifecycle risk",
+                image_digest=verdict.imageDigest,
+                image_tags=verdict.imageTags,
+                action=verdict.lifecycleRisk.action,
+                rule_priority=verdict.lifecycleRisk.rulePriority,
+            )
     record_check(outcome.layer_summary)
     record_images(
         len(outcome.verdicts),
@@ -167,6 +181,7 @@ def _recorded(repository_name: str, outcome: ImageCheckOutcome) -> dict[str, Any
         in_use_broken=outcome.in_use_broken,
         in_use_missing=outcome.in_use_missing,
         replicas_incomplete=outcome.replicas_incomplete,
+        in_use_at_risk=outcome.in_use_at_risk,
     )
     record_events_unsent(outcome.events_unsent)
     logger.info(
@@ -177,5 +192,6 @@ def _recorded(repository_name: str, outcome: ImageCheckOutcome) -> dict[str, Any
         in_use_broken=outcome.in_use_broken,
         in_use_missing=outcome.in_use_missing,
         replicas_incomplete=outcome.replicas_incomplete,
+        in_use_at_risk=outcome.in_use_at_risk,
     )
     return {"repositoryName": repository_name, "images": len(outcome.verdicts), "broken": outcome.broken}
