@@ -167,7 +167,7 @@ def _recorded(repository_name: str, outcome: ImageCheckOutcome) -> dict[str, Any
                 used_by=[user.model_dump(mode="json") for user in verdict.usedBy],
             )
         elif verdict.lifecycleRisk is not None and verdict.in_use:
-            logger.warning(
+            logger.info(
                 "image in use at lifecycle risk",
                 image_digest=verdict.imageDigest,
                 image_tags=verdict.imageTags,

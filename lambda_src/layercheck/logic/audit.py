@@ -160,7 +160,8 @@ class AuditService:
                 raise
             # Deleted since it was listed, or a repository only the workloads still name: every image in use is gone.
             resolved = resolve_in_use(references, {}, (), gone_code=REPOSITORY_NOT_FOUND)
-            gone = self._record_gone(item, resolved, self._knowledge(item, resolved))
+            # Nothing held, nothing at risk: the guard clears the risks without asking ECR.
+            gone = self._record_gone(item, resolved, self._knowledge(item, resolved, self._guard(item, resolved)))
             return RepositoryAudited(0, outcome=gone, repository_gone=True)
         tags = {tag: detail.image_digest for detail in details for tag in detail.image_tags}
         resolved = resolve_in_use(references, tags, {detail.image_digest for detail in details})
