@@ -45,6 +45,8 @@ class AuditRegistries:
         image_checks: Callable[[EcrRegistry, str], ImageCheckService],
         replication_grace_minutes: int,
     ) -> None:
+        from layercheck.logic.lifecycle_guard import InvocationTime
+
         self._clients = clients
         self._limiters = limiters
         self._queue = queue
@@ -52,6 +54,8 @@ class AuditRegistries:
         self._in_use_references = in_use_references
         self._image_checks = image_checks
         self._replication_grace_minutes = replication_grace_minutes
+        # The worker's current invocation's time left (its queue door starts it): bounds the lifecycle previews.
+        self.invocation = InvocationTime()
         self._lock = threading.Lock()
         self._ecr: dict[Registry, EcrRegistry] = {}
         self._replication_status: dict[Registry, EcrReplicationStatus] = {}
@@ -127,7 +131,7 @@ class AuditRegistries:
                 replication_grace_minutes=self._replication_grace_minutes,
                 in_use_references=self._in_use_references(),
                 tags=ecr_adapter,
-                lifecycle=LifecycleGuard(lifecycle),
+                lifecycle=LifecycleGuard(lifecycle, invocation=self.invocation),
             ),
             replication=ecr_adapter,
             tags=ecr_adapter,

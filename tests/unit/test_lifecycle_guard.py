@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from layercheck.logic.lifecycle import PREVIEW_PENDING, PreviewAnswer, PreviewResult, PreviewState
-from layercheck.logic.lifecycle_guard import LifecycleGuard, slice_risks, with_risks
+from layercheck.logic.lifecycle_guard import InvocationTime, LifecycleGuard, slice_risks, with_risks
 from layercheck.logic.risk_changes import RiskKnowledge
 from layercheck.models.audit import AuditImage, ImagesWorkItem
 from layercheck.models.lifecycle import LifecycleAction, LifecycleRisk
@@ -75,12 +75,6 @@ def test_a_repository_without_a_policy_has_nothing_at_risk() -> None:
 
 def test_a_preview_still_running_when_the_budget_ends_is_not_previewed_and_waits_no_longer() -> None:
     # Given ECR's preview that stays IN_PROGRESS
-    class Running(FakePreviews):
-        def start_preview(self, registry_id: str, repository_name: str, policy_text: str | None) -> str:
-            self.starts.append(policy_text)
-            self.current = PreviewAnswer("IN_PROGRESS", POLICY)
-            return POLICY
-
     time = FakeTime()
 
     outcome = guard(Running(), time, budget=30.0).risks("123456789012", "app", [digest(1)])
@@ -89,6 +83,31 @@ def test_a_preview_still_running_when_the_budget_ends_is_not_previewed_and_waits
     assert outcome.risks is None
     assert outcome.not_previewed is not None and outcome.not_previewed.code == PREVIEW_PENDING
     assert sum(time.slept) <= 30.0
+
+
+class Running(FakePreviews):
+    """ECR's preview that stays IN_PROGRESS."""
+
+    def start_preview(self, registry_id: str, repository_name: str, policy_text: str | None) -> str:
+        self.starts.append(policy_text)
+        self.current = PreviewAnswer("IN_PROGRESS", POLICY)
+        return POLICY
+
+
+def test_a_preview_waits_at_most_half_the_time_the_invocation_has_left() -> None:
+    # Given an invocation with 20 s left (the worker checks the item's images after the preview)
+    time = FakeTime()
+    invocation = InvocationTime()
+    invocation.start(lambda: int(20_000 - time.now * 1000))
+    running = LifecycleGuard(
+        Running(), budget_seconds=60.0, sleep=time.sleep, monotonic=time.monotonic, clock=lambda: NOW,
+        invocation=invocation,
+    )  # fmt: skip
+
+    outcome = running.risks("123456789012", "app", [digest(1)])
+
+    assert outcome.risks is None
+    assert 0 < sum(time.slept) <= 10.0
 
 
 def test_slices_carry_each_images_risk_and_the_previews_time_through_the_queue() -> None:

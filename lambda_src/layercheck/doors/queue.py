@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from layercheck.dependencies import organization_audit, registry_clients
+from layercheck.dependencies import organization_audit, registry_clients, registry_services
 from layercheck.doors.idempotency import run_once
 from layercheck.logic.image_check import ImageCheckOutcome
 from layercheck.logic.org_audit import OrganizationAudit
@@ -40,6 +40,8 @@ processor = BatchProcessor(event_type=EventType.SQS, model=AuditWorkItemRecord)
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # A registry found unreadable is remembered for this invocation only: a role deployed meanwhile is tried again.
     registry_clients(account_of(context.invoked_function_arn)).start_invocation()
+    # The audit's lifecycle previews wait no longer than this invocation can.
+    registry_services(account_of(context.invoked_function_arn)).invocation.start(context.get_remaining_time_in_millis)
     response: dict[str, Any] = dict(
         process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     )

@@ -2,7 +2,8 @@
 preview says (logic/lifecycle.py), turned into the risk each in-use image's verdict carries.
 
 One preview per repository item that knows who runs its images: its current policy, the in-use digests 100 per
-``GetLifecyclePolicyPreview``, waiting at most ``PREVIEW_BUDGET_SECONDS``. The guard never fails the audit:
+``GetLifecyclePolicyPreview``, waiting at most ``PREVIEW_BUDGET_SECONDS`` and never more than half the time the
+invocation has left (``InvocationTime``: the item's images are checked after it). The guard never fails the audit:
 - a repository with no image in use costs no ECR call, and has nothing at risk;
 - no lifecycle policy: nothing at risk (a policy deleted since the last audit clears the risks);
 - a preview that cannot finish in time, another preview that keeps replacing ours, throttling, access denied: not
@@ -36,6 +37,20 @@ from layercheck.models.stored import observed_iso, utc_now
 PREVIEW_BUDGET_SECONDS = 60.0
 
 
+class InvocationTime:
+    """The time the current invocation has left, from its Lambda context (the queue door sets it each invocation);
+    None outside an invocation (the command line, tests)."""
+
+    def __init__(self) -> None:
+        self._remaining_ms: Callable[[], int] | None = None
+
+    def start(self, remaining_ms: Callable[[], int]) -> None:
+        self._remaining_ms = remaining_ms
+
+    def seconds_left(self) -> float | None:
+        return None if self._remaining_ms is None else self._remaining_ms() / 1000
+
+
 @dataclass(frozen=True)
 class GuardOutcome:
     """``risks``: what to write on the repository's verdicts (None: not previewed, the stored risks stay);
@@ -61,6 +76,7 @@ class LifecycleGuard:
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
     clock: Callable[[], datetime] = field(default=utc_now)
+    invocation: InvocationTime | None = None
 
     def risks(self, registry_id: str, repository_name: str, in_use_digests: Sequence[str]) -> GuardOutcome:
         """The risk of each in-use digest per the repository's own policy (``reuse_finished`` off: the images as
@@ -68,7 +84,7 @@ class LifecycleGuard:
         started = self.clock()
         if not in_use_digests:
             return GuardOutcome(RiskKnowledge({}, observed_iso(started)))
-        ends = self.monotonic() + self.budget_seconds
+        ends = self.monotonic() + self._budget()
         preview = preview_lifecycle(
             self.port,
             registry_id,
@@ -81,6 +97,10 @@ class LifecycleGuard:
             return GuardOutcome(None, preview)
         risks = {risky.image_digest: risky.risk for risky in preview.at_risk}
         return GuardOutcome(RiskKnowledge(risks, observed_iso(started)), preview)
+
+    def _budget(self) -> float:
+        left = None if self.invocation is None else self.invocation.seconds_left()
+        return self.budget_seconds if left is None else max(0.0, min(self.budget_seconds, left / 2))
 
 
 def with_risks(slices: Sequence[ImagesWorkItem], risks: RiskKnowledge | None) -> list[ImagesWorkItem]:
