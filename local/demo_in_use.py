@@ -1,7 +1,9 @@
 """Images in use in ``make demo``: an ECS service and a Lambda function run images, a Kubernetes cluster
 reports one through ``POST /inventory``; the scheduled audit checks them first and names who runs each; ``GET
 /images?status=BROKEN`` lists the broken ones; "Image Verdict Changed" events reach an SQS queue that an EventBridge
-rule subscribed to the bus; a repair sends the recovery."""
+rule subscribed to the bus; a repair sends the recovery. The jobs repository's lifecycle policy keeps only its newest
+image: the audit's lifecycle guard (ECR's preview, the local stand-in here) finds the reported image it would expire,
+and ``GET /images?risk=lifecycle`` lists it."""
 
 from __future__ import annotations
 
@@ -21,6 +23,16 @@ from local.seed import upload_layer
 
 CHANGES_QUEUE = "layercheck-verdict-changes"
 CHANGES_RULE = {"source": ["layercheck"], "detail-type": ["Image Verdict Changed"]}
+KEEP_NEWEST = {
+    "rules": [
+        {
+            "rulePriority": 1,
+            "description": "keep the newest image",
+            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1},
+            "action": {"type": "expire"},
+        }
+    ]
+}
 Receiver = Callable[[], list[dict[str, Any]]]
 
 
@@ -55,6 +67,8 @@ def run(ecr: Any, invoke: Invoker, api_url: str, audit_queue_url: str, received:
     show_workloads(api_url, workloads)
     print(f"  EventBridge rule on bus {EVENT_BUS_NAME} → SQS queue {CHANGES_QUEUE}, pattern:")
     print(f"    {json.dumps(CHANGES_RULE)}")
+    ecr.put_lifecycle_policy(repositoryName=JOBS_REPOSITORY, lifecyclePolicyText=json.dumps(KEEP_NEWEST))
+    print(f"  lifecycle policy of {JOBS_REPOSITORY}: keep the newest image (imageCountMoreThan 1, expire)")
 
     print("\nscheduled audit → schedule door → SQS audit queue → queue door (in-use images first, whatever the scope)")
     audit = run_audit(invoke, boto3.client("sqs", region_name=LOCAL_REGION), audit_queue_url)
@@ -65,6 +79,7 @@ def run(ecr: Any, invoke: Invoker, api_url: str, audit_queue_url: str, received:
     print(f"  metrics (Source=schedule): {invoke.take_metrics('ImagesChecked', 'BrokenImages', 'InUseImagesBroken')}")
 
     show_broken_list(api_url)
+    show_lifecycle_risk(api_url)
     show_changes(received(), "change events on the queue after the audit")
     repair(ecr, api_url, received)
     return audit
@@ -101,6 +116,16 @@ def show_broken_list(api_url: str) -> list[dict[str, Any]]:
     ]
     table(("registryId", "region", "image", "missing", "usedBy"), rows)
     return broken
+
+
+def show_lifecycle_risk(api_url: str) -> None:
+    at_risk = list_images(api_url, {"risk": "lifecycle"})
+    print(f"\nGET /images?risk=lifecycle: {len(at_risk)} image(s) in use that ECR's preview of the policy would expire")
+    rows = [
+        (image_name(v), v["lifecycleRisk"]["action"], str(v["lifecycleRisk"]["rulePriority"]), used_by(v["usedBy"]))
+        for v in at_risk
+    ]
+    table(("image", "action", "rule", "usedBy"), rows)
 
 
 def show_changes(events: list[dict[str, Any]], title: str, *, lead: str = "\n") -> None:

@@ -63,9 +63,11 @@ def alarm(
 
 def organization_alarms(scope: Construct, *, topic: sns.ITopic, watched: Watched) -> list[cloudwatch.Alarm]:
     """Broken images that something runs and images something runs that cannot be pulled (the alarms that page),
-    incomplete replicas, registries the audit could not read, change events EventBridge has not taken."""
+    images something runs that a lifecycle policy would expire or archive, incomplete replicas, registries the audit
+    could not read, change events EventBridge has not taken."""
     broken_list = f"{watched.api.url}{routes.IMAGES.lstrip('/')}?{routes.STATUS}=BROKEN"
     missing_list = f"{watched.api.url}{routes.IMAGES.lstrip('/')}?{routes.STATUS}=MISSING"
+    risk_list = f"{watched.api.url}{routes.IMAGES.lstrip('/')}?{routes.RISK}={routes.RISK_LIFECYCLE}"
     return [
         alarm(
             scope,
@@ -89,6 +91,18 @@ def organization_alarms(scope: Construct, *, topic: sns.ITopic, watched: Watched
             threshold=0,
             comparison=ABOVE,
             notify_ok=False,
+        ),
+        alarm(
+            scope,
+            "InUseImagesAtRisk",
+            topic=topic,
+            description="A running workload's image is at risk: its repository's lifecycle policy would expire or "
+            "archive it (ECR's own preview; a policy acts within 24 hours of an image matching). Change the policy or "
+            f"move the workload before it does. GET {risk_list} (SigV4) names each image, the rule and who runs it.",
+            metric=summed_over_sources(metrics.IN_USE_IMAGES_AT_RISK),
+            threshold=0,
+            comparison=ABOVE,
+            notify_ok=False,  # a period without an audit is not a policy that changed
         ),
         alarm(
             scope,

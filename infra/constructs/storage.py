@@ -55,7 +55,8 @@ class ResultsTable(Construct):
             retain_data=retain_data,
         )
         # byLayerDigest; byImageStatus (sparse: image verdicts not COMPLETE, GET /images?status=); byPendingChange
-        # (sparse: items whose change events still wait for EventBridge, the scheduled sweep).
+        # (sparse: items whose change events still wait for EventBridge, the scheduled sweep); byLifecycleRisk
+        # (sparse: in-use images a lifecycle policy would expire or archive, GET /images?risk=lifecycle).
         for name, partition, sort in schema.GLOBAL_INDEXES:
             self.table.add_global_secondary_index(
                 index_name=name,

@@ -121,16 +121,19 @@ def record_images(
     in_use_broken: int | None = None,
     in_use_missing: int | None = None,
     replicas_incomplete: int | None = None,
+    in_use_at_risk: int | None = None,
 ) -> None:
     """``InUseImagesBroken`` (BROKEN images someone runs), ``InUseImagesMissing`` (images someone runs that cannot be
-    pulled: gone or archived) and ``ReplicasIncomplete`` are emitted, zero included, by the doors that look for them
-    (the audit, and checks of images whose stored usedBy they answer with)."""
+    pulled: gone or archived), ``ReplicasIncomplete`` and ``InUseImagesAtRisk`` (images someone runs that the
+    lifecycle policy would expire or archive) are emitted, zero included, by the doors that look for them (the audit,
+    and checks of images whose stored usedBy they answer with)."""
     metrics.add_metric(name=metric_names.IMAGES_CHECKED, unit=MetricUnit.Count, value=checked)
     metrics.add_metric(name=metric_names.BROKEN_IMAGES, unit=MetricUnit.Count, value=broken)
     for name, value in (
         (metric_names.IN_USE_IMAGES_BROKEN, in_use_broken),
         (metric_names.IN_USE_IMAGES_MISSING, in_use_missing),
         (metric_names.REPLICAS_INCOMPLETE, replicas_incomplete),
+        (metric_names.IN_USE_IMAGES_AT_RISK, in_use_at_risk),
     ):
         if value is not None:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

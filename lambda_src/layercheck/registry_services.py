@@ -45,6 +45,8 @@ class AuditRegistries:
         image_checks: Callable[[EcrRegistry, str], ImageCheckService],
         replication_grace_minutes: int,
     ) -> None:
+        from layercheck.logic.lifecycle_guard import InvocationTime
+
         self._clients = clients
         self._limiters = limiters
         self._queue = queue
@@ -52,6 +54,8 @@ class AuditRegistries:
         self._in_use_references = in_use_references
         self._image_checks = image_checks
         self._replication_grace_minutes = replication_grace_minutes
+        # The worker's current invocation's time left (its queue door starts it): bounds the lifecycle previews.
+        self.invocation = InvocationTime()
         self._lock = threading.Lock()
         self._ecr: dict[Registry, EcrRegistry] = {}
         self._replication_status: dict[Registry, EcrReplicationStatus] = {}
@@ -102,6 +106,7 @@ class AuditRegistries:
         from layercheck.integrations.ecs import EcsInventory
         from layercheck.integrations.lambda_functions import LambdaFunctions
         from layercheck.logic.audit import AuditService
+        from layercheck.logic.lifecycle_guard import LifecycleGuard
         from layercheck.logic.org_audit import RegistryServices
         from layercheck.logic.registries import RegistryUnreadable
 
@@ -111,10 +116,11 @@ class AuditRegistries:
         ecr_adapter = self.ecr(registry)
         ecs_client = self._clients.client("ecs", registry)
         lambda_client = self._clients.client("lambda", registry)
-        for answer in (ecr_adapter, ecs_client, lambda_client):
+        lifecycle = self.lifecycle(registry)
+        for answer in (ecr_adapter, ecs_client, lambda_client, lifecycle):
             if isinstance(answer, RegistryUnreadable):
                 return answer
-        assert isinstance(ecr_adapter, EcrRegistry)
+        assert isinstance(ecr_adapter, EcrRegistry) and not isinstance(lifecycle, RegistryUnreadable)
         services = RegistryServices(
             audit=AuditService(
                 catalog=ecr_adapter,
@@ -125,6 +131,7 @@ class AuditRegistries:
                 replication_grace_minutes=self._replication_grace_minutes,
                 in_use_references=self._in_use_references(),
                 tags=ecr_adapter,
+                lifecycle=LifecycleGuard(lifecycle, invocation=self.invocation),
             ),
             replication=ecr_adapter,
             tags=ecr_adapter,

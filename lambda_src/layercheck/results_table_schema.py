@@ -15,6 +15,8 @@ Keys (none of registry id, Region and repository name can hold ``#``):
   leaves the index when it recovers): GET /images?status=. Its sort key ``imageKey``
   ``<registryId>#<region>#<repositoryName>#<imageDigest>`` narrows to a registry, or a registry and Region, with
   ``begins_with``.
+- ``byLifecycleRisk`` (sparse: ``lifecycleRiskKind`` is written only on image items that carry a ``lifecycleRisk``, so
+  an image leaves the index when its risk clears): GET /images?risk=lifecycle, sorted by ``imageKey`` as above.
 """
 
 PARTITION_KEY = "pk"  # "<registryId>#<region>#<repositoryName>"
@@ -33,6 +35,10 @@ PENDING_CHANGE_INDEX = "byPendingChange"
 PENDING_CHANGE_INDEX_PARTITION_KEY = "pendingChange"  # only items with changes waiting carry it: the index is sparse
 PENDING_CHANGE_INDEX_SORT_KEY = IMAGE_STATUS_INDEX_SORT_KEY  # "imageKey"
 PENDING_CHANGE_VALUE = "PENDING"
+LIFECYCLE_RISK_INDEX = "byLifecycleRisk"
+LIFECYCLE_RISK_INDEX_PARTITION_KEY = "lifecycleRiskKind"  # only items carrying a lifecycleRisk: the index is sparse
+LIFECYCLE_RISK_INDEX_SORT_KEY = IMAGE_STATUS_INDEX_SORT_KEY  # "imageKey"
+LIFECYCLE_RISK_VALUE = "lifecycle"  # the value of GET /images?risk= it answers
 PENDING_CHANGES_ATTRIBUTE = "pendingChanges"  # {changeId: {detailType, detail, time}}: the outbox
 VERSION_ATTRIBUTE = "itemVersion"  # bumped by every image write: the condition of the next one
 TTL_ATTRIBUTE = "expiresAt"
@@ -43,9 +49,15 @@ GLOBAL_INDEXES = (
     (LAYER_DIGEST_INDEX, LAYER_DIGEST_INDEX_PARTITION_KEY, LAYER_DIGEST_INDEX_SORT_KEY),
     (IMAGE_STATUS_INDEX, IMAGE_STATUS_INDEX_PARTITION_KEY, IMAGE_STATUS_INDEX_SORT_KEY),
     (PENDING_CHANGE_INDEX, PENDING_CHANGE_INDEX_PARTITION_KEY, PENDING_CHANGE_INDEX_SORT_KEY),
+    (LIFECYCLE_RISK_INDEX, LIFECYCLE_RISK_INDEX_PARTITION_KEY, LIFECYCLE_RISK_INDEX_SORT_KEY),
 )
 # Attributes of an image item that are the table's business, never part of a verdict.
-INTERNAL_ATTRIBUTES = (VERSION_ATTRIBUTE, PENDING_CHANGES_ATTRIBUTE, PENDING_CHANGE_INDEX_PARTITION_KEY)
+INTERNAL_ATTRIBUTES = (
+    VERSION_ATTRIBUTE,
+    PENDING_CHANGES_ATTRIBUTE,
+    PENDING_CHANGE_INDEX_PARTITION_KEY,
+    LIFECYCLE_RISK_INDEX_PARTITION_KEY,
+)
 
 
 def partition_key(registry_id: str, region: str, repository_name: str) -> str:

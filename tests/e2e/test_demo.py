@@ -76,6 +76,12 @@ def test_demo_broken_list_holds_exactly_the_broken_images(demo_output: str) -> N
     assert sorted(row[2] for row in broken) == ["team-a/api:2.1-rc", "team-d/jobs:monthly"]
 
 
+def test_demo_lifecycle_guard_lists_the_image_in_use_that_keep_the_newest_would_expire(demo_output: str) -> None:
+    # nightly and weekly would expire; only weekly is in use (reported by eks:prod), so only weekly is at risk
+    [at_risk] = section(demo_output, "GET /images?risk=lifecycle: 1 image(s)")[1:]
+    assert at_risk == ["team-d/jobs:weekly", "EXPIRE", "1", "inventory", "eks:prod"]
+
+
 def test_demo_queue_on_the_bus_receives_one_broken_event_then_the_recovery(demo_output: str) -> None:
     [broken_event] = section(demo_output, "change events on the queue after the audit: 1")[1:]
     assert broken_event[3:8] == ["team-d/jobs:monthly", "us-east-1", "none", "→", "BROKEN"]

@@ -26,6 +26,7 @@ from layercheck.errors import InvalidEventError, InvalidPageTokenError
 from layercheck.handler import lambda_handler
 from layercheck.integrations.page_tokens import (
     decode_image_status_token,
+    decode_lifecycle_risk_token,
     decode_page_token,
     decode_repository_images_token,
 )
@@ -109,9 +110,14 @@ def test_decode_page_token_returns_a_key_dynamodb_takes_or_refuses(token: str, l
 @PROPERTY
 @given(token=forged_tokens, narrowed=st.sampled_from([None, f"{ACCOUNT}#", f"{ACCOUNT}#us-east-1#"]))
 def test_image_page_token_decoders_return_a_key_of_their_query_or_refuse(token: str, narrowed: str | None) -> None:
-    # GET /images?status=: a key of the status index in that status, inside the registry/Region asked, consistent
+    # GET /images?status= (and ?risk=lifecycle): a key of its index with its partition, inside the registry/Region
+    # asked, consistent
     for decode, names in (
         (lambda: decode_image_status_token(token, "BROKEN", narrowed), {"pk", "sk", "imageStatus", "imageKey"}),
+        (
+            lambda: decode_lifecycle_risk_token(token, "lifecycle", narrowed),
+            {"pk", "sk", "lifecycleRiskKind", "imageKey"},
+        ),
         (lambda: decode_repository_images_token(token, f"{ACCOUNT}#us-east-1#app"), {"pk", "sk"}),
     ):
         try:
@@ -122,7 +128,7 @@ def test_image_page_token_decoders_return_a_key_of_their_query_or_refuse(token: 
         assert all(0 < len(value["S"].encode()) <= 1024 for value in key.values())
         assert key["sk"]["S"].startswith("IMAGE#")
         if "imageKey" in key:
-            assert key["imageStatus"]["S"] == "BROKEN"
+            assert key.get("imageStatus", key.get("lifecycleRiskKind")) in ({"S": "BROKEN"}, {"S": "lifecycle"})
             assert key["imageKey"]["S"] == f"{key['pk']['S']}#{key['sk']['S'].removeprefix('IMAGE#')}"
             assert narrowed is None or key["imageKey"]["S"].startswith(narrowed)
 

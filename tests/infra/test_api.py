@@ -78,6 +78,7 @@ def test_each_route_declares_every_query_parameter_the_function_reads(synthesize
         assert declared[(method, path)] == {f"method.request.querystring.{name}": False for name in query}
     assert declared[("GET", "/images")] == {
         "method.request.querystring.status": False,
+        "method.request.querystring.risk": False,
         "method.request.querystring.repositoryName": False,
         "method.request.querystring.registryId": False,
         "method.request.querystring.region": False,

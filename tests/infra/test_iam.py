@@ -311,7 +311,12 @@ def test_results_table_grants_are_the_calls_of_each_function_and_never_scan_or_d
     idempotency_id, _ = each.named("AWS::DynamoDB::Table", "IdempotencyTable")
     table = f"{{{results_id}.Arn}}"
     pending = f"{table}/index/byPendingChange"
-    indexes = {f"{table}/index/byLayerDigest", f"{table}/index/byImageStatus", pending}
+    indexes = {
+        f"{table}/index/byLayerDigest",
+        f"{table}/index/byImageStatus",
+        f"{table}/index/byLifecycleRisk",
+        pending,
+    }
     api = _of_service(grants(each, "Api"), "dynamodb")
     # The API stores check and image verdicts (an image item read before its conditional write) and reads them back
     # (the table and its indexes).

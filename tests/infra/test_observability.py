@@ -295,6 +295,7 @@ def _alarm_metric_names(alarm: dict[str, Any]) -> set[str]:
     ("alarm_id", "metric", "notifies_ok"),
     [
         ("ObservabilityInUseImagesBroken", "InUseImagesBroken", False),
+        ("ObservabilityInUseImagesAtRisk", "InUseImagesAtRisk", False),
         ("ObservabilityReplicasIncomplete", "ReplicasIncomplete", False),
         ("ObservabilityRegistriesUnreadable", "RegistriesUnreadable", False),
         ("ObservabilityChangeEventsUnsent", "ChangeEventsUnsent", True),
@@ -323,6 +324,13 @@ def test_in_use_broken_alarm_is_the_page_and_links_the_broken_list(synthesized: 
     assert f"https://{{{rest_api}}}.execute-api." in description
     assert "}/{HttpApiDeploymentStage" in description
     assert description.endswith("/images?status=BROKEN (SigV4).")
+
+
+def test_in_use_at_risk_alarm_links_the_list_of_images_at_lifecycle_risk(synthesized: Synthesized) -> None:
+    description = render(_alarm(synthesized, "ObservabilityInUseImagesAtRisk")["AlarmDescription"])
+    (rest_api,) = synthesized.resources("AWS::ApiGateway::RestApi")
+    assert f"https://{{{rest_api}}}.execute-api." in description
+    assert "/images?risk=lifecycle (SigV4)" in description
 
 
 def test_every_metric_an_alarm_or_the_dashboard_reads_is_a_contract_name(each: Synthesized) -> None:

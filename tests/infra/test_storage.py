@@ -78,3 +78,14 @@ def test_stack_outputs_both_table_names(synthesized: Synthesized) -> None:
     for output, prefix in (("ResultsTableName", "ResultsTable"), ("IdempotencyTableName", "IdempotencyTable")):
         table_id, _ = synthesized.named("AWS::DynamoDB::Table", prefix)
         assert outputs[output]["Value"] == {"Ref": table_id}
+
+
+def test_results_table_has_the_sparse_lifecycle_risk_index_that_lists_images_at_risk(each: Synthesized) -> None:
+    table = _table(each, "ResultsTable")["Properties"]
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    # Only items carrying a lifecycleRisk write lifecycleRiskKind: GET /images?risk=lifecycle reads this index alone.
+    assert indexes["byLifecycleRisk"]["KeySchema"] == [
+        {"AttributeName": "lifecycleRiskKind", "KeyType": "HASH"},
+        {"AttributeName": "imageKey", "KeyType": "RANGE"},
+    ]
+    assert indexes["byLifecycleRisk"]["Projection"] == {"ProjectionType": "ALL"}

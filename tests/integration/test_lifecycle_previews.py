@@ -276,3 +276,18 @@ def test_a_region_amazon_ecr_does_not_serve_is_a_400_naming_it(api_event: ApiEve
     assert status == 400, body
     assert (body["errors"][0]["field"], body["errors"][0]["rule"]) == ("region", "ecr_region")
     assert previews.started == []
+
+
+def test_a_region_the_deployment_does_not_audit_is_a_403_before_any_ecr_call(
+    api_event: ApiEvent, monkeypatch: pytest.MonkeyPatch, previews: PreviewSettings
+) -> None:
+    # Given a deployment that audits us-east-1 only
+    monkeypatch.setenv("AUDIT_REGIONS", REGION)
+
+    # When a preview names another Region ECR serves
+    status, _, body = preview(api_event, region="eu-west-1", lifecyclePolicyText=keep(2))
+
+    # Then it is refused as the other routes refuse it, and nothing was previewed
+    assert status == 403, body
+    assert (body["errors"][0]["field"], body["errors"][0]["rule"]) == ("region", "audited_region")
+    assert previews.started == []

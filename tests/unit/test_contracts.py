@@ -104,6 +104,17 @@ def test_routes_are_designs_paths() -> None:
         assert len(set(query)) == len(query), path
 
 
+def test_get_images_lists_lifecycle_risks_under_designs_names_from_the_index_that_holds_them() -> None:
+    # DESIGN.md "HTTP API": GET /images?risk=lifecycle; the index's partition value is the query's value
+    from layercheck import results_table_schema
+
+    assert (routes.RISK, routes.RISK_LIFECYCLE) == ("risk", "lifecycle")
+    assert ("GET", routes.IMAGES) in {(method, path) for method, path, _ in routes.ROUTES}
+    assert routes.RISK in dict(((m, p), q) for m, p, q in routes.ROUTES)[("GET", routes.IMAGES)]
+    assert results_table_schema.LIFECYCLE_RISK_VALUE == routes.RISK_LIFECYCLE
+    assert events.IMAGE_RISK_CHANGED_DETAIL_TYPE == "Image Risk Changed"
+
+
 def test_the_api_serves_exactly_the_declared_routes() -> None:
     # The resolver's routes (what the Lambda answers) and the contract's (what API Gateway declares) are one set:
     # a route missing from the contract would be unreachable behind API Gateway, one missing from the resolver a 404.

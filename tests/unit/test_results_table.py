@@ -374,3 +374,32 @@ def test_image_page_tokens_continue_only_their_own_query() -> None:
     layer_key = encode_page_token({"pk": key["pk"], "sk": {"S": f"LAYER#{digest}"}})
     with pytest.raises(InvalidPageTokenError, match="another query"):
         decode_repository_images_token(layer_key, "123456789012#eu-west-1#app")
+
+
+def test_lifecycle_risk_page_tokens_continue_only_the_risk_query() -> None:
+    from layercheck.integrations.page_tokens import decode_lifecycle_risk_token
+
+    digest = "sha256:" + "c" * 64
+    table_key = {"pk": {"S": "123456789012#eu-west-1#app"}, "sk": {"S": f"IMAGE#{digest}"}}
+    index_key = {"imageKey": {"S": f"123456789012#eu-west-1#app#{digest}"}}
+    key = {**table_key, **index_key, "lifecycleRiskKind": {"S": "lifecycle"}}
+
+    assert decode_lifecycle_risk_token(encode_page_token(key), "lifecycle", "123456789012#") == key
+    # A status query's token, and one narrowed to another registry, are another query's
+    status_token = encode_page_token({**table_key, **index_key, "imageStatus": {"S": "BROKEN"}})
+    with pytest.raises(InvalidPageTokenError, match="not a token"):
+        decode_lifecycle_risk_token(status_token, "lifecycle")
+    with pytest.raises(InvalidPageTokenError, match="another query"):
+        decode_lifecycle_risk_token(encode_page_token(key), "lifecycle", "210987654321#")
+
+
+def test_an_image_item_enters_the_lifecycle_risk_index_only_while_it_carries_a_risk() -> None:
+    from layercheck.models.lifecycle import LifecycleAction, LifecycleRisk
+
+    risk = LifecycleRisk(action=LifecycleAction.EXPIRE, rulePriority=1, previewedAt="2026-03-01T12:00:00Z")
+    at_risk = image_verdict("COMPLETE").model_copy(update={"lifecycleRisk": risk})
+
+    assert to_dynamodb(at_risk)["lifecycleRiskKind"] == {"S": "lifecycle"}
+    assert "lifecycleRiskKind" not in to_dynamodb(image_verdict("COMPLETE"))
+    # The index key is the table's business: it never reaches a verdict
+    assert from_dynamodb(to_dynamodb(at_risk)).lifecycleRisk == risk  # type: ignore[union-attr]

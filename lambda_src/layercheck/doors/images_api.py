@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.models import Tag
@@ -158,15 +158,20 @@ def _unreadable_answer(check_id: str, request: ImageCheckRequest, unreadable: Re
 
 @router.get(
     routes.IMAGES,
-    summary="Stored image verdicts in one status across repositories, accounts and Regions, or of one repository",
+    summary="Stored image verdicts in one status or at lifecycle risk across repositories, accounts and Regions, or "
+    "of one repository",
     description="status=BROKEN|UNCHECKED|ARCHIVED reads a sparse index (COMPLETE images are not in it: an image "
-    "leaves the list when it recovers), optionally narrowed to a registryId, and a region. repositoryName lists one "
-    "repository's image verdicts (registryId default: this account; region default: the function's own).",
+    "leaves the list when it recovers), optionally narrowed to a registryId, and a region. risk=lifecycle reads "
+    "another sparse index: the images in use whose repository's lifecycle policy would expire or archive them, as "
+    "the audit's ECR preview found (lifecycleRisk), narrowed the same way; an image leaves it when its risk clears. "
+    "repositoryName lists one repository's image verdicts (registryId default: this account; region default: the "
+    "function's own). Give exactly one of the three.",
     tags=[IMAGES_TAG],
     responses={200: {"description": "One page of image verdicts"}, **ERRORS},
 )
 def list_images(
     status: Annotated[ListedStatus | None, Query(alias=routes.STATUS)] = None,
+    risk: Annotated[Literal["lifecycle"] | None, Query(alias=routes.RISK)] = None,
     repository_name: Annotated[
         str | None, Query(alias=routes.REPOSITORY_NAME, pattern=REPOSITORY_NAME_PATTERN, min_length=2, max_length=256)
     ] = None,
@@ -175,14 +180,19 @@ def list_images(
     next_token: Annotated[str | None, Query(alias=routes.NEXT_TOKEN, max_length=MAX_NEXT_TOKEN_LENGTH)] = None,
     limit: Annotated[int, Query(alias=routes.LIMIT, ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
 ) -> ImagesResponse:
-    if (status is None) == (repository_name is None):
+    given = [name for name, value in _selectors(status, risk, repository_name) if value is not None]
+    if len(given) != 1:
         raise RequestRuleError(
             "query",
-            routes.STATUS if status is None else routes.REPOSITORY_NAME,
+            given[-1] if given else routes.STATUS,
             "exactly_one_of",
-            f"give exactly one of {routes.STATUS} and {routes.REPOSITORY_NAME}",
+            f"give exactly one of {routes.STATUS}, {routes.RISK} and {routes.REPOSITORY_NAME}",
         )
-    if status is not None:
+    if risk is not None:
+        page = results_table().query_lifecycle_risk(
+            registry_id=registry_id, region=region, limit=limit, next_token=next_token
+        )
+    elif status is not None:
         page = results_table().query_image_status(
             ImageStatus(status), registry_id=registry_id, region=region, limit=limit, next_token=next_token
         )
@@ -197,6 +207,10 @@ def list_images(
         )
     items = [item for item in page.items if isinstance(item, StoredImageVerdict)]
     return ImagesResponse(items=items, nextToken=page.next_token)
+
+
+def _selectors(status: str | None, risk: str | None, repository_name: str | None) -> list[tuple[str, str | None]]:
+    return [(routes.STATUS, status), (routes.RISK, risk), (routes.REPOSITORY_NAME, repository_name)]
 
 
 @router.post(

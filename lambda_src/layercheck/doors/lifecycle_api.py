@@ -26,7 +26,14 @@ from layercheck.dependencies import (
     registry_services,
     results_table,
 )
-from layercheck.doors.api_access import error_answer, is_home, own_account, served_registry, unreadable_reason
+from layercheck.doors.api_access import (
+    audited_region,
+    error_answer,
+    is_home,
+    own_account,
+    served_registry,
+    unreadable_reason,
+)
 from layercheck.errors import RequestRuleError
 from layercheck.integrations.ecr_lifecycle import EcrLifecycle
 from layercheck.integrations.sessions import UNREADABLE_CODES
@@ -57,7 +64,8 @@ ERRORS: dict[int, OpenAPIResponse] = {
     422: error_answer("The request breaks a rule, or ECR refuses lifecyclePolicyText (the answer names the field)"),
     400: error_answer("A parameter is malformed, the body is not JSON, or region is not a Region of Amazon ECR"),
     403: error_answer(
-        f"registryId is not a registry this deployment serves ({env.REGISTRY_IDS}), or it cannot be read in region"
+        f"registryId is not a registry this deployment serves ({env.REGISTRY_IDS}), region is not audited "
+        f"({env.AUDIT_REGIONS}), or the registry cannot be read in region"
     ),
     404: error_answer("ECR holds no such repository"),
     502: error_answer("ECR could not preview the policy (the preview FAILED, access denied ...): the reason says why"),
@@ -81,7 +89,7 @@ router = Router()  # type: ignore[no-untyped-call]
 def preview_lifecycle_policy(request: Annotated[LifecyclePreviewRequest, Body()]) -> LifecyclePreviewResponse:
     own = own_account(router.lambda_context)
     registry_id = served_registry(request.registryId, own)
-    region = request.region or home_region()
+    region = audited_region(request.region) or home_region()
     if region not in ecr_regions():
         raise RequestRuleError(
             "body", routes.REGION, "ecr_region", f"region {region} is not a Region Amazon ECR is known to serve"

@@ -2,6 +2,9 @@
 response), so SQS retries just that item and, after the queue's maxReceiveCount, parks it in the dead-letter queue.
 https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting
 
+A lifecycle preview that could not be had is not a failure either: it is logged ("lifecycle not previewed", with
+ECR's code) and the image verdicts keep their stored ``lifecycleRisk``.
+
 A registry that cannot be read is not a failure: it is logged ("registry unreadable", with AWS's code) and counted
 (``RegistriesUnreadable``), and the item succeeds, so SQS does not retry it again and again.
 """
@@ -13,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from layercheck.dependencies import organization_audit, registry_clients
+from layercheck.dependencies import organization_audit, registry_clients, registry_services
 from layercheck.doors.idempotency import run_once
 from layercheck.logic.image_check import ImageCheckOutcome
 from layercheck.logic.org_audit import OrganizationAudit
@@ -37,6 +40,8 @@ processor = BatchProcessor(event_type=EventType.SQS, model=AuditWorkItemRecord)
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # A registry found unreadable is remembered for this invocation only: a role deployed meanwhile is tried again.
     registry_clients(account_of(context.invoked_function_arn)).start_invocation()
+    # The audit's lifecycle previews wait no longer than this invocation can.
+    registry_services(account_of(context.invoked_function_arn)).invocation.start(context.get_remaining_time_in_millis)
     response: dict[str, Any] = dict(
         process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     )
@@ -96,6 +101,9 @@ def _audit_repository(audit: OrganizationAudit, item: RepositoryWorkItem) -> dic
     audited = audit.audit_repository(item)
     if isinstance(audited, RegistryUnreadable):
         return _unreadable(audited)
+    if audited.lifecycle is not None and (preview := audited.lifecycle.not_previewed) is not None:
+        # The stored risks stay; the next audit previews again (a preview still running is read then).
+        logger.warning("lifecycle not previewed", code=preview.code, reason=preview.reason)
     if audited.repository_gone:
         logger.info(
             "repository not held", in_use_missing=0 if audited.outcome is None else len(audited.outcome.verdicts)
@@ -160,6 +168,14 @@ def _recorded(repository_name: str, outcome: ImageCheckOutcome) -> dict[str, Any
                 code=verdict.failureCode,
                 used_by=[user.model_dump(mode="json") for user in verdict.usedBy],
             )
+        elif verdict.lifecycleRisk is not None and verdict.in_use:
+            logger.info(
+                "image in use at lifecycle risk",
+                image_digest=verdict.imageDigest,
+                image_tags=verdict.imageTags,
+                action=verdict.lifecycleRisk.action,
+                rule_priority=verdict.lifecycleRisk.rulePriority,
+            )
     record_check(outcome.layer_summary)
     record_images(
         len(outcome.verdicts),
@@ -167,6 +183,7 @@ def _recorded(repository_name: str, outcome: ImageCheckOutcome) -> dict[str, Any
         in_use_broken=outcome.in_use_broken,
         in_use_missing=outcome.in_use_missing,
         replicas_incomplete=outcome.replicas_incomplete,
+        in_use_at_risk=outcome.in_use_at_risk,
     )
     record_events_unsent(outcome.events_unsent)
     logger.info(
@@ -177,5 +194,6 @@ def _recorded(repository_name: str, outcome: ImageCheckOutcome) -> dict[str, Any
         in_use_broken=outcome.in_use_broken,
         in_use_missing=outcome.in_use_missing,
         replicas_incomplete=outcome.replicas_incomplete,
+        in_use_at_risk=outcome.in_use_at_risk,
     )
     return {"repositoryName": repository_name, "images": len(outcome.verdicts), "broken": outcome.broken}

@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -117,7 +118,7 @@ class ImageVerdictWrites:
         key = self._key(observation.verdict)
         for _ in range(CONFLICT_ATTEMPTS):
             update = merge(stored, observation, stage_changes=stage_changes)
-            if not update.groups and update.change is None:
+            if not update.groups and not update.staged:
                 return ImageWrite(update)  # older than what the item holds in every group: nothing to write
             item = to_dynamodb(update.verdict)
             arguments = image_update_arguments(
@@ -228,7 +229,7 @@ class ImageVerdictWrites:
     def _in_region(self, observation: ImageObservation) -> ImageObservation:
         if observation.verdict.region:
             return observation
-        return ImageObservation(self._with_region(observation.verdict), observation.users, observation.replicas)
+        return replace(observation, verdict=self._with_region(observation.verdict))
 
     @staticmethod
     def _key(verdict: StoredImageVerdict) -> Key:

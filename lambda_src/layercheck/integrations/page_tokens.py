@@ -21,6 +21,8 @@ from layercheck.results_table_schema import (
     IMAGE_SORT_PREFIX,
     IMAGE_STATUS_INDEX_PARTITION_KEY,
     IMAGE_STATUS_INDEX_SORT_KEY,
+    LIFECYCLE_RISK_INDEX_PARTITION_KEY,
+    LIFECYCLE_RISK_INDEX_SORT_KEY,
     PARTITION_KEY,
     SORT_KEY,
 )
@@ -32,6 +34,9 @@ OTHER_QUERY = "nextToken belongs to another query"
 TABLE_KEYS = frozenset({PARTITION_KEY, SORT_KEY})
 IMAGE_STATUS_INDEX_KEYS = frozenset(
     {PARTITION_KEY, SORT_KEY, IMAGE_STATUS_INDEX_PARTITION_KEY, IMAGE_STATUS_INDEX_SORT_KEY}
+)
+LIFECYCLE_RISK_INDEX_KEYS = frozenset(
+    {PARTITION_KEY, SORT_KEY, LIFECYCLE_RISK_INDEX_PARTITION_KEY, LIFECYCLE_RISK_INDEX_SORT_KEY}
 )
 
 _deserializer = TypeDeserializer()
@@ -70,7 +75,21 @@ def decode_image_status_token(token: str, status: str, key_prefix: str | None = 
     """GET /images?status=: a key of the ``byImageStatus`` index in that status, inside the registry (and Region)
     the query narrows to, whose table key is the one its index key names."""
     start_key = decode_page_token(token, {IMAGE_STATUS_INDEX_PARTITION_KEY: status}, key_names=IMAGE_STATUS_INDEX_KEYS)
-    index_key = start_key[IMAGE_STATUS_INDEX_SORT_KEY]["S"]
+    return _image_index_start(start_key, IMAGE_STATUS_INDEX_SORT_KEY, key_prefix)
+
+
+def decode_lifecycle_risk_token(token: str, risk: str, key_prefix: str | None = None) -> dict[str, Any]:
+    """GET /images?risk=lifecycle: a key of the ``byLifecycleRisk`` index, with the same rules as the status index's."""
+    start_key = decode_page_token(
+        token, {LIFECYCLE_RISK_INDEX_PARTITION_KEY: risk}, key_names=LIFECYCLE_RISK_INDEX_KEYS
+    )
+    return _image_index_start(start_key, LIFECYCLE_RISK_INDEX_SORT_KEY, key_prefix)
+
+
+def _image_index_start(start_key: dict[str, Any], index_sort_key: str, key_prefix: str | None) -> dict[str, Any]:
+    """An image index's key inside the registry (and Region) the query narrows to, whose table key is the one its
+    ``imageKey`` names."""
+    index_key = start_key[index_sort_key]["S"]
     if key_prefix is not None and not index_key.startswith(key_prefix):
         raise InvalidPageTokenError(OTHER_QUERY)
     partition, _, digest = index_key.rpartition("#")

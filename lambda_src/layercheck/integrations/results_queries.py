@@ -16,6 +16,7 @@ from layercheck.errors import InvalidPageTokenError
 from layercheck.integrations.page_tokens import (
     OTHER_QUERY,
     decode_image_status_token,
+    decode_lifecycle_risk_token,
     decode_page_token,
     decode_repository_images_token,
 )
@@ -27,6 +28,10 @@ from layercheck.results_table_schema import (
     LAYER_DIGEST_INDEX,
     LAYER_DIGEST_INDEX_PARTITION_KEY,
     LAYER_DIGEST_INDEX_SORT_KEY,
+    LIFECYCLE_RISK_INDEX,
+    LIFECYCLE_RISK_INDEX_PARTITION_KEY,
+    LIFECYCLE_RISK_INDEX_SORT_KEY,
+    LIFECYCLE_RISK_VALUE,
     PARTITION_KEY,
     SORT_KEY,
     TTL_ATTRIBUTE,
@@ -110,6 +115,20 @@ def image_status_query(
     return unexpired(arguments)
 
 
+def lifecycle_risk_query(
+    table_name: str, *, registry_id: str | None, region: str | None, limit: int, next_token: str | None
+) -> dict[str, Any]:
+    """Image verdicts carrying a lifecycle risk across repositories, accounts and Regions (the sparse
+    ``byLifecycleRisk``: only in-use images a lifecycle policy would expire or archive are in it)."""
+    arguments = _index_query(
+        table_name, LIFECYCLE_RISK_INDEX, LIFECYCLE_RISK_INDEX_PARTITION_KEY, LIFECYCLE_RISK_VALUE, limit
+    )
+    prefix = _narrow(arguments, LIFECYCLE_RISK_INDEX_SORT_KEY, registry_id, region)
+    if next_token:
+        arguments["ExclusiveStartKey"] = decode_lifecycle_risk_token(next_token, LIFECYCLE_RISK_VALUE, prefix)
+    return unexpired(arguments)
+
+
 def _index_query(table_name: str, index: str, partition_name: str, partition: str, limit: int) -> dict[str, Any]:
     return {
         "TableName": table_name,
@@ -122,7 +141,7 @@ def _index_query(table_name: str, index: str, partition_name: str, partition: st
 
 
 def _narrow(arguments: dict[str, Any], sort_key: str, registry_id: str | None, region: str | None) -> str | None:
-    """Both index sort keys start "<registryId>#<region>#": a registry (and Region) is a key condition; a Region
+    """Every index sort key starts "<registryId>#<region>#": a registry (and Region) is a key condition; a Region
     alone is a filter. Returns the key prefix a page token must keep to."""
     if registry_id is not None:
         prefix = registry_key_prefix(registry_id, region)

@@ -18,7 +18,12 @@ from pydantic import TypeAdapter
 
 from layercheck.errors import InvalidPageTokenError, ResultsNotStoredError
 from layercheck.integrations.page_tokens import encode_page_token
-from layercheck.integrations.results_queries import image_status_query, layer_digest_query, repository_query
+from layercheck.integrations.results_queries import (
+    image_status_query,
+    layer_digest_query,
+    lifecycle_risk_query,
+    repository_query,
+)
 from layercheck.logic.chunks import chunked
 from layercheck.models.stored import ImageStatus, StoredImageVerdict, StoredItem, StoredLayerVerdict
 from layercheck.results_table_schema import (
@@ -28,6 +33,8 @@ from layercheck.results_table_schema import (
     INTERNAL_ATTRIBUTES,
     LAYER_DIGEST_INDEX_PARTITION_KEY,
     LAYER_SORT_PREFIX,
+    LIFECYCLE_RISK_INDEX_PARTITION_KEY,
+    LIFECYCLE_RISK_VALUE,
     PARTITION_KEY,
     SORT_KEY,
     image_key,
@@ -74,12 +81,15 @@ def item_key(item: StoredItem) -> dict[str, str]:
 
 
 def image_index_attributes(verdict: StoredImageVerdict) -> dict[str, str]:
-    """The ``byImageStatus`` keys: ``imageStatus`` only while the image is not COMPLETE (the index is sparse)."""
+    """The index keys: ``imageStatus`` only while the image is not COMPLETE (``byImageStatus``), ``lifecycleRiskKind``
+    only while it carries a lifecycle risk (``byLifecycleRisk``); both indexes are sparse."""
     assert verdict.region is not None  # item_key refused it already
     key = image_key(verdict.registryId, verdict.region, verdict.repositoryName, verdict.reference)
     attributes = {IMAGE_STATUS_INDEX_SORT_KEY: key}
     if verdict.status != IMAGE_STATUS_NOT_INDEXED:
         attributes[IMAGE_STATUS_INDEX_PARTITION_KEY] = verdict.status.value
+    if verdict.lifecycleRisk is not None:
+        attributes[LIFECYCLE_RISK_INDEX_PARTITION_KEY] = LIFECYCLE_RISK_VALUE
     return attributes
 
 
@@ -239,6 +249,22 @@ class ResultsTable:
                 region=region,
                 limit=limit,
                 next_token=next_token,
+            )
+        )
+
+    def query_lifecycle_risk(
+        self,
+        *,
+        registry_id: str | None = None,
+        region: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        next_token: str | None = None,
+    ) -> ResultsPage:
+        """Image verdicts of in-use images a lifecycle policy would expire or archive, across repositories, accounts
+        and Regions; narrowed as ``query_image_status``."""
+        return self._query(
+            lifecycle_risk_query(
+                self._table_name, registry_id=registry_id, region=region, limit=limit, next_token=next_token
             )
         )
 

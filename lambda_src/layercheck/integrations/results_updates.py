@@ -2,8 +2,9 @@
 
 The write sets the attribute groups ``logic/verdict_merge.py`` decided to write: SET for every attribute of those groups
 the new verdict has, REMOVE for those it lacks (a recovered image drops ``imageStatus`` and leaves the sparse
-``byImageStatus`` index, a judged image drops its old ``failureCode``), and nothing of the groups it does not write.
-A change it stages goes into the item's ``pendingChanges`` map (the outbox) in the same write, with the sparse
+``byImageStatus`` index, a judged image drops its old ``failureCode``, a risk that clears drops ``lifecycleRiskKind``
+and leaves ``byLifecycleRisk``), and nothing of the groups it does not write. The changes it stages (a verdict change,
+a risk change) go into the item's ``pendingChanges`` map (the outbox) in the same write, with the sparse
 ``byPendingChange`` index's key. The condition is the version the caller read: a writer that read an older item
 is refused and decides again.
 https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html
@@ -14,11 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from layercheck.logic.change_events import PendingChange
-from layercheck.logic.verdict_merge import FINDINGS, REPLICAS, USERS, ImageUpdate
+from layercheck.logic.verdict_merge import FINDINGS, GROUP_FIELDS, RISK, ImageUpdate
 from layercheck.models.stored import StoredImageVerdict
 from layercheck.results_table_schema import (
     IMAGE_STATUS_INDEX_PARTITION_KEY,
     IMAGE_STATUS_INDEX_SORT_KEY,
+    LIFECYCLE_RISK_INDEX_PARTITION_KEY,
     PARTITION_KEY,
     PENDING_CHANGE_INDEX_PARTITION_KEY,
     PENDING_CHANGE_VALUE,
@@ -27,12 +29,10 @@ from layercheck.results_table_schema import (
     VERSION_ATTRIBUTE,
 )
 
-USED_BY_ATTRIBUTE = "usedBy"
-# Each group's attributes; everything else of a verdict (and the status index's keys) is the findings'.
-GROUP_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    USERS: (USED_BY_ATTRIBUTE, "usedByOmitted", "usedByObservedAt"),
-    REPLICAS: ("replicas", "replicasObservedAt"),
-}
+# Each group's attributes (the risk's with the risk index's key); everything else of a verdict (and the status
+# index's keys) is the findings'.
+GROUP_ATTRIBUTES: dict[str, tuple[str, ...]] = dict(GROUP_FIELDS)
+GROUP_ATTRIBUTES[RISK] = (*GROUP_FIELDS[RISK], LIFECYCLE_RISK_INDEX_PARTITION_KEY)
 _NOT_FINDINGS = frozenset(name for names in GROUP_ATTRIBUTES.values() for name in names)
 GROUP_ATTRIBUTES[FINDINGS] = (
     *(name for name in StoredImageVerdict.model_fields if name not in _NOT_FINDINGS),
@@ -100,15 +100,16 @@ def image_update_arguments(
 def _stage(
     update: ImageUpdate, sets: list[str], removes: list[str], name: Any, value: Any, *, has_pending_map: bool
 ) -> None:
-    """The new change into ``pendingChanges`` (creating the map on a first one), the folded ones out of it."""
-    if update.change is None:
+    """The new changes into ``pendingChanges`` (creating the map on a first one), the folded ones out of it."""
+    if not update.staged:
         return
     pending = name(PENDING_CHANGES_ATTRIBUTE)
     if has_pending_map:
-        sets.append(f"{pending}.{name(update.change.change_id)} = {value(pending_value(update.change))}")
+        sets.extend(f"{pending}.{name(change.change_id)} = {value(pending_value(change))}" for change in update.staged)
         removes.extend(f"{pending}.{name(change_id)}" for change_id in update.dropped)
     else:
-        sets.append(f"{pending} = {value({'M': {update.change.change_id: pending_value(update.change)}})}")
+        staged = {change.change_id: pending_value(change) for change in update.staged}
+        sets.append(f"{pending} = {value({'M': staged})}")
     sets.append(f"{name(PENDING_CHANGE_INDEX_PARTITION_KEY)} = {value({'S': PENDING_CHANGE_VALUE})}")
 
 

@@ -11,6 +11,10 @@ Who runs the images: the registry's audit stored every reference its discovery f
 MISSING verdict, with its users, for every image in use the repository no longer holds, and writes each checked
 image's ``usedBy`` as observed at discovery (an image nobody runs: none). An item that does not know (no
 ``inUseObservedAt``) leaves the stored ``usedBy`` as it is: an audit never removes what it did not recompute.
+
+What the repository's lifecycle policy would do to its images in use (``lifecycle``, logic/lifecycle_guard.py) is
+previewed by the repository item that knows who runs them, before its images are checked, and written with their
+verdicts (``lifecycleRisk``); a preview that could not be had leaves the stored risks as they are.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from layercheck.logic.catalog import CatalogPort, ImageDetail
 from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService, combined
 from layercheck.logic.images import ImageRef, ImageWalk
 from layercheck.logic.in_use import ResolvedInUse, TagResolverPort, resolve_in_use
+from layercheck.logic.lifecycle_guard import GuardOutcome, LifecycleGuard, slice_risks, with_risks
 from layercheck.logic.registries import Registry
 from layercheck.logic.replica_probe import DestinationsPort, ItemReplicaProbe
 from layercheck.logic.replication import ReplicationDestination, SourceImage, check_replicas
@@ -92,6 +97,7 @@ class RepositoryAudited:
     queued_slices: int = 0
     repository_gone: bool = False
     unlisted: RepositoryCheckError | None = None
+    lifecycle: GuardOutcome | None = None  # the lifecycle preview of its images in use, if one was asked for
 
 
 @dataclass
@@ -99,7 +105,7 @@ class AuditService:
     """The audit of one registry's repositories. ``region``: the registry's (None: the CLI's single registry);
     ``destinations``: the replica readers, None to skip replicas; ``in_use_references``: where the registry's audit
     keeps what it found in use (None: nothing is known in use); ``tags``: resolves the tags in use of a repository
-    whose images cannot be listed."""
+    whose images cannot be listed; ``lifecycle``: previews the risk of the images in use (None: not looked at)."""
 
     catalog: CatalogPort
     queue: WorkQueuePort
@@ -110,6 +116,7 @@ class AuditService:
     clock: Callable[[], datetime] = field(default=utc_now)
     in_use_references: InUseReferencesPort | None = None
     tags: TagResolverPort | None = None
+    lifecycle: LifecycleGuard | None = None
 
     def start(self, audit_id: str, scope: AuditScope, *, registry_id: str | None = None) -> AuditStarted:
         """Queue one work item per repository in scope (the command line's audit of one registry)."""
@@ -153,18 +160,23 @@ class AuditService:
                 raise
             # Deleted since it was listed, or a repository only the workloads still name: every image in use is gone.
             resolved = resolve_in_use(references, {}, (), gone_code=REPOSITORY_NOT_FOUND)
-            return RepositoryAudited(0, outcome=self._record_gone(item, resolved), repository_gone=True)
+            # Nothing held, nothing at risk: the guard clears the risks without asking ECR.
+            gone = self._record_gone(item, resolved, self._knowledge(item, resolved, self._guard(item, resolved)))
+            return RepositoryAudited(0, outcome=gone, repository_gone=True)
         tags = {tag: detail.image_digest for detail in details for tag in detail.image_tags}
         resolved = resolve_in_use(references, tags, {detail.image_digest for detail in details})
         selected = select_images(details, tagged_only=item.taggedOnly, newest=item.newestImages)
         selected = in_use_first(selected, details, resolved.held)
-        gone = self._record_gone(item, resolved)
+        guarded = self._guard(item, resolved)
+        knowledge = self._knowledge(item, resolved, guarded)
+        gone = self._record_gone(item, resolved, knowledge)
         if len(selected) > MAX_IMAGES_PER_WORK_ITEM:
             slices = image_slices(item, selected, resolved.users if item.inUseObservedAt else None)
+            slices = with_risks(slices, None if guarded is None else guarded.risks)
             self.queue.send_work_items(slices)
-            return RepositoryAudited(len(selected), outcome=gone, queued_slices=len(slices))
-        outcome = self._check(item, [audit_image(image) for image in selected], self._knowledge(item, resolved))
-        return RepositoryAudited(len(selected), outcome=combined(outcome, gone))
+            return RepositoryAudited(len(selected), outcome=gone, queued_slices=len(slices), lifecycle=guarded)
+        outcome = self._check(item, [audit_image(image) for image in selected], knowledge)
+        return RepositoryAudited(len(selected), outcome=combined(outcome, gone), lifecycle=guarded)
 
     def audit_unlisted_repository(self, item: RepositoryWorkItem, error: RepositoryCheckError) -> RepositoryAudited:
         """The repository's images could not be listed (``error``, not transient, not gone): its images in use are
@@ -174,9 +186,10 @@ class AuditService:
         if not references:
             return RepositoryAudited(images_in_scope=0, unlisted=error)
         resolved = self._resolve_without_listing(item, references)
-        gone = self._record_gone(item, resolved)
+        knowledge = self._knowledge(item, resolved)
+        gone = self._record_gone(item, resolved, knowledge)
         images = [audit_image(ImageDetail(digest)) for digest in resolved.held]
-        outcome = self._check(item, images, self._knowledge(item, resolved)) if images else None
+        outcome = self._check(item, images, knowledge) if images else None
         return RepositoryAudited(len(images), outcome=combined(outcome, gone), unlisted=error)
 
     def audit_images(self, item: ImagesWorkItem) -> ImageCheckOutcome:
@@ -186,6 +199,7 @@ class AuditService:
                 users={image.imageDigest: list(image.usedBy) for image in item.images if image.usedBy},
                 observed_at=item.inUseObservedAt,
                 omitted={image.imageDigest: image.usedByOmitted for image in item.images if image.usedByOmitted},
+                risks=slice_risks(item),
             )
         return self._check(item, item.images, knowledge)
 
@@ -203,11 +217,20 @@ class AuditService:
             item.auditId, item.registryId, region, item.repositoryName, item.inUseChunks
         )
 
+    def _guard(self, item: RepositoryWorkItem, resolved: ResolvedInUse) -> GuardOutcome | None:
+        """The lifecycle preview of the images in use, when this item knows who runs them."""
+        if self.lifecycle is None or item.inUseObservedAt is None:
+            return None
+        return self.lifecycle.risks(item.registryId, item.repositoryName, resolved.held)
+
     @staticmethod
-    def _knowledge(item: RepositoryWorkItem, resolved: ResolvedInUse) -> InUseKnowledge | None:
+    def _knowledge(
+        item: RepositoryWorkItem, resolved: ResolvedInUse, guarded: GuardOutcome | None = None
+    ) -> InUseKnowledge | None:
         if item.inUseObservedAt is None:
             return None
-        return InUseKnowledge(users=resolved.users, observed_at=item.inUseObservedAt)
+        risks = None if guarded is None else guarded.risks
+        return InUseKnowledge(users=resolved.users, observed_at=item.inUseObservedAt, risks=risks)
 
     def _resolve_without_listing(self, item: RepositoryWorkItem, references: list[InUseReference]) -> ResolvedInUse:
         wanted = sorted({ref.usedBy.tag for ref in references if ref.imageDigest is None and ref.usedBy.tag})
@@ -226,7 +249,9 @@ class AuditService:
         held = set(tags.values()) | {ref.imageDigest for ref in references if ref.imageDigest}
         return resolve_in_use(references, tags, held, unresolved=unresolved)
 
-    def _record_gone(self, item: RepositoryWorkItem, resolved: ResolvedInUse) -> ImageCheckOutcome | None:
+    def _record_gone(
+        self, item: RepositoryWorkItem, resolved: ResolvedInUse, knowledge: InUseKnowledge | None
+    ) -> ImageCheckOutcome | None:
         if not resolved.gone:
             return None
         return self.images.record_missing(
@@ -236,7 +261,7 @@ class AuditService:
             source=Source.SCHEDULE,
             check_id=item.auditId,
             region=item.region or self.region,
-            in_use=self._knowledge(item, resolved),
+            in_use=knowledge,
         )
 
     def _check(

@@ -73,6 +73,11 @@ class ImageCheckOutcome:
         return sum(verdict.status in NOT_PULLABLE and verdict.in_use for verdict in self.verdicts)
 
     @property
+    def in_use_at_risk(self) -> int:
+        """What ``InUseImagesAtRisk`` counts: images someone runs that the lifecycle policy would expire or archive."""
+        return sum(verdict.lifecycleRisk is not None and verdict.in_use for verdict in self.verdicts)
+
+    @property
     def replicas_incomplete(self) -> int:
         """What ``ReplicasIncomplete`` counts: BROKEN, MISSING and FAILED copies at replication destinations."""
         return sum(replica.status in INCOMPLETE_REPLICA_STATUSES for v in self.verdicts for replica in v.replicas)
@@ -201,7 +206,9 @@ class ImageCheckService:
         )
         observations = [
             ImageObservation(
-                missing_verdict(context, image), None if in_use is None else in_use.observation(image.image_digest)
+                missing_verdict(context, image),
+                None if in_use is None else in_use.observation(image.image_digest),
+                risk=None if in_use is None else in_use.risk_observation(image.image_digest),
             )
             for image in gone
         ]
@@ -243,7 +250,8 @@ class ImageCheckService:
         if replica_check is not None:
             found = replica_check(walk) if walk is not None else []
             replicas = ReplicasObservation(tuple(found), observed_iso(context.observed_at))
-        return ImageObservation(verdict, users, replicas)
+        risk = None if in_use is None else in_use.risk_observation(verdict.imageDigest)
+        return ImageObservation(verdict, users, replicas, risk)
 
     def _keep(
         self,

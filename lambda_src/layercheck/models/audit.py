@@ -13,6 +13,7 @@ from layercheck.contracts.patterns import REGISTRY_ID_PATTERN, REPOSITORY_PREFIX
 from layercheck.models.bounds import MAX_USED_BY_BYTES, bounded_list
 from layercheck.models.identifiers import Digest, Region, RepositoryName
 from layercheck.models.in_use import UsedBy
+from layercheck.models.lifecycle import LifecycleRisk
 
 # BatchGetImage takes at most 100 image ids per call, so a slice of 100 images is fetched in one call (plus one per
 # 100 platform manifests of indexes); checking it takes seconds, far inside the function's timeout.
@@ -75,6 +76,8 @@ class AuditImage(BaseModel):
     imagePushedAt: datetime | None = Field(default=None, exclude_if=_absent)
     # Who runs the image (images in use): checked whatever the scope, and its verdict carries them.
     usedBy: list[UsedBy] = Field(default=[], exclude_if=_absent)
+    # What the repository's lifecycle policy would do to it, as the repository item's preview said (images in use).
+    lifecycleRisk: LifecycleRisk | None = Field(default=None, exclude_if=_absent)
     # Tags and users beyond MAX_LISTED (models/bounds.py) are counted, not carried: an item must fit an SQS message.
     imageTagsOmitted: int = Field(default=0, exclude_if=lambda value: not value)
     usedByOmitted: int = Field(default=0, exclude_if=lambda value: not value)
@@ -148,6 +151,8 @@ class ImagesWorkItem(BaseModel):
     images: Annotated[list[AuditImage], Field(min_length=1, max_length=MAX_IMAGES_PER_WORK_ITEM)]
     replicaDestinations: list[ReplicaDestination] = Field(default=[], exclude_if=_absent)
     inUseObservedAt: datetime | None = Field(default=None, exclude_if=_absent)
+    # With it, each image's ``lifecycleRisk`` is its risk (none: not at risk) as the repository's preview found it.
+    lifecycleRiskObservedAt: str | None = Field(default=None, exclude_if=_absent)
 
 
 AuditWorkItem = Annotated[RegistryWorkItem | RepositoryWorkItem | ImagesWorkItem, Field(discriminator="kind")]

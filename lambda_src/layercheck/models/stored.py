@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from layercheck.contracts import metrics as metric_names
 from layercheck.models import bounds
 from layercheck.models.in_use import UsedBy
+from layercheck.models.lifecycle import LifecycleRisk
 from layercheck.models.replicas import Replica
 from layercheck.models.verdicts import FailureCode, RepositoryResult
 
@@ -96,7 +97,8 @@ class StoredImageVerdict(StoredVerdict):
     Three groups of attributes are observed at their own times, and a write never replaces a group with one observed
     earlier (integrations/results_table.py): the check's findings (``status``, missing blobs, failure) at
     ``observedAt``, when ECR was read; who runs the image (``usedBy``) at ``usedByObservedAt``, when the audit
-    discovered the workloads; ``replicas`` at ``replicasObservedAt``."""
+    discovered the workloads; ``replicas`` at ``replicasObservedAt``; ``lifecycleRisk`` (none: not at risk) at
+    ``lifecycleRiskObservedAt``, when the audit's lifecycle preview answered."""
 
     itemType: Literal["image"] = "image"
     imageDigest: str | None = Field(default=None, exclude_if=_absent)
@@ -112,6 +114,8 @@ class StoredImageVerdict(StoredVerdict):
     usedBy: list[UsedBy] = Field(default_factory=list, exclude_if=_empty)
     # One entry per replication destination of the image's repository; none without replication.
     replicas: list[Replica] = Field(default_factory=list, exclude_if=_empty)
+    # What the repository's lifecycle policy would do to this image, as ECR's preview said (only on images in use).
+    lifecycleRisk: LifecycleRisk | None = Field(default=None, exclude_if=_absent)
     # How many tags / digests the lists above leave out beyond MAX_LISTED (absent when none).
     imageTagsOmitted: int = Field(default=0, exclude_if=_empty)
     missingLayersOmitted: int = Field(default=0, exclude_if=_empty)
@@ -122,6 +126,7 @@ class StoredImageVerdict(StoredVerdict):
     observedAt: str | None = Field(default=None, exclude_if=_absent)
     usedByObservedAt: str | None = Field(default=None, exclude_if=_absent)
     replicasObservedAt: str | None = Field(default=None, exclude_if=_absent)
+    lifecycleRiskObservedAt: str | None = Field(default=None, exclude_if=_absent)
 
     @model_validator(mode="before")
     @classmethod
