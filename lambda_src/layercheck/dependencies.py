@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from layercheck.integrations.inventory_store import InventoryStore
     from layercheck.integrations.organizations import OrganizationsAccounts
     from layercheck.integrations.sessions import RegistryClients
+    from layercheck.logic.deletion import DeletionService
     from layercheck.logic.image_check import ImageCheckService
     from layercheck.logic.org_audit import OrganizationAudit
     from layercheck.logic.push import PushCheckService
@@ -184,6 +185,13 @@ def push_check_service() -> PushCheckService:
         images=image_check_service(),
         recheck=RecheckPolicy(load_settings().push_recheck_seconds),
     )
+
+
+@cached
+def deletion_service() -> DeletionService:
+    from layercheck.logic.deletion import DeletionService
+
+    return DeletionService(catalog=ecr_registry(), images=image_check_service(), stored=image_verdict_writes())
 
 
 @cached

@@ -164,7 +164,9 @@ def test_check_image_over_api_prints_the_local_checks_verdict(
             ["check-image", reference, "--fail-on-missing", "--api-url", local_api.url], capsys
         )
 
-        compared = {key: value for key, value in local.items() if key not in ("layerSummary", "checkedAt", "observedAt")}
+        compared = {
+            key: value for key, value in local.items() if key not in ("layerSummary", "checkedAt", "observedAt")
+        }
         assert {key: through_api.get(key) for key in compared} == compared
         assert set(through_api) - set(local) == {"checkId"}
         assert through_api["imageDigest"] == cli_images.digests[reference]
