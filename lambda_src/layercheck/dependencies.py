@@ -132,6 +132,7 @@ def image_check_service() -> ImageCheckService:
 
 def image_check_service_for(registry: EcrRegistry, *, region: str | None = None) -> ImageCheckService:
     """Image checks over one registry's ECR adapter (this account's, or an audited registry's, with its Region)."""
+    from layercheck.integrations.manifest_store import ManifestStore
     from layercheck.logic.image_check import ImageCheckService
 
     settings = load_settings()
@@ -145,6 +146,7 @@ def image_check_service_for(registry: EcrRegistry, *, region: str | None = None)
         region=region,
         image_store=image_verdict_writes(),
         events=event_bus(),
+        manifest_memory=ManifestStore(settings.results_table_name, dynamodb_client()),
     )
 
 

@@ -95,7 +95,7 @@ class DeletionService:
         detail = self._held(registry_id, repository_name, image_digest)
         if detail is None:
             return self.image_deleted(registry_id, repository_name, image_digest, check_id=check_id)
-        image = ImageRef(image_digest, detail.image_tags, detail.image_status, detail.last_archived_at)
+        image = ImageRef(image_digest, detail.image_tags, detail.image_status, detail.last_archived_at, listed=True)
         return self.images.check_images(registry_id, repository_name, [image], source=Source.PUSH, check_id=check_id)
 
     def _held(self, registry_id: str, repository_name: str, image_digest: str) -> ImageDetail | None:
