@@ -197,7 +197,8 @@ def test_worker_walks_and_lists_this_accounts_audited_registries_and_probes_repl
 def test_worker_discovers_images_in_use_on_the_narrowest_resources_ecs_and_lambda_allow(custom: Synthesized) -> None:
     """Service Authorization Reference: ListClusters, ListServices, ListTasks, DescribeTaskDefinition and
     lambda:ListFunctions have no resource type (only "*"); DescribeServices takes service ARNs, DescribeTasks task
-    ARNs, GetFunction and ListAliases function ARNs, here this account's in each audited Region."""
+    ARNs, DescribeServiceRevisions service-revision ARNs, GetFunction and ListAliases function ARNs, here this
+    account's in each audited Region."""
 
     def arns(service: str, resource: str) -> set[str]:
         return {
@@ -213,6 +214,7 @@ def test_worker_discovers_images_in_use_on_the_narrowest_resources_ecs_and_lambd
         "ecs:DescribeTaskDefinition": {"*"},
         "ecs:DescribeServices": arns("ecs", "service/*"),
         "ecs:DescribeTasks": arns("ecs", "task/*"),
+        "ecs:DescribeServiceRevisions": arns("ecs", "service-revision/*"),
         "lambda:ListFunctions": {"*"},
         "lambda:GetFunction": arns("lambda", "function:*"),
         "lambda:ListAliases": arns("lambda", "function:*"),
