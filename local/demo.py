@@ -42,7 +42,7 @@ def main() -> int:
             print(f"local API Gateway: {api.url}   moto: {endpoint}\n")
             if not show_layer_checks(api.url, emf_lines):
                 return 1
-            from local import demo_events, demo_in_use, demo_org
+            from local import demo_deletion, demo_events, demo_in_use, demo_org
             from local.demo_output import Invoker
 
             invoke = Invoker(lambda_handler)
@@ -50,6 +50,7 @@ def main() -> int:
             changes = demo_in_use.subscribe_queue_to_bus()
             demo_in_use.run(ecr, invoke, api.url, audit_queue_url, changes)
             demo_org.run(invoke, api.url, audit_queue_url, changes)
+            demo_deletion.run(ecr, invoke, api.url, changes)
     print("\ndemo finished: moto server and local API stopped\n")
     print(how_to_run("layercheck check-image team-a/api:2.0"))
     return 0

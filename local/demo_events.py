@@ -20,13 +20,15 @@ from local.seed import blob, digest_of
 FOREIGN_LAYER = digest_of(blob("windows-servercore"))  # the scenario's broken image lists it with its ``urls``
 
 
-def push_event(repository_name: str, image_digest: str, image_tag: str | None) -> dict[str, Any]:
-    """An "ECR Image Action" event as EventBridge delivers it (AWS's published sample, this image)."""
+def push_event(
+    repository_name: str, image_digest: str, image_tag: str | None, *, action_type: str = "PUSH"
+) -> dict[str, Any]:
+    """An "ECR Image Action" event as EventBridge delivers it (AWS's published sample, this image and action)."""
     detail: dict[str, str] = {
         "result": "SUCCESS",
         "repository-name": repository_name,
         "image-digest": image_digest,
-        "action-type": "PUSH",
+        "action-type": action_type,
     }
     if image_tag:
         detail["image-tag"] = image_tag

@@ -46,6 +46,7 @@ IAM_ACTIONS: dict[str, tuple[str, ...]] = {
         "ecs:ListClusters",
         "ecs:ListServices",
         "ecs:DescribeServices",
+        "ecs:DescribeServiceRevisions",
         "ecs:DescribeTaskDefinition",
         "ecs:ListTasks",
         "ecs:DescribeTasks",

@@ -8,7 +8,8 @@ list_amazonelasticcontainerservice.html and list_awslambda.html:
   would narrow nothing here: a role can only list its own account's clusters). ``lambda:ListFunctions`` has none.
   Only ``*`` grants these.
 - ``ecs:DescribeServices`` on ``service/*`` and ``ecs:DescribeTasks`` on ``task/*`` (``*`` spans the cluster part of
-  the long ARN format and the short format alike).
+  the long ARN format and the short format alike); ``ecs:DescribeServiceRevisions`` on ``service-revision/*``
+  (``service-revision/<cluster>/<service>/<id>``: the digests each deployment pinned).
 - ``lambda:GetFunction`` and ``lambda:ListAliases`` on ``function:*`` (``*`` spans ``:<qualifier>`` too).
 """
 
@@ -28,6 +29,7 @@ UNSCOPED_ACTIONS = (
 SCOPED_ACTIONS = {
     "ecs:DescribeServices": ("ecs", "service/*"),
     "ecs:DescribeTasks": ("ecs", "task/*"),
+    "ecs:DescribeServiceRevisions": ("ecs", "service-revision/*"),
     "lambda:GetFunction": ("lambda", "function:*"),
     "lambda:ListAliases": ("lambda", "function:*"),
 }
@@ -35,6 +37,7 @@ SCOPED_ACTIONS = {
 REASONS = {
     "service/*": "the in-use discovery describes every service of every cluster of this account",
     "task/*": "the in-use discovery describes the running tasks of every cluster of this account",
+    "service-revision/*": "the in-use discovery reads the digests every service's current deployment pinned",
     "function:*": "the in-use discovery reads the image and aliases of every container-image function of this account",
 }
 UNSCOPED_REASON = (

@@ -43,7 +43,8 @@ ECR_REPLICATION_STATUS_ACTIONS = ["ecr:DescribeImageReplicationStatus"]
 # also reads them back (GET /results, GET /images: Query on the table and its indexes) and stores POST /inventory
 # entries (BatchWriteItem, after counting a source's entries with Query); the worker reads a registry's inventory
 # entries (Query), hands each repository its in-use references (PutItem, GetItem) and sweeps the waiting change events
-# (Query on byPendingChange). No Scan, no DeleteItem (TTL deletes).
+# (Query on byPendingChange). No Scan. Only the worker deletes, one item at a time on condition: the verdict of an
+# image ECR deleted that nobody runs (logic/deletion.py); everything else expires by TTL.
 API_RESULTS_ACTIONS = [
     "dynamodb:BatchWriteItem",
     "dynamodb:BatchGetItem",
@@ -51,7 +52,7 @@ API_RESULTS_ACTIONS = [
     "dynamodb:UpdateItem",
     "dynamodb:Query",
 ]
-WORKER_RESULTS_ACTIONS = [*API_RESULTS_ACTIONS, "dynamodb:PutItem"]
+WORKER_RESULTS_ACTIONS = [*API_RESULTS_ACTIONS, "dynamodb:PutItem", "dynamodb:DeleteItem"]
 RESULTS_TABLE_INDEXES = tuple(name for name, _, _ in results_table_schema.GLOBAL_INDEXES)
 # The API reads every index; the worker only the waiting change events.
 WORKER_RESULTS_INDEXES = (results_table_schema.PENDING_CHANGE_INDEX,)

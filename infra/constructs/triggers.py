@@ -21,9 +21,14 @@ from layercheck.contracts import events as event_names
 
 
 def push_event_pattern(repository_prefixes: list[str]) -> events.EventPattern:
-    """Successful image pushes, as ECR emits them to the default bus, limited to the repository scope if any.
+    """Successful image pushes, deletions and storage-class changes (archive, restore), as ECR emits them to the
+    default bus, limited to the repository scope if any: a deletion or an archive of an image in use is judged
+    when it happens, not at the next audit (docs/EVENTS.md).
     https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html"""
-    detail: dict[str, object] = {"action-type": ["PUSH"], "result": ["SUCCESS"]}
+    detail: dict[str, object] = {
+        "action-type": list(event_names.ECR_IMAGE_ACTIONS),
+        "result": [event_names.ECR_RESULT_SUCCESS],
+    }
     if repository_prefixes:
         detail["repository-name"] = [{"prefix": prefix} for prefix in repository_prefixes]
     return events.EventPattern(
@@ -81,7 +86,7 @@ class EventTriggers(Construct):
         self.push_rule = events.Rule(
             self,
             "PushRule",
-            description="layercheck: verify every image pushed to ECR",
+            description="layercheck: verify every image pushed to ECR, and judge deleted or archived ones at once",
             enabled=config.push_checks_enabled,
             event_pattern=push_event_pattern(config.repository_prefixes),
             targets=[lambda_target()],

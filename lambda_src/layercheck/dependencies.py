@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from layercheck.integrations.inventory_store import InventoryStore
     from layercheck.integrations.organizations import OrganizationsAccounts
     from layercheck.integrations.sessions import RegistryClients
+    from layercheck.logic.deletion import DeletionService
     from layercheck.logic.image_check import ImageCheckService
     from layercheck.logic.org_audit import OrganizationAudit
     from layercheck.logic.push import PushCheckService
@@ -139,6 +140,7 @@ def image_check_service() -> ImageCheckService:
 
 def image_check_service_for(registry: EcrRegistry, *, region: str | None = None) -> ImageCheckService:
     """Image checks over one registry's ECR adapter (this account's, or an audited registry's, with its Region)."""
+    from layercheck.integrations.manifest_store import ManifestStore
     from layercheck.logic.image_check import ImageCheckService
 
     settings = load_settings()
@@ -152,6 +154,7 @@ def image_check_service_for(registry: EcrRegistry, *, region: str | None = None)
         region=region,
         image_store=image_verdict_writes(),
         events=event_bus(),
+        manifest_memory=ManifestStore(settings.results_table_name, dynamodb_client()),
     )
 
 
@@ -192,6 +195,13 @@ def push_check_service() -> PushCheckService:
         images=image_check_service(),
         recheck=RecheckPolicy(load_settings().push_recheck_seconds),
     )
+
+
+@cached
+def deletion_service() -> DeletionService:
+    from layercheck.logic.deletion import DeletionService
+
+    return DeletionService(catalog=ecr_registry(), images=image_check_service(), stored=image_verdict_writes())
 
 
 @cached

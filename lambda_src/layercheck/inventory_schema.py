@@ -44,3 +44,19 @@ def in_use_partition(registry_id: str, region: str, repository_name: str) -> str
 
 def in_use_sort_key(audit_id: str, chunk: int) -> str:
     return f"{audit_id}{KEY_SEPARATOR}{chunk:05d}"
+
+
+# -- what each image's manifests reach, read once (``logic/manifest_memory.py``) --------------------------------------
+# ``pk`` ``MANIFESTS#<registryId>#<region>#<repositoryName>``, ``sk`` the image digest; ``blobs`` and ``skipped``: the
+# digests its whole walk reached (lists of strings). A digest's manifest never changes, so an item is never rewritten;
+# it expires (TTL) ``MANIFEST_TTL_DAYS`` after it was written, which bounds what deleted images leave behind, and is
+# then read from ECR again once. No index holds these items.
+MANIFEST_PARTITION_PREFIX = "MANIFESTS#"
+MANIFEST_ITEM_TYPE = "manifestWalk"
+MANIFEST_BLOBS_ATTRIBUTE = "blobs"
+MANIFEST_SKIPPED_ATTRIBUTE = "skipped"
+MANIFEST_TTL_DAYS = 90
+
+
+def manifest_partition(registry_id: str, region: str, repository_name: str) -> str:
+    return f"{MANIFEST_PARTITION_PREFIX}{registry_id}{KEY_SEPARATOR}{region}{KEY_SEPARATOR}{repository_name}"

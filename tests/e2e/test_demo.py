@@ -120,6 +120,15 @@ def test_demo_replicas_are_complete_broken_and_missing_at_their_destination(demo
     assert "replicas, judged at their destination (the source verdict's replicas): 2 incomplete" in demo_output
 
 
+def test_demo_shows_a_deletion_of_an_image_in_use_seen_at_once(demo_output: str) -> None:
+    block = section(demo_output, "a deletion seen at once")
+    lines = [" ".join(row) for row in block]
+    assert "deleted thumbnailer:v1 (run by lambda-function thumbnailer) → MISSING;" in lines[0]
+    assert "InUseImagesMissing=1" in lines[0]
+    assert lines[1] == "change events on the queue: 1"
+    assert lines[3] == "Image Verdict Changed thumbnailer:v1 us-east-1 COMPLETE → MISSING lambda-function thumbnailer"
+
+
 def test_demo_ends_saying_how_to_run_the_command_itself(demo_output: str) -> None:
     last = demo_output.rstrip("\n").split("\n\n")[-1].splitlines()
 

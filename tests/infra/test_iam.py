@@ -197,7 +197,8 @@ def test_worker_walks_and_lists_this_accounts_audited_registries_and_probes_repl
 def test_worker_discovers_images_in_use_on_the_narrowest_resources_ecs_and_lambda_allow(custom: Synthesized) -> None:
     """Service Authorization Reference: ListClusters, ListServices, ListTasks, DescribeTaskDefinition and
     lambda:ListFunctions have no resource type (only "*"); DescribeServices takes service ARNs, DescribeTasks task
-    ARNs, GetFunction and ListAliases function ARNs, here this account's in each audited Region."""
+    ARNs, DescribeServiceRevisions service-revision ARNs, GetFunction and ListAliases function ARNs, here this
+    account's in each audited Region."""
 
     def arns(service: str, resource: str) -> set[str]:
         return {
@@ -213,6 +214,7 @@ def test_worker_discovers_images_in_use_on_the_narrowest_resources_ecs_and_lambd
         "ecs:DescribeTaskDefinition": {"*"},
         "ecs:DescribeServices": arns("ecs", "service/*"),
         "ecs:DescribeTasks": arns("ecs", "task/*"),
+        "ecs:DescribeServiceRevisions": arns("ecs", "service-revision/*"),
         "lambda:ListFunctions": {"*"},
         "lambda:GetFunction": arns("lambda", "function:*"),
         "lambda:ListAliases": arns("lambda", "function:*"),
@@ -306,7 +308,7 @@ def test_only_the_two_function_roles_may_publish_on_the_stacks_bus(
     assert not custom.resources("AWS::Events::EventBusPolicy")
 
 
-def test_results_table_grants_are_the_calls_of_each_function_and_never_scan_or_delete(each: Synthesized) -> None:
+def test_results_table_grants_are_the_calls_of_each_function_and_only_the_worker_deletes(each: Synthesized) -> None:
     results_id, _ = each.named("AWS::DynamoDB::Table", "ResultsTable")
     idempotency_id, _ = each.named("AWS::DynamoDB::Table", "IdempotencyTable")
     table = f"{{{results_id}.Arn}}"
@@ -330,8 +332,9 @@ def test_results_table_grants_are_the_calls_of_each_function_and_never_scan_or_d
     worker = _of_service(grants(each, "Worker"), "dynamodb")
     idempotency = f"{{{idempotency_id}.Arn}}"
     # The worker stores verdicts, reads the inventory's entries (Query on the table), hands each repository its
-    # in-use references (PutItem, GetItem), sweeps the waiting change events (Query on byPendingChange), and keeps
-    # Powertools Idempotency's records in its own table.
+    # in-use references (PutItem, GetItem), sweeps the waiting change events (Query on byPendingChange), removes the
+    # verdict of a deleted image nobody runs (DeleteItem on the table, never an index), and keeps Powertools
+    # Idempotency's records in its own table.
     assert worker == {
         "dynamodb:BatchWriteItem": {table},
         "dynamodb:BatchGetItem": {table},
@@ -339,10 +342,10 @@ def test_results_table_grants_are_the_calls_of_each_function_and_never_scan_or_d
         "dynamodb:PutItem": {table, idempotency},
         "dynamodb:GetItem": {table, idempotency},
         "dynamodb:UpdateItem": {table, idempotency},
-        "dynamodb:DeleteItem": {idempotency},
+        "dynamodb:DeleteItem": {table, idempotency},
     }
-    for granted in (api, worker):
-        assert not {"dynamodb:Scan", "dynamodb:DeleteItem"} & {a for a, r in granted.items() if table in r}
+    assert not {"dynamodb:Scan", "dynamodb:DeleteItem"} & {a for a, r in api.items() if table in r}
+    assert "dynamodb:Scan" not in worker
 
 
 def test_only_the_worker_touches_queues_and_only_its_own(each: Synthesized) -> None:

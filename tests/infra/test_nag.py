@@ -88,7 +88,12 @@ def test_reader_role_and_in_use_acknowledgements_name_exact_resources(custom: Sy
     assert in_use == {
         f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:{service}:{region}:<AWS::AccountId>:{res}]"
         for region in ("<AWS::Region>", "eu-west-1", "us-east-1")
-        for service, res in (("ecs", "service/*"), ("ecs", "task/*"), ("lambda", "function:*"))
+        for service, res in (
+            ("ecs", "service/*"),
+            ("ecs", "task/*"),
+            ("ecs", "service-revision/*"),
+            ("lambda", "function:*"),
+        )
     }
 
 

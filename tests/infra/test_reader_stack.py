@@ -129,6 +129,8 @@ def test_reader_stack_grants_the_audits_read_actions_on_the_narrowest_resources(
         # service/* and task/* match the long ARN format (cluster/name) and the short one alike.
         ("ecs:DescribeServices",): [arn("ecs", "service/*")],
         ("ecs:DescribeTasks",): [arn("ecs", "task/*")],
+        # the digests each service's current deployment pinned
+        ("ecs:DescribeServiceRevisions",): [arn("ecs", "service-revision/*")],
         ("lambda:GetFunction", "lambda:ListAliases"): [arn("lambda", "function:*")],
     }
     # The audit asks ECR's replication status of each image in the member's registry before judging its copies.

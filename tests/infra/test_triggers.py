@@ -27,13 +27,13 @@ def _queue_id(synth: Synthesized, prefix: str) -> str:
     return logical_id
 
 
-def test_push_rule_matches_successful_ecr_pushes(synthesized: Synthesized) -> None:
+def test_push_rule_matches_successful_ecr_pushes_deletions_and_storage_class_changes(synthesized: Synthesized) -> None:
     rule = _push_rule(synthesized)
     assert rule["State"] == "ENABLED"
     assert rule["EventPattern"] == {
         "source": ["aws.ecr"],
         "detail-type": ["ECR Image Action"],
-        "detail": {"action-type": ["PUSH"], "result": ["SUCCESS"]},
+        "detail": {"action-type": ["PUSH", "DELETE", "UPDATE_STORAGE_CLASS"], "result": ["SUCCESS"]},
     }
 
 

@@ -9,6 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from layercheck.inventory_schema import IN_USE_ITEM_TYPE, MANIFEST_ITEM_TYPE
 from layercheck.results_table_schema import TTL_ATTRIBUTE, create_table_arguments
 from local.moto_ecr import teach_image_replication_status
 from local.scenario import REPOSITORY_LAYERS, seed_registry
@@ -61,6 +62,8 @@ def small_registry(ecr: Any) -> Any:
 
 
 def stored_items(dynamodb: Any, table_name: str = TABLE_NAME) -> list[dict[str, Any]]:
+    """Every verdict and inventory entry the table holds (not the manifest walks kept to spare BatchGetImage, nor the
+    in-use references an audit hands its repositories)."""
     from layercheck.integrations.results_table import from_dynamodb
 
     paginator = dynamodb.get_paginator("scan")
@@ -68,4 +71,5 @@ def stored_items(dynamodb: Any, table_name: str = TABLE_NAME) -> list[dict[str, 
         from_dynamodb(item).model_dump(mode="json")
         for page in paginator.paginate(TableName=table_name)
         for item in page["Items"]
+        if item["itemType"]["S"] not in (MANIFEST_ITEM_TYPE, IN_USE_ITEM_TYPE)
     ]

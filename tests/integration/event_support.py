@@ -42,6 +42,27 @@ def push_event(
     return event
 
 
+IMAGE_ACTION_SAMPLES = {
+    "PUSH": "ecr_image_push.json",
+    "DELETE": "ecr_image_delete.json",
+    "UPDATE_STORAGE_CLASS": "ecr_image_update_storage_class.json",
+}
+
+
+def image_action_event(
+    action_type: str, repository_name: str, image_digest: str, image_tag: str | None = None
+) -> dict[str, Any]:
+    """An "ECR Image Action" event of this action type (AWS's samples: the same detail fields for every action), for
+    this image; ``image-tag`` only when the action named one (a DELETE by tag)."""
+    event = copy.deepcopy(load_event(IMAGE_ACTION_SAMPLES[action_type]))
+    event["id"] = str(uuid.uuid4())
+    event["detail"] |= {"repository-name": repository_name, "image-digest": image_digest}
+    event["detail"].pop("image-tag", None)
+    if image_tag is not None:
+        event["detail"]["image-tag"] = image_tag
+    return event
+
+
 def image_verdicts(items: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
     """Stored image verdicts by (repository, image digest)."""
     return {(item["repositoryName"], item["imageDigest"]): item for item in items if item["itemType"] == "image"}

@@ -3,7 +3,10 @@ each test."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from moto.ecr.models import ecr_backends
 from moto.ecr.responses import ECRResponse
 
 from local.moto_ecr import ACTION_METHOD, pull_through_cache_rules_action
@@ -24,3 +27,14 @@ def serve_lifecycle_previews(
     for name, method in lifecycle_preview_actions(settings).items():
         monkeypatch.setattr(ECRResponse, name, method, raising=False)
     return settings
+
+
+def archive_image(account: str, region: str, repository_name: str, image_digest: str) -> None:
+    """Stands in for ``UpdateImageStorageClass`` to ``ARCHIVE`` (or a lifecycle ``transition``), which moto lacks:
+    the image's ``DescribeImages`` entry says ``imageStatus`` ``ARCHIVED`` with its ``lastArchivedAt``, as ECR's does
+    for an archived image asked for with ``filter.imageStatus``.
+    https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageDetail.html"""
+    repository = ecr_backends[account][region].repositories[repository_name]
+    [image] = [image for image in repository.images if image.image_digest == image_digest]
+    image.image_status = "ARCHIVED"
+    image.last_archived_at = datetime.now(UTC)

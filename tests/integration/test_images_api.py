@@ -426,7 +426,7 @@ def test_checks_in_another_region_read_that_regions_registry_and_key_verdicts_by
     ]
     assert status == 200 and checks["summary"]["available"] == 1
     pks = {item["pk"]["S"] for item in dynamodb.scan(TableName=TABLE)["Items"]}
-    assert pks == {f"{ACCOUNT}#eu-west-1#app"}
+    assert pks == {f"{ACCOUNT}#eu-west-1#app", f"MANIFESTS#{ACCOUNT}#eu-west-1#app"}  # the walk kept, by Region too
     status, listed = call(
         api_event("GET", "/results", query={"repositoryName": "app", "region": "eu-west-1"}), lambda_context
     )

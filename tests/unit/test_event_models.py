@@ -35,6 +35,26 @@ def test_a_delete_is_an_image_action_but_not_a_successful_push() -> None:
     assert not parse(event=load_event("ecr_image_delete.json"), model=EcrImageActionEvent).detail.is_successful_push
 
 
+@pytest.mark.parametrize(
+    ("fixture", "action_type"),
+    [("ecr_image_delete.json", "DELETE"), ("ecr_image_update_storage_class.json", "UPDATE_STORAGE_CLASS")],
+)
+def test_deletions_and_storage_class_changes_parse_as_successful_actions_of_their_type(
+    fixture: str, action_type: str
+) -> None:
+    detail = parse(event=load_event(fixture), model=EcrImageActionEvent).detail
+
+    assert detail.is_successful(action_type)
+    assert not detail.is_successful("PUSH")
+
+
+def test_a_failed_deletion_is_not_a_successful_one() -> None:
+    event = load_event("ecr_image_delete.json")
+    event["detail"]["result"] = "FAILURE"
+
+    assert not parse(event=event, model=EcrImageActionEvent).detail.is_successful("DELETE")
+
+
 def test_a_scan_event_is_not_an_image_action() -> None:
     with pytest.raises(ValidationError, match="detail-type"):
         parse(event=load_event("ecr_image_scan.json"), model=EcrImageActionEvent)

@@ -2,6 +2,13 @@
 
 ECR_SOURCE = "aws.ecr"
 ECR_IMAGE_ACTION_DETAIL_TYPE = "ECR Image Action"
+# "ECR Image Action" action-type values the push rule subscribes to, and the result it keeps.
+# https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
+ECR_ACTION_PUSH = "PUSH"
+ECR_ACTION_DELETE = "DELETE"
+ECR_ACTION_UPDATE_STORAGE_CLASS = "UPDATE_STORAGE_CLASS"  # an archive or a restore (UpdateImageStorageClass, lifecycle)
+ECR_IMAGE_ACTIONS = (ECR_ACTION_PUSH, ECR_ACTION_DELETE, ECR_ACTION_UPDATE_STORAGE_CLASS)
+ECR_RESULT_SUCCESS = "SUCCESS"
 SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
 SCHEDULE_SOURCES = ("aws.events", "aws.scheduler")
 SQS_EVENT_SOURCE = "aws:sqs"

@@ -1,6 +1,11 @@
-"""The push door: EventBridge's "ECR Image Action" events in; the pushed image's verdict stored with source ``push``.
+"""The push door: EventBridge's "ECR Image Action" events in, verdicts stored with source ``push``.
 
-Other ECR events (deletes, failed pushes, scans, replication ...) are logged and ignored, never an error.
+- ``PUSH``: the pushed image checked (logic/push.py);
+- ``DELETE``: the image, once DescribeImages confirms it is gone, MISSING if someone runs it, else forgotten
+  (logic/deletion.py); a tag removed alone changes nothing;
+- ``UPDATE_STORAGE_CLASS``: the archived or restored image judged again as ECR lists it.
+
+Other ECR events (failed actions, scans, replication ...) are logged and ignored, never an error.
 """
 
 from __future__ import annotations
@@ -12,11 +17,19 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from layercheck.contracts.events import ECR_IMAGE_ACTION_DETAIL_TYPE
+from layercheck.contracts.events import (
+    ECR_ACTION_DELETE,
+    ECR_ACTION_PUSH,
+    ECR_ACTION_UPDATE_STORAGE_CLASS,
+    ECR_IMAGE_ACTION_DETAIL_TYPE,
+    ECR_IMAGE_ACTIONS,
+)
 from layercheck.contracts.patterns import REGISTRY_ID_PATTERN
-from layercheck.dependencies import push_check_service
+from layercheck.dependencies import deletion_service, push_check_service
 from layercheck.doors.idempotency import run_once
 from layercheck.errors import InvalidEventError
+from layercheck.logic.deletion import DeletionOutcome
+from layercheck.logic.image_check import ImageCheckOutcome
 from layercheck.models.events import EcrImageActionEvent
 from layercheck.observability import logger, record_check, record_events_unsent, record_images
 from layercheck.settings import account_of, load_settings
@@ -38,7 +51,8 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.warning("ignored push from a registry not served", account=push.account, event_id=push.id)
         return {"status": "ignored", "reason": f"registry {push.account} is not served"}
     detail = push.detail
-    if not detail.is_successful_push or detail.image_digest is None:
+    action = next((action for action in ECR_IMAGE_ACTIONS if detail.is_successful(action)), None)
+    if action is None:
         logger.info(
             "ignored ecr image action",
             action_type=detail.action_type,
@@ -46,24 +60,71 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             repository=detail.repository_name,
         )
         return {"status": "ignored", "reason": f"{detail.action_type} {detail.result}"}
-    image_digest = detail.image_digest
+    work = {ECR_ACTION_PUSH: _pushed, ECR_ACTION_DELETE: _deleted, ECR_ACTION_UPDATE_STORAGE_CLASS: _storage_changed}
+    return run_once(f"push#{push.id}", lambda: work[action](push), context)
 
-    def check() -> dict[str, Any]:
-        outcome = push_check_service().check_push(
-            push.account, detail.repository_name, image_digest, detail.image_tag, check_id=push.id
-        )
-        record_check(outcome.layer_summary)
-        record_images(len(outcome.verdicts), outcome.broken)
-        record_events_unsent(outcome.events_unsent)
-        verdict = outcome.verdicts[0]
-        logger.info(
-            "checked pushed image",
-            repository=verdict.repositoryName,
-            image_digest=verdict.imageDigest,
-            status=verdict.status,
-            missing_layers=verdict.missingLayers,
-            failure_code=verdict.failureCode,
-        )
-        return verdict.model_dump(mode="json", include={"repositoryName", "imageDigest", "status", "missingLayers"})
 
-    return run_once(f"push#{push.id}", check, context)
+def _pushed(push: EcrImageActionEvent) -> dict[str, Any]:
+    detail = push.detail
+    assert detail.image_digest is not None  # is_successful said so
+    outcome = push_check_service().check_push(
+        push.account, detail.repository_name, detail.image_digest, detail.image_tag, check_id=push.id
+    )
+    record_check(outcome.layer_summary)
+    record_images(len(outcome.verdicts), outcome.broken)
+    record_events_unsent(outcome.events_unsent)
+    return _answer(outcome, "checked pushed image")
+
+
+def _deleted(push: EcrImageActionEvent) -> dict[str, Any]:
+    """A deletion: judged only once DescribeImages confirms the image itself is gone (logic/deletion.py)."""
+    detail = push.detail
+    assert detail.image_digest is not None
+    deletion = deletion_service().image_deleted(
+        push.account, detail.repository_name, detail.image_digest, check_id=push.id
+    )
+    return _deletion_answer(deletion, detail.repository_name, detail.image_digest)
+
+
+def _storage_changed(push: EcrImageActionEvent) -> dict[str, Any]:
+    """An archive or a restore: the image judged again as ECR lists it now (ARCHIVED while archived)."""
+    detail = push.detail
+    assert detail.image_digest is not None
+    changed = deletion_service().storage_class_changed(
+        push.account, detail.repository_name, detail.image_digest, check_id=push.id
+    )
+    if isinstance(changed, DeletionOutcome):
+        return _deletion_answer(changed, detail.repository_name, detail.image_digest)
+    record_check(changed.layer_summary)
+    _record_in_use(changed)
+    return _answer(changed, "checked image after a storage class change")
+
+
+def _deletion_answer(deletion: DeletionOutcome, repository_name: str, image_digest: str) -> dict[str, Any]:
+    logger.info("image deletion", repository=repository_name, image_digest=image_digest, result=deletion.result)
+    if deletion.outcome is not None:
+        _record_in_use(deletion.outcome)
+    return {"repositoryName": repository_name, "imageDigest": image_digest, "status": deletion.result.value}
+
+
+def _record_in_use(outcome: ImageCheckOutcome) -> None:
+    record_images(
+        len(outcome.verdicts),
+        outcome.broken,
+        in_use_broken=outcome.in_use_broken,
+        in_use_missing=outcome.in_use_missing,
+    )
+    record_events_unsent(outcome.events_unsent)
+
+
+def _answer(outcome: ImageCheckOutcome, message: str) -> dict[str, Any]:
+    verdict = outcome.verdicts[0]
+    logger.info(
+        message,
+        repository=verdict.repositoryName,
+        image_digest=verdict.imageDigest,
+        status=verdict.status,
+        missing_layers=verdict.missingLayers,
+        failure_code=verdict.failureCode,
+    )
+    return verdict.model_dump(mode="json", include={"repositoryName", "imageDigest", "status", "missingLayers"})

@@ -213,6 +213,27 @@ class EcrRegistry:
         details = [_image_detail(image) for image in response.get("imageDetails", [])]
         return next((detail for detail in details if detail.image_digest == image_digest), None)
 
+    def held_image(self, registry_id: str, repository_name: str, image_digest: str) -> ImageDetail | None:
+        """``logic.deletion.HeldImagePort``: the image in any storage class (DescribeImages lists ACTIVE images only
+        unless its filter names another ``imageStatus``), or None when the repository no longer holds it.
+        https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImagesFilter.html"""
+        self._acquire()
+        try:
+            response = self._client.describe_images(
+                **_registry(registry_id),
+                repositoryName=repository_name,
+                imageIds=[{"imageDigest": image_digest}],
+                filter={"imageStatus": IMAGE_STATUS_ANY},
+            )
+        except ClientError as error:
+            if error_code(error) == IMAGE_NOT_FOUND:
+                return None
+            raise translate_error(error) from error
+        except BotoCoreError as error:
+            raise translate_error(error) from error
+        details = [_image_detail(image) for image in response.get("imageDetails", [])]
+        return next((detail for detail in details if detail.image_digest == image_digest), None)
+
     # -- reads that never record a pull (DescribeImages, DescribeRegistry) -------------------------------------------
 
     def resolve_tags(self, registry_id: str, region: str, repository_name: str, tags: Sequence[str]) -> TagAnswer:

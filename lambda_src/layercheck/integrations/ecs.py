@@ -2,20 +2,23 @@
 (``logic.in_use.EcsPort``), every page, in batches of each API's limit.
 
 Per cluster: ListServices → DescribeServices (10 per call) → DescribeTaskDefinition once per distinct task definition
-(a revision never changes, so a service's old and new deployments and services sharing one cost one call each), and
-ListTasks (RUNNING) → DescribeTasks (100 per call) for the digest ECS resolved when each container started.
+(a revision never changes, so a service's old and new deployments and services sharing one cost one call each);
+the services' ``currentServiceRevisions`` → DescribeServiceRevisions (20 per call) for the digests each deployment
+pinned (``containerImages[].imageDigest``: what every task the deployment starts runs, whatever the tag names now);
+and ListTasks (RUNNING) → DescribeTasks (100 per call) for the digest ECS resolved when each container started, which
+stands in for revisions ECS cannot describe (created before late October 2024: ``failures``).
 
-``registry_services`` builds ``EcsInventory(ecs_client)`` per audited account and Region (the reader
-role's credentials in another account). IAM (check each row against the Service Authorization Reference when writing
-the policy): ecs:ListClusters and ecs:DescribeTaskDefinition support no resource type (``*``, with a cdk-nag reason);
-ecs:ListServices and ecs:ListTasks take ``*`` narrowed by the ``ecs:cluster`` condition key;
-ecs:DescribeServices on ``arn:<partition>:ecs:<region>:<account>:service/*`` and ecs:DescribeTasks on ``...:task/*``.
+``registry_services`` builds ``EcsInventory(ecs_client)`` per audited account and Region (the reader role's
+credentials in another account). IAM: ecs:ListClusters and ecs:DescribeTaskDefinition support no resource type
+(``*``, with a cdk-nag reason); ecs:ListServices and ecs:ListTasks take ``*`` narrowed by the ``ecs:cluster``
+condition key; ecs:DescribeServices on ``arn:<partition>:ecs:<region>:<account>:service/*``, ecs:DescribeTasks on
+``...:task/*`` and ecs:DescribeServiceRevisions on ``...:service-revision/*``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -34,6 +37,8 @@ MAX_SERVICES_PER_PAGE = 100
 MAX_TASKS_PER_PAGE = 100
 MAX_SERVICES_PER_DESCRIBE = 10
 MAX_TASKS_PER_DESCRIBE = 100
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceRevisions.html: at most 20 ARNs.
+MAX_REVISIONS_PER_DESCRIBE = 20
 # ECS throttles its control-plane APIs per account (token buckets of roughly 20-50 calls/s): adaptive mode slows the
 # client down when it is throttled instead of spending its attempts. Attempts count the first try.
 RETRY_ATTEMPTS = 8
@@ -85,21 +90,48 @@ class EcsInventory:
             cluster=cluster, PaginationConfig={"PageSize": MAX_SERVICES_PER_PAGE}
         )
         service_arns = [arn for page in pages for arn in page.get("serviceArns", [])]
+        described: list[Any] = []
         for start in range(0, len(service_arns), MAX_SERVICES_PER_DESCRIBE):
             chunk = service_arns[start : start + MAX_SERVICES_PER_DESCRIBE]
             # Services deleted since the listing come back in "failures" (MISSING): nobody runs them any more.
-            for service in self._client.describe_services(cluster=cluster, services=chunk).get("services", []):
-                if service.get("status") == INACTIVE:
-                    continue
-                definitions = [service.get("taskDefinition", "")]
-                definitions += [deployment.get("taskDefinition", "") for deployment in service.get("deployments", [])]
-                images: dict[str, None] = {}
-                for definition in dict.fromkeys(filter(None, definitions)):
-                    if definition not in images_of_task_definition:
-                        images_of_task_definition[definition] = self._task_definition_images(definition)
-                    images.update(dict.fromkeys(images_of_task_definition[definition]))
-                deployment_ids = tuple(d["id"] for d in service.get("deployments", []) if d.get("id"))
-                yield EcsService(arn=service["serviceArn"], images=tuple(images), deployment_ids=deployment_ids)
+            found = self._client.describe_services(cluster=cluster, services=chunk).get("services", [])
+            described += [service for service in found if service.get("status") != INACTIVE]
+        revision_arns = [r["arn"] for service in described for r in service.get("currentServiceRevisions", [])]
+        pinned = self._pinned_images(revision_arns)
+        for service in described:
+            definitions = [service.get("taskDefinition", "")]
+            definitions += [deployment.get("taskDefinition", "") for deployment in service.get("deployments", [])]
+            images: dict[str, None] = {}
+            for definition in dict.fromkeys(filter(None, definitions)):
+                if definition not in images_of_task_definition:
+                    images_of_task_definition[definition] = self._task_definition_images(definition)
+                images.update(dict.fromkeys(images_of_task_definition[definition]))
+            deployment_ids = tuple(d["id"] for d in service.get("deployments", []) if d.get("id"))
+            yield EcsService(
+                arn=service["serviceArn"],
+                images=tuple(images),
+                deployment_ids=deployment_ids,
+                pinned=tuple(dict.fromkeys(pinned.get(service["serviceArn"], []))),
+            )
+
+    def _pinned_images(self, revision_arns: list[str]) -> dict[str, list[EcsContainer]]:
+        """Each service's pinned container images (by service ARN), from its current revisions. A revision ECS cannot
+        describe is left out (the running tasks' digests stand in), and so is every revision when the call is refused
+        (a reader role deployed before it was granted): discovery goes on without them."""
+        pinned: dict[str, list[EcsContainer]] = {}
+        for start in range(0, len(revision_arns), MAX_REVISIONS_PER_DESCRIBE):
+            chunk = revision_arns[start : start + MAX_REVISIONS_PER_DESCRIBE]
+            try:
+                answer = self._client.describe_service_revisions(serviceRevisionArns=chunk)
+            except ClientError:
+                return pinned
+            for revision in answer.get("serviceRevisions", []):
+                pinned.setdefault(revision.get("serviceArn", ""), []).extend(
+                    EcsContainer(image=c["image"], image_digest=c.get("imageDigest"))
+                    for c in revision.get("containerImages", [])
+                    if c.get("image") and c.get("imageDigest")
+                )
+        return pinned
 
     def _task_definition_images(self, task_definition: str) -> tuple[str, ...]:
         described = self._client.describe_task_definition(taskDefinition=task_definition)["taskDefinition"]

@@ -160,6 +160,26 @@ class ImageVerdictWrites:
         except (ClientError, BotoCoreError):
             return
 
+    def forget(self, stored: StoredImage) -> bool:
+        """``logic.deletion.StoredImagesPort``: DeleteItem of the verdict, on condition that its version is still the
+        one read (a writer that changed it meanwhile, an audit finding a user, wins: the item stays)."""
+        key = {name: {"S": value} for name, value in item_key(self._with_region(stored.verdict)).items()}
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(#v)"}
+        if stored.version:
+            condition = {
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeValues": {":v": {"N": str(stored.version)}},
+            }
+        try:
+            self._client.delete_item(
+                TableName=self._table_name, Key=key, ExpressionAttributeNames={"#v": VERSION_ATTRIBUTE}, **condition
+            )
+        except ClientError as error:
+            if code_and_message(error)[0] == CONDITION_FAILED:
+                return False
+            raise
+        return True
+
     # -- reads -----------------------------------------------------------------------------------------------------
 
     def has_verdict(self, registry_id: str, region: str, repository_name: str, reference: str) -> bool:
@@ -173,6 +193,10 @@ class ImageVerdictWrites:
             ExpressionAttributeNames={"#k": PARTITION_KEY},
         )
         return "Item" in response
+
+    def stored_image(self, registry_id: str, region: str, repository_name: str, reference: str) -> StoredImage | None:
+        """``logic.deletion.StoredImagesPort``: the image's item as stored (strongly consistent), or None."""
+        return self._read_one((partition_key(registry_id, region, repository_name), image_sort_key(reference)))
 
     def waiting(self, *, page_size: int = 100) -> Iterator[StoredImage]:
         """Every image item with changes waiting (the ``byPendingChange`` index), page by page."""

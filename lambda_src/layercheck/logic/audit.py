@@ -273,7 +273,7 @@ class AuditService:
         return self.images.check_images(
             item.registryId,
             item.repositoryName,
-            [ImageRef(i.imageDigest, tuple(i.imageTags), i.imageStatus, i.lastArchivedAt) for i in images],
+            [ImageRef(i.imageDigest, tuple(i.imageTags), i.imageStatus, i.lastArchivedAt, listed=True) for i in images],
             source=Source.SCHEDULE,
             check_id=item.auditId,
             region=item.region or self.region,

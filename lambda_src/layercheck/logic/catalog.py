@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Final, Protocol
 
 # ECR's ``ImageDetail.imageStatus`` (the archive storage class). ListImages and DescribeImages return ACTIVE images
 # only unless ``filter.imageStatus`` says otherwise; ``ANY`` is a filter value, never a status.
@@ -13,7 +13,7 @@ from typing import Protocol
 IMAGE_ACTIVE = "ACTIVE"
 IMAGE_ARCHIVED = "ARCHIVED"
 IMAGE_ACTIVATING = "ACTIVATING"  # being restored from the archive: not pullable yet
-IMAGE_STATUS_ANY = "ANY"
+IMAGE_STATUS_ANY: Final = "ANY"
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from layercheck.logic.image_keeping import VerdictKeeper
 from layercheck.logic.images import ImageRef, ImageWalk, ManifestFailure, ManifestPort, walk_images
 from layercheck.logic.judge import ImageJudgement, judge_archived_image, judge_image, transient_codes
 from layercheck.logic.layer_check import VerdictStore
+from layercheck.logic.manifest_memory import ManifestMemoryPort, walk_with_memory
 from layercheck.logic.recheck import RecheckPolicy, recheck_absent, result_of
 from layercheck.logic.unfinished import UnfinishedImage, finished, within_budget, without_stopped
 from layercheck.logic.verdict_build import GoneImage, VerdictContext, judged_verdict, missing_verdict
@@ -131,6 +132,8 @@ class ImageCheckService:
     # are written with the layer items through ``store`` and no change is announced (the command line).
     image_store: ImageVerdictStore | None = None
     events: EventPublisherPort | None = None
+    # Walks already read, by digest (logic/manifest_memory.py); None: every manifest is read (the command line).
+    manifest_memory: ManifestMemoryPort | None = None
 
     def __post_init__(self) -> None:
         if self.events is not None and (self.image_store is None or self.region is None):
@@ -157,7 +160,8 @@ class ImageCheckService:
         blobs ECR says it lacks are asked about again (see recheck.py) before they can make an image BROKEN."""
         observed_at = self.clock()
         images = list({image.image_digest: image for image in images}.values())
-        walks = self._walk(registry_id, repository_name, [i for i in images if i.is_active], should_continue)
+        active = [image for image in images if image.is_active]
+        walks = self._walk(registry_id, repository_name, region or self.region, active, should_continue)
         walks, unfinished = within_budget(walks, max_blobs)
         target = RepositoryTarget(
             registry_id, repository_name, unique_in_order(d for walk in walks for d in walk.blobs)
@@ -301,10 +305,16 @@ class ImageCheckService:
         self,
         registry_id: str,
         repository_name: str,
+        region: str | None,
         images: Sequence[ImageRef],
         should_continue: ShouldContinue | None,
     ) -> list[ImageWalk]:
         try:
+            if self.manifest_memory is not None and region is not None:
+                return walk_with_memory(
+                    registry_id, region, repository_name, images, self.manifests, self.manifest_memory,
+                    should_continue=should_continue,
+                )  # fmt: skip
             return walk_images(registry_id, repository_name, images, self.manifests, should_continue=should_continue)
         except RepositoryCheckError as error:
             if is_transient(error.code):

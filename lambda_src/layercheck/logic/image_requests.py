@@ -248,7 +248,7 @@ class RequestedImages:
                 return Absent(error.code, error.message, gone=error.code in ABSENT_CODES)
             if detail is None:
                 return Absent(IMAGE_NOT_FOUND, f"{repository_name} holds no image {digest}")
-            return ImageRef(digest, detail.image_tags, detail.image_status, detail.last_archived_at)
+            return ImageRef(digest, detail.image_tags, detail.image_status, detail.last_archived_at, listed=True)
 
         if len(digests) <= 1:
             return {digest: describe(digest) for digest in digests}

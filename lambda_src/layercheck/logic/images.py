@@ -109,6 +109,8 @@ class ImageRef:
     image_tags: tuple[str, ...] = ()
     image_status: str = IMAGE_ACTIVE  # ECR's imageStatus (ACTIVE, ARCHIVED, ACTIVATING) as listed
     last_archived_at: datetime | None = None
+    # ECR was just seen holding it (listed or described): its known walk may stand in for reading its manifests
+    listed: bool = False
 
     @property
     def is_active(self) -> bool:

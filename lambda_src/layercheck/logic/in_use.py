@@ -2,7 +2,10 @@
 
 Pure logic over one port per source, so that it runs the same in the Lambda, the command line and tests:
 - ``EcsPort`` (``integrations/ecs.py``): every cluster's services with the container images of their deployments' task
-  definitions, and the running tasks with the digest ECS resolved for each container (``containers[].imageDigest``).
+  definitions (by tag: ``usedBy`` with ``tag``, what the next deployment gets) and the digests their current service
+  revisions pinned (``usedBy`` without ``tag``: what every task the deployment starts runs, so a tag moved since is
+  two images in use), and the running tasks with the digest ECS resolved for each container
+  (``containers[].imageDigest``), which stands in for revisions ECS cannot describe.
   A task a service started (``startedBy`` is one of its deployments' ids) counts for the service, so ``usedBy`` grows
   with services, not with task counts; a standalone task (RunTask, a schedule) counts as ``ecs-task``.
 - ``LambdaPort`` (``integrations/lambda_functions.py``): functions with ``PackageType`` ``Image``; the digest Lambda
@@ -70,6 +73,8 @@ class EcsService:
     arn: str
     images: tuple[str, ...]  # container images of every deployment's task definition (primary and rolling-out ones)
     deployment_ids: tuple[str, ...] = ()  # "ecs-svc/..." ids: the startedBy of the tasks this service runs
+    # What its current deployments pinned (service revisions' containerImages): the digests every new task runs
+    pinned: tuple[EcsContainer, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,8 +223,11 @@ def _ecs_references(ecs: EcsPort, add: _Add) -> None:
         deployment: service.arn for service in workloads.services for deployment in service.deployment_ids
     }
     for service in workloads.services:
-        for image in service.images:
-            add(image, UsedBy(kind=UsedByKind.ECS_SERVICE, id=service.arn))
+        user = UsedBy(kind=UsedByKind.ECS_SERVICE, id=service.arn)
+        for image in service.images:  # by tag: what the next deployment gets
+            add(image, user)
+        for container in service.pinned:  # by digest: what the current deployment runs, whatever the tag names now
+            add(container.image, user, container.image_digest)
     for task in workloads.tasks:
         owner = service_of_deployment.get(task.started_by or "")
         used_by = (

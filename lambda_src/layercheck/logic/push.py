@@ -39,7 +39,7 @@ class PushCheckService:
                 raise TransientCheckError(repository_name, [error.code]) from error
             detail = None  # the walk meets the same error and records it in the verdict
         if detail is not None:
-            image = ImageRef(image_digest, detail.image_tags, detail.image_status, detail.last_archived_at)
+            image = ImageRef(image_digest, detail.image_tags, detail.image_status, detail.last_archived_at, listed=True)
         else:
             image = ImageRef(image_digest, (image_tag,) if image_tag else ())
         recheck = self.recheck if self.recheck is not None and self.recheck.budget_seconds > 0 else None

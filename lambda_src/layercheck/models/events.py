@@ -1,5 +1,5 @@
-"""Shapes of the event doors: ECR push events, both schedule forms, the audit's constant input, and SQS records of
-the audit's work items (models/audit.py).
+"""Shapes of the event doors: ECR image actions (push, delete, storage class), both schedule forms, the audit's
+constant input, and SQS records of the audit's work items (models/audit.py).
 
 Every event is validated against these models (Powertools Parser) before any AWS call.
 ECR events: https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
 from pydantic import BaseModel, ConfigDict, Field, Json
 
+from layercheck.contracts.events import ECR_ACTION_PUSH, ECR_RESULT_SUCCESS
 from layercheck.models.audit import AuditScopeInput, AuditWorkItem
 from layercheck.models.identifiers import Digest, RepositoryName
 
@@ -25,20 +26,26 @@ EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0
 
 
 class EcrImageActionDetail(BaseModel):
-    """``detail`` of an "ECR Image Action" event. ``image-tag`` is absent for pushes by digest (platform manifests)."""
+    """``detail`` of an "ECR Image Action" event: a push, a deletion (``DELETE``, which may have removed only the tag
+    it names) or a storage-class change (``UPDATE_STORAGE_CLASS``: an archive or a restore). ``image-tag`` is absent
+    for pushes by digest (platform manifests)."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 
-    action_type: str = Field(alias="action-type")  # PUSH, DELETE ...
+    action_type: str = Field(alias="action-type")  # PUSH, DELETE, UPDATE_STORAGE_CLASS; others are ignored
     result: str  # SUCCESS, FAILURE
     repository_name: RepositoryName = Field(alias="repository-name")
     image_digest: Digest | None = Field(default=None, alias="image-digest")
     image_tag: str | None = Field(default=None, alias="image-tag")
     manifest_media_type: str | None = Field(default=None, alias="manifest-media-type")
 
+    def is_successful(self, action_type: str) -> bool:
+        """This action succeeded on a named image (an event without a digest names nothing to judge)."""
+        return self.action_type == action_type and self.result == ECR_RESULT_SUCCESS and self.image_digest is not None
+
     @property
     def is_successful_push(self) -> bool:
-        return self.action_type == "PUSH" and self.result == "SUCCESS" and self.image_digest is not None
+        return self.is_successful(ECR_ACTION_PUSH)
 
 
 class EcrImageActionEvent(EventBridgeModel):
