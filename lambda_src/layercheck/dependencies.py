@@ -24,7 +24,6 @@ from layercheck.settings import load_settings
 from layercheck.startup import collector_paused
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_sqs import SQSClient
@@ -318,37 +317,6 @@ def organization_audit(own_account_id: str) -> OrganizationAudit:
 
 
 CACHED.append(organization_audit)
-
-
-# -- idempotency of the event doors ---------------------------------------------------------------------------------
-
-
-@cached
-def idempotency_store() -> DynamoDBPersistenceLayer:
-    """Powertools' DynamoDB persistence layer; records expire after ``IDEMPOTENCY_EXPIRES_SECONDS``."""
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    from layercheck.idempotency_table_schema import PARTITION_KEY, TTL_ATTRIBUTE
-
-    table_name = load_settings().idempotency_table_name
-    if not table_name:
-        raise MissingConfigurationError(env.IDEMPOTENCY_TABLE_NAME, "event")
-    return DynamoDBPersistenceLayer(
-        table_name=table_name, key_attr=PARTITION_KEY, expiry_attr=TTL_ATTRIBUTE, boto3_client=dynamodb_client()
-    )
-
-
-@cached
-def idempotency_config() -> IdempotencyConfig:
-    """One configuration for every door: Powertools configures a persistence layer once, with the first config it
-    sees. ``key`` is the path of the delivery key in the data each door passes (see doors/idempotency.py)."""
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
-
-    return IdempotencyConfig(
-        event_key_jmespath="key",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=load_settings().idempotency_expires_seconds,
-    )
 
 
 def reset() -> None:

@@ -12,12 +12,42 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import idempotent_function
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from layercheck.dependencies import idempotency_config, idempotency_store
+from layercheck.contracts import environment as env
+from layercheck.dependencies import cached, dynamodb_client
+from layercheck.errors import MissingConfigurationError
+from layercheck.idempotency_table_schema import PARTITION_KEY, TTL_ATTRIBUTE
+from layercheck.settings import load_settings
 
 KEY_PATH = "key"  # the delivery key's path in the data below: idempotency_config()'s event_key_jmespath
+
+
+@cached
+def idempotency_store() -> DynamoDBPersistenceLayer:
+    """Powertools' DynamoDB persistence layer; records expire after ``IDEMPOTENCY_EXPIRES_SECONDS``."""
+    table_name = load_settings().idempotency_table_name
+    if not table_name:
+        raise MissingConfigurationError(env.IDEMPOTENCY_TABLE_NAME, "event")
+    return DynamoDBPersistenceLayer(
+        table_name=table_name, key_attr=PARTITION_KEY, expiry_attr=TTL_ATTRIBUTE, boto3_client=dynamodb_client()
+    )
+
+
+@cached
+def idempotency_config() -> IdempotencyConfig:
+    """One configuration for every door: Powertools configures a persistence layer once, with the first config it
+    sees. ``key`` is the path of the delivery key in the data each door passes (see doors/idempotency.py)."""
+    return IdempotencyConfig(
+        event_key_jmespath="key",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=load_settings().idempotency_expires_seconds,
+    )
 
 
 def run_once(key: str, work: Callable[[], dict[str, Any]], context: LambdaContext) -> dict[str, Any]:
