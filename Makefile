@@ -42,6 +42,7 @@ lint: $(STAMP) $(CHECKOV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy lambda_src/layercheck infra cli/layercheck_cli local bench app.py
+	$(VENV)/bin/vulture
 	$(PY) -m infra.checkov_scan
 
 format: $(STAMP)

@@ -8,9 +8,8 @@ from bench.cpu_per_pair import CpuPerPair
 from bench.markdown import table as _table
 
 
-def cli_throughput(c: CliComparison, cores: int) -> str:
-    runs = [c.cli, c.botocore_cli, c.boto3, c.aws_cli, c.split]
-    rows = [
+def _cli_rows(c: CliComparison) -> list[list[str]]:
+    return [
         [
             run.name,
             f"{run.pairs:,}",
@@ -19,8 +18,12 @@ def cli_throughput(c: CliComparison, cores: int) -> str:
             f"{run.calls:,}",
             "—" if run.cpu_seconds is None else f"{run.cpu_seconds:.2f}",
         ]
-        for run in runs
+        for run in (c.cli, c.botocore_cli, c.boto3, c.aws_cli, c.split)
     ]
+
+
+def cli_throughput(c: CliComparison, cores: int) -> str:
+    rows = _cli_rows(c)
     latency_ms = c.latency_seconds * 1000
     latency_bound = c.minimum_calls * c.latency_seconds / c.workers
     # The limiter lets one second's worth go at once, then the steady rate (logic/ratelimit.py).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bench.first_answer import BARE, HANDLER, FirstAnswer
 from bench.markdown import table as _table
 
@@ -32,6 +34,18 @@ def _findings(result: FirstAnswer) -> str:
   work; the first-answer phase ({handler.answer_ms:.0f} ms against {bare.answer_ms:.0f} ms) is the two AWS calls."""
 
 
+def _ratio_row(handler: Any, bare: Any) -> list[str]:
+    """The handler's phases over the bare script's, each as a ratio."""
+    pairs = (
+        (handler.import_ms, bare.import_ms),
+        (handler.setup_ms, bare.setup_ms),
+        (handler.answer_ms, bare.answer_ms),
+        (handler.inside_ms, bare.inside_ms),
+        (handler.process_ms, bare.process_ms),
+    )
+    return ["handler ÷ bare script"] + [f"{h / b:.2f}×" if b else "—" for h, b in pairs]
+
+
 def first_answer(result: FirstAnswer) -> str:
     """docs/BENCHMARKS.md: the three phases side by side, then where the handler's time goes."""
     handler, bare = result.phases[HANDLER], result.phases[BARE]
@@ -46,19 +60,7 @@ def first_answer(result: FirstAnswer) -> str:
         ]
         for name, p in result.phases.items()
     ]
-    rows.append(
-        ["handler ÷ bare script"]
-        + [
-            f"{h / b:.2f}×" if b else "—"
-            for h, b in (
-                (handler.import_ms, bare.import_ms),
-                (handler.setup_ms, bare.setup_ms),
-                (handler.answer_ms, bare.answer_ms),
-                (handler.inside_ms, bare.inside_ms),
-                (handler.process_ms, bare.process_ms),
-            )
-        ]
-    )
+    rows.append(_ratio_row(handler, bare))
     suspects = [
         [s.name, f"`{s.function}`", "—" if s.milliseconds is None else f"{s.milliseconds:.0f}",
          "—" if s.milliseconds is None else f"{s.milliseconds / result.profiled_ms:.0%}"]

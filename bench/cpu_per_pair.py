@@ -72,38 +72,22 @@ def _least_cpu(action: Callable[[], object], repeats: int = REPEATS) -> float:
     return min(spent)
 
 
-def _child() -> int:
+def _bare_calls(
+    repositories: list[str], digests: list[str], answer: dict[str, Any]
+) -> tuple[Callable[[], None], Callable[[], None], dict[str, int]]:
+    """The same requests as the handler's, built before the clock starts (ECR's chunks and DynamoDB's items in their
+    wire form), as two timed actions, and how many calls and items they make."""
     import boto3
 
-    from layercheck.handler import lambda_handler
     from layercheck.integrations.results_table import to_dynamodb
     from layercheck.logic.chunks import chunked
     from layercheck.logic.digests import MAX_DIGESTS_PER_CALL, AskedDigests
     from layercheck.models.stored import Source, layer_verdicts, utc_now
     from layercheck.models.verdicts import RepositoryResult
-    from local.adapter import proxy_event
     from local.environment import RESULTS_TABLE_NAME
-    from local.lambda_context import LOCAL_REGION, FakeLambdaContext
+    from local.lambda_context import LOCAL_REGION
 
-    request = json.loads(sys.stdin.read())
-    repositories: list[str] = request["repositories"]
-    body = json.dumps({"repositoryNames": repositories, "layerDigests": request["digests"]}).encode()
-    event = proxy_event("POST", "/checks", [("Content-Type", "application/json")], body)
-    answers: list[dict[str, Any]] = []
-
-    def invoke() -> None:
-        with contextlib.redirect_stdout(io.StringIO()):  # EMF metrics and logs
-            response = lambda_handler(event, FakeLambdaContext())
-        if response["statusCode"] != 200:
-            raise RuntimeError(f"the check failed: {response}")
-        answers.append(json.loads(response["body"]))
-
-    invoke()  # clients created, connections opened: what a warm container has
-    handler_cpu = _least_cpu(invoke)
-    answer = answers[-1]
-
-    # The same requests, built before the clock starts: ECR's chunks and DynamoDB's items in their wire form.
-    valid = list(AskedDigests.of(request["digests"]).valid)
+    valid = list(AskedDigests.of(digests).valid)
     checks = [(name, chunk) for name in repositories for chunk in chunked(valid, MAX_DIGESTS_PER_CALL)]
     results = [RepositoryResult.model_validate(result) for result in answer["results"]]
     verdicts = layer_verdicts(
@@ -123,14 +107,41 @@ def _child() -> int:
         for write in writes:
             dynamodb.batch_write_item(RequestItems=write)
 
+    return check, store, {"stored": len(items), "ecr": len(checks), "write": len(writes)}
+
+
+def _child() -> int:
+
+    from layercheck.handler import lambda_handler
+    from local.adapter import proxy_event
+    from local.lambda_context import FakeLambdaContext
+
+    request = json.loads(sys.stdin.read())
+    repositories: list[str] = request["repositories"]
+    body = json.dumps({"repositoryNames": repositories, "layerDigests": request["digests"]}).encode()
+    event = proxy_event("POST", "/checks", [("Content-Type", "application/json")], body)
+    answers: list[dict[str, Any]] = []
+
+    def invoke() -> None:
+        with contextlib.redirect_stdout(io.StringIO()):  # EMF metrics and logs
+            response = lambda_handler(event, FakeLambdaContext())
+        if response["statusCode"] != 200:
+            raise RuntimeError(f"the check failed: {response}")
+        answers.append(json.loads(response["body"]))
+
+    invoke()  # clients created, connections opened: what a warm container has
+    handler_cpu = _least_cpu(invoke)
+    answer = answers[-1]
+
+    check, store, calls = _bare_calls(repositories, request["digests"], answer)
     ecr_cpu, write_cpu = _least_cpu(check), _least_cpu(store)
     print(
         json.dumps(
             {
                 "pairs": answer["summary"]["checked"],
-                "stored": len(items),
-                "ecr_calls": len(checks),
-                "write_calls": len(writes),
+                "stored": calls["stored"],
+                "ecr_calls": calls["ecr"],
+                "write_calls": calls["write"],
                 "handler_cpu_seconds": handler_cpu,
                 "bare_cpu_seconds": ecr_cpu + write_cpu,
                 "ecr_cpu_seconds": ecr_cpu,

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from bench import cli_throughput, coldstart, cost, cpu_per_pair, first_answer, footprint, headline
 from bench.dataset import LAYER_SIZE, build_registry
@@ -86,19 +87,9 @@ def projected_lambda_seconds(wall: float, cpu: float) -> float:
     return wall + cpu * (1 / LAMBDA_VCPU_SHARE - 1)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and sweep points (not for the figures)")
-    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
-    parser.add_argument("--screenshot", type=Path, default=ROOT / "docs" / "swagger-ui.png")
-    arguments = parser.parse_args(argv)
-    repeats = 1 if arguments.quick else 3
-    started = time.perf_counter()
-    load_at_start = os.getloadavg()[0]
-    os.environ.update(aws_credentials())
-    report = Report(command="make bench" + ("  (python -m bench.run --quick)" if arguments.quick else ""))
-    report.machine(machine())
-
+def _standin_sections(report: Report, *, quick: bool) -> tuple[Any, Any]:
+    """The command line against the ECR stand-in, then the CPU per stored pair; returns the comparison and the
+    registry the moto sections use."""
     with standin_process(LATENCY) as standin_url:
         load = cli_throughput.workload()
         comparison_cli = cli_throughput.compare(
@@ -108,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             latency=LATENCY,
             workers=CLI_WORKERS,
             rate_cap=CLI_RATE_CAP,
-            repeats=1 if arguments.quick else CLI_REPEATS,
-            samples=2 if arguments.quick else AWS_CLI_SAMPLES,
+            repeats=1 if quick else CLI_REPEATS,
+            samples=2 if quick else AWS_CLI_SAMPLES,
         )
         report.cli_throughput(comparison_cli, os.cpu_count() or 1)
         print(report.last_section(), flush=True)
@@ -125,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(report.last_section(), flush=True)
 
+    return comparison_cli, registry
+
+
+def _moto_sections(report: Report, registry: Any, *, quick: bool, repeats: int) -> tuple[Any, Any, Any]:
+    """Throughput and the sweep through the proxy, the first answer, the memory footprint (moto behind the proxy)."""
     print(f"registry: {len(registry.repositories)} repositories × {len(registry.digests)} digests", flush=True)
     with moto_process(registry.layers, LAYER_SIZE) as moto_url, proxy_process(moto_url, FaultPlan()) as proxy_url:
         comparison = compare(proxy_url, registry, latency=LATENCY, cli_repositories=CLI_REPOSITORIES, repeats=repeats)
@@ -134,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         runs: list[Run] = sweep(
             proxy_url,
             registry,
-            workers=SWEEP_WORKERS if not arguments.quick else (1, 16),
-            latencies=SWEEP_LATENCIES if not arguments.quick else (0.0, LATENCY),
+            workers=SWEEP_WORKERS if not quick else (1, 16),
+            latencies=SWEEP_LATENCIES if not quick else (0.0, LATENCY),
             repeats=SWEEP_REPEATS,
             on_run=lambda run: print(
                 f"  sweep: {run.workers:>2} workers, {run.latency_seconds * 1000:>3.0f} ms: {run.seconds:6.3f} s",
@@ -151,9 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             first_request = first_answer.request(
                 registry.repositories[0], registry.digests[:3], LOCAL_ACCOUNT_ID, RESULTS_TABLE_NAME, LOCAL_REGION
             )
-        first = first_answer.measure(
-            first_request, first_environment, repeats=5 if arguments.quick else FIRST_ANSWER_RUNS
-        )
+        first = first_answer.measure(first_request, first_environment, repeats=5 if quick else FIRST_ANSWER_RUNS)
         report.first_answer(first)
         print(report.last_section(), flush=True)
 
@@ -164,6 +158,25 @@ def main(argv: list[str] | None = None) -> int:
             SMALL_REQUEST_DIGESTS,
             {**lambda_environment(proxy_url), "POWERTOOLS_LOG_LEVEL": "ERROR"},
         )
+
+    return comparison, first, memory
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and sweep points (not for the figures)")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    parser.add_argument("--screenshot", type=Path, default=ROOT / "docs" / "swagger-ui.png")
+    arguments = parser.parse_args(argv)
+    repeats = 1 if arguments.quick else 3
+    started = time.perf_counter()
+    load_at_start = os.getloadavg()[0]
+    os.environ.update(aws_credentials())
+    report = Report(command="make bench" + ("  (python -m bench.run --quick)" if arguments.quick else ""))
+    report.machine(machine())
+
+    comparison_cli, registry = _standin_sections(report, quick=arguments.quick)
+    comparison, first, memory = _moto_sections(report, registry, quick=arguments.quick, repeats=repeats)
 
     report.size_and_memory(footprint.asset_size(), memory)
     print(report.last_section(), flush=True)

@@ -79,10 +79,3 @@ def service_revisions_action(revisions: ServiceRevisions) -> Callable[[EC2Contai
         )
 
     return describe_service_revisions
-
-
-def teach_service_revisions(revisions: ServiceRevisions | None = None) -> ServiceRevisions:
-    """Teach moto the action for this whole process (a local moto server runs in it); returns the revisions."""
-    revisions = revisions or ServiceRevisions()
-    setattr(EC2ContainerServiceResponse, REVISIONS_METHOD, service_revisions_action(revisions))
-    return revisions

@@ -66,6 +66,10 @@ def organization_alarms(scope: Construct, *, topic: sns.ITopic, watched: Watched
     images something runs that a lifecycle policy would expire or archive, incomplete replicas, registries the audit
     could not read, change events EventBridge has not taken."""
     broken_list = f"{watched.api.url}{routes.IMAGES.lstrip('/')}?{routes.STATUS}=BROKEN"
+    return [*_in_use_alarms(scope, topic, watched, broken_list), *_audit_alarms(scope, topic, broken_list)]
+
+
+def _in_use_alarms(scope: Construct, topic: sns.ITopic, watched: Watched, broken_list: str) -> list[cloudwatch.Alarm]:
     missing_list = f"{watched.api.url}{routes.IMAGES.lstrip('/')}?{routes.STATUS}=MISSING"
     risk_list = f"{watched.api.url}{routes.IMAGES.lstrip('/')}?{routes.RISK}={routes.RISK_LIFECYCLE}"
     return [
@@ -104,6 +108,11 @@ def organization_alarms(scope: Construct, *, topic: sns.ITopic, watched: Watched
             comparison=ABOVE,
             notify_ok=False,  # a period without an audit is not a policy that changed
         ),
+    ]
+
+
+def _audit_alarms(scope: Construct, topic: sns.ITopic, broken_list: str) -> list[cloudwatch.Alarm]:
+    return [
         alarm(
             scope,
             "ReplicasIncomplete",
@@ -191,7 +200,11 @@ def operator_alarms(
             comparison=ABOVE,
         ),
     ]
-    alarms += [
+    return alarms + _dead_letter_alarms(scope, topic, watched)
+
+
+def _dead_letter_alarms(scope: Construct, topic: sns.ITopic, watched: Watched) -> list[cloudwatch.Alarm]:
+    return [
         alarm(
             scope,
             f"{name}NotEmpty",
@@ -205,4 +218,3 @@ def operator_alarms(
         )
         for name, queue in watched.dead_letter_queues
     ]
-    return alarms

@@ -100,9 +100,14 @@ class EventTriggers(Construct):
             targets=[lambda_target()],
         )
 
+        self.audit_mapping = self._audit_mapping(config, function, audit_queue)
+
+    def _audit_mapping(
+        self, config: LayerCheckConfig, function: lambda_.IFunction, audit_queue: AuditQueue
+    ) -> lambda_.EventSourceMapping:
         # The mapping is built here (not with function.add_event_source) so it lives, and is acknowledged, in this
         # construct. Batch item failures let one bad work item retry alone instead of its whole batch.
-        self.audit_mapping = lambda_.EventSourceMapping(
+        mapping = lambda_.EventSourceMapping(
             self,
             "AuditMapping",
             target=function,
@@ -113,9 +118,10 @@ class EventTriggers(Construct):
         )
         audit_queue.queue.grant_consume_messages(function)
         acknowledge(
-            self.audit_mapping,
+            mapping,
             {
                 "Serverless-LambdaEventSourceMappingDestination": "SQS mappings take no on-failure destination; "
                 "the audit queue's redrive policy delivers failed work items to its DLQ."
             },
         )
+        return mapping

@@ -10,7 +10,6 @@ An inventory entry lives in the results table (no second table, no new index) as
 Inventory items carry neither ``layerDigest`` nor the image status index's key, so no index holds them.
 """
 
-INVENTORY_ITEM_TYPE = "inventory"
 INVENTORY_PARTITION_PREFIX = "INVENTORY#"
 KEY_SEPARATOR = "#"
 

@@ -18,7 +18,7 @@ from tests.support import load_event
 def test_the_push_sample_parses_with_its_detail() -> None:
     push = parse(event=load_event("ecr_image_push.json"), model=EcrImageActionEvent)
 
-    assert push.detail.is_successful_push
+    assert push.detail.is_successful("PUSH")
     assert push.detail.repository_name == "my-repository-name"
     assert push.detail.image_tag == "latest"
     assert push.account == "123456789012"
@@ -32,7 +32,7 @@ def test_a_push_without_a_tag_parses() -> None:
 
 
 def test_a_delete_is_an_image_action_but_not_a_successful_push() -> None:
-    assert not parse(event=load_event("ecr_image_delete.json"), model=EcrImageActionEvent).detail.is_successful_push
+    assert not parse(event=load_event("ecr_image_delete.json"), model=EcrImageActionEvent).detail.is_successful("PUSH")
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 - No import circle between our modules, counting imports inside functions too (only ``if TYPE_CHECKING:`` imports,
   which never run, are left out): a circle is how a composition root ends up reaching back into a door.
-- No module over 350 lines outside the tests.
+- No module over 350 lines, and no function over 60, outside the tests.
 - The layers point one way: pure logic imports no integration, door or composition root; models import no logic,
   integration or door; nothing outside ``tests/`` imports ``tests``.
 - Code, docs and tests describe the project as it is: no work-item numbers, no planning notes.
@@ -27,6 +27,7 @@ PACKAGE_ROOTS = {
     "bench": REPO_ROOT,
 }
 MAX_MODULE_LINES = 350
+MAX_FUNCTION_LINES = 60
 
 
 def _modules() -> dict[str, Path]:
@@ -222,3 +223,26 @@ def test_code_docs_and_tests_carry_no_work_item_numbers_nor_planning_notes() -> 
         if notes:
             found[str(path.relative_to(REPO_ROOT))] = notes
     assert found == {}
+
+
+def long_functions(source: str, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """Functions (methods and nested ones included) longer than ``limit`` lines, decorators and docstring counted."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            lines = (node.end_lineno or node.lineno) - node.lineno + 1
+            if lines > limit:
+                found.append(f"{node.name} ({lines} lines)")
+    return found
+
+
+def test_long_function_rule_finds_a_function_over_the_limit() -> None:
+    body = "\n".join(f"    x{n} = {n}" for n in range(61))
+    assert long_functions(f"def step():\n{body}\n") == ["step (62 lines)"]
+    assert long_functions("def step():\n    return 1\n") == []
+
+
+@pytest.mark.parametrize("module", sorted(_modules()))
+def test_no_function_is_longer_than_60_lines(module: str) -> None:
+    path = _modules()[module]
+    assert long_functions(path.read_text(encoding="utf-8")) == [], f"split {path.relative_to(REPO_ROOT)} by step"

@@ -17,7 +17,6 @@ from layercheck.models.images_api import (
     ImageCheckRequest,
     ImageCheckSummary,
     ImageIdentifier,
-    ImagesQuery,
     InventoryRequest,
 )
 from layercheck.models.stored import ImageStatus, Source, StoredImageVerdict
@@ -97,40 +96,6 @@ def test_image_check_summary_counts_verdicts_by_status() -> None:
     summary = ImageCheckSummary.of([verdict(status) for status in statuses])
 
     assert summary.model_dump() == {"checked": 4, "complete": 1, "broken": 2, "unchecked": 1, "archived": 0}
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        {"status": "BROKEN"},
-        {"status": "ARCHIVED", "registryId": "123456789012", "region": "eu-west-1", "limit": "10", "nextToken": "t"},
-        {"repositoryName": "team/api"},
-    ],
-)
-def test_images_query_takes_a_status_or_a_repository(query: dict[str, str]) -> None:
-    assert ImagesQuery.model_validate(query).limit in {10, 50}
-
-
-@pytest.mark.parametrize(
-    ("query", "field", "rule"),
-    [
-        ({"status": "COMPLETE"}, "status", "literal_error"),
-        ({"status": "broken"}, "status", "literal_error"),
-        ({}, "", "exactly_one_of"),
-        ({"status": "BROKEN", "repositoryName": "api"}, "", "exactly_one_of"),
-        ({"status": "BROKEN", "limit": "0"}, "limit", "greater_than_equal"),
-        ({"status": "BROKEN", "limit": "101"}, "limit", "less_than_equal"),
-        ({"status": "BROKEN", "region": "x"}, "region", "string_pattern_mismatch"),
-        ({"status": "BROKEN", "nextToken": "t" * 2049}, "nextToken", "string_too_long"),
-        ({"status": "BROKEN", "sort": "asc"}, "sort", "extra_forbidden"),
-    ],
-)
-def test_images_query_names_the_parameter_and_the_rule(query: dict[str, str], field: str, rule: str) -> None:
-    assert errors_of(ImagesQuery, query) == [(field, rule)]
-
-
-def test_images_query_parameters_are_the_contracts_names() -> None:
-    assert set(ImagesQuery.QUERY_PARAMETERS) == set(ImagesQuery.model_fields)
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,6 @@ RETRY_ATTEMPTS = 6
 # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html
 MAX_IMAGE_IDS_PER_CALL = 100
 MAX_RESULTS_PER_PAGE = 1000
-IMAGE_NOT_FOUND = ecr_codes.IMAGE_NOT_FOUND_EXCEPTION
 # Pull-through cache rules change rarely (an administrator adds one); they are read when an image would be BROKEN and
 # kept this long per registry, so an audit reads them once per container, not once per repository.
 PULL_THROUGH_RULES_TTL_SECONDS = 600
@@ -205,7 +204,7 @@ class EcrRegistry:
                 **_registry(registry_id), repositoryName=repository_name, imageIds=[{"imageDigest": image_digest}]
             )
         except ClientError as error:
-            if error_code(error) == IMAGE_NOT_FOUND:
+            if error_code(error) == ecr_codes.IMAGE_NOT_FOUND_EXCEPTION:
                 return None
             raise translate_error(error) from error
         except BotoCoreError as error:
@@ -226,7 +225,7 @@ class EcrRegistry:
                 filter={"imageStatus": IMAGE_STATUS_ANY},
             )
         except ClientError as error:
-            if error_code(error) == IMAGE_NOT_FOUND:
+            if error_code(error) == ecr_codes.IMAGE_NOT_FOUND_EXCEPTION:
                 return None
             raise translate_error(error) from error
         except BotoCoreError as error:
@@ -254,7 +253,7 @@ class EcrRegistry:
                     answer.digests.setdefault(tag, image["imageDigest"])
         for tag in unique:
             if tag not in answer.digests:
-                answer.missing[tag] = IMAGE_NOT_FOUND
+                answer.missing[tag] = ecr_codes.IMAGE_NOT_FOUND_EXCEPTION
         return answer
 
     def present_images(self, registry_id: str, repository_name: str, image_digests: Sequence[str]) -> set[str]:
@@ -282,7 +281,7 @@ class EcrRegistry:
                     **_registry(registry_id), repositoryName=repository_name, imageIds=identifiers
                 )
             except ClientError as error:
-                if error_code(error) != IMAGE_NOT_FOUND:
+                if error_code(error) != ecr_codes.IMAGE_NOT_FOUND_EXCEPTION:
                     raise translate_error(error) from error
                 if len(ids) == 1:
                     missing.extend(ids)

@@ -11,7 +11,6 @@ from typing import Final, Protocol
 # only unless ``filter.imageStatus`` says otherwise; ``ANY`` is a filter value, never a status.
 # https://docs.aws.amazon.com/AmazonECR/latest/userguide/archive-image.html
 IMAGE_ACTIVE = "ACTIVE"
-IMAGE_ARCHIVED = "ARCHIVED"
 IMAGE_ACTIVATING = "ACTIVATING"  # being restored from the archive: not pullable yet
 IMAGE_STATUS_ANY: Final = "ANY"
 

@@ -40,9 +40,8 @@ from layercheck.models.verdicts import CheckSummary
 
 DEADLINE_EXCEEDED_REASON = "not checked: the request's time ran out before this repository's images; ask again"
 DESCRIBE_WORKERS = 8
-IMAGE_NOT_FOUND = ecr_codes.IMAGE_NOT_FOUND_EXCEPTION
 # Codes of images that do not exist: answered, never stored or announced.
-ABSENT_CODES = frozenset({IMAGE_NOT_FOUND, REPOSITORY_NOT_FOUND})
+ABSENT_CODES = frozenset({ecr_codes.IMAGE_NOT_FOUND_EXCEPTION, REPOSITORY_NOT_FOUND})
 
 
 def _answered(verdict: StoredImageVerdict) -> StoredImageVerdict:
@@ -247,7 +246,7 @@ class RequestedImages:
                 # Gone, or not ours to read (access denied ...): nothing ECR described is stored
                 return Absent(error.code, error.message, gone=error.code in ABSENT_CODES)
             if detail is None:
-                return Absent(IMAGE_NOT_FOUND, f"{repository_name} holds no image {digest}")
+                return Absent(ecr_codes.IMAGE_NOT_FOUND_EXCEPTION, f"{repository_name} holds no image {digest}")
             return ImageRef(digest, detail.image_tags, detail.image_status, detail.last_archived_at, listed=True)
 
         if len(digests) <= 1:

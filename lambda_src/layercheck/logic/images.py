@@ -34,7 +34,6 @@ MANIFEST_MEDIA_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 MAX_INDEX_DEPTH = 8
 
 UNSUPPORTED_MANIFEST = "UnsupportedManifest"
-IMAGE_NOT_FOUND = ecr_codes.IMAGE_NOT_FOUND_FAILURE  # the repository does not hold this manifest
 # A digest ECR's answer did not account for: nothing says it is gone, so it cannot make an image BROKEN.
 UNANSWERED_IMAGE = "UnansweredImageDigest"
 # The caller's time ran out before this manifest was read (the API's deadline): the image is not judged.
@@ -193,7 +192,7 @@ def _reduce(
             problems.append(f"index nesting deeper than {MAX_INDEX_DEPTH} or cyclic at {digest}")
             return
         if digest in failed:
-            if failed[digest].failure_code == IMAGE_NOT_FOUND:
+            if failed[digest].failure_code == ecr_codes.IMAGE_NOT_FOUND_FAILURE:
                 missing.append(digest)  # a platform manifest the index references but the repository lacks
             else:
                 unreadable.append(failed[digest])

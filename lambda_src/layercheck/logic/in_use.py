@@ -40,15 +40,6 @@ SOURCE_ECS = "ecs"
 SOURCE_LAMBDA = "lambda"
 SOURCE_INVENTORY = "inventory"
 
-# ECR's codes for an image (or its repository) that is gone: DescribeImages' exception, BatchGetImage's failure code,
-# and the repository's. A workload on such an image cannot start a new copy (scale-out, rollback, node replacement).
-IMAGE_NOT_FOUND = ecr_codes.IMAGE_NOT_FOUND_EXCEPTION
-IMAGE_GONE_CODES = ecr_codes.IMAGE_GONE_CODES
-
-
-def image_gone(code: str | None) -> bool:
-    return code in IMAGE_GONE_CODES
-
 
 class InUseSourceError(LayercheckError):
     """A source of in-use images could not be read (``code`` is the service's error code verbatim)."""
@@ -273,7 +264,7 @@ def resolve_in_use(
     tags: Mapping[str, str],
     held: Collection[str],
     *,
-    gone_code: str = IMAGE_NOT_FOUND,
+    gone_code: str = ecr_codes.IMAGE_NOT_FOUND_EXCEPTION,
     unresolved: Collection[str] = (),
 ) -> ResolvedInUse:
     """Resolve a repository's references against its listing: ``tags`` (tag → digest) and ``held`` (its digests).

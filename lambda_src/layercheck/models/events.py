@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
 from pydantic import BaseModel, ConfigDict, Field, Json
 
-from layercheck.contracts.events import ECR_ACTION_PUSH, ECR_RESULT_SUCCESS
+from layercheck.contracts.events import ECR_RESULT_SUCCESS
 from layercheck.models.audit import AuditScopeInput, AuditWorkItem
 from layercheck.models.identifiers import Digest, RepositoryName
 
@@ -42,10 +42,6 @@ class EcrImageActionDetail(BaseModel):
     def is_successful(self, action_type: str) -> bool:
         """This action succeeded on a named image (an event without a digest names nothing to judge)."""
         return self.action_type == action_type and self.result == ECR_RESULT_SUCCESS and self.image_digest is not None
-
-    @property
-    def is_successful_push(self) -> bool:
-        return self.is_successful(ECR_ACTION_PUSH)
 
 
 class EcrImageActionEvent(EventBridgeModel):

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Annotated, ClassVar, Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from layercheck.contracts import routes
 from layercheck.contracts.patterns import (
     INVENTORY_SOURCE_PATTERN,
 )
@@ -145,38 +144,6 @@ class ImageCheckResponse(BaseModel):
     checkId: str
     verdicts: list[ImageCheckVerdict]  # in request order
     summary: ImageCheckSummary
-
-
-class ImagesQuery(BaseModel):
-    """``GET /images``: by status across repositories (optionally one registry and Region), or one repository's."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    QUERY_PARAMETERS: ClassVar[tuple[str, ...]] = (
-        routes.STATUS,
-        routes.REGISTRY_ID,
-        routes.REGION,
-        routes.REPOSITORY_NAME,
-        routes.LIMIT,
-        routes.NEXT_TOKEN,
-    )
-
-    status: ListedStatus | None = None
-    registryId: RegistryId | None = None
-    region: Region | None = None
-    repositoryName: RepositoryName | None = None
-    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE
-    nextToken: Annotated[str | None, Field(min_length=1, max_length=MAX_NEXT_TOKEN_LENGTH)] = None
-
-    @model_validator(mode="after")
-    def _exactly_one_selector(self) -> Self:
-        if (self.status is None) == (self.repositoryName is None):
-            raise PydanticCustomError(
-                "exactly_one_of",
-                "give exactly one of status and repositoryName (this query gives {given})",
-                {"given": "both" if self.status is not None else "neither"},
-            )
-        return self
 
 
 class ImagesResponse(BaseModel):
