@@ -380,6 +380,8 @@ def test_any_sqs_work_item_is_processed_or_fails_its_record_alone(monkeypatch: p
     monkeypatch.setattr(queue, "run_once", lambda key, work, context: {"status": "audited"})
     monkeypatch.setattr(queue, "registry_clients", lambda account: SimpleNamespace(start_invocation=lambda: None))
     monkeypatch.setattr(queue, "organization_audit", lambda account: None)
+    invocation = SimpleNamespace(start=lambda remaining_ms: None)
+    monkeypatch.setattr(queue, "registry_services", lambda account: SimpleNamespace(invocation=invocation))
     sample = load_event("sqs_audit_work_item.json")
     valid_bodies = [record["body"] for record in sample["Records"]]
     item = json.loads(valid_bodies[0])
