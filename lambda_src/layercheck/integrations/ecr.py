@@ -198,31 +198,25 @@ class EcrRegistry:
 
     def describe_image(self, registry_id: str, repository_name: str, image_digest: str) -> ImageDetail | None:
         """One image's tags and push time, or None when ECR no longer has it."""
-        self._acquire()
-        try:
-            response = self._client.describe_images(
-                **_registry(registry_id), repositoryName=repository_name, imageIds=[{"imageDigest": image_digest}]
-            )
-        except ClientError as error:
-            if error_code(error) == ecr_codes.IMAGE_NOT_FOUND_EXCEPTION:
-                return None
-            raise translate_error(error) from error
-        except BotoCoreError as error:
-            raise translate_error(error) from error
-        details = [_image_detail(image) for image in response.get("imageDetails", [])]
-        return next((detail for detail in details if detail.image_digest == image_digest), None)
+        return self._one_image(registry_id, repository_name, image_digest)
 
     def held_image(self, registry_id: str, repository_name: str, image_digest: str) -> ImageDetail | None:
         """``logic.deletion.HeldImagePort``: the image in any storage class (DescribeImages lists ACTIVE images only
         unless its filter names another ``imageStatus``), or None when the repository no longer holds it.
         https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImagesFilter.html"""
+        return self._one_image(registry_id, repository_name, image_digest, filter={"imageStatus": IMAGE_STATUS_ANY})
+
+    def _one_image(
+        self, registry_id: str, repository_name: str, image_digest: str, **arguments: Any
+    ) -> ImageDetail | None:
+        """DescribeImages of one digest: its detail, or None for ECR's ImageNotFoundException."""
         self._acquire()
         try:
             response = self._client.describe_images(
                 **_registry(registry_id),
                 repositoryName=repository_name,
                 imageIds=[{"imageDigest": image_digest}],
-                filter={"imageStatus": IMAGE_STATUS_ANY},
+                **arguments,
             )
         except ClientError as error:
             if error_code(error) == ecr_codes.IMAGE_NOT_FOUND_EXCEPTION:
