@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Protocol
 
 from layercheck.contracts.ecr_codes import REPOSITORY_NOT_FOUND
-from layercheck.errors import RepositoryCheckError, TransientCheckError, is_transient
+from layercheck.errors import RepositoryCheckError, raise_if_transient
 from layercheck.logic.audit_scope import (
     SEND_CHUNK,
     WorkQueuePort,
@@ -142,8 +142,7 @@ class AuditService:
             if pending:
                 queued += self.queue.send_work_items(pending)
         except RepositoryCheckError as error:
-            if is_transient(error.code):
-                raise TransientCheckError("(repository listing)", [error.code]) from error
+            raise_if_transient(error, "(repository listing)")
             raise
         return AuditStarted(audit_id=audit_id, repositories=queued)
 
@@ -154,8 +153,7 @@ class AuditService:
                 self.catalog.list_image_details(item.registryId, item.repositoryName, tagged_only=item.taggedOnly)
             )
         except RepositoryCheckError as error:
-            if is_transient(error.code):
-                raise TransientCheckError(item.repositoryName, [error.code]) from error
+            raise_if_transient(error, item.repositoryName)
             if error.code != REPOSITORY_NOT_FOUND:
                 raise
             # Deleted since it was listed, or a repository only the workloads still name: every image in use is gone.
@@ -241,8 +239,7 @@ class AuditService:
             try:
                 answer = self.tags.resolve_tags(item.registryId, region, item.repositoryName, wanted)
             except RepositoryCheckError as error:
-                if is_transient(error.code):
-                    raise TransientCheckError(item.repositoryName, [error.code]) from error
+                raise_if_transient(error, item.repositoryName)
             else:
                 tags = dict(answer.digests)
                 unresolved = set(wanted) - set(tags) - set(answer.missing)

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from layercheck.contracts.ecr_codes import IMAGE_GONE_CODES, IMAGE_NOT_FOUND_EXCEPTION
-from layercheck.errors import RepositoryCheckError, TransientCheckError, is_transient
+from layercheck.errors import RepositoryCheckError, raise_if_transient
 from layercheck.logic.catalog import ImageDetail
 from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService
 from layercheck.logic.images import ImageRef
@@ -104,6 +104,5 @@ class DeletionService:
         except RepositoryCheckError as error:
             if error.code in IMAGE_GONE_CODES:  # the repository itself is gone
                 return None
-            if is_transient(error.code):
-                raise TransientCheckError(repository_name, [error.code]) from error
+            raise_if_transient(error, repository_name)
             raise

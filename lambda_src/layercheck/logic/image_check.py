@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from layercheck.errors import RepositoryCheckError, TransientCheckError, is_transient
+from layercheck.errors import RepositoryCheckError, TransientCheckError, raise_if_transient
 from layercheck.logic.catalog import PullThroughCachePort
 from layercheck.logic.change_events import EventPublisherPort, UnsentEvent
 from layercheck.logic.check import (
@@ -292,8 +292,7 @@ class ImageCheckService:
         try:
             rule = self.pull_through.pull_through_cache_rule(registry_id, repository_name)
         except RepositoryCheckError as error:
-            if is_transient(error.code):
-                raise TransientCheckError(repository_name, [error.code]) from error
+            raise_if_transient(error, repository_name)
             # Without the rules (access denied ...), the repository is judged as a plain one, and the verdict says so.
             reason = f"judged as a plain repository: its pull-through cache rules could not be read ({error.code})"
             return [replace(j, failure_reason=reason) if j.status is ImageStatus.BROKEN else j for j in judgements]
@@ -317,8 +316,7 @@ class ImageCheckService:
                 )  # fmt: skip
             return walk_images(registry_id, repository_name, images, self.manifests, should_continue=should_continue)
         except RepositoryCheckError as error:
-            if is_transient(error.code):
-                raise TransientCheckError(repository_name, [error.code]) from error
+            raise_if_transient(error, repository_name)
             # Repository gone, access denied ...: every image gets a verdict that says so.
             return [
                 ImageWalk(image, failure=ManifestFailure(image.image_digest, error.code, error.message))

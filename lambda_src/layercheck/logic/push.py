@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from layercheck.errors import RepositoryCheckError, TransientCheckError, is_transient
+from layercheck.errors import RepositoryCheckError, raise_if_transient
 from layercheck.logic.catalog import CatalogPort
 from layercheck.logic.image_check import ImageCheckOutcome, ImageCheckService
 from layercheck.logic.images import ImageRef
@@ -35,8 +35,7 @@ class PushCheckService:
         try:
             detail = self.catalog.describe_image(registry_id, repository_name, image_digest)
         except RepositoryCheckError as error:
-            if is_transient(error.code):
-                raise TransientCheckError(repository_name, [error.code]) from error
+            raise_if_transient(error, repository_name)
             detail = None  # the walk meets the same error and records it in the verdict
         if detail is not None:
             image = ImageRef(image_digest, detail.image_tags, detail.image_status, detail.last_archived_at, listed=True)
