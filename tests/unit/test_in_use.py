@@ -150,6 +150,22 @@ def test_lambdas_resolved_digest_wins_then_the_uris_digest_then_its_tag() -> Non
     }
 
 
+def test_a_lambda_function_failed_with_image_deleted_runs_a_missing_image() -> None:
+    """Real Lambda: when the image a function was deployed from is deleted, the function goes to State Failed with
+    StateReasonCode ImageDeleted, and GetFunction still names the digest it resolved at deployment
+    (Code.ResolvedImageUri). That digest is the image it runs: gone from the repository, it is MISSING with the
+    function as its user."""
+    functions = [LambdaImageFunction(FUNCTION, f"{HOST}/fn:v1", f"{HOST}/fn@{digest(5)}")]
+
+    found = discover(functions=FakeLambda(functions))
+
+    # The tag now names another image (pushed again); the resolved digest is gone
+    answer = resolved(found, "fn", {"v1": digest(6)}, {digest(6)})
+    assert answer.held == []
+    assert [(gone.image_digest, gone.code) for gone in answer.gone] == [(digest(5), "ImageNotFoundException")]
+    assert answer.users[digest(5)] == [UsedBy(kind="lambda-function", id=FUNCTION)]
+
+
 def test_discovery_reads_the_audited_registrys_inventory_with_who_reported_each_entry() -> None:
     reporter = "arn:aws:iam::123456789012:role/k8s-reporter"
     inventory = FakeInventory([entry("web", tag="v1"), entry("web", image_digest=digest(9))])
