@@ -95,10 +95,10 @@ def worst_case_response_bytes(case: WorstCase) -> int:
         def put_verdicts(self, items: Any) -> int:
             return len(items)
 
-    from layercheck.doors import checks
+    from layercheck import dependencies
 
     service = LayerCheckService(RefusingRegistry(), DiscardingStore())
-    door = vars(checks)  # swap the door's service for the fake one, and back
+    door = vars(dependencies)  # swap the composition root's service for the fake one, and back
     original, door["layer_check_service"] = door["layer_check_service"], lambda: service
     try:
         event = json.loads((SAMPLE_EVENTS / "api_gateway_rest_proxy.json").read_text())

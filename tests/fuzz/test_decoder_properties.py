@@ -207,8 +207,9 @@ content_types = st.sampled_from(
 @pytest.fixture
 def api_over_fakes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RESULTS_TABLE_NAME", "unused")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")  # Lambda sets it in every function
     service = LayerCheckService(AvailableRegistry(), MemoryStore())
-    monkeypatch.setattr("layercheck.doors.checks.layer_check_service", lambda: service)
+    monkeypatch.setattr("layercheck.dependencies.layer_check_service", lambda: service)
 
 
 @pytest.mark.usefixtures("api_over_fakes")

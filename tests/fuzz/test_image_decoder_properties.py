@@ -141,6 +141,17 @@ class MemoryStore:
         return (repository_name, reference) in self.stored
 
 
+@dataclass
+class Served:
+    """``api_access.ServedRegistry``'s two parts the image route uses, over the fakes."""
+
+    ecr: Any
+    service: ImageCheckService
+
+    def image_checks(self) -> ImageCheckService:
+        return self.service
+
+
 # -- POST /images/checks ------------------------------------------------------------------------------------------
 
 
@@ -150,12 +161,10 @@ def images_over_fakes(aws_environment: dict[str, str], monkeypatch: pytest.Monke
     service = ImageCheckService(
         registry=registry, manifests=registry, store=store, region="us-east-1", image_store=store, workers=2
     )
-    monkeypatch.setattr("layercheck.doors.images_api.ecr_registry", lambda: registry)
-    monkeypatch.setattr("layercheck.doors.images_api.image_check_service", lambda: service)
+    # Every registry the route reaches (this account's and, through the reader role, another Region's) is the fake.
+    served = Served(registry, service)
+    monkeypatch.setattr("layercheck.doors.images_api.resolve", lambda registry_id, region, own: served)
     monkeypatch.setattr("layercheck.doors.images_api.image_verdict_writes", lambda: store)
-    # Another Region of this account is read through the reader-role clients: the same fake stands in for them.
-    monkeypatch.setattr("layercheck.doors.images_api.registry_adapter", lambda registry_id, region, own: registry)
-    monkeypatch.setattr("layercheck.doors.images_api.image_check_service_for", lambda adapter, region: service)
     return store
 
 

@@ -385,7 +385,7 @@ def test_post_checks_refuses_a_registry_not_served_before_any_call(
 ) -> None:
     if registry_ids is not None:
         monkeypatch.setenv("REGISTRY_IDS", registry_ids)
-    monkeypatch.setattr("layercheck.doors.checks.layer_check_service", NoEcrCalls)
+    monkeypatch.setattr("layercheck.dependencies.layer_check_service", NoEcrCalls)
     body = GOOD | ({"registryId": requested} if requested else {})
 
     status, answer = call(api_event("POST", "/checks", body=body), lambda_context)
@@ -508,7 +508,7 @@ def test_post_checks_starts_no_ecr_call_after_the_deadline(
     context = CountdownContext()
     registry = SlowRegistry(context, call_ms=10_000)
     monkeypatch.setattr(
-        "layercheck.doors.checks.layer_check_service", lambda: LayerCheckService(registry, table(), workers=1)
+        "layercheck.dependencies.layer_check_service", lambda: LayerCheckService(registry, table(), workers=1)
     )
     repositories = [f"team-{i}/app" for i in range(5)]
 
@@ -546,7 +546,7 @@ def test_the_deadline_follows_a_function_timeout_shorter_than_the_budget(
     context = CountdownContext(timeout_ms=12_000)
     registry = SlowRegistry(context, call_ms=3_000)
     monkeypatch.setattr(
-        "layercheck.doors.checks.layer_check_service", lambda: LayerCheckService(registry, table(), workers=1)
+        "layercheck.dependencies.layer_check_service", lambda: LayerCheckService(registry, table(), workers=1)
     )
     body = {"repositoryNames": [f"r{i}" for i in range(5)], "layerDigests": GOOD["layerDigests"]}
 
@@ -568,7 +568,7 @@ def test_a_shorter_api_deadline_seconds_stops_earlier(
     context = CountdownContext()
     registry = SlowRegistry(context, call_ms=3_000)
     monkeypatch.setattr(
-        "layercheck.doors.checks.layer_check_service", lambda: LayerCheckService(registry, table(), workers=1)
+        "layercheck.dependencies.layer_check_service", lambda: LayerCheckService(registry, table(), workers=1)
     )
     body = {"repositoryNames": [f"r{i}" for i in range(5)], "layerDigests": GOOD["layerDigests"]}
 

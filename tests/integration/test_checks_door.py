@@ -33,7 +33,7 @@ class RefusingStore:
 @pytest.fixture
 def over_fakes(monkeypatch: pytest.MonkeyPatch, aws_environment: dict[str, str]) -> None:
     service = LayerCheckService(AvailableRegistry(), MemoryStore())
-    monkeypatch.setattr("layercheck.doors.checks.layer_check_service", lambda: service)
+    monkeypatch.setattr("layercheck.dependencies.layer_check_service", lambda: service)
 
 
 def both(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -116,7 +116,7 @@ def test_both_doors_answer_a_storage_failure_with_the_same_503(
     api_event: ApiEvent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = LayerCheckService(AvailableRegistry(), RefusingStore())
-    monkeypatch.setattr("layercheck.doors.checks.layer_check_service", lambda: service)
+    monkeypatch.setattr("layercheck.dependencies.layer_check_service", lambda: service)
     light, resolver = both(api_event("POST", "/checks", body=GOOD))
     assert light["statusCode"] == 503
     assert light == resolver
@@ -127,7 +127,7 @@ def test_an_unmapped_error_propagates_from_both_doors(api_event: ApiEvent, monke
     def broken() -> LayerCheckService:
         raise LookupError("a bug, not a client's mistake")
 
-    monkeypatch.setattr("layercheck.doors.checks.layer_check_service", broken)
+    monkeypatch.setattr("layercheck.dependencies.layer_check_service", broken)
     event = api_event("POST", "/checks", body=GOOD)
     for door in (checks.handle, api.handle):
         with pytest.raises(LookupError):

@@ -25,6 +25,7 @@ from layercheck.logic.failure_text import (
 @pytest.fixture(autouse=True)
 def _lambda_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RESULTS_TABLE_NAME", "unused")  # the store is a fake; settings still need a name
+    monkeypatch.setenv("AWS_REGION", "us-east-1")  # Lambda sets it in every function
 
 
 @pytest.mark.parametrize("case", worst_cases(), ids=lambda case: case.label)

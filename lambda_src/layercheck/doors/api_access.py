@@ -3,6 +3,7 @@ they answer when it cannot be read, and how an error answer is documented."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from layercheck.contracts import environment as env
@@ -16,6 +17,10 @@ from layercheck.settings import account_of, load_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+    from layercheck.integrations.ecr_lifecycle import EcrLifecycle
+    from layercheck.logic.image_check import ImageCheckService
+    from layercheck.logic.layer_check import LayerCheckService
 
 
 def own_account(lambda_context: Any) -> str:
@@ -46,13 +51,64 @@ def audited_region(requested: str | None) -> str | None:
     return region
 
 
-def registry_adapter(registry_id: str, region: str, own: str) -> EcrRegistry | RegistryUnreadable:
-    """This account's home registry through the function's own client; any other account or Region through
+@dataclass(frozen=True)
+class ServedRegistry:
+    """A registry a request may read, resolved once at the door: its ECR adapter and the services over it. The home
+    registry (this account, the function's own Region) is one of them: its services are the container's own."""
+
+    registry: Registry
+    own: str
+    adapter: EcrRegistry | None = None  # another registry's, through its reader clients; None at home
+
+    @property
+    def home(self) -> bool:
+        return self.adapter is None
+
+    @property
+    def ecr(self) -> EcrRegistry:
+        """The registry's ECR adapter (at home the container's own, made when first asked for)."""
+        return self.adapter if self.adapter is not None else ecr_registry()
+
+    @property
+    def registry_id(self) -> str:
+        return self.registry.account_id
+
+    @property
+    def region(self) -> str:
+        return self.registry.region
+
+    def layer_checks(self) -> LayerCheckService:
+        from layercheck.dependencies import layer_check_service, layer_check_service_for
+
+        return (
+            layer_check_service() if self.adapter is None else layer_check_service_for(self.adapter, region=self.region)
+        )
+
+    def image_checks(self) -> ImageCheckService:
+        from layercheck.dependencies import image_check_service, image_check_service_for
+
+        return (
+            image_check_service() if self.adapter is None else image_check_service_for(self.adapter, region=self.region)
+        )
+
+    def lifecycle(self) -> EcrLifecycle | RegistryUnreadable:
+        from layercheck.dependencies import ecr_lifecycle
+
+        return ecr_lifecycle() if self.home else registry_services(self.own).lifecycle(self.registry)
+
+
+def resolve(registry_id: str, region: str, own: str) -> ServedRegistry | RegistryUnreadable:
+    """The one way a route reaches a registry (``region`` resolved at the edge: the one named or the function's own):
+    this account's home registry through the function's own client, any other account or Region through
     ``RegistryClients`` (the reader role in another account), with that registry's own rate limiter."""
+    registry = Registry(account_id=registry_id, region=region)
     if is_home(registry_id, region, own):
-        return ecr_registry()
+        return ServedRegistry(registry, own)
     registry_clients(own).start_invocation()  # an unreadable registry is asked again on each request, once
-    return registry_services(own).ecr(Registry(account_id=registry_id, region=region))
+    adapter = registry_services(own).ecr(registry)
+    if isinstance(adapter, RegistryUnreadable):
+        return adapter
+    return ServedRegistry(registry, own, adapter)
 
 
 def is_home(registry_id: str, region: str | None, own: str) -> bool:

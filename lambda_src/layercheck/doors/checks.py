@@ -22,12 +22,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from layercheck.dependencies import home_region, layer_check_service, layer_check_service_for
+from layercheck.dependencies import home_region
 from layercheck.doors.api_access import (
     audited_region,
-    is_home,
     own_account,
-    registry_adapter,
+    resolve,
     served_registry,
     unreadable_reason,
 )
@@ -95,18 +94,14 @@ def answer_check(request: CheckRequest, *, request_id: str | None, lambda_contex
     own = own_account(lambda_context)
     registry_id = served_registry(request.registryId, own)
     audited_region(request.region)
-    region = request.region  # None: the function's own Region, read with its own client
+    region = request.region or home_region()
     deadline = Deadline.starting_now(lambda_context.get_remaining_time_in_millis, load_settings().api_deadline_seconds)
     check_id = request_id or str(uuid.uuid4())
     targets = [RepositoryTarget(registry_id, name, request.layerDigests) for name in request.repositoryNames]
-    if is_home(registry_id, region, own):
-        service = layer_check_service()
-    else:
-        region = region or home_region()  # another served account, in the function's Region
-        adapter = registry_adapter(registry_id, region, own)
-        if isinstance(adapter, RegistryUnreadable):
-            return _unreadable_answer(check_id, targets, adapter)
-        service = layer_check_service_for(adapter, region=region)
+    served = resolve(registry_id, region, own)
+    if isinstance(served, RegistryUnreadable):
+        return _unreadable_answer(check_id, targets, served)
+    service = served.layer_checks()
     outcome = service.check_and_store(targets, source=Source.API, check_id=check_id, should_continue=deadline.has_time)
     record_check(outcome.summary)
     logger.info("checked layers", check_id=check_id, **outcome.summary.model_dump())

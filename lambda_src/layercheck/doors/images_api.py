@@ -17,10 +17,7 @@ from layercheck.contracts import routes
 from layercheck.contracts.environment import INVENTORY_TTL_HOURS
 from layercheck.contracts.patterns import REGION_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
 from layercheck.dependencies import (
-    ecr_registry,
     home_region,
-    image_check_service,
-    image_check_service_for,
     image_verdict_writes,
     inventory_store,
     results_table,
@@ -29,9 +26,8 @@ from layercheck.doors.api_access import (
     audited_region,
     check_error_answers,
     error_answer,
-    is_home,
     own_account,
-    registry_adapter,
+    resolve,
     served_registry,
     unreadable_reason,
 )
@@ -101,19 +97,13 @@ def check_images(request: Annotated[ImageCheckRequest, Body()]) -> ImageCheckRes
     )
     event: APIGatewayProxyEvent = router.current_event  # type: ignore[assignment]  # the REST resolver's
     check_id = event.request_context.request_id or str(uuid.uuid4())
-    if is_home(registry_id, region, own):
-        requested = RequestedImages(
-            ecr_registry(), image_check_service(), registry_id, region, known=image_verdict_writes(),
-            max_blobs=MAX_BLOBS_PER_REQUEST,
-        )  # fmt: skip
-    else:
-        adapter = registry_adapter(registry_id, region, own)
-        if isinstance(adapter, RegistryUnreadable):
-            return _unreadable_answer(check_id, request, adapter)
-        requested = RequestedImages(
-            adapter, image_check_service_for(adapter, region=region), registry_id, region, known=image_verdict_writes(),
-            max_blobs=MAX_BLOBS_PER_REQUEST,
-        )  # fmt: skip
+    served = resolve(registry_id, region, own)
+    if isinstance(served, RegistryUnreadable):
+        return _unreadable_answer(check_id, request, served)
+    requested = RequestedImages(
+        served.ecr, served.image_checks(), registry_id, region, known=image_verdict_writes(),
+        max_blobs=MAX_BLOBS_PER_REQUEST,
+    )  # fmt: skip
     outcome = requested.check(request.images, check_id=check_id, should_continue=deadline.has_time)
     stored = outcome.stored
     record_check(outcome.layer_summary)

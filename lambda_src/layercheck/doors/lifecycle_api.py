@@ -19,18 +19,15 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from layercheck.contracts import environment as env
 from layercheck.contracts import routes
 from layercheck.dependencies import (
-    ecr_lifecycle,
     ecr_regions,
     home_region,
-    registry_clients,
-    registry_services,
     results_table,
 )
 from layercheck.doors.api_access import (
     audited_region,
     error_answer,
-    is_home,
     own_account,
+    resolve,
     served_registry,
     unreadable_reason,
 )
@@ -47,7 +44,7 @@ from layercheck.logic.lifecycle import (
     preview_lifecycle,
 )
 from layercheck.logic.lifecycle_answer import ImageInUse, preview_answer
-from layercheck.logic.registries import Registry, RegistryUnreadable
+from layercheck.logic.registries import RegistryUnreadable
 from layercheck.models.api import ErrorDetail, ErrorResponse
 from layercheck.models.images_api import MAX_PAGE_SIZE
 from layercheck.models.lifecycle_api import LifecyclePreviewRequest, LifecyclePreviewResponse
@@ -145,11 +142,9 @@ def _stored_in_use(registry_id: str, region: str, repository_name: str) -> tuple
 
 
 def _lifecycle_port(registry_id: str, region: str, own: str) -> EcrLifecycle | RegistryUnreadable:
-    """As ``api_access.registry_adapter``: the function's own client at home, the reader role elsewhere."""
-    if is_home(registry_id, region, own):
-        return ecr_lifecycle()
-    registry_clients(own).start_invocation()
-    return registry_services(own).lifecycle(Registry(account_id=registry_id, region=region))
+    """The registry's lifecycle previews, reached as every route reaches a registry (``api_access.resolve``)."""
+    served = resolve(registry_id, region, own)
+    return served if isinstance(served, RegistryUnreadable) else served.lifecycle()
 
 
 # -- this route's one error, mapped here once ------------------------------------------------------------------------
