@@ -12,7 +12,6 @@ IAM actions that would let it be read (``IAM_ACTIONS``, the same the deployed re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,7 +23,6 @@ from layercheck.errors import RepositoryCheckError
 from layercheck.integrations.ecr import EcrRegistry
 from layercheck.integrations.ecs import EcsInventory
 from layercheck.integrations.lambda_functions import LambdaFunctions
-from layercheck.logic.audit_scope import in_scope
 from layercheck.logic.in_use import (
     SOURCE_ECS,
     SOURCE_LAMBDA,
@@ -72,10 +70,6 @@ class InUse:
 
     def references(self, repository_name: str) -> list[InUseReference]:
         return list(self.found.by_repository.get(repository_name, ()))
-
-    def repositories(self, prefixes: Sequence[str] = ()) -> list[str]:
-        """The repositories the workloads reference, ``in_scope`` of ``prefixes``."""
-        return sorted(name for name in self.found.by_repository if in_scope(name, prefixes))
 
 
 def unknown_reason(source: str, code: str, message: str) -> str:

@@ -1,6 +1,6 @@
 """``make demo`` end to end, as a new user runs it (``python -m local.demo`` in a clean environment: no AWS variables),
 once per module; each test pins one fact the demo prints, so the demo cannot silently break or start telling a
-different story (issues 10 and 11, "make demo shows ...")."""
+different story (images in use, two accounts × two Regions, deletions, the lifecycle guard)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The organization-wide audit on moto, end to end through the handler and the audit queue (issues 10 and 11):
+"""The organization-wide audit on moto, end to end through the handler and the audit queue:
 images in use carry ``usedBy`` and are checked whatever the scope; two accounts × two Regions are audited from one
 deployment; replicas are judged at their destinations; a registry that cannot be read is reported, not fatal."""
 

@@ -70,10 +70,6 @@ class ServedRegistry:
         return self.adapter if self.adapter is not None else ecr_registry()
 
     @property
-    def registry_id(self) -> str:
-        return self.registry.account_id
-
-    @property
     def region(self) -> str:
         return self.registry.region
 
