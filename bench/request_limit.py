@@ -96,10 +96,22 @@ def worst_case_response_bytes(case: WorstCase) -> int:
             return len(items)
 
     from layercheck import dependencies
+    from layercheck.logic.registries import Registry
+    from layercheck.registry_services import ServedRegistry
 
-    service = LayerCheckService(RefusingRegistry(), DiscardingStore())
-    door = vars(dependencies)  # swap the composition root's service for the fake one, and back
-    original, door["layer_check_service"] = door["layer_check_service"], lambda: service
+    service = LayerCheckService(RefusingRegistry(), DiscardingStore(), region="us-east-1")
+
+    def unused() -> Any:
+        raise AssertionError("POST /checks reads only the layer checks of what it is served")
+
+    def serve(registry_id: str, region: str) -> ServedRegistry:
+        registry = Registry(account_id=registry_id, region=region)
+        ecr: Any = RefusingRegistry()
+        return ServedRegistry(registry, ecr, lambda: service, image_checks=unused, lifecycle=unused)
+
+    door = vars(dependencies)  # hand the doors Services that serve the fake layer checks, and back
+    original = door["services"]
+    door["services"] = lambda own: dependencies.Services(own, serve=serve)
     try:
         event = json.loads((SAMPLE_EVENTS / "api_gateway_rest_proxy.json").read_text())
         event["body"] = json.dumps(
@@ -110,7 +122,7 @@ def worst_case_response_bytes(case: WorstCase) -> int:
         )
         response = lambda_handler(event, FakeLambdaContext())
     finally:
-        door["layer_check_service"] = original
+        door["services"] = original
     assert response["statusCode"] == 200, response["body"][:500]
     return max(len(json.dumps(response).encode()), len(json.dumps(response, ensure_ascii=False).encode()))
 

@@ -1,10 +1,16 @@
-"""Helpers the test tiers share: event fixtures and EMF parsing."""
+"""Helpers the test tiers share: event fixtures, EMF parsing, and the doors' services."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from layercheck.dependencies import Services
+    from layercheck.logic.layer_check import LayerCheckService
+    from layercheck.logic.registries import Registry
 
 EVENTS = Path(__file__).parent / "events"
 TABLE_NAME = "layercheck-results-test"
@@ -38,3 +44,32 @@ def emf_totals(stdout: str) -> dict[str, float]:
                     sum(value) if isinstance(value, list) else value
                 )
     return totals
+
+
+def hand_services(monkeypatch: Any, **parts: Any) -> None:
+    """The doors are handed ``Services`` with these parts ready-made (fakes); every other part is the real one."""
+    from layercheck import dependencies
+
+    monkeypatch.setattr(dependencies, "services", lambda own_account: dependencies.Services(own_account, **parts))
+
+
+def hand_layer_checks(monkeypatch: Any, make: Callable[[Services, Registry], LayerCheckService]) -> None:
+    """The doors are handed ``Services`` that serve every registry with the layer checks ``make(services, registry)``
+    (and no other ECR part); every other part is the real one."""
+    from layercheck import dependencies
+    from layercheck.logic.registries import Registry
+    from layercheck.registry_services import ServedRegistry
+
+    def unused() -> Any:
+        raise AssertionError("only layer checks are served")
+
+    def services(own_account: str) -> Services:
+        def serve(registry_id: str, region: str) -> ServedRegistry:
+            registry = Registry(account_id=registry_id, region=region)
+            checks = lambda: make(handed, registry)  # noqa: E731
+            return ServedRegistry(registry, unused, layer_checks=checks, image_checks=unused, lifecycle=unused)
+
+        handed = dependencies.Services(own_account, serve=serve)
+        return handed
+
+    monkeypatch.setattr(dependencies, "services", services)

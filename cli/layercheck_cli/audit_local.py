@@ -23,7 +23,7 @@ from layercheck_cli.errors import CliError
 from layercheck_cli.multi import ecr_client
 from layercheck_cli.preflight import TRANSPORT_ERRORS, UnreachableError, caller_registry_id, require_credentials
 from layercheck_cli.progress import ProgressBar
-from layercheck_cli.session import ConnectionOptions, region_of
+from layercheck_cli.session import ConnectionOptions
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,10 @@ def run_audit(
     err = stderr if stderr is not None else sys.stderr
     client = ecr_client(session, options, workers=request.workers)  # no Region: botocore's NoRegionError, here
     require_credentials(session, options)
-    region = region_of(session, options) or ""
+    region = client.meta.region_name
     registry_id = request.registry_id or caller_registry_id(session, options, client)
     ecr = EcrRegistry(client)
-    auditor = RegistryAuditor(ecr, registry_id=registry_id, region=region or None, workers=request.workers)
+    auditor = RegistryAuditor(ecr, registry_id=registry_id, region=region, workers=request.workers)
     try:
         work = auditor.plan(request.scope, request.repository_names)
     except ListingError as error:

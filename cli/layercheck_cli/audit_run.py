@@ -137,11 +137,13 @@ class RegistryAuditor:
     """The audit of one registry, in two steps: ``plan`` lists what is in scope (so that a registry that cannot be
     listed fails before anything else is read), ``run`` audits it, the images in use first whatever the scope."""
 
-    def __init__(self, registry: EcrRegistry, *, registry_id: str, region: str | None, workers: int) -> None:
+    def __init__(self, registry: EcrRegistry, *, registry_id: str, region: str, workers: int) -> None:
         self.registry_id = registry_id
         self.region = region
         self._queue = _ListQueue()
-        images = ImageCheckService(registry=registry, manifests=registry, store=_NoStore(), workers=workers)
+        images = ImageCheckService(
+            registry=registry, manifests=registry, store=_NoStore(), workers=workers, region=region
+        )
         # A pull-through cache fetches missing layers on pull: not BROKEN, as in the Lambda.
         images.pull_through = registry
         self._service = AuditService(catalog=registry, queue=self._queue, images=images, region=region)

@@ -25,7 +25,7 @@ from layercheck_cli.image_api import printed_verdict
 from layercheck_cli.image_inputs import RequestedImage
 from layercheck_cli.multi import ecr_client
 from layercheck_cli.preflight import registry_of_caller
-from layercheck_cli.session import ConnectionOptions, region_of
+from layercheck_cli.session import ConnectionOptions
 
 # The command line stores nothing: a verdict's checkId (and "stored") would name nothing.
 _NOT_STORED = ("checkId", "stored")
@@ -67,13 +67,14 @@ def check_images(
         group_options = dataclasses.replace(options, region=region) if region else options
         client = ecr_client(session, group_options, workers=workers)
         ecr = EcrRegistry(client)
-        service = ImageCheckService(registry=ecr, manifests=ecr, store=_NoStore(), workers=workers)
+        region_here = client.meta.region_name
+        service = ImageCheckService(registry=ecr, manifests=ecr, store=_NoStore(), workers=workers, region=region_here)
         service.pull_through = ecr  # a pull-through cache fetches missing layers on pull, as the API judges it
         requested = RequestedImages(
             lookup=ecr,
             service=service,
             registry_id=registry or registry_of_caller(session, group_options, client),
-            region=region_of(session, group_options) or "",
+            region=region_here,
         )
         outcome = requested.check(
             [identifier(images[position]) for position in positions], check_id=CHECK_ID, should_continue=lambda: True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
@@ -15,7 +16,7 @@ from constructs import Construct
 
 from infra.config import LayerCheckConfig
 from infra.nag import acknowledge
-from layercheck.contracts.routes import ROUTES
+from layercheck.contracts.routes import ROUTES, Route
 
 # Requests are validated once, by the function's Pydantic models (layercheck.models.api), before any AWS call: every
 # malformed request gets the same 4xx naming the field and the rule, deployed or local (DESIGN.md), and no body or
@@ -126,7 +127,7 @@ class CheckApi(Construct):
                 data_trace_enabled=False,
             ),
         )
-        self._add_routes()
+        add_routes(self.api, ROUTES)
         if config.waf_web_acl_arn:
             wafv2.CfnWebACLAssociation(
                 self,
@@ -135,17 +136,6 @@ class CheckApi(Construct):
                 web_acl_arn=config.waf_web_acl_arn,
             )
         self._acknowledge(config)
-
-    def _add_routes(self) -> None:
-        """Every route the function's resolver serves, with every query parameter it reads (declared, all optional:
-        documentation for API Gateway's console and exports, not validation)."""
-        for method, path, query in ROUTES:
-            resource = self.api.root.resource_for_path(path)
-            resource.add_method(
-                method,
-                authorization_type=apigw.AuthorizationType.IAM,
-                request_parameters={f"method.request.querystring.{name}": False for name in query} or None,
-            )
 
     def _acknowledge(self, config: LayerCheckConfig) -> None:
         findings = {
@@ -162,3 +152,15 @@ class CheckApi(Construct):
         if not config.tracing:
             findings["Serverless-APIGWXrayEnabled"] = "X-Ray tracing switched off in context (tracing=false)."
         acknowledge(self.api, findings)
+
+
+def add_routes(api: apigw.RestApi, routes: Sequence[Route]) -> None:
+    """Every route the function's resolver serves: its path parameters required, every query parameter it reads
+    declared optional (documentation for API Gateway's console and exports, not validation)."""
+    for route in routes:
+        resource = api.root.resource_for_path(route.path)
+        parameters = {f"method.request.path.{name}": True for name in route.path_parameters}
+        parameters |= {f"method.request.querystring.{name}": False for name in route.query}
+        resource.add_method(
+            route.method, authorization_type=apigw.AuthorizationType.IAM, request_parameters=parameters or None
+        )

@@ -1,47 +1,48 @@
 """Composition root: the concrete integrations behind the ports, built once per container from the settings.
 
-It owns every cache of the function (clients, services, the idempotency configuration): nothing else memoises, no
-door imports back into it for a reset, and a test's reset is one loop over ``CACHED``. The event doors' services are
-imported inside their factories, so an API cold start does not load them.
+Doors are handed one ``Services`` value (:func:`services`, one per own account and container): the REST resolver
+carries it in its context, the event doors take it as a parameter. Every registry, the function's own included, is
+reached the same way: ``Services.registries`` (registry_services.py), with that registry's client and rate limiter.
+Each part is made when first asked for, so an API cold start builds only what its route uses, and a test hands a door
+``Services(own_account, part=fake, ...)``.
+
+It owns every cache of the function (clients, services, the idempotency configuration): nothing else memoises, and a
+test's reset is one loop over ``CACHED``.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from layercheck.contracts import environment as env
 from layercheck.errors import MissingConfigurationError
-from layercheck.integrations import ecr
-from layercheck.integrations import results_table as results_table_integration
-from layercheck.integrations.ecr import EcrRegistry
-from layercheck.integrations.results_table import ResultsTable
-from layercheck.logic.layer_check import LayerCheckService
-from layercheck.logic.ratelimit import RateLimiter
-from layercheck.settings import load_settings
+from layercheck.logic.registries import Registry, RegistryLocation, RegistryUnreadable
+from layercheck.settings import Settings, load_settings
 from layercheck.startup import collector_paused
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_ecr import ECRClient
-    from mypy_boto3_sqs import SQSClient
 
     from layercheck.integrations.audit_queue import AuditQueue
+    from layercheck.integrations.ecr import EcrRegistry
     from layercheck.integrations.ecr_lifecycle import EcrLifecycle
     from layercheck.integrations.event_bus import EventBus
     from layercheck.integrations.image_writes import ImageVerdictWrites
     from layercheck.integrations.in_use_references import InUseReferenceStore
     from layercheck.integrations.inventory_store import InventoryStore
+    from layercheck.integrations.manifest_store import ManifestStore
     from layercheck.integrations.organizations import OrganizationsAccounts
+    from layercheck.integrations.results_table import ResultsTable
     from layercheck.integrations.sessions import RegistryClients
     from layercheck.logic.deletion import DeletionService
     from layercheck.logic.image_check import ImageCheckService
+    from layercheck.logic.layer_check import LayerCheckService
     from layercheck.logic.org_audit import OrganizationAudit
     from layercheck.logic.push import PushCheckService
-    from layercheck.logic.ratelimit import RegistryRateLimiters
-    from layercheck.registry_services import AuditRegistries
+    from layercheck.registry_services import AuditRegistries, ServedRegistry
 
 T = TypeVar("T")
 
@@ -62,261 +63,271 @@ def cached(factory: Callable[[], T]) -> Callable[[], T]:
     return wrapper
 
 
-# -- clients (thread-safe, one per container) -----------------------------------------------------------------------
-
-
-@cached
-def ecr_client() -> ECRClient:
-    return ecr.new_client(load_settings().check_workers)
-
-
 @cached
 def dynamodb_client() -> DynamoDBClient:
-    return results_table_integration.new_client()
+    """The container's DynamoDB client: the results table's stores and the idempotency records share it."""
+    from layercheck.integrations import results_table
+
+    return results_table.new_client()
 
 
-@cached
-def sqs_client() -> SQSClient:
-    from layercheck.integrations.audit_queue import new_client
+class Services:
+    """What the doors use, for a function of one account: every part made when first asked for, then kept.
 
-    return new_client()
+    ``Services(own_account, name=value, ...)`` gives parts ready-made (tests give fakes); a name that is not a part is
+    refused, so a typo never leaves the real part in place."""
+
+    def __init__(self, own_account: str, **given: Any) -> None:
+        unknown = sorted(name for name in given if not isinstance(getattr(Services, name, None), cached_property))
+        if unknown:
+            raise TypeError(f"not parts of Services: {', '.join(unknown)}")
+        self.own_account = own_account
+        self.__dict__.update(given)  # a cached_property reads the instance's own value first
+
+    # -- configuration ----------------------------------------------------------------------------------------------
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings()
+
+    @cached_property
+    def home(self) -> Registry:
+        """This account's registry in the function's own Region."""
+        return Registry(account_id=self.own_account, region=self.settings.home_region())
+
+    @cached_property
+    def audited_regions(self) -> tuple[str, ...]:
+        """``AUDIT_REGIONS``, or the function's own Region: parsed once."""
+        return self.settings.audited_regions()
+
+    @cached_property
+    def is_audited(self) -> Callable[[RegistryLocation], bool]:
+        """The one rule for "audited" (``AUDIT_ACCOUNTS`` × ``AUDIT_REGIONS``): the audit's and POST /inventory's."""
+        return self.settings.is_audited(self.own_account)
+
+    @cached_property
+    def ecr_regions(self) -> frozenset[str]:
+        """The Regions botocore knows Amazon ECR in, in the function's partition: a Region outside it has no endpoint
+        to call (botocore would retry a DNS failure for seconds before giving up)."""
+        import botocore.session
+
+        session = botocore.session.get_session()
+        partition = session.get_partition_for_region(self.settings.home_region())
+        return frozenset(session.get_available_regions("ecr", partition_name=partition))
+
+    # -- registries: the one way to reach one, the home registry included ------------------------------------------
+
+    @cached_property
+    def registry_clients(self) -> RegistryClients:
+        """Sessions (assumed roles) and clients per (account, Region), failures per invocation."""
+        from layercheck.integrations.sessions import RegistryClients
+        from layercheck.observability import current_invocation
+
+        return RegistryClients(
+            own_account_id=self.own_account,
+            role_name=self.settings.reader_role_name,
+            invocation=current_invocation,  # session names: <function name>@<request id>
+            external_id=self.settings.reader_external_id,
+        )
+
+    @cached_property
+    def registries(self) -> AuditRegistries:
+        from layercheck.logic.ratelimit import RegistryRateLimiters
+        from layercheck.registry_services import AuditRegistries
+
+        return AuditRegistries(
+            self.registry_clients,
+            RegistryRateLimiters(self.settings.ecr_max_calls_per_second),
+            queue=lambda: self.audit_queue,
+            inventory=lambda: self.inventory,
+            in_use_references=lambda: self.in_use_references,
+            image_checks=self._image_checks,
+            layer_checks=self._layer_checks,
+            replication_grace_minutes=self.settings.replication_grace_minutes,
+        )
+
+    def _layer_checks(self, registry: EcrRegistry, region: str) -> LayerCheckService:
+        from layercheck.logic.layer_check import LayerCheckService
+
+        return LayerCheckService(
+            registry=registry,
+            store=self.results,
+            ttl_days=self.settings.results_ttl_days,
+            workers=self.settings.check_workers,
+            region=region,
+        )
+
+    def _image_checks(self, registry: EcrRegistry, region: str) -> ImageCheckService:
+        from layercheck.logic.image_check import ImageCheckService
+
+        return ImageCheckService(
+            registry=registry,
+            manifests=registry,
+            store=self.results,
+            ttl_days=self.settings.results_ttl_days,
+            workers=self.settings.check_workers,
+            pull_through=registry,
+            region=region,
+            image_store=self.image_writes,
+            events=self.event_bus,
+            manifest_memory=self.manifest_memory,
+        )
+
+    @cached_property
+    def layer_checks(self) -> Callable[[Registry], LayerCheckService | RegistryUnreadable]:
+        """A registry's layer checks (``POST /checks``)."""
+        return self.registries.layer_checks
+
+    @cached_property
+    def image_checks(self) -> Callable[[Registry], ImageCheckService | RegistryUnreadable]:
+        """A registry's image checks (``POST /images/checks``)."""
+        return self.registries.image_checks
+
+    @cached_property
+    def lifecycle(self) -> Callable[[Registry], EcrLifecycle | RegistryUnreadable]:
+        """A registry's lifecycle previews (``POST /lifecycle/previews``)."""
+        return self.registries.lifecycle
+
+    @cached_property
+    def serve(self) -> Callable[[str, str], ServedRegistry | RegistryUnreadable]:
+        """The one way a door reaches a registry (``registry id``, ``region`` resolved at the edge): this account's
+        through the function's own role, any other account through its reader role, each with its own rate limiter.
+        An unreadable registry is asked again on each request, once."""
+        return self._serve
+
+    def _serve(self, registry_id: str, region: str) -> ServedRegistry | RegistryUnreadable:
+        from layercheck.registry_services import ServedRegistry
+
+        self.registry_clients.start_invocation()
+        registry = Registry(account_id=registry_id, region=region)
+        adapter = self.registries.ecr(registry)
+        if isinstance(adapter, RegistryUnreadable):
+            return adapter
+        return ServedRegistry(
+            registry,
+            adapter,
+            layer_checks=lambda: readable(self.layer_checks(registry)),
+            image_checks=lambda: readable(self.image_checks(registry)),
+            lifecycle=lambda: self.lifecycle(registry),
+        )
+
+    def home_ecr(self) -> EcrRegistry:
+        """The function's own registry's ECR adapter (its own role: never unreadable for want of a reader role)."""
+        return readable(self.registries.ecr(self.home))
+
+    def home_image_checks(self) -> ImageCheckService:
+        return readable(self.registries.image_checks(self.home))
+
+    # -- the results table and its stores (one table, one client) --------------------------------------------------
+
+    @cached_property
+    def results(self) -> ResultsTable:
+        from layercheck.integrations.results_table import ResultsTable
+
+        return ResultsTable(self.settings.results_table_name, dynamodb_client())
+
+    @cached_property
+    def image_writes(self) -> ImageVerdictWrites:
+        from layercheck.integrations.image_writes import ImageVerdictWrites
+
+        return ImageVerdictWrites(
+            self.settings.results_table_name, dynamodb_client(), home_region=self.results.home_region
+        )
+
+    @cached_property
+    def manifest_memory(self) -> ManifestStore:
+        from layercheck.integrations.manifest_store import ManifestStore
+
+        return ManifestStore(self.settings.results_table_name, dynamodb_client())
+
+    @cached_property
+    def in_use_references(self) -> InUseReferenceStore:
+        from layercheck.integrations.in_use_references import InUseReferenceStore
+
+        return InUseReferenceStore(self.settings.results_table_name, dynamodb_client())
+
+    @cached_property
+    def inventory(self) -> InventoryStore:
+        from layercheck.integrations.inventory_store import InventoryStore
+
+        return InventoryStore(self.settings.results_table_name, dynamodb_client())
+
+    # -- events, the audit queue, the organization ----------------------------------------------------------------
+
+    @cached_property
+    def event_bus(self) -> EventBus | None:
+        """The change-event bus (``EVENT_BUS_NAME``); None when unset: verdicts are stored, no event is published."""
+        name = self.settings.event_bus_name
+        if not name:
+            return None
+        from layercheck.integrations.event_bus import EventBus
+
+        return EventBus(name)
+
+    @cached_property
+    def audit_queue(self) -> AuditQueue:
+        from layercheck.integrations.audit_queue import AuditQueue, new_client
+
+        queue_url = self.settings.audit_queue_url
+        if not queue_url:
+            raise MissingConfigurationError(env.AUDIT_QUEUE_URL, "audit")
+        return AuditQueue(queue_url, new_client())
+
+    @cached_property
+    def organizations(self) -> OrganizationsAccounts:
+        from layercheck.integrations.organizations import OrganizationsAccounts
+
+        return OrganizationsAccounts()
+
+    @cached_property
+    def organization_audit(self) -> OrganizationAudit:
+        from layercheck.logic.org_audit import OrganizationAudit
+
+        return OrganizationAudit(
+            self.registries,
+            self.audit_queue,
+            self.settings.home_region(),
+            inventory=self.inventory,
+            # Workloads on images of other audited registries are reported to those registries' inventories.
+            is_audited=self.is_audited,
+            inventory_ttl_hours=self.settings.inventory_ttl_hours,
+        )
+
+    # -- the push door's services, over the home registry ---------------------------------------------------------
+
+    @cached_property
+    def push_checks(self) -> PushCheckService:
+        from layercheck.logic.push import PushCheckService
+        from layercheck.logic.recheck import RecheckPolicy
+
+        return PushCheckService(
+            catalog=self.home_ecr(),
+            images=self.home_image_checks(),
+            recheck=RecheckPolicy(self.settings.push_recheck_seconds),
+        )
+
+    @cached_property
+    def deletions(self) -> DeletionService:
+        from layercheck.logic.deletion import DeletionService
+
+        return DeletionService(catalog=self.home_ecr(), images=self.home_image_checks(), stored=self.image_writes)
 
 
-# -- integrations and services --------------------------------------------------------------------------------------
-
-
-@cached
-def ecr_rate_limiter() -> RateLimiter:
-    """The home registry's ECR call ceiling, shared by every adapter of the function's own client."""
-    return RateLimiter(load_settings().ecr_max_calls_per_second)
-
-
-@cached
-def ecr_registry() -> EcrRegistry:
-    return EcrRegistry(ecr_client(), rate_limiter=ecr_rate_limiter())
-
-
-@cached
-def ecr_lifecycle() -> EcrLifecycle:
-    """Lifecycle previews of the home registry (the function's own client and rate limiter)."""
-    from layercheck.integrations.ecr_lifecycle import EcrLifecycle
-
-    return EcrLifecycle(ecr_client(), rate_limiter=ecr_rate_limiter())
-
-
-@cached
-def results_table() -> ResultsTable:
-    return ResultsTable(load_settings().results_table_name, dynamodb_client())
-
-
-@cached
-def layer_check_service() -> LayerCheckService:
-    settings = load_settings()
-    return LayerCheckService(
-        registry=ecr_registry(),
-        store=results_table(),
-        ttl_days=settings.results_ttl_days,
-        workers=settings.check_workers,
-    )
-
-
-def layer_check_service_for(registry: EcrRegistry, *, region: str) -> LayerCheckService:
-    """Layer checks over another registry's ECR adapter (the API asked about another account or Region)."""
-    settings = load_settings()
-    return LayerCheckService(
-        registry=registry,
-        store=results_table(),
-        ttl_days=settings.results_ttl_days,
-        workers=settings.check_workers,
-        region=region,
-    )
-
-
-@cached
-def image_check_service() -> ImageCheckService:
-    return image_check_service_for(ecr_registry(), region=home_region())
-
-
-def image_check_service_for(registry: EcrRegistry, *, region: str | None = None) -> ImageCheckService:
-    """Image checks over one registry's ECR adapter (this account's, or an audited registry's, with its Region)."""
-    from layercheck.integrations.manifest_store import ManifestStore
-    from layercheck.logic.image_check import ImageCheckService
-
-    settings = load_settings()
-    return ImageCheckService(
-        registry=registry,
-        manifests=registry,
-        store=results_table(),
-        ttl_days=settings.results_ttl_days,
-        workers=settings.check_workers,
-        pull_through=registry,
-        region=region,
-        image_store=image_verdict_writes(),
-        events=event_bus(),
-        manifest_memory=ManifestStore(settings.results_table_name, dynamodb_client()),
-    )
-
-
-@cached
-def image_verdict_writes() -> ImageVerdictWrites:
-    from layercheck.integrations.image_writes import ImageVerdictWrites
-
-    return ImageVerdictWrites(
-        load_settings().results_table_name, dynamodb_client(), home_region=results_table().home_region
-    )
-
-
-@cached
-def in_use_references() -> InUseReferenceStore:
-    from layercheck.integrations.in_use_references import InUseReferenceStore
-
-    return InUseReferenceStore(load_settings().results_table_name, dynamodb_client())
-
-
-@cached
-def event_bus() -> EventBus | None:
-    """The change-event bus (``EVENT_BUS_NAME``); None when unset: verdicts are stored, no event is published."""
-    name = load_settings().event_bus_name
-    if not name:
-        return None
-    from layercheck.integrations.event_bus import EventBus
-
-    return EventBus(name)
-
-
-@cached
-def push_check_service() -> PushCheckService:
-    from layercheck.logic.push import PushCheckService
-    from layercheck.logic.recheck import RecheckPolicy
-
-    return PushCheckService(
-        catalog=ecr_registry(),
-        images=image_check_service(),
-        recheck=RecheckPolicy(load_settings().push_recheck_seconds),
-    )
-
-
-@cached
-def deletion_service() -> DeletionService:
-    from layercheck.logic.deletion import DeletionService
-
-    return DeletionService(catalog=ecr_registry(), images=image_check_service(), stored=image_verdict_writes())
-
-
-@cached
-def audit_queue() -> AuditQueue:
-    from layercheck.integrations.audit_queue import AuditQueue
-
-    queue_url = load_settings().audit_queue_url
-    if not queue_url:
-        raise MissingConfigurationError(env.AUDIT_QUEUE_URL, "audit")
-    return AuditQueue(queue_url, sqs_client())
-
-
-# -- the organization-wide audit: clients and services per audited registry ------------------------------
-
-
-def home_region() -> str:
-    """The function's own Region (Lambda sets ``AWS_REGION``): the default audited Region, and the Region of work
-    items queued before items carried one."""
-
-    region = os.environ.get(env.AWS_REGION) or os.environ.get(env.AWS_DEFAULT_REGION)
-    if not region:
-        raise MissingConfigurationError(env.AWS_REGION, "audit")
-    return region
-
-
-@cached
-def ecr_regions() -> frozenset[str]:
-    """The Regions botocore knows Amazon ECR in, in the function's partition: a Region outside it has no endpoint to
-    call (botocore would retry a DNS failure for seconds before giving up)."""
-    import botocore.session
-
-    session = botocore.session.get_session()
-    partition = session.get_partition_for_region(home_region())
-    return frozenset(session.get_available_regions("ecr", partition_name=partition))
-
-
-@cached
-def registry_rate_limiters() -> RegistryRateLimiters:
-    from layercheck.logic.ratelimit import RegistryRateLimiters
-
-    return RegistryRateLimiters(load_settings().ecr_max_calls_per_second)
+def readable(answer: T | RegistryUnreadable) -> T:
+    """A part of a registry already found readable in this invocation (the home registry, read with the function's
+    own role; a registry a door has just resolved): unreadable now would be a fault, not an answer."""
+    if isinstance(answer, RegistryUnreadable):
+        raise RuntimeError(f"registry {answer.account_id} in {answer.region} cannot be read: {answer.code}")
+    return answer
 
 
 @functools.cache
-def registry_clients(own_account_id: str) -> RegistryClients:
-    """One per container: sessions (assumed roles) and clients per (account, Region), failures per invocation."""
-    from layercheck.integrations.sessions import RegistryClients
-    from layercheck.observability import current_invocation
-
-    return RegistryClients(
-        own_account_id=own_account_id,
-        role_name=load_settings().reader_role_name,
-        invocation=current_invocation,  # session names: <function name>@<request id>
-        # Set when the reader roles' trust requires an ExternalId (context readerExternalId).
-        external_id=os.environ.get(env.READER_EXTERNAL_ID) or None,
-    )
+def services(own_account: str) -> Services:
+    """The container's ``Services`` for a function of ``own_account`` (the account in its ARN)."""
+    return Services(own_account)
 
 
-CACHED.append(registry_clients)
-
-
-@cached
-def inventory_store() -> InventoryStore:
-    from layercheck.integrations.inventory_store import InventoryStore
-
-    return InventoryStore(load_settings().results_table_name, dynamodb_client())
-
-
-@cached
-def organizations_accounts() -> OrganizationsAccounts:
-    from layercheck.integrations.organizations import OrganizationsAccounts
-
-    return OrganizationsAccounts()
-
-
-@functools.cache
-def registry_services(own_account_id: str) -> AuditRegistries:
-    from layercheck.registry_services import AuditRegistries
-
-    return AuditRegistries(
-        registry_clients(own_account_id),
-        registry_rate_limiters(),
-        queue=audit_queue,
-        inventory=inventory_store,
-        in_use_references=in_use_references,
-        image_checks=lambda registry, region: image_check_service_for(registry, region=region),
-        replication_grace_minutes=load_settings().replication_grace_minutes,
-    )
-
-
-CACHED.append(registry_services)
-
-
-@functools.cache
-def organization_audit(own_account_id: str) -> OrganizationAudit:
-    from layercheck.logic.org_audit import OrganizationAudit, audited_registry_rule
-    from layercheck.logic.registries import parse_account_selection, parse_regions
-
-    settings = load_settings()
-    # Workloads on images of other audited registries are reported to those registries' inventories.
-    is_audited = audited_registry_rule(
-        parse_account_selection(settings.audit_accounts),
-        parse_regions(settings.audit_regions, home_region=home_region()),
-        own_account_id,
-    )
-    return OrganizationAudit(
-        registry_services(own_account_id),
-        audit_queue(),
-        home_region(),
-        inventory=inventory_store(),
-        is_audited=is_audited,
-        inventory_ttl_hours=settings.inventory_ttl_hours,
-    )
-
-
-CACHED.append(organization_audit)
+CACHED.append(services)
 
 
 def reset() -> None:

@@ -14,11 +14,15 @@ from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
 from layercheck.contracts import environment as env
 from layercheck.contracts import metrics as metric_names
-from layercheck.models.stored import Source
+from layercheck.models.stored import NOT_PULLABLE, Source
 from layercheck.models.verdicts import CheckSummary
 
 if TYPE_CHECKING:
+    from layercheck.logic.audit import RepositoryAudited
     from layercheck.logic.change_events import UnsentEvent
+    from layercheck.logic.image_check import ImageCheckOutcome
+    from layercheck.logic.org_audit import RegistryAudited
+    from layercheck.logic.registries import RegistryUnreadable
 
 Handler = Callable[[Any, Any], Any]
 # Powertools' own rule for "not in Lambda" (Tracer._is_tracer_disabled): no task root, or a local emulator.
@@ -114,29 +118,31 @@ def record_check(summary: CheckSummary) -> None:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
-def record_images(
-    checked: int,
-    broken: int,
-    *,
-    in_use_broken: int | None = None,
-    in_use_missing: int | None = None,
-    replicas_incomplete: int | None = None,
-    in_use_at_risk: int | None = None,
-) -> None:
-    """``InUseImagesBroken`` (BROKEN images someone runs), ``InUseImagesMissing`` (images someone runs that cannot be
-    pulled: gone or archived), ``ReplicasIncomplete`` and ``InUseImagesAtRisk`` (images someone runs that the
-    lifecycle policy would expire or archive) are emitted, zero included, by the doors that look for them (the audit,
-    and checks of images whose stored usedBy they answer with)."""
-    metrics.add_metric(name=metric_names.IMAGES_CHECKED, unit=MetricUnit.Count, value=checked)
-    metrics.add_metric(name=metric_names.BROKEN_IMAGES, unit=MetricUnit.Count, value=broken)
-    for name, value in (
-        (metric_names.IN_USE_IMAGES_BROKEN, in_use_broken),
-        (metric_names.IN_USE_IMAGES_MISSING, in_use_missing),
-        (metric_names.REPLICAS_INCOMPLETE, replicas_incomplete),
-        (metric_names.IN_USE_IMAGES_AT_RISK, in_use_at_risk),
-    ):
-        if value is not None:
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+# The image metrics a door emits, zero included, beside ImagesChecked and BrokenImages: those it looks for.
+IN_USE_WATCH = (metric_names.IN_USE_IMAGES_BROKEN, metric_names.IN_USE_IMAGES_MISSING)
+REQUEST_WATCH = (*IN_USE_WATCH, metric_names.REPLICAS_INCOMPLETE)
+AUDIT_WATCH = (*REQUEST_WATCH, metric_names.IN_USE_IMAGES_AT_RISK)
+
+
+def record_image_check(outcome: ImageCheckOutcome, *, watched: Sequence[str] = (), layers: bool = True) -> None:
+    """One image check's metrics: its layer pairs (``record_check``, unless ``layers`` is false), ``ImagesChecked``,
+    ``BrokenImages``, the ``watched`` ones of ``InUseImagesBroken`` (BROKEN images someone runs),
+    ``InUseImagesMissing`` (images someone runs that cannot be pulled: gone or archived), ``ReplicasIncomplete`` and
+    ``InUseImagesAtRisk`` (images someone runs that the lifecycle policy would expire or archive), zero included, and
+    the change events EventBridge did not take."""
+    if layers:
+        record_check(outcome.layer_summary)
+    counts = {
+        metric_names.IMAGES_CHECKED: len(outcome.verdicts),
+        metric_names.BROKEN_IMAGES: outcome.broken,
+        metric_names.IN_USE_IMAGES_BROKEN: outcome.in_use_broken,
+        metric_names.IN_USE_IMAGES_MISSING: outcome.in_use_missing,
+        metric_names.REPLICAS_INCOMPLETE: outcome.replicas_incomplete,
+        metric_names.IN_USE_IMAGES_AT_RISK: outcome.in_use_at_risk,
+    }
+    for name in (metric_names.IMAGES_CHECKED, metric_names.BROKEN_IMAGES, *watched):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=counts[name])
+    record_events_unsent(outcome.events_unsent)
 
 
 def record_events_unsent(unsent: Sequence[UnsentEvent]) -> None:
@@ -168,6 +174,96 @@ def record_sweep(sent: int, unsent: Sequence[UnsentEvent]) -> None:
         )
 
 
-def record_registry_unreadable() -> None:
-    """One audited registry (account × Region) could not be read; the door logs which and why."""
+def record_registry_unreadable(unreadable: RegistryUnreadable, *, level: str = "error") -> None:
+    """A registry (account × Region) that could not be read: counted (``RegistriesUnreadable``) and logged with AWS's
+    code, at ``level`` ("error" in the audit, "warning" when a request named it)."""
     metrics.add_metric(name=metric_names.REGISTRIES_UNREADABLE, unit=MetricUnit.Count, value=1)
+    getattr(logger, level)(
+        "registry unreadable",
+        account=unreadable.account_id,
+        unreadable_region=unreadable.region,
+        code=unreadable.code,
+        reason=unreadable.reason,
+    )
+
+
+# -- the audit's records: what an operator reads in the worker's log ------------------------------------------------
+
+
+def log_registry_audited(audited: RegistryAudited) -> None:
+    """A registry item's fan-out, and what it could not account for (each a warning an operator can act on)."""
+    if audited.outside_prefixes:
+        logger.warning(
+            "images in use outside the audit's repository prefixes", repositories=list(audited.outside_prefixes)
+        )
+    if audited.named_not_held:
+        logger.warning(
+            "workloads name repositories the registry does not hold", repositories=list(audited.named_not_held)
+        )
+    if audited.not_reported_elsewhere is not None:
+        logger.warning("in-use images of other registries not reported", reason=audited.not_reported_elsewhere)
+    for failure in audited.source_failures:
+        logger.warning("in-use source unreadable", source=failure.source, code=failure.code, reason=failure.message)
+    logger.info(
+        "fanned out registry",
+        repositories=audited.repositories,
+        in_use_references=audited.in_use_references,
+        replicated_repositories=audited.replicated_repositories,
+        reported_elsewhere=audited.reported_elsewhere,
+    )
+
+
+def log_repository_audited(repository_name: str, audited: RepositoryAudited, *, in_use: int) -> None:
+    """A repository item's own records: a lifecycle preview not had (the stored risks stay; the next audit previews
+    again), a repository gone, one whose images ECR refused to list (that repository only: not retried), a fan-out."""
+    if audited.lifecycle is not None and (preview := audited.lifecycle.not_previewed) is not None:
+        logger.warning("lifecycle not previewed", code=preview.code, reason=preview.reason)
+    if audited.repository_gone:
+        in_use_missing = 0 if audited.outcome is None else len(audited.outcome.verdicts)
+        logger.info("repository not held", in_use_missing=in_use_missing)
+    elif audited.unlisted is not None:
+        logger.error(
+            "repository unreadable",
+            repository=repository_name,
+            code=audited.unlisted.code,
+            reason=audited.unlisted.message,
+            in_use=in_use,
+        )
+    if audited.queued_slices and not audited.repository_gone:
+        logger.info("fanned out repository", images=audited.images_in_scope, slices=audited.queued_slices)
+
+
+def record_audited_images(outcome: ImageCheckOutcome) -> None:
+    """An audit's image check: every metric the audit watches, an error per image in use that cannot be pulled (its
+    workloads cannot start a new copy: scale-out, rollback, node replacement), a record per image in use at
+    lifecycle risk, and the summary."""
+    for verdict in outcome.verdicts:
+        if verdict.in_use and verdict.status in NOT_PULLABLE:
+            logger.error(
+                "image in use cannot be pulled",
+                repository=verdict.repositoryName,
+                image_digest=verdict.imageDigest,
+                image_tags=verdict.imageTags,
+                status=verdict.status,
+                code=verdict.failureCode,
+                used_by=[user.model_dump(mode="json") for user in verdict.usedBy],
+            )
+        elif verdict.lifecycleRisk is not None and verdict.in_use:
+            logger.info(
+                "image in use at lifecycle risk",
+                image_digest=verdict.imageDigest,
+                image_tags=verdict.imageTags,
+                action=verdict.lifecycleRisk.action,
+                rule_priority=verdict.lifecycleRisk.rulePriority,
+            )
+    record_image_check(outcome, watched=AUDIT_WATCH)
+    logger.info(
+        "audited images",
+        images=len(outcome.verdicts),
+        broken=outcome.broken,
+        unchecked=outcome.unchecked,
+        in_use_broken=outcome.in_use_broken,
+        in_use_missing=outcome.in_use_missing,
+        replicas_incomplete=outcome.replicas_incomplete,
+        in_use_at_risk=outcome.in_use_at_risk,
+    )

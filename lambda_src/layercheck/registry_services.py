@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from layercheck.integrations.ecr import EcrRegistry
 from layercheck.integrations.ecr_replication import EcrReplicationStatus
+from layercheck.logic.layer_check import LayerCheckService
+from layercheck.logic.registries import RegistryUnreadable
 
 if TYPE_CHECKING:
     from layercheck.errors import RepositoryCheckError
@@ -26,8 +29,24 @@ if TYPE_CHECKING:
     from layercheck.logic.image_check import ImageCheckService
     from layercheck.logic.org_audit import RegistryServices
     from layercheck.logic.ratelimit import RegistryRateLimiters
-    from layercheck.logic.registries import Registry, RegistryUnreadable
+    from layercheck.logic.registries import Registry
     from layercheck.logic.replication import ReplicationDestination
+
+
+@dataclass(frozen=True)
+class ServedRegistry:
+    """A registry a request may read, resolved once at the door (``Services.serve``): its ECR adapter and the
+    services over it, as made for every registry (the function's own is one of them)."""
+
+    registry: Registry
+    ecr: EcrRegistry
+    layer_checks: Callable[[], LayerCheckService]
+    image_checks: Callable[[], ImageCheckService]
+    lifecycle: Callable[[], EcrLifecycle | RegistryUnreadable]
+
+    @property
+    def region(self) -> str:
+        return self.registry.region
 
 
 class AuditRegistries:
@@ -43,6 +62,7 @@ class AuditRegistries:
         inventory: Callable[[], InventoryStore],
         in_use_references: Callable[[], InUseReferencesPort],
         image_checks: Callable[[EcrRegistry, str], ImageCheckService],
+        layer_checks: Callable[[EcrRegistry, str], LayerCheckService],
         replication_grace_minutes: int,
     ) -> None:
         from layercheck.logic.lifecycle_guard import InvocationTime
@@ -53,6 +73,7 @@ class AuditRegistries:
         self._inventory = inventory
         self._in_use_references = in_use_references
         self._image_checks = image_checks
+        self._layer_checks = layer_checks
         self._replication_grace_minutes = replication_grace_minutes
         # The worker's current invocation's time left (its queue door starts it): bounds the lifecycle previews.
         self.invocation = InvocationTime()
@@ -60,6 +81,7 @@ class AuditRegistries:
         self._ecr: dict[Registry, EcrRegistry] = {}
         self._replication_status: dict[Registry, EcrReplicationStatus] = {}
         self._services: dict[Registry, RegistryServices] = {}
+        self._checks: dict[tuple[str, Registry], ImageCheckService | LayerCheckService] = {}
 
     def ecr(self, registry: Registry) -> EcrRegistry | RegistryUnreadable:
         from layercheck.logic.registries import RegistryUnreadable
@@ -72,6 +94,32 @@ class AuditRegistries:
                 limiter = self._limiters.for_registry(registry.account_id, registry.region)
                 self._ecr[registry] = EcrRegistry(client, rate_limiter=limiter)
             return self._ecr[registry]
+
+    def image_checks(self, registry: Registry) -> ImageCheckService | RegistryUnreadable:
+        """Image checks over the registry's ECR adapter, made once per registry."""
+        adapter = self.ecr(registry)
+        if isinstance(adapter, RegistryUnreadable):
+            return adapter
+        made = self._made(("image", registry), lambda: self._image_checks(adapter, registry.region))
+        assert not isinstance(made, LayerCheckService)
+        return made
+
+    def layer_checks(self, registry: Registry) -> LayerCheckService | RegistryUnreadable:
+        """Layer checks over the registry's ECR adapter, made once per registry."""
+        adapter = self.ecr(registry)
+        if isinstance(adapter, RegistryUnreadable):
+            return adapter
+        made = self._made(("layer", registry), lambda: self._layer_checks(adapter, registry.region))
+        assert isinstance(made, LayerCheckService)
+        return made
+
+    def _made(
+        self, key: tuple[str, Registry], make: Callable[[], ImageCheckService | LayerCheckService]
+    ) -> ImageCheckService | LayerCheckService:
+        with self._lock:
+            if key not in self._checks:
+                self._checks[key] = make()
+            return self._checks[key]
 
     def lifecycle(self, registry: Registry) -> EcrLifecycle | RegistryUnreadable:
         """Lifecycle previews of one registry, over its client and with its rate limiter (made per call: it keeps

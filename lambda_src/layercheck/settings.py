@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from layercheck.contracts import environment as env
 from layercheck.contracts.patterns import IAM_ROLE_NAME_PATTERN, REGION_PATTERN, REGISTRY_ID_PATTERN
-from layercheck.logic.registries import parse_account_selection
+from layercheck.errors import MissingConfigurationError
+from layercheck.logic.registries import (
+    AccountSelection,
+    RegistryLocation,
+    audited_registry_rule,
+    parse_account_selection,
+    parse_regions,
+)
 
 
 class Settings(BaseModel):
@@ -44,6 +51,8 @@ class Settings(BaseModel):
     # Region names; empty: the function's own Region.
     audit_regions: tuple[Annotated[str, Field(pattern=REGION_PATTERN)], ...] = ()
     reader_role_name: str = Field(default=env.DEFAULT_READER_ROLE_NAME, pattern=IAM_ROLE_NAME_PATTERN)
+    # Set when the reader roles' trust requires an ExternalId (context readerExternalId).
+    reader_external_id: str | None = None
     # An image younger than this is not yet a MISSING replica (replication is asynchronous); 0: no grace.
     replication_grace_minutes: int = Field(default=env.DEFAULT_REPLICATION_GRACE_MINUTES, ge=0)
 
@@ -53,6 +62,8 @@ class Settings(BaseModel):
     inventory_ttl_hours: int = Field(default=env.DEFAULT_INVENTORY_TTL_HOURS, ge=1, le=24 * 365)
     # The EventBridge bus for "Image Verdict Changed" events; unset: no events are published.
     event_bus_name: str | None = Field(default=None, min_length=1, max_length=256)
+    # The function's own Region (Lambda sets AWS_REGION): the default of every Region a request or an item leaves out.
+    function_region: str | None = Field(default=None, pattern=REGION_PATTERN)
 
     @field_validator("audit_repository_prefixes", "registry_ids", "audit_accounts", "audit_regions", mode="before")
     @classmethod
@@ -65,6 +76,23 @@ class Settings(BaseModel):
     def served_registry_ids(self, own_account: str) -> frozenset[str]:
         """The registries requests may name: ``REGISTRY_IDS``, or this function's own account when it is unset."""
         return frozenset(self.registry_ids or (own_account,))
+
+    def home_region(self) -> str:
+        """The function's own Region; a missing one is the operator's to fix, named when first needed."""
+        if not self.function_region:
+            raise MissingConfigurationError(env.AWS_REGION, "audit")
+        return self.function_region
+
+    def account_selection(self) -> AccountSelection:
+        return parse_account_selection(self.audit_accounts)
+
+    def audited_regions(self) -> tuple[str, ...]:
+        """``AUDIT_REGIONS``, or the function's own Region when it is unset."""
+        return tuple(parse_regions(self.audit_regions, home_region=self.home_region()))
+
+    def is_audited(self, own_account: str) -> Callable[[RegistryLocation], bool]:
+        """The one rule for "audited" (``AUDIT_ACCOUNTS`` × ``AUDIT_REGIONS``): the audit's and POST /inventory's."""
+        return audited_registry_rule(self.account_selection(), self.audited_regions(), own_account)
 
     @field_validator("audit_accounts")
     @classmethod
@@ -93,7 +121,11 @@ class Settings(BaseModel):
             "audit_accounts": env.AUDIT_ACCOUNTS,
             "audit_regions": env.AUDIT_REGIONS,
             "reader_role_name": env.READER_ROLE_NAME,
+            "reader_external_id": env.READER_EXTERNAL_ID,
             "replication_grace_minutes": env.REPLICATION_GRACE_MINUTES,
+            # Lambda sets AWS_REGION; the SDKs' own variable stands in elsewhere (the command line, local runs).
+            "function_region": env.AWS_DEFAULT_REGION,
+            **({"function_region": env.AWS_REGION} if environ.get(env.AWS_REGION) else {}),
         }
         return cls.model_validate({field: environ[name] for field, name in names.items() if environ.get(name)})
 

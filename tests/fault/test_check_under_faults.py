@@ -73,6 +73,7 @@ def test_check_under_throttling_503s_and_drops_gives_the_clean_verdicts_and_stor
         registry=EcrRegistry(function_clients.ecr),
         store=ResultsTable(results_table, function_clients.dynamodb),
         workers=16,
+        region="us-east-1",
     )
     outcome = service.check_and_store(registry.targets(), source=Source.API, check_id="under-faults")
 
@@ -114,6 +115,7 @@ def test_repository_still_throttled_after_every_retry_answers_each_pair_as_a_thr
         registry=EcrRegistry(function_clients.ecr),
         store=ResultsTable(results_table, function_clients.dynamodb),
         workers=16,
+        region="us-east-1",
     )
 
     # When one check covers it and the others
@@ -170,6 +172,7 @@ def test_dynamodb_faults_are_retried_by_botocore_and_the_check_is_stored(
         registry=EcrRegistry(function_clients.ecr),
         store=ResultsTable(results_table, function_clients.dynamodb),
         workers=16,
+        region="us-east-1",
     )
 
     # When a check of five repositories is stored

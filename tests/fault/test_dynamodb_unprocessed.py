@@ -55,6 +55,7 @@ def service_with(client: Any, sleeps: list[float]) -> LayerCheckService:
         registry=EverythingAvailable(),
         store=ResultsTable(TABLE, client, sleep=sleeps.append),
         clock=lambda: CHECKED_AT,
+        region="us-east-1",
     )
 
 

@@ -34,9 +34,10 @@ from layercheck.logic.check import BatchAnswer
 from layercheck.logic.layer_check import LayerCheckService
 from layercheck.models.stored import StoredItem
 from layercheck.models.verdicts import LayerAnswer
+from layercheck.settings import Settings
 from local.lambda_context import FakeLambdaContext
 from tests.conftest import ApiEvent
-from tests.support import load_event
+from tests.support import hand_layer_checks, hand_services, load_event
 
 EXAMPLES = int(1000 * float(os.environ.get("LAYERCHECK_FUZZ_SCALE", "1")))
 PROPERTY = settings(
@@ -208,8 +209,8 @@ content_types = st.sampled_from(
 def api_over_fakes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RESULTS_TABLE_NAME", "unused")
     monkeypatch.setenv("AWS_REGION", "us-east-1")  # Lambda sets it in every function
-    service = LayerCheckService(AvailableRegistry(), MemoryStore())
-    monkeypatch.setattr("layercheck.dependencies.layer_check_service", lambda: service)
+    service = LayerCheckService(AvailableRegistry(), MemoryStore(), region="us-east-1")
+    hand_layer_checks(monkeypatch, lambda services, registry: service)
 
 
 @pytest.mark.usefixtures("api_over_fakes")
@@ -346,7 +347,7 @@ def test_any_push_event_is_checked_ignored_or_refused(monkeypatch: pytest.Monkey
 def test_any_schedule_event_or_constant_input_starts_an_audit_or_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     from layercheck.doors import schedule
 
-    monkeypatch.setattr(schedule, "_start_audit", lambda audit_id, scope, context: {"status": "started"})
+    monkeypatch.setattr(schedule, "_start_audit", lambda audit_id, scope, context, services: {"status": "started"})
     outcomes: Counter[str] = Counter()
     scheduled = st.one_of(
         mutated(load_event(name), [("source",), ("detail-type",), ("detail",), ("id",), ("time",), ("account",)])
@@ -379,10 +380,14 @@ def test_any_sqs_work_item_is_processed_or_fails_its_record_alone(monkeypatch: p
 
     # The door's decoding is under test, not the audit: its work and the services it builds are stood in for.
     monkeypatch.setattr(queue, "run_once", lambda key, work, context: {"status": "audited"})
-    monkeypatch.setattr(queue, "registry_clients", lambda account: SimpleNamespace(start_invocation=lambda: None))
-    monkeypatch.setattr(queue, "organization_audit", lambda account: None)
     invocation = SimpleNamespace(start=lambda remaining_ms: None)
-    monkeypatch.setattr(queue, "registry_services", lambda account: SimpleNamespace(invocation=invocation))
+    hand_services(
+        monkeypatch,
+        registry_clients=SimpleNamespace(start_invocation=lambda: None),
+        registries=SimpleNamespace(invocation=invocation),
+        organization_audit=None,
+        settings=Settings(results_table_name="unused", function_region="us-east-1"),
+    )
     sample = load_event("sqs_audit_work_item.json")
     valid_bodies = [record["body"] for record in sample["Records"]]
     item = json.loads(valid_bodies[0])

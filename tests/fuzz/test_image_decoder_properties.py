@@ -44,6 +44,7 @@ from tests.fuzz.test_decoder_properties import (
     json_values,
     results_table_in_moto,
 )
+from tests.support import hand_services
 
 __all__ = ["results_table_in_moto"]  # the GET /images property's fixture, shared with GET /results'
 
@@ -143,7 +144,7 @@ class MemoryStore:
 
 @dataclass
 class Served:
-    """``api_access.ServedRegistry``'s two parts the image route uses, over the fakes."""
+    """``registry_services.ServedRegistry``'s two parts the image route uses, over the fakes."""
 
     ecr: Any
     service: ImageCheckService
@@ -158,13 +159,15 @@ class Served:
 @pytest.fixture
 def images_over_fakes(aws_environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> MemoryStore:
     registry, store = FakeRegistry(), MemoryStore()
-    service = ImageCheckService(
-        registry=registry, manifests=registry, store=store, region="us-east-1", image_store=store, workers=2
-    )
+
+    def serve(registry_id: str, region: str) -> Served:
+        service = ImageCheckService(
+            registry=registry, manifests=registry, store=store, region=region, image_store=store, workers=2
+        )
+        return Served(registry, service)
+
     # Every registry the route reaches (this account's and, through the reader role, another Region's) is the fake.
-    served = Served(registry, service)
-    monkeypatch.setattr("layercheck.doors.images_api.resolve", lambda registry_id, region, own: served)
-    monkeypatch.setattr("layercheck.doors.images_api.image_verdict_writes", lambda: store)
+    hand_services(monkeypatch, serve=serve, image_writes=store)
     return store
 
 
@@ -325,7 +328,7 @@ def test_any_inventory_body_gets_a_200_or_a_mapped_4xx(
     api_event: ApiEvent, aws_environment: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = MemoryInventory()
-    monkeypatch.setattr("layercheck.doors.images_api.inventory_store", lambda: store)
+    hand_services(monkeypatch, inventory=store)
     answers = Answers()
 
     @PROPERTY

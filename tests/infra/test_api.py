@@ -155,3 +155,29 @@ def test_optional_waf_and_execution_logging(custom: Synthesized) -> None:
     assert association["WebACLArn"] == "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/layercheck/0123"
     (settings,) = custom.only("AWS::ApiGateway::Stage")["Properties"]["MethodSettings"]
     assert settings["LoggingLevel"] == "ERROR"
+
+
+def test_a_route_with_a_path_parameter_declares_it_required_beside_its_optional_query() -> None:
+    """The construct's one way to declare routes, given a route with a path parameter (none of the current routes has
+    one): the parameter is a resource of its own and a required request parameter."""
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_apigateway as apigw
+    from aws_cdk.assertions import Template
+
+    from infra.constructs.api import add_routes
+    from layercheck.contracts.routes import Route
+
+    stack = Stack(App(), "Routes")
+    api = apigw.RestApi(stack, "Api", deploy=False)
+    add_routes(api, [Route("GET", "/checks/{checkId}", ("limit",))])
+    template = Template.from_stack(stack).to_json()["Resources"]
+
+    (resource,) = [r["Properties"] for r in template.values() if r["Type"] == "AWS::ApiGateway::Resource"
+                   if r["Properties"]["PathPart"].startswith("{")]  # fmt: skip
+    (method,) = [r["Properties"] for r in template.values() if r["Type"] == "AWS::ApiGateway::Method"]
+    assert resource["PathPart"] == "{checkId}"
+    assert method["RequestParameters"] == {
+        "method.request.path.checkId": True,
+        "method.request.querystring.limit": False,
+    }
+    assert method["AuthorizationType"] == "AWS_IAM"

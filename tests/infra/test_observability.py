@@ -46,10 +46,10 @@ THIS_ACCOUNTS_ALARM = "arn:{AWS::Partition}:cloudwatch:{AWS::Region}:{AWS::Accou
 # The function's own observability code, run with the function's environment: one EMF line, as CloudWatch gets it.
 EMIT_ONE_METRIC = """
 from layercheck.models.stored import Source
-from layercheck.observability import metrics, record_images, use_source
+from layercheck.observability import metrics, record_sweep, use_source
 
 use_source(Source.PUSH)
-record_images(checked=1, broken=0)
+record_sweep(0, [])
 metrics.flush_metrics()
 """
 

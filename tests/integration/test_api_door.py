@@ -18,7 +18,7 @@ from local.scenario import MALFORMED_DIGESTS, MISSING_REPOSITORY, REPOSITORY_LAY
 from local.seed import blob, digest_of
 from tests.conftest import ApiEvent
 from tests.integration.conftest import stored_items
-from tests.support import emf_blobs, emf_totals
+from tests.support import emf_blobs, emf_totals, hand_layer_checks
 
 pytestmark = pytest.mark.usefixtures("results_table")
 
@@ -385,7 +385,7 @@ def test_post_checks_refuses_a_registry_not_served_before_any_call(
 ) -> None:
     if registry_ids is not None:
         monkeypatch.setenv("REGISTRY_IDS", registry_ids)
-    monkeypatch.setattr("layercheck.dependencies.layer_check_service", NoEcrCalls)
+    hand_layer_checks(monkeypatch, lambda services, registry: NoEcrCalls())
     body = GOOD | ({"registryId": requested} if requested else {})
 
     status, answer = call(api_event("POST", "/checks", body=body), lambda_context)
@@ -501,14 +501,13 @@ class SlowRegistry:
 def test_post_checks_starts_no_ecr_call_after_the_deadline(
     api_event: ApiEvent, monkeypatch: pytest.MonkeyPatch, dynamodb: Any, results_table: str
 ) -> None:
-    from layercheck.dependencies import results_table as table
     from layercheck.logic.layer_check import LayerCheckService
 
     # Given calls of 10 s each, one at a time, and the default budget of 27 s
     context = CountdownContext()
     registry = SlowRegistry(context, call_ms=10_000)
-    monkeypatch.setattr(
-        "layercheck.dependencies.layer_check_service", lambda: LayerCheckService(registry, table(), workers=1)
+    hand_layer_checks(
+        monkeypatch, lambda services, _: LayerCheckService(registry, services.results, workers=1, region="us-east-1")
     )
     repositories = [f"team-{i}/app" for i in range(5)]
 
@@ -539,14 +538,13 @@ def test_post_checks_starts_no_ecr_call_after_the_deadline(
 def test_the_deadline_follows_a_function_timeout_shorter_than_the_budget(
     api_event: ApiEvent, monkeypatch: pytest.MonkeyPatch, results_table: str
 ) -> None:
-    from layercheck.dependencies import results_table as table
     from layercheck.logic.layer_check import LayerCheckService
 
     # Given a function with 12 s left (2 s of them kept to store and answer), API_DEADLINE_SECONDS=27, 3 s calls
     context = CountdownContext(timeout_ms=12_000)
     registry = SlowRegistry(context, call_ms=3_000)
-    monkeypatch.setattr(
-        "layercheck.dependencies.layer_check_service", lambda: LayerCheckService(registry, table(), workers=1)
+    hand_layer_checks(
+        monkeypatch, lambda services, _: LayerCheckService(registry, services.results, workers=1, region="us-east-1")
     )
     body = {"repositoryNames": [f"r{i}" for i in range(5)], "layerDigests": GOOD["layerDigests"]}
 
@@ -561,14 +559,13 @@ def test_the_deadline_follows_a_function_timeout_shorter_than_the_budget(
 def test_a_shorter_api_deadline_seconds_stops_earlier(
     api_event: ApiEvent, monkeypatch: pytest.MonkeyPatch, results_table: str
 ) -> None:
-    from layercheck.dependencies import results_table as table
     from layercheck.logic.layer_check import LayerCheckService
 
     monkeypatch.setenv("API_DEADLINE_SECONDS", "5")
     context = CountdownContext()
     registry = SlowRegistry(context, call_ms=3_000)
-    monkeypatch.setattr(
-        "layercheck.dependencies.layer_check_service", lambda: LayerCheckService(registry, table(), workers=1)
+    hand_layer_checks(
+        monkeypatch, lambda services, _: LayerCheckService(registry, services.results, workers=1, region="us-east-1")
     )
     body = {"repositoryNames": [f"r{i}" for i in range(5)], "layerDigests": GOOD["layerDigests"]}
 

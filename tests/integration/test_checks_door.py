@@ -20,6 +20,7 @@ from layercheck.models.stored import StoredItem
 from local.lambda_context import FakeLambdaContext
 from tests.conftest import ApiEvent
 from tests.fuzz.test_decoder_properties import PROPERTY, AvailableRegistry, MemoryStore, content_types, raw_bodies
+from tests.support import hand_layer_checks
 
 DIGEST = "sha256:" + "a" * 64
 GOOD = {"repositoryNames": ["platform/base", "team-a/api"], "layerDigests": [DIGEST, "sha256:bad", DIGEST]}
@@ -32,8 +33,8 @@ class RefusingStore:
 
 @pytest.fixture
 def over_fakes(monkeypatch: pytest.MonkeyPatch, aws_environment: dict[str, str]) -> None:
-    service = LayerCheckService(AvailableRegistry(), MemoryStore())
-    monkeypatch.setattr("layercheck.dependencies.layer_check_service", lambda: service)
+    service = LayerCheckService(AvailableRegistry(), MemoryStore(), region="us-east-1")
+    hand_layer_checks(monkeypatch, lambda services, registry: service)
 
 
 def both(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -115,8 +116,8 @@ def test_both_doors_map_domain_errors_alike(
 def test_both_doors_answer_a_storage_failure_with_the_same_503(
     api_event: ApiEvent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service = LayerCheckService(AvailableRegistry(), RefusingStore())
-    monkeypatch.setattr("layercheck.dependencies.layer_check_service", lambda: service)
+    service = LayerCheckService(AvailableRegistry(), RefusingStore(), region="us-east-1")
+    hand_layer_checks(monkeypatch, lambda services, registry: service)
     light, resolver = both(api_event("POST", "/checks", body=GOOD))
     assert light["statusCode"] == 503
     assert light == resolver
@@ -127,7 +128,7 @@ def test_an_unmapped_error_propagates_from_both_doors(api_event: ApiEvent, monke
     def broken() -> LayerCheckService:
         raise LookupError("a bug, not a client's mistake")
 
-    monkeypatch.setattr("layercheck.dependencies.layer_check_service", broken)
+    hand_layer_checks(monkeypatch, lambda services, registry: broken())
     event = api_event("POST", "/checks", body=GOOD)
     for door in (checks.handle, api.handle):
         with pytest.raises(LookupError):

@@ -11,6 +11,7 @@ from layercheck.errors import InvalidEventError
 from layercheck.handler import lambda_handler
 from local.lambda_context import FakeLambdaContext
 from tests.integration.event_support import prepare_event_doors, push_event
+from tests.support import hand_services
 
 DIGEST = "sha256:" + "7" * 64
 
@@ -32,7 +33,7 @@ class SpyPushService:
 def spy(results_table: str, monkeypatch: pytest.MonkeyPatch) -> SpyPushService:
     prepare_event_doors(monkeypatch)
     service = SpyPushService()
-    monkeypatch.setattr("layercheck.doors.push.push_check_service", lambda: service)
+    hand_services(monkeypatch, push_checks=service)
     return service
 
 

@@ -23,7 +23,7 @@ def _assume_role_requests(monkeypatch: pytest.MonkeyPatch, external_id: str | No
         monkeypatch.delenv(env.READER_EXTERNAL_ID, raising=False)
     else:
         monkeypatch.setenv(env.READER_EXTERNAL_ID, external_id)
-    clients = dependencies.registry_clients(OWN)
+    clients = dependencies.services(OWN).registry_clients
     requests: list[dict[str, Any]] = []
     # The STS client the composition root built (no other way in: it is created inside, once per container).
     clients._sts.meta.events.register(

@@ -66,7 +66,9 @@ class Stubbed:
 
     def images(self, store: FakeStore | None = None, registry: EcrRegistry | None = None) -> ImageCheckService:
         ecr = registry or self.registry()
-        return ImageCheckService(registry=ecr, manifests=ecr, store=store or FakeStore(), workers=1, pull_through=ecr)
+        return ImageCheckService(
+            registry=ecr, manifests=ecr, store=store or FakeStore(), workers=1, pull_through=ecr, region="us-east-1"
+        )
 
     def push(self, budget: float, slept: list[float], store: FakeStore | None = None) -> PushCheckService:
         images = self.images(store)

@@ -6,7 +6,11 @@ against the document's spelling, not against the constants (which would make the
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
+
+import pytest
 
 from layercheck.contracts import environment, events, metrics, patterns, routes
 from layercheck.models.stored import Source
@@ -121,8 +125,40 @@ def test_the_api_serves_exactly_the_declared_routes() -> None:
     from layercheck.doors.api import app
 
     served = {(route.method.upper(), route.path) for route in app._static_routes + app._dynamic_routes}
-    declared = {(method, path) for method, path, _ in routes.ROUTES}
+    declared = {(method, routes.resolver_path(path)) for method, path, _ in routes.ROUTES}
     assert served == declared
+
+
+def test_a_path_parameter_is_one_whole_segment_and_the_resolver_routes_it_as_one() -> None:
+    assert routes.path_parameters("/registries/{registryId}/checks/{checkId}") == ("registryId", "checkId")
+    assert (
+        routes.resolver_path("/registries/{registryId}/checks/{checkId}") == "/registries/<registryId>/checks/<checkId>"
+    )
+    for malformed in ("/checks/id-{checkId}", "/checks/{checkId", "/{a}/{a}"):
+        with pytest.raises(ValueError, match="path parameter"):
+            routes.path_parameters(malformed)
+
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+    from tests.support import load_event
+
+    app = APIGatewayRestResolver()
+    app.get(routes.resolver_path("/checks/{checkId}"))(lambda checkId: {"checkId": checkId})  # noqa: N803
+    event = load_event("api_gateway_rest_proxy.json")
+
+    def get(path: str) -> dict[str, Any]:
+        return app.resolve(event | {"httpMethod": "GET", "path": path, "body": None}, None)
+
+    assert json.loads(get("/checks/abc-123")["body"]) == {"checkId": "abc-123"}
+    # A "/" is a separator, encoded or not (API Gateway decodes %2F before it routes): never inside a parameter.
+    assert get("/checks/team-a/api")["statusCode"] == 404
+
+
+def test_repository_names_never_travel_in_a_path() -> None:
+    """They hold "/" (team-a/api): a route names its repository in the query string or the body (routes.py)."""
+    for route in routes.ROUTES:
+        assert routes.REPOSITORY_NAME not in route.path_parameters, route
+    assert any(routes.REPOSITORY_NAME in route.query for route in routes.ROUTES)
 
 
 def test_patterns_accept_and_refuse_as_ecr_does() -> None:

@@ -191,7 +191,13 @@ def test_an_unstored_image_raises_after_the_stored_ones_published_their_events()
 
 def test_events_without_previous_statuses_are_refused_at_construction() -> None:
     with pytest.raises(ValueError, match="image store"):
-        ImageCheckService(registry=FakeRegistry(set()), manifests=FakeManifests({}), store=LayerStore(), events=Bus())
+        ImageCheckService(
+            registry=FakeRegistry(set()),
+            manifests=FakeManifests({}),
+            store=LayerStore(),
+            events=Bus(),
+            region="us-east-1",
+        )
 
 
 def test_replica_check_fills_replicas_and_counts_incomplete_copies() -> None:

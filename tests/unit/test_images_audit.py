@@ -117,7 +117,7 @@ def test_start_queues_one_item_per_repository_in_scope_in_chunks(monkeypatch: py
     catalog = FakeCatalog([RepositoryRef("123456789012", name) for name in names])
     queue = FakeQueue()
 
-    started = AuditService(catalog, queue, NoImageChecks()).start(  # type: ignore[arg-type]
+    started = AuditService(catalog, queue, NoImageChecks(), region="us-east-1").start(  # type: ignore[arg-type]
         "audit-1", AuditScope(repositoryPrefixes=("team-a/",), taggedOnly=True, newestImages=5)
     )
 
@@ -132,14 +132,14 @@ def test_a_throttled_repository_listing_is_transient() -> None:
     catalog = FakeCatalog(error=RepositoryCheckError("ThrottlingException", "slow"))
 
     with pytest.raises(TransientCheckError):
-        AuditService(catalog, FakeQueue(), NoImageChecks()).start("a", AuditScope())  # type: ignore[arg-type]
+        AuditService(catalog, FakeQueue(), NoImageChecks(), region="us-east-1").start("a", AuditScope())  # type: ignore[arg-type]
 
 
 def test_a_repository_deleted_since_the_listing_is_skipped() -> None:
     catalog = FakeCatalog(error=RepositoryCheckError("RepositoryNotFoundException", "gone"))
     item = RepositoryWorkItem(auditId="a", registryId="123456789012", repositoryName="repo")
 
-    audited = AuditService(catalog, FakeQueue(), NoImageChecks()).audit_repository(item)  # type: ignore[arg-type]
+    audited = AuditService(catalog, FakeQueue(), NoImageChecks(), region="us-east-1").audit_repository(item)  # type: ignore[arg-type]
 
     assert audited.repository_gone
 
@@ -149,7 +149,7 @@ def test_a_large_repository_fans_out_into_image_slices() -> None:
     queue = FakeQueue()
     item = RepositoryWorkItem(auditId="a", registryId="123456789012", repositoryName="repo", newestImages=0)
 
-    audited = AuditService(catalog, queue, NoImageChecks()).audit_repository(item)  # type: ignore[arg-type]
+    audited = AuditService(catalog, queue, NoImageChecks(), region="us-east-1").audit_repository(item)  # type: ignore[arg-type]
 
     assert (audited.images_in_scope, audited.queued_slices) == (250, 3)
     assert all(isinstance(slice_, ImagesWorkItem) for slice_ in queue.sent[0])

@@ -52,7 +52,7 @@ def test_audit_lists_archived_images_and_judges_them_archived_without_reading_th
     ecr.batch_get_image({d("live"): manifest("cfg", "layer")})  # the archived image is never read
     ecr.check_layers([d("cfg"), d("layer")], available=(d("cfg"), d("layer")))
     store = FakeStore()
-    audit = AuditService(ecr.registry(), FakeQueue(), ecr.images(store))
+    audit = AuditService(ecr.registry(), FakeQueue(), ecr.images(store), region="us-east-1")
 
     # When the repository is audited
     audited = audit.audit_repository(RepositoryWorkItem(auditId="a", registryId=REGISTRY, repositoryName=REPOSITORY))
@@ -230,7 +230,7 @@ def test_check_images_throttling_left_after_botocores_retries_is_retried_and_not
 def test_audit_throttled_image_listing_is_retried(ecr: Stubbed) -> None:
     """Real ECR: DescribeImages throttled after botocore's retries; the repository's work item is retried."""
     ecr.stubber.add_client_error("describe_images", "ThrottlingException", "Rate exceeded", 400)
-    audit = AuditService(ecr.registry(), FakeQueue(), ecr.images())
+    audit = AuditService(ecr.registry(), FakeQueue(), ecr.images(), region="us-east-1")
 
     with pytest.raises(TransientCheckError):
         audit.audit_repository(RepositoryWorkItem(auditId="a", registryId=REGISTRY, repositoryName=REPOSITORY))

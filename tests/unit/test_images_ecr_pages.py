@@ -60,7 +60,7 @@ def test_audit_start_queues_each_repository_of_every_describe_repositories_page_
     _pages(ecr, "describe_repositories", "repositories", pages, {"registryId": REGISTRY, "maxResults": PAGE})
     queue = FakeQueue()
 
-    started = AuditService(ecr.registry(), queue, NoImageChecks()).start(  # type: ignore[arg-type]
+    started = AuditService(ecr.registry(), queue, NoImageChecks(), region="us-east-1").start(  # type: ignore[arg-type]
         "audit-1", AuditScope(), registry_id=REGISTRY
     )
 

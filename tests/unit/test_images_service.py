@@ -81,7 +81,9 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def service(manifests: FakeManifests, registry: FakeRegistry, store: FakeStore) -> ImageCheckService:
-    return ImageCheckService(registry=registry, manifests=manifests, store=store, ttl_days=7, clock=lambda: NOW)
+    return ImageCheckService(
+        registry=registry, manifests=manifests, store=store, ttl_days=7, clock=lambda: NOW, region="us-east-1"
+    )
 
 
 def test_shared_layers_are_checked_once_for_all_images_of_a_repository() -> None:
@@ -101,6 +103,7 @@ def test_shared_layers_are_checked_once_for_all_images_of_a_repository() -> None
     assert len(images) == 2 and len(layers) == 5
     assert images[0].model_dump(mode="json") == {
         "registryId": "123456789012",
+        "region": "us-east-1",
         "repositoryName": "repo",
         "checkedAt": "2026-01-02T03:04:05Z",
         "observedAt": "2026-01-02T03:04:05.000Z",

@@ -88,6 +88,7 @@ def service(manifests: FakeManifests, registry: FakeRegistry, store: FakeStore, 
         manifests=manifests,
         store=store,
         clock=lambda: NOW,
+        region="us-east-1",
         **kwargs,  # type: ignore[arg-type]
     )
 

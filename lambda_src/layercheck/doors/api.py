@@ -16,11 +16,12 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn,
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from layercheck import dependencies as root
 from layercheck.contracts import routes
 from layercheck.contracts.patterns import DIGEST_PATTERN, REGION_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
-from layercheck.dependencies import results_table
+from layercheck.dependencies import Services
 from layercheck.doors import images_api, lifecycle_api
-from layercheck.doors.api_access import check_error_answers, error_answer, own_account
+from layercheck.doors.api_access import SERVICES, check_error_answers, error_answer, handed, own_account
 from layercheck.doors.api_errors import DOMAIN_ERRORS, ErrorAnswer, invalid_request
 from layercheck.doors.checks import answer_check
 from layercheck.doors.json_body import read_bodies_as_json
@@ -84,7 +85,7 @@ _VALIDATION_RESPONSES: dict[int, OpenAPIResponse] = {
 )
 def create_check(request: Annotated[CheckRequest, Body()]) -> CheckResponse:
     request_id = app.current_event.request_context.request_id
-    return answer_check(request, request_id=request_id, lambda_context=app.lambda_context)
+    return answer_check(request, request_id=request_id, lambda_context=app.lambda_context, services=handed(app.context))
 
 
 @app.get(
@@ -112,16 +113,17 @@ def list_results(
             "exactly_one_of",
             f"give exactly one of {routes.REPOSITORY_NAME} and {routes.LAYER_DIGEST}",
         )
+    services = handed(app.context)
     if repository_name is not None:
-        page = results_table().query_repository(
-            registry_id or own_account(app.lambda_context),
+        page = services.results.query_repository(
+            registry_id or services.own_account,
             repository_name,
-            region=region,
+            region=region or services.settings.home_region(),
             limit=limit,
             next_token=next_token,
         )
     else:
-        page = results_table().query_layer_digest(
+        page = services.results.query_layer_digest(
             str(layer_digest), registry_id=registry_id, region=region, limit=limit, next_token=next_token
         )
     return ResultsResponse(items=page.items, nextToken=page.next_token)
@@ -149,5 +151,7 @@ app.include_router(images_api.router)
 app.include_router(lifecycle_api.router)
 
 
-def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any, services: Services | None = None) -> dict[str, Any]:
+    """Resolve the request with its ``Services`` in the resolver's context (the container's unless handed others)."""
+    app.context[SERVICES] = services or root.services(own_account(context))  # cleared when the request is answered
     return app.resolve(event, context)

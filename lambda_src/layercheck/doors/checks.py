@@ -22,11 +22,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from layercheck.dependencies import home_region
+from layercheck import dependencies as root
+from layercheck.dependencies import Services
 from layercheck.doors.api_access import (
     audited_region,
     own_account,
-    resolve,
     served_registry,
     unreadable_reason,
 )
@@ -40,7 +40,6 @@ from layercheck.models.api import CheckRequest, CheckResponse
 from layercheck.models.stored import Source
 from layercheck.models.verdicts import CheckSummary, LayerFailure, RepositoryResult
 from layercheck.observability import logger, record_check
-from layercheck.settings import load_settings
 
 # Powertools' missing-field error for an absent body (``get_missing_field_error``), the fields our answer reads.
 _BODY_MISSING = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
@@ -54,11 +53,12 @@ class InvalidCheckRequestError(Exception):
         self.problems = problems
 
 
-def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any, services: Services | None = None) -> dict[str, Any]:
     try:
         request = read_check_request(event)
         request_id = event["requestContext"]["requestId"]  # read after validation, as the resolver's route does
-        response = answer_check(request, request_id=request_id, lambda_context=context)
+        handed = services or root.services(own_account(context))
+        response = answer_check(request, request_id=request_id, lambda_context=context, services=handed)
     except InvalidCheckRequestError as invalid:
         answer = invalid_request(invalid.problems, lower_case_headers(event.get("headers")))
         return proxy_response(answer.status, answer.json())
@@ -89,16 +89,18 @@ def read_check_request(event: dict[str, Any]) -> CheckRequest:
         raise InvalidCheckRequestError(problems) from error
 
 
-def answer_check(request: CheckRequest, *, request_id: str | None, lambda_context: Any) -> CheckResponse:
+def answer_check(
+    request: CheckRequest, *, request_id: str | None, lambda_context: Any, services: Services
+) -> CheckResponse:
     """Check every (repository, digest) pair in ECR, store the verdicts, and answer them (both doors' route)."""
-    own = own_account(lambda_context)
-    registry_id = served_registry(request.registryId, own)
-    audited_region(request.region)
-    region = request.region or home_region()
-    deadline = Deadline.starting_now(lambda_context.get_remaining_time_in_millis, load_settings().api_deadline_seconds)
+    registry_id = served_registry(services, request.registryId)
+    region = audited_region(services, request.region)
+    deadline = Deadline.starting_now(
+        lambda_context.get_remaining_time_in_millis, services.settings.api_deadline_seconds
+    )
     check_id = request_id or str(uuid.uuid4())
     targets = [RepositoryTarget(registry_id, name, request.layerDigests) for name in request.repositoryNames]
-    served = resolve(registry_id, region, own)
+    served = services.serve(registry_id, region)
     if isinstance(served, RegistryUnreadable):
         return _unreadable_answer(check_id, targets, served)
     service = served.layer_checks()

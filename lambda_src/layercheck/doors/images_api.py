@@ -16,18 +16,12 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from layercheck.contracts import routes
 from layercheck.contracts.environment import INVENTORY_TTL_HOURS
 from layercheck.contracts.patterns import REGION_PATTERN, REGISTRY_ID_PATTERN, REPOSITORY_NAME_PATTERN
-from layercheck.dependencies import (
-    home_region,
-    image_verdict_writes,
-    inventory_store,
-    results_table,
-)
+from layercheck.dependencies import Services
 from layercheck.doors.api_access import (
     audited_region,
     check_error_answers,
     error_answer,
-    own_account,
-    resolve,
+    handed,
     served_registry,
     unreadable_reason,
 )
@@ -36,12 +30,7 @@ from layercheck.logic.audit_scope import in_scope
 from layercheck.logic.deadline import Deadline
 from layercheck.logic.image_requests import RequestedImages, unchecked_image
 from layercheck.logic.inventory import check_bounds, inventory_entries
-from layercheck.logic.registries import (
-    RegistryUnreadable,
-    audited_registry_rule,
-    parse_account_selection,
-    parse_regions,
-)
+from layercheck.logic.registries import RegistryUnreadable
 from layercheck.models.images_api import (
     DEFAULT_PAGE_SIZE,
     MAX_BLOBS_PER_REQUEST,
@@ -56,8 +45,7 @@ from layercheck.models.images_api import (
     ListedStatus,
 )
 from layercheck.models.stored import ImageStatus, StoredImageVerdict, utc_now
-from layercheck.observability import logger, record_check, record_events_unsent, record_images
-from layercheck.settings import load_settings
+from layercheck.observability import REQUEST_WATCH, logger, record_image_check
 
 IMAGES_TAG, INVENTORY_TAG = "images", "inventory"
 TAGS = [
@@ -88,42 +76,37 @@ router = Router()  # type: ignore[no-untyped-call]
     },
 )
 def check_images(request: Annotated[ImageCheckRequest, Body()]) -> ImageCheckResponse:
-    own = own_account(router.lambda_context)
-    registry_id = served_registry(request.registryId, own)
-    region = audited_region(request.region) or home_region()
-    in_audit_scope(image.repositoryName for image in request.images)
+    services = handed(router.context)
+    registry_id = served_registry(services, request.registryId)
+    region = audited_region(services, request.region)
+    in_audit_scope(services, (image.repositoryName for image in request.images))
     deadline = Deadline.starting_now(
-        router.lambda_context.get_remaining_time_in_millis, load_settings().api_deadline_seconds
+        router.lambda_context.get_remaining_time_in_millis, services.settings.api_deadline_seconds
     )
     event: APIGatewayProxyEvent = router.current_event  # type: ignore[assignment]  # the REST resolver's
     check_id = event.request_context.request_id or str(uuid.uuid4())
-    served = resolve(registry_id, region, own)
+    served = services.serve(registry_id, region)
     if isinstance(served, RegistryUnreadable):
         return _unreadable_answer(check_id, request, served)
     requested = RequestedImages(
-        served.ecr, served.image_checks(), registry_id, region, known=image_verdict_writes(),
+        served.ecr,
+        served.image_checks(),
+        registry_id,
+        region,
+        known=services.image_writes,
         max_blobs=MAX_BLOBS_PER_REQUEST,
-    )  # fmt: skip
-    outcome = requested.check(request.images, check_id=check_id, should_continue=deadline.has_time)
-    stored = outcome.stored
-    record_check(outcome.layer_summary)
-    record_images(
-        len(stored),
-        sum(verdict.status is ImageStatus.BROKEN for verdict in stored),
-        in_use_broken=sum(o.in_use_broken for o in outcome.outcomes),
-        in_use_missing=sum(o.in_use_missing for o in outcome.outcomes),
-        replicas_incomplete=sum(o.replicas_incomplete for o in outcome.outcomes),
     )
-    record_events_unsent([unsent for o in outcome.outcomes for unsent in o.events_unsent])
+    outcome = requested.check(request.images, check_id=check_id, should_continue=deadline.has_time)
+    record_image_check(outcome.whole, watched=REQUEST_WATCH)
     summary = ImageCheckSummary.of(outcome.verdicts)
     logger.info("checked images", check_id=check_id, **summary.model_dump())
     return ImageCheckResponse(checkId=check_id, verdicts=outcome.verdicts, summary=summary)
 
 
-def in_audit_scope(repository_names: Iterable[str]) -> None:
+def in_audit_scope(services: Services, repository_names: Iterable[str]) -> None:
     """Refuse repositories outside the audit's prefixes (``AUDIT_REPOSITORY_PREFIXES``): the API stores and announces
     only what the audit would."""
-    prefixes = load_settings().audit_repository_prefixes
+    prefixes = services.settings.audit_repository_prefixes
     outside = [name for name in dict.fromkeys(repository_names) if not in_scope(name, prefixes)]
     if outside:
         raise RepositoryOutOfScopeError(outside, prefixes)
@@ -178,19 +161,19 @@ def list_images(
             "exactly_one_of",
             f"give exactly one of {routes.STATUS}, {routes.RISK} and {routes.REPOSITORY_NAME}",
         )
+    services = handed(router.context)
+    results = services.results
     if risk is not None:
-        page = results_table().query_lifecycle_risk(
-            registry_id=registry_id, region=region, limit=limit, next_token=next_token
-        )
+        page = results.query_lifecycle_risk(registry_id=registry_id, region=region, limit=limit, next_token=next_token)
     elif status is not None:
-        page = results_table().query_image_status(
+        page = results.query_image_status(
             ImageStatus(status), registry_id=registry_id, region=region, limit=limit, next_token=next_token
         )
     else:
-        page = results_table().query_repository(
-            registry_id or own_account(router.lambda_context),
+        page = results.query_repository(
+            registry_id or services.own_account,
             str(repository_name),
-            region=region,
+            region=region or services.settings.home_region(),
             limit=limit,
             next_token=next_token,
             images_only=True,
@@ -220,19 +203,14 @@ def _selectors(status: str | None, risk: str | None, repository_name: str | None
     },
 )
 def report_inventory(request: Annotated[InventoryRequest, Body()]) -> InventoryResponse:
-    settings = load_settings()
+    services = handed(router.context)
     event: APIGatewayProxyEvent = router.current_event  # type: ignore[assignment]  # the REST resolver's
     reported_by = event.request_context.identity.user_arn  # the SigV4 caller API Gateway authorized
-    is_audited = audited_registry_rule(
-        parse_account_selection(settings.audit_accounts),
-        parse_regions(settings.audit_regions, home_region=home_region()),
-        own_account(router.lambda_context),
-    )
     entries, ignored = inventory_entries(
-        request, reported_at=utc_now(), ttl_hours=settings.inventory_ttl_hours, is_audited=is_audited,
-        reported_by=reported_by,
+        request, reported_at=utc_now(), ttl_hours=services.settings.inventory_ttl_hours,
+        is_audited=services.is_audited, reported_by=reported_by,
     )  # fmt: skip
-    store = inventory_store()
+    store = services.inventory
     check_bounds(
         entries,
         held_by_source=lambda registry_id, region: store.source_keys(request.source, registry_id, region),

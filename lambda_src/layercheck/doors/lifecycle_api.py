@@ -18,16 +18,11 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from layercheck.contracts import environment as env
 from layercheck.contracts import routes
-from layercheck.dependencies import (
-    ecr_regions,
-    home_region,
-    results_table,
-)
+from layercheck.dependencies import Services
 from layercheck.doors.api_access import (
     audited_region,
     error_answer,
-    own_account,
-    resolve,
+    handed,
     served_registry,
     unreadable_reason,
 )
@@ -50,7 +45,6 @@ from layercheck.models.images_api import MAX_PAGE_SIZE
 from layercheck.models.lifecycle_api import LifecyclePreviewRequest, LifecyclePreviewResponse
 from layercheck.models.stored import StoredImageVerdict
 from layercheck.observability import logger
-from layercheck.settings import load_settings
 
 LIFECYCLE_TAG = "lifecycle"
 REPOSITORY_NOT_FOUND = "RepositoryNotFoundException"
@@ -84,19 +78,19 @@ router = Router()  # type: ignore[no-untyped-call]
     responses={200: {"description": "The in-use images at risk (none: an empty atRisk)"}, **ERRORS},
 )
 def preview_lifecycle_policy(request: Annotated[LifecyclePreviewRequest, Body()]) -> LifecyclePreviewResponse:
-    own = own_account(router.lambda_context)
-    registry_id = served_registry(request.registryId, own)
-    region = audited_region(request.region) or home_region()
-    if region not in ecr_regions():
+    services = handed(router.context)
+    registry_id = served_registry(services, request.registryId)
+    region = audited_region(services, request.region)
+    if region not in services.ecr_regions:
         raise RequestRuleError(
             "body", routes.REGION, "ecr_region", f"region {region} is not a Region Amazon ECR is known to serve"
         )
     deadline = Deadline.starting_now(
-        router.lambda_context.get_remaining_time_in_millis, load_settings().api_deadline_seconds
+        router.lambda_context.get_remaining_time_in_millis, services.settings.api_deadline_seconds
     )
     proposed = request.lifecyclePolicyText is not None
-    in_use, stored_verdicts = _stored_in_use(registry_id, region, request.repositoryName)
-    port = _lifecycle_port(registry_id, region, own)
+    in_use, stored_verdicts = _stored_in_use(services, registry_id, region, request.repositoryName)
+    port = _lifecycle_port(services, registry_id, region)
     if isinstance(port, RegistryUnreadable):
         unreadable = LifecyclePreview(
             registry_id,
@@ -121,14 +115,16 @@ def preview_lifecycle_policy(request: Annotated[LifecyclePreviewRequest, Body()]
     return answer
 
 
-def _stored_in_use(registry_id: str, region: str, repository_name: str) -> tuple[dict[str, ImageInUse], int]:
+def _stored_in_use(
+    services: Services, registry_id: str, region: str, repository_name: str
+) -> tuple[dict[str, ImageInUse], int]:
     """The repository's stored image verdicts that name who runs them, by digest (every page), and how many image
     verdicts the repository has."""
     found: dict[str, ImageInUse] = {}
     verdicts = 0
     token: str | None = None
     while True:
-        page = results_table().query_repository(
+        page = services.results.query_repository(
             registry_id, repository_name, region=region, limit=MAX_PAGE_SIZE, next_token=token, images_only=True
         )
         for item in page.items:
@@ -141,9 +137,9 @@ def _stored_in_use(registry_id: str, region: str, repository_name: str) -> tuple
             return found, verdicts
 
 
-def _lifecycle_port(registry_id: str, region: str, own: str) -> EcrLifecycle | RegistryUnreadable:
-    """The registry's lifecycle previews, reached as every route reaches a registry (``api_access.resolve``)."""
-    served = resolve(registry_id, region, own)
+def _lifecycle_port(services: Services, registry_id: str, region: str) -> EcrLifecycle | RegistryUnreadable:
+    """The registry's lifecycle previews, reached as every route reaches a registry (``Services.serve``)."""
+    served = services.serve(registry_id, region)
     return served if isinstance(served, RegistryUnreadable) else served.lifecycle()
 
 

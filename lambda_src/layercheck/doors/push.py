@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from layercheck import dependencies as root
 from layercheck.contracts.events import (
     ECR_ACTION_DELETE,
     ECR_ACTION_PUSH,
@@ -25,17 +26,17 @@ from layercheck.contracts.events import (
     ECR_IMAGE_ACTIONS,
 )
 from layercheck.contracts.patterns import REGISTRY_ID_PATTERN
-from layercheck.dependencies import deletion_service, push_check_service
+from layercheck.dependencies import Services
 from layercheck.doors.idempotency import run_once
 from layercheck.errors import InvalidEventError
 from layercheck.logic.deletion import DeletionOutcome
 from layercheck.logic.image_check import ImageCheckOutcome
 from layercheck.models.events import EcrImageActionEvent
-from layercheck.observability import logger, record_check, record_events_unsent, record_images
-from layercheck.settings import account_of, load_settings
+from layercheck.observability import IN_USE_WATCH, logger, record_image_check
+from layercheck.settings import account_of
 
 
-def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: LambdaContext, services: Services | None = None) -> dict[str, Any]:
     if event.get("detail-type") != ECR_IMAGE_ACTION_DETAIL_TYPE:
         logger.info("ignored ecr event", detail_type=event.get("detail-type"), event_id=event.get("id"))
         return {"status": "ignored", "reason": f"detail-type {event.get('detail-type')!r}"}
@@ -46,8 +47,9 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if not re.fullmatch(REGISTRY_ID_PATTERN, push.account):
         raise InvalidEventError("ECR Image Action", [{"loc": ("account",), "msg": "must be a 12-digit account id"}])
     logger.set_correlation_id(push.id)
+    handed = services or root.services(account_of(context.invoked_function_arn))
     # The account is used as the registry id: only a registry this deployment serves is checked (REGISTRY_IDS).
-    if push.account not in load_settings().served_registry_ids(account_of(context.invoked_function_arn)):
+    if push.account not in handed.settings.served_registry_ids(handed.own_account):
         logger.warning("ignored push from a registry not served", account=push.account, event_id=push.id)
         return {"status": "ignored", "reason": f"registry {push.account} is not served"}
     detail = push.detail
@@ -60,61 +62,49 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             repository=detail.repository_name,
         )
         return {"status": "ignored", "reason": f"{detail.action_type} {detail.result}"}
+    handed.registry_clients.start_invocation()
     work = {ECR_ACTION_PUSH: _pushed, ECR_ACTION_DELETE: _deleted, ECR_ACTION_UPDATE_STORAGE_CLASS: _storage_changed}
-    return run_once(f"push#{push.id}", lambda: work[action](push), context)
+    return run_once(f"push#{push.id}", lambda: work[action](push, handed), context)
 
 
-def _pushed(push: EcrImageActionEvent) -> dict[str, Any]:
+def _pushed(push: EcrImageActionEvent, services: Services) -> dict[str, Any]:
     detail = push.detail
     assert detail.image_digest is not None  # is_successful said so
-    outcome = push_check_service().check_push(
+    outcome = services.push_checks.check_push(
         push.account, detail.repository_name, detail.image_digest, detail.image_tag, check_id=push.id
     )
-    record_check(outcome.layer_summary)
-    record_images(len(outcome.verdicts), outcome.broken)
-    record_events_unsent(outcome.events_unsent)
+    record_image_check(outcome)
     return _answer(outcome, "checked pushed image")
 
 
-def _deleted(push: EcrImageActionEvent) -> dict[str, Any]:
+def _deleted(push: EcrImageActionEvent, services: Services) -> dict[str, Any]:
     """A deletion: judged only once DescribeImages confirms the image itself is gone (logic/deletion.py)."""
     detail = push.detail
     assert detail.image_digest is not None
-    deletion = deletion_service().image_deleted(
+    deletion = services.deletions.image_deleted(
         push.account, detail.repository_name, detail.image_digest, check_id=push.id
     )
     return _deletion_answer(deletion, detail.repository_name, detail.image_digest)
 
 
-def _storage_changed(push: EcrImageActionEvent) -> dict[str, Any]:
+def _storage_changed(push: EcrImageActionEvent, services: Services) -> dict[str, Any]:
     """An archive or a restore: the image judged again as ECR lists it now (ARCHIVED while archived)."""
     detail = push.detail
     assert detail.image_digest is not None
-    changed = deletion_service().storage_class_changed(
+    changed = services.deletions.storage_class_changed(
         push.account, detail.repository_name, detail.image_digest, check_id=push.id
     )
     if isinstance(changed, DeletionOutcome):
         return _deletion_answer(changed, detail.repository_name, detail.image_digest)
-    record_check(changed.layer_summary)
-    _record_in_use(changed)
+    record_image_check(changed, watched=IN_USE_WATCH)
     return _answer(changed, "checked image after a storage class change")
 
 
 def _deletion_answer(deletion: DeletionOutcome, repository_name: str, image_digest: str) -> dict[str, Any]:
     logger.info("image deletion", repository=repository_name, image_digest=image_digest, result=deletion.result)
     if deletion.outcome is not None:
-        _record_in_use(deletion.outcome)
+        record_image_check(deletion.outcome, watched=IN_USE_WATCH, layers=False)
     return {"repositoryName": repository_name, "imageDigest": image_digest, "status": deletion.result.value}
-
-
-def _record_in_use(outcome: ImageCheckOutcome) -> None:
-    record_images(
-        len(outcome.verdicts),
-        outcome.broken,
-        in_use_broken=outcome.in_use_broken,
-        in_use_missing=outcome.in_use_missing,
-    )
-    record_events_unsent(outcome.events_unsent)
 
 
 def _answer(outcome: ImageCheckOutcome, message: str) -> dict[str, Any]:

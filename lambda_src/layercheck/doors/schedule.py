@@ -18,22 +18,17 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from layercheck.dependencies import (
-    event_bus,
-    home_region,
-    image_verdict_writes,
-    organization_audit,
-    organizations_accounts,
-)
+from layercheck import dependencies as root
+from layercheck.dependencies import Services
 from layercheck.doors.idempotency import run_once
 from layercheck.errors import InvalidEventError
 from layercheck.logic.audit_scope import effective_scope
 from layercheck.logic.image_keeping import VerdictKeeper, sweep
-from layercheck.logic.registries import Registry, audit_registries, parse_account_selection, parse_regions
+from layercheck.logic.registries import Registry, audit_registries
 from layercheck.models.audit import AuditScope, AuditScopeInput
 from layercheck.models.events import AuditInput, ScheduledEvent
 from layercheck.observability import logger, record_sweep
-from layercheck.settings import Settings, account_of, load_settings
+from layercheck.settings import Settings, account_of
 
 
 def configured_scope(settings: Settings) -> AuditScope:
@@ -44,27 +39,31 @@ def configured_scope(settings: Settings) -> AuditScope:
     )
 
 
-def audited_registries(settings: Settings, own_account: str) -> list[Registry]:
+def audited_registries(services: Services) -> list[Registry]:
     """``AUDIT_ACCOUNTS`` × ``AUDIT_REGIONS``; Organizations is asked only for ``AUDIT_ACCOUNTS=organization``."""
-    selection = parse_account_selection(settings.audit_accounts)
+    selection = services.settings.account_selection()
     return audit_registries(
         selection,
-        parse_regions(settings.audit_regions, home_region=home_region()),
-        own_account=own_account,
-        organizations=organizations_accounts() if selection.organization else None,
+        services.audited_regions,
+        own_account=services.own_account,
+        organizations=services.organizations if selection.organization else None,
     )
 
 
-def handle_scheduled_event(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handle_scheduled_event(
+    event: dict[str, Any], context: LambdaContext, services: Services | None = None
+) -> dict[str, Any]:
     try:
         scheduled = parse(event=event, model=ScheduledEvent)
     except ValidationError as error:
         raise InvalidEventError("Scheduled Event", error.errors(include_url=False)) from error
     # Every scheduled invocation has its own event id; a redelivery of it carries the same one.
-    return _start_audit(scheduled.id, None, context)
+    return _start_audit(scheduled.id, None, context, services)
 
 
-def handle_constant_input(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handle_constant_input(
+    event: dict[str, Any], context: LambdaContext, services: Services | None = None
+) -> dict[str, Any]:
     try:
         audit_input = parse(event=event, model=AuditInput)
     except ValidationError as error:
@@ -72,19 +71,20 @@ def handle_constant_input(event: dict[str, Any], context: LambdaContext) -> dict
     # The event id an input transformer added stays the same when EventBridge retries its delivery; without one, the
     # request id, which Lambda keeps across its own retries of an asynchronous event (but EventBridge's do not).
     audit_id = audit_input.eventId or context.aws_request_id
-    return _start_audit(audit_id, audit_input.layercheckAudit, context)
+    return _start_audit(audit_id, audit_input.layercheckAudit, context, services)
 
 
-def _start_audit(audit_id: str, requested: AuditScopeInput | None, context: LambdaContext) -> dict[str, Any]:
+def _start_audit(
+    audit_id: str, requested: AuditScopeInput | None, context: LambdaContext, services: Services | None
+) -> dict[str, Any]:
+    handed = services or root.services(account_of(context.invoked_function_arn))
     logger.set_correlation_id(audit_id)
-    _sweep_waiting_changes()
-    settings = load_settings()
-    scope = effective_scope(configured_scope(settings), requested)
-    own_account = account_of(context.invoked_function_arn)
+    _sweep_waiting_changes(handed)
+    scope = effective_scope(configured_scope(handed.settings), requested)
 
     def start() -> dict[str, Any]:
-        registries = audited_registries(settings, own_account)
-        started = organization_audit(own_account).start(audit_id, scope, registries)
+        registries = audited_registries(handed)
+        started = handed.organization_audit.start(audit_id, scope, registries)
         logger.info(
             "audit started",
             audit_id=audit_id,
@@ -96,12 +96,12 @@ def _start_audit(audit_id: str, requested: AuditScopeInput | None, context: Lamb
     return run_once(f"audit#{audit_id}", start, context)
 
 
-def _sweep_waiting_changes() -> None:
+def _sweep_waiting_changes(services: Services) -> None:
     """Every scheduled invocation first sends the change events still waiting on their items (an invocation died
     after its write, or the bus refused): at least once, with their own changeIds. Replays sweep too: it is cheap and
     idempotent."""
-    bus = event_bus()
+    bus = services.event_bus
     if bus is None:
         return
-    swept = sweep(VerdictKeeper(image_verdict_writes(), bus), image_verdict_writes().waiting())
+    swept = sweep(VerdictKeeper(services.image_writes, bus), services.image_writes.waiting())
     record_sweep(swept.sent, swept.unsent)

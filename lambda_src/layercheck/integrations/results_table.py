@@ -198,13 +198,13 @@ class ResultsTable:
         registry_id: str,
         repository_name: str,
         *,
-        region: str | None = None,
+        region: str,
         limit: int = DEFAULT_PAGE_SIZE,
         next_token: str | None = None,
         images_only: bool = False,
     ) -> ResultsPage:
-        """One repository's verdicts (layers, then images; or only images) in ``region`` (default: home Region)."""
-        partition = partition_key(registry_id, region or self.home_region, repository_name)
+        """One repository's verdicts (layers, then images; or only images) in ``region``."""
+        partition = partition_key(registry_id, region, repository_name)
         return self._query(
             repository_query(self._table_name, partition, limit=limit, next_token=next_token, images_only=images_only)
         )

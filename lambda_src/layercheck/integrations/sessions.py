@@ -25,6 +25,7 @@ it and stops.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable
@@ -166,9 +167,9 @@ class RegistryClients:
         self._own_account_id = own_account_id
         self._role_name = role_name
         self._own_session = own_session or boto3.Session()
-        # STS's Regional endpoint (botocore's default) in the function's Region: its tokens work in every Region.
-        self._sts = sts_client or self._own_session.client("sts", config=default_config())
-        self._partition = partition or self._own_session.get_partition_for_region(self._sts.meta.region_name)
+        # Made when another account is first read: a function that reads only its own never creates an STS client.
+        self._given_sts = sts_client
+        self._given_partition = partition
         self._external_id = external_id
         self._config = config or default_config()
         self._clock = clock
@@ -273,6 +274,15 @@ class RegistryClients:
         with self._lock:
             self._sessions[account] = session
         return session
+
+    @functools.cached_property
+    def _sts(self) -> Any:
+        """STS's Regional endpoint (botocore's default) in the function's Region: its tokens work in every Region."""
+        return self._given_sts or self._own_session.client("sts", config=default_config())
+
+    @functools.cached_property
+    def _partition(self) -> str:
+        return self._given_partition or self._own_session.get_partition_for_region(self._sts.meta.region_name)
 
     def _assume(self, account_id: str) -> dict[str, Any]:
         """One AssumeRole, as the metadata ``RefreshableCredentials`` reads (first, and on each refresh)."""

@@ -102,7 +102,7 @@ class RepositoryAudited:
 
 @dataclass
 class AuditService:
-    """The audit of one registry's repositories. ``region``: the registry's (None: the CLI's single registry);
+    """The audit of one registry's repositories (``region``: the registry's, that of every item it is handed);
     ``destinations``: the replica readers, None to skip replicas; ``in_use_references``: where the registry's audit
     keeps what it found in use (None: nothing is known in use); ``tags``: resolves the tags in use of a repository
     whose images cannot be listed; ``lifecycle``: previews the risk of the images in use (None: not looked at)."""
@@ -110,7 +110,7 @@ class AuditService:
     catalog: CatalogPort
     queue: WorkQueuePort
     images: ImageCheckService
-    region: str | None = None
+    region: str = field(kw_only=True)
     destinations: DestinationsPort | None = None
     replication_grace_minutes: int = 60
     clock: Callable[[], datetime] = field(default=utc_now)
@@ -210,9 +210,8 @@ class AuditService:
         ]
         if not item.inUseChunks or self.in_use_references is None:
             return carried
-        region = item.region or str(self.region)
         return carried + self.in_use_references.references(
-            item.auditId, item.registryId, region, item.repositoryName, item.inUseChunks
+            item.auditId, item.registryId, self.region, item.repositoryName, item.inUseChunks
         )
 
     def _guard(self, item: RepositoryWorkItem, resolved: ResolvedInUse) -> GuardOutcome | None:
@@ -235,9 +234,8 @@ class AuditService:
         tags: dict[str, str] = {}
         unresolved: set[str] = set(wanted)
         if wanted and self.tags is not None:
-            region = item.region or str(self.region)
             try:
-                answer = self.tags.resolve_tags(item.registryId, region, item.repositoryName, wanted)
+                answer = self.tags.resolve_tags(item.registryId, self.region, item.repositoryName, wanted)
             except RepositoryCheckError as error:
                 raise_if_transient(error, item.repositoryName)
             else:
@@ -257,7 +255,6 @@ class AuditService:
             resolved.gone,
             source=Source.SCHEDULE,
             check_id=item.auditId,
-            region=item.region or self.region,
             in_use=knowledge,
         )
 
@@ -273,17 +270,13 @@ class AuditService:
             [ImageRef(i.imageDigest, tuple(i.imageTags), i.imageStatus, i.lastArchivedAt, listed=True) for i in images],
             source=Source.SCHEDULE,
             check_id=item.auditId,
-            region=item.region or self.region,
             in_use=in_use,
-            replica_check=self._replica_check(
-                item.registryId, item.region or self.region, item.repositoryName, images, item.replicaDestinations
-            ),
+            replica_check=self._replica_check(item.registryId, item.repositoryName, images, item.replicaDestinations),
         )
 
     def _replica_check(
         self,
         registry_id: str,
-        region: str | None,
         repository_name: str,
         images: Sequence[AuditImage],
         destinations: Sequence[ReplicaDestination],
@@ -294,7 +287,7 @@ class AuditService:
             return None
         targets = [ReplicationDestination(region=d.region, registryId=d.registryId) for d in destinations]
         pushed_at = {image.imageDigest: image.imagePushedAt for image in images}
-        source = Registry(account_id=registry_id, region=region) if region else None
+        source = Registry(account_id=registry_id, region=self.region)
         probe = ItemReplicaProbe(
             self.destinations, repository_name, list(pushed_at), source=source, workers=self.images.workers
         )

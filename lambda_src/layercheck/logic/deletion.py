@@ -75,7 +75,7 @@ class DeletionService:
     ) -> DeletionOutcome:
         if self._held(registry_id, repository_name, image_digest) is not None:
             return DeletionOutcome(DeletionResult.UNTAGGED)
-        region = str(self.images.region)
+        region = self.images.region
         stored = self.stored.stored_image(registry_id, region, repository_name, image_digest)
         if stored is None:
             return DeletionOutcome(DeletionResult.UNKNOWN)
@@ -84,7 +84,7 @@ class DeletionService:
             return DeletionOutcome(DeletionResult.FORGOTTEN if forgotten else DeletionResult.UNKNOWN)
         gone = GoneImage(image_digest, tuple(stored.verdict.imageTags), IMAGE_NOT_FOUND_EXCEPTION, DELETED_REASON)
         outcome = self.images.record_missing(
-            registry_id, repository_name, [gone], source=Source.PUSH, check_id=check_id, region=region
+            registry_id, repository_name, [gone], source=Source.PUSH, check_id=check_id
         )
         return DeletionOutcome(DeletionResult.MISSING, outcome)
 

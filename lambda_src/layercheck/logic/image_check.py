@@ -125,9 +125,7 @@ class ImageCheckService:
     clock: Callable[[], datetime] = field(default=utc_now)
     # Asked only when an image would be BROKEN; None (the command line) judges every repository as a plain one.
     pull_through: PullThroughCachePort | None = None
-    # The Region of the registry client above: the verdicts' ``region`` unless a call names one. None: the store's
-    # home Region (the results table fills it in).
-    region: str | None = None
+    region: str = field(kw_only=True)  # the Region of the registry client above: its verdicts' ``region``
     # Image verdicts are merged into their items here, with their change events staged (the outbox); without it they
     # are written with the layer items through ``store`` and no change is announced (the command line).
     image_store: ImageVerdictStore | None = None
@@ -136,8 +134,8 @@ class ImageCheckService:
     manifest_memory: ManifestMemoryPort | None = None
 
     def __post_init__(self) -> None:
-        if self.events is not None and (self.image_store is None or self.region is None):
-            raise ValueError("change events need the image store and the Region: give image_store and region")
+        if self.events is not None and self.image_store is None:
+            raise ValueError("change events need the image store: give image_store")
 
     def check_images(
         self,
@@ -148,7 +146,6 @@ class ImageCheckService:
         source: Source,
         check_id: str | None = None,
         recheck: RecheckPolicy | None = None,
-        region: str | None = None,
         in_use: InUseKnowledge | None = None,
         replica_check: ReplicaCheck | None = None,
         should_continue: ShouldContinue | None = None,
@@ -161,7 +158,7 @@ class ImageCheckService:
         observed_at = self.clock()
         images = list({image.image_digest: image for image in images}.values())
         active = [image for image in images if image.is_active]
-        walks = self._walk(registry_id, repository_name, region or self.region, active, should_continue)
+        walks = self._walk(registry_id, repository_name, active, should_continue)
         walks, unfinished = within_budget(walks, max_blobs)
         target = RepositoryTarget(
             registry_id, repository_name, unique_in_order(d for walk in walks for d in walk.blobs)
@@ -175,7 +172,7 @@ class ImageCheckService:
         judged = {j.image.image_digest: j for j in self._judge(registry_id, repository_name, walks, answers)}
         skipped = {entry.image.image_digest for entry in unfinished}
         context = VerdictContext(
-            registry_id, repository_name, region or self.region, source, check_id, observed_at, self.clock(),
+            registry_id, repository_name, self.region, source, check_id, observed_at, self.clock(),
             self.ttl_days,
         )  # fmt: skip
         walked = {walk.image.image_digest: walk for walk in walks}
@@ -200,14 +197,11 @@ class ImageCheckService:
         *,
         source: Source,
         check_id: str | None = None,
-        region: str | None = None,
         in_use: InUseKnowledge | None = None,
     ) -> ImageCheckOutcome:
         """Keep a MISSING verdict for each image the registry no longer holds (with who runs it, if known)."""
         now = self.clock()
-        context = VerdictContext(
-            registry_id, repository_name, region or self.region, source, check_id, now, now, self.ttl_days
-        )
+        context = VerdictContext(registry_id, repository_name, self.region, source, check_id, now, now, self.ttl_days)
         observations = [
             ImageObservation(
                 missing_verdict(context, image),
@@ -304,14 +298,13 @@ class ImageCheckService:
         self,
         registry_id: str,
         repository_name: str,
-        region: str | None,
         images: Sequence[ImageRef],
         should_continue: ShouldContinue | None,
     ) -> list[ImageWalk]:
         try:
-            if self.manifest_memory is not None and region is not None:
+            if self.manifest_memory is not None:
                 return walk_with_memory(
-                    registry_id, region, repository_name, images, self.manifests, self.manifest_memory,
+                    registry_id, self.region, repository_name, images, self.manifests, self.manifest_memory,
                     should_continue=should_continue,
                 )  # fmt: skip
             return walk_images(registry_id, repository_name, images, self.manifests, should_continue=should_continue)

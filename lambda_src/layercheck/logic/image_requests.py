@@ -116,6 +116,11 @@ class RequestedImagesOutcome:
     def stored(self) -> list[StoredImageVerdict]:
         return [verdict for outcome in self.outcomes for verdict in outcome.verdicts]
 
+    @property
+    def whole(self) -> ImageCheckOutcome:
+        """The repositories' outcomes as one (what the request's metrics count)."""
+        return combined(*self.outcomes) or ImageCheckOutcome(verdicts=[], layer_summary=self.layer_summary)
+
 
 @dataclass
 class RequestedImages:
@@ -205,14 +210,13 @@ class RequestedImages:
                 refs,
                 source=Source.API,
                 check_id=check_id,
-                region=self.region,
                 should_continue=should_continue,
                 max_blobs=self.max_blobs,
             )
         missing = None
         if gone:
             missing = self.service.record_missing(
-                self.registry_id, repository_name, gone, source=Source.API, check_id=check_id, region=self.region
+                self.registry_id, repository_name, gone, source=Source.API, check_id=check_id
             )
         return combined(checked, missing)
 

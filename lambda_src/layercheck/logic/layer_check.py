@@ -32,8 +32,7 @@ class LayerCheckService:
     ttl_days: int = 30
     workers: int = DEFAULT_WORKERS
     clock: Callable[[], datetime] = field(default=utc_now)
-    # The Region of the registry client above (None: the store's home Region).
-    region: str | None = None
+    region: str = field(kw_only=True)  # the Region of the registry client above: its verdicts' ``region``
 
     def check_and_store(
         self,

@@ -7,11 +7,11 @@ is this account. ``AUDIT_REGIONS`` is a list of Region names; unset, the functio
 ``OrganizationsPort`` (integrations/organizations.py implements it).
 
 How it is used:
-- settings.py reads the raw lists (``audit_accounts``, ``audit_regions``); the registry audit (logic/org_audit.py) calls
-  ``audit_registries(parse_account_selection(settings.audit_accounts), parse_regions(settings.audit_regions,
-  home_region=os.environ["AWS_REGION"]), own_account=account_of(context.invoked_function_arn),
-  organizations=OrganizationsAccounts())`` and fans out one work item per (registry, repository): each work item
-  carries ``registryId`` (= ``Registry.account_id``) and ``region``.
+- settings.py reads the raw lists (``audit_accounts``, ``audit_regions``) and parses them with the functions below
+  (``Settings.account_selection``, ``audited_regions``, ``is_audited``: the one rule the audit and ``POST /inventory``
+  share); the schedule door calls ``audit_registries(...)`` with them and the registry audit (logic/org_audit.py)
+  fans out one work item per (registry, repository): each work item carries ``registryId`` (=
+  ``Registry.account_id``) and ``region``.
 - A configuration error (``AuditAccountsError``) fails the audit start loudly: it is the operator's to fix. So does
   ``OrganizationsUnavailableError`` (this account cannot list the Organization: make it the management account or a
   delegated administrator, or list the accounts explicitly).

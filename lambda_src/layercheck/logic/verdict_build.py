@@ -26,7 +26,7 @@ class VerdictContext:
 
     registry_id: str
     repository_name: str
-    region: str | None
+    region: str
     source: Source
     check_id: str | None
     observed_at: datetime  # when ECR was read

@@ -180,12 +180,12 @@ def layer_verdicts(
     source: Source,
     checked_at: datetime,
     ttl_days: int,
-    region: str | None = None,
+    region: str,
     check_id: str | None = None,
 ) -> list[StoredLayerVerdict]:
-    """One stored item per answered (repository, digest) pair, in the Region the results came from (None: the
-    store's home Region). Validated as one list (pydantic's core walks it) rather than one model call per pair: a
-    10,000-pair check builds its items in milliseconds."""
+    """One stored item per answered (repository, digest) pair, in the Region the results came from. Validated as one
+    list (pydantic's core walks it) rather than one model call per pair: a 10,000-pair check builds its items in
+    milliseconds."""
     common = {
         "region": region,
         "checkedAt": iso_utc(checked_at),
