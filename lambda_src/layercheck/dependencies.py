@@ -24,6 +24,7 @@ from layercheck.settings import Settings, load_settings
 from layercheck.startup import collector_paused
 
 if TYPE_CHECKING:
+    import boto3
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from layercheck.integrations.audit_queue import AuditQueue
@@ -61,6 +62,17 @@ def cached(factory: Callable[[], T]) -> Callable[[], T]:
     wrapper = functools.cache(build)
     CACHED.append(wrapper)
     return wrapper
+
+
+def own_session() -> boto3.Session:
+    """The function's own credentials: boto3's default session, the one ``boto3.client()`` uses too, so the container
+    loads its credentials, endpoints and service models once."""
+    import boto3
+
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    return boto3.DEFAULT_SESSION
 
 
 @cached
@@ -125,6 +137,7 @@ class Services:
 
         return RegistryClients(
             own_account_id=self.own_account,
+            own_session=own_session(),
             role_name=self.settings.reader_role_name,
             invocation=current_invocation,  # session names: <function name>@<request id>
             external_id=self.settings.reader_external_id,
