@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from layercheck.integrations.sessions import RegistryClients
     from layercheck.logic.deletion import DeletionService
     from layercheck.logic.image_check import ImageCheckService
+    from layercheck.logic.in_use import InUseSourceFactory
     from layercheck.logic.org_audit import OrganizationAudit
     from layercheck.logic.push import PushCheckService
     from layercheck.logic.ratelimit import RegistryRateLimiters
@@ -276,6 +277,20 @@ def organizations_accounts() -> OrganizationsAccounts:
     return OrganizationsAccounts()
 
 
+def in_use_sources() -> tuple[InUseSourceFactory, ...]:
+    """Where ``usedBy`` comes from: one factory per source, each making it for one registry (integrations/ecs.py's
+    ``in_use_source`` is the example). Users are named in this order, discovered workloads before reports. Adding a
+    source is its module and one line here; the command line reads the same list. Imported on the first call, so a
+    check's cold start loads none of them."""
+    from layercheck.integrations import ecs, inventory_store, lambda_functions
+
+    return (
+        ecs.in_use_source,
+        lambda_functions.in_use_source,
+        inventory_store.in_use_source,
+    )
+
+
 @functools.cache
 def registry_services(own_account_id: str) -> AuditRegistries:
     from layercheck.registry_services import AuditRegistries
@@ -285,6 +300,7 @@ def registry_services(own_account_id: str) -> AuditRegistries:
         registry_rate_limiters(),
         queue=audit_queue,
         inventory=inventory_store,
+        in_use_sources=in_use_sources(),
         in_use_references=in_use_references,
         image_checks=lambda registry, region: image_check_service_for(registry, region=region),
         replication_grace_minutes=load_settings().replication_grace_minutes,

@@ -10,8 +10,8 @@ no audit queue.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from layercheck.integrations.ecr import EcrRegistry
 from layercheck.integrations.ecr_replication import EcrReplicationStatus
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from layercheck.logic.audit import InUseReferencesPort
     from layercheck.logic.audit_scope import WorkQueuePort
     from layercheck.logic.image_check import ImageCheckService
+    from layercheck.logic.in_use import InUseSource, InUseSourceFactory
     from layercheck.logic.org_audit import RegistryServices
     from layercheck.logic.ratelimit import RegistryRateLimiters
     from layercheck.logic.registries import Registry, RegistryUnreadable
@@ -41,6 +42,7 @@ class AuditRegistries:
         *,
         queue: Callable[[], WorkQueuePort],
         inventory: Callable[[], InventoryStore],
+        in_use_sources: Sequence[InUseSourceFactory],
         in_use_references: Callable[[], InUseReferencesPort],
         image_checks: Callable[[EcrRegistry, str], ImageCheckService],
         replication_grace_minutes: int,
@@ -51,6 +53,7 @@ class AuditRegistries:
         self._limiters = limiters
         self._queue = queue
         self._inventory = inventory
+        self._in_use_sources = tuple(in_use_sources)
         self._in_use_references = in_use_references
         self._image_checks = image_checks
         self._replication_grace_minutes = replication_grace_minutes
@@ -103,8 +106,6 @@ class AuditRegistries:
             return self._replication_status[source]
 
     def for_registry(self, registry: Registry) -> RegistryServices | RegistryUnreadable:
-        from layercheck.integrations.ecs import EcsInventory
-        from layercheck.integrations.lambda_functions import LambdaFunctions
         from layercheck.logic.audit import AuditService
         from layercheck.logic.lifecycle_guard import LifecycleGuard
         from layercheck.logic.org_audit import RegistryServices
@@ -114,13 +115,14 @@ class AuditRegistries:
             if registry in self._services:
                 return self._services[registry]
         ecr_adapter = self.ecr(registry)
-        ecs_client = self._clients.client("ecs", registry)
-        lambda_client = self._clients.client("lambda", registry)
+        if isinstance(ecr_adapter, RegistryUnreadable):
+            return ecr_adapter
         lifecycle = self.lifecycle(registry)
-        for answer in (ecr_adapter, ecs_client, lambda_client, lifecycle):
-            if isinstance(answer, RegistryUnreadable):
-                return answer
-        assert isinstance(ecr_adapter, EcrRegistry) and not isinstance(lifecycle, RegistryUnreadable)
+        if isinstance(lifecycle, RegistryUnreadable):
+            return lifecycle
+        sources = self._in_use_sources_of(registry)
+        if isinstance(sources, RegistryUnreadable):
+            return sources
         services = RegistryServices(
             audit=AuditService(
                 catalog=ecr_adapter,
@@ -135,12 +137,28 @@ class AuditRegistries:
             ),
             replication=ecr_adapter,
             tags=ecr_adapter,
-            ecs=EcsInventory(ecs_client),  # type: ignore[arg-type]
-            lambda_functions=LambdaFunctions(lambda_client),  # type: ignore[arg-type]
-            inventory=self._inventory(),
+            in_use_sources=sources,
         )
         with self._lock:
             return self._services.setdefault(registry, services)
+
+    def _in_use_sources_of(self, registry: Registry) -> tuple[InUseSource, ...] | RegistryUnreadable:
+        """The in-use sources the root's factories make for the registry, over its clients and the inventory; the
+        registry is unreadable when a client a source needs cannot be made (its reader role cannot be assumed ...)."""
+        from layercheck.logic.in_use import RegistryRef, SourceReach, sources_for
+        from layercheck.logic.registries import RegistryUnreadable
+
+        def client(service_name: str) -> Any:
+            answer = self._clients.client(service_name, registry)
+            if isinstance(answer, RegistryUnreadable):
+                raise _ClientUnavailableError(answer)
+            return answer
+
+        reach = SourceReach(RegistryRef(registry.account_id, registry.region), client, self._inventory())
+        try:
+            return sources_for(reach, self._in_use_sources)
+        except _ClientUnavailableError as unavailable:
+            return unavailable.unreadable
 
     def unreadable(
         self, registry: Registry, error: RepositoryCheckError, *, registry_wide: bool
@@ -150,3 +168,11 @@ class AuditRegistries:
         # RegistryClients classifies AWS's errors (integrations/sessions.py); the adapter kept only code and message.
         aws_error = ClientError({"Error": {"Code": error.code, "Message": error.message}}, "DescribeRepositories")
         return self._clients.note_failure(registry, aws_error, registry_wide=registry_wide)
+
+
+class _ClientUnavailableError(Exception):
+    """A source's factory asked for a client of a registry that cannot be read (carries why)."""
+
+    def __init__(self, unreadable: RegistryUnreadable) -> None:
+        super().__init__(unreadable.reason)
+        self.unreadable = unreadable
