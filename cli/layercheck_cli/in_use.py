@@ -20,7 +20,7 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
-from layercheck.dependencies import in_use_sources
+from layercheck import dependencies
 from layercheck.errors import RepositoryCheckError
 from layercheck.integrations.ecr import EcrRegistry
 from layercheck.integrations.ecs import SOURCE_ECS
@@ -95,7 +95,7 @@ def discover(
     def client(service_name: str) -> Any:
         return make_client(session, service_name, options, base_config=RETRIES, use_endpoint_url=False)
 
-    sources = sources_for(SourceReach(registry, client), in_use_sources())
+    sources = sources_for(SourceReach(registry, client), dependencies.in_use_sources())
     observed_at = utc_now()
     found = discover_in_use(registry, sources)
     reasons = tuple(unknown_reason(failure.source, failure.code, failure.message) for failure in found.failures)
