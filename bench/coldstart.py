@@ -34,8 +34,8 @@ VARIANTS: dict[str, str] = {
     ),
     CHECK_SETUP: (
         "from layercheck.handler import _door_function\n_door_function('layercheck.doors.checks:handle')\n"
-        "from layercheck import dependencies\nservices = dependencies.services('123456789012')\n"
-        "services.layer_checks(services.home)"
+        "from layercheck import dependencies\n"
+        "dependencies.services('123456789012').serve('123456789012', 'us-east-1').layer_checks()"
     ),
     "handler + REST resolver (the first event of any other route)": (
         "from layercheck.handler import _door_function\n_door_function('layercheck.doors.api:handle')"

@@ -21,9 +21,9 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from layercheck.integrations.ecs import EcsInventory
-from layercheck.integrations.lambda_functions import LambdaFunctions
-from layercheck.logic.in_use import InUseReferences, RegistryRef, discover_in_use
+from layercheck.integrations.ecs import EcsInUse, EcsInventory
+from layercheck.integrations.lambda_functions import LambdaFunctions, LambdaInUse
+from layercheck.logic.in_use import InUseReferences, InUseSource, RegistryRef, discover_in_use
 from local.seed import create_repository, put_manifest
 
 REGION = "us-east-1"
@@ -97,13 +97,11 @@ def discover(scenario: str) -> tuple[InUseReferences, float, Counter[str]]:
     lambda_client = boto3.client("lambda", region_name=REGION)
     for client in (ecr, ecs, lambda_client):
         _count_calls(client, counts)
+    sources: list[InUseSource] = [EcsInUse(EcsInventory(ecs))]
+    if scenario == "mix":
+        sources.append(LambdaInUse(LambdaFunctions(lambda_client)))
     started = time.perf_counter()
-    found = discover_in_use(
-        RegistryRef(ACCOUNT, REGION),
-        ecs=EcsInventory(ecs),
-        lambda_functions=LambdaFunctions(lambda_client) if scenario == "mix" else None,
-        inventory=None,
-    )
+    found = discover_in_use(RegistryRef(ACCOUNT, REGION), sources)
     return found, time.perf_counter() - started, counts
 
 

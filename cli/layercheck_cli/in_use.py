@@ -1,10 +1,11 @@
 """Who runs which image, read from the command line with the caller's credentials, in one account and Region.
 
-The scheduled audit's own discovery (``layercheck.logic.in_use.discover_in_use``) over the same adapters: ECS services
-and running tasks (``integrations/ecs.EcsInventory``), Lambda image functions and their aliased versions
-(``integrations/lambda_functions.LambdaFunctions``); each repository's audit resolves the tags in use against its
-own listing. There is no inventory here (``POST /inventory`` entries live in the deployment's table). ``audit`` and
-``report`` use it; any command that needs ``usedBy`` (a lifecycle preview) builds an ``InUse`` the same way.
+The scheduled audit's own discovery (``layercheck.logic.in_use.discover_in_use``) over the same sources, made by the
+same factories (``layercheck.dependencies.in_use_sources``) with the caller's clients: ECS services and running tasks,
+Lambda image functions and their aliased versions. There is no inventory here (``POST /inventory`` entries live in
+the deployment's table), so its factory makes no source. Each repository's audit resolves the tags in use against its
+own listing. ``audit`` and ``report`` use it; any command that needs ``usedBy`` (a lifecycle preview) builds an
+``InUse`` the same way.
 
 A source that cannot be read (access denied ...) does not stop anything: ``InUse.unknown`` says which and why, and the
 IAM actions that would let it be read (``IAM_ACTIONS``, the same the deployed reader role holds).
@@ -19,17 +20,18 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
+from layercheck import dependencies
 from layercheck.errors import RepositoryCheckError
 from layercheck.integrations.ecr import EcrRegistry
-from layercheck.integrations.ecs import EcsInventory
-from layercheck.integrations.lambda_functions import LambdaFunctions
+from layercheck.integrations.ecs import SOURCE_ECS
+from layercheck.integrations.lambda_functions import SOURCE_LAMBDA
 from layercheck.logic.in_use import (
-    SOURCE_ECS,
-    SOURCE_LAMBDA,
     InUseReferences,
     RegistryRef,
+    SourceReach,
     discover_in_use,
     resolve_in_use,
+    sources_for,
 )
 from layercheck.logic.lifecycle_answer import ImageInUse
 from layercheck.models.in_use import InUseReference
@@ -87,12 +89,15 @@ def discover(
     *,
     registry: RegistryRef,
 ) -> InUse:
-    """Read ECS and Lambda in ``registry``'s Region with the caller's credentials (their endpoints are botocore's:
+    """Read every source in ``registry``'s Region with the caller's credentials (their endpoints are botocore's:
     ``AWS_ENDPOINT_URL[_ECS|_LAMBDA]``; ``--endpoint-url`` names ECR's only)."""
-    ecs = EcsInventory(make_client(session, "ecs", options, base_config=RETRIES, use_endpoint_url=False))
-    functions = LambdaFunctions(make_client(session, "lambda", options, base_config=RETRIES, use_endpoint_url=False))
+
+    def client(service_name: str) -> Any:
+        return make_client(session, service_name, options, base_config=RETRIES, use_endpoint_url=False)
+
+    sources = sources_for(SourceReach(registry, client), dependencies.in_use_sources())
     observed_at = utc_now()
-    found = discover_in_use(registry, ecs=ecs, lambda_functions=functions, inventory=None)
+    found = discover_in_use(registry, sources)
     reasons = tuple(unknown_reason(failure.source, failure.code, failure.message) for failure in found.failures)
     return InUse(registry, found=found, unknown=reasons, observed_at=observed_at)
 

@@ -24,7 +24,6 @@ from layercheck.settings import Settings, load_settings
 from layercheck.startup import collector_paused
 
 if TYPE_CHECKING:
-    import boto3
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from layercheck.integrations.audit_queue import AuditQueue
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
     from layercheck.integrations.sessions import RegistryClients
     from layercheck.logic.deletion import DeletionService
     from layercheck.logic.image_check import ImageCheckService
+    from layercheck.logic.in_use import InUseSourceFactory
     from layercheck.logic.layer_check import LayerCheckService
     from layercheck.logic.org_audit import OrganizationAudit
     from layercheck.logic.push import PushCheckService
@@ -62,17 +62,6 @@ def cached(factory: Callable[[], T]) -> Callable[[], T]:
     wrapper = functools.cache(build)
     CACHED.append(wrapper)
     return wrapper
-
-
-def own_session() -> boto3.Session:
-    """The function's own credentials: boto3's default session, the one ``boto3.client()`` uses too, so the container
-    loads its credentials, endpoints and service models once."""
-    import boto3
-
-    if boto3.DEFAULT_SESSION is None:
-        boto3.setup_default_session()
-    assert boto3.DEFAULT_SESSION is not None
-    return boto3.DEFAULT_SESSION
 
 
 @cached
@@ -103,11 +92,6 @@ class Services:
         return load_settings()
 
     @cached_property
-    def home(self) -> Registry:
-        """This account's registry in the function's own Region."""
-        return Registry(account_id=self.own_account, region=self.settings.home_region())
-
-    @cached_property
     def audited_regions(self) -> tuple[str, ...]:
         """``AUDIT_REGIONS``, or the function's own Region: parsed once."""
         return self.settings.audited_regions()
@@ -119,20 +103,16 @@ class Services:
 
     @cached_property
     def ecr_regions(self) -> frozenset[str]:
-        """The Regions botocore knows Amazon ECR in, in the function's partition: a Region outside it has no endpoint
-        to call (botocore would retry a DNS failure for seconds before giving up)."""
-        import botocore.session
+        from layercheck.integrations.sessions import ecr_regions
 
-        session = botocore.session.get_session()
-        partition = session.get_partition_for_region(self.settings.home_region())
-        return frozenset(session.get_available_regions("ecr", partition_name=partition))
+        return ecr_regions(self.settings.home_region())
 
     # -- registries: the one way to reach one, the home registry included ------------------------------------------
 
     @cached_property
     def registry_clients(self) -> RegistryClients:
         """Sessions (assumed roles) and clients per (account, Region), failures per invocation."""
-        from layercheck.integrations.sessions import RegistryClients
+        from layercheck.integrations.sessions import RegistryClients, own_session
         from layercheck.observability import current_invocation
 
         return RegistryClients(
@@ -153,6 +133,7 @@ class Services:
             RegistryRateLimiters(self.settings.ecr_max_calls_per_second),
             queue=lambda: self.audit_queue,
             inventory=lambda: self.inventory,
+            in_use_sources=in_use_sources(),
             in_use_references=lambda: self.in_use_references,
             image_checks=self._image_checks,
             layer_checks=self._layer_checks,
@@ -209,7 +190,7 @@ class Services:
         return self._serve
 
     def _serve(self, registry_id: str, region: str) -> ServedRegistry | RegistryUnreadable:
-        from layercheck.registry_services import ServedRegistry
+        from layercheck.registry_services import ServedRegistry, readable
 
         self.registry_clients.start_invocation()
         registry = Registry(account_id=registry_id, region=region)
@@ -224,12 +205,11 @@ class Services:
             lifecycle=lambda: self.lifecycle(registry),
         )
 
-    def home_ecr(self) -> EcrRegistry:
-        """The function's own registry's ECR adapter (its own role: never unreadable for want of a reader role)."""
-        return readable(self.registries.ecr(self.home))
+    def _home(self) -> ServedRegistry:
+        """This account's registry in the function's own Region (its own role: never unreadable for want of one)."""
+        from layercheck.registry_services import readable
 
-    def home_image_checks(self) -> ImageCheckService:
-        return readable(self.registries.image_checks(self.home))
+        return readable(self.serve(self.own_account, self.settings.home_region()))
 
     # -- the results table and its stores (one table, one client) --------------------------------------------------
 
@@ -313,25 +293,30 @@ class Services:
         from layercheck.logic.push import PushCheckService
         from layercheck.logic.recheck import RecheckPolicy
 
-        return PushCheckService(
-            catalog=self.home_ecr(),
-            images=self.home_image_checks(),
-            recheck=RecheckPolicy(self.settings.push_recheck_seconds),
-        )
+        home = self._home()
+        recheck = RecheckPolicy(self.settings.push_recheck_seconds)
+        return PushCheckService(catalog=home.ecr, images=home.image_checks(), recheck=recheck)
 
     @cached_property
     def deletions(self) -> DeletionService:
         from layercheck.logic.deletion import DeletionService
 
-        return DeletionService(catalog=self.home_ecr(), images=self.home_image_checks(), stored=self.image_writes)
+        home = self._home()
+        return DeletionService(catalog=home.ecr, images=home.image_checks(), stored=self.image_writes)
 
 
-def readable(answer: T | RegistryUnreadable) -> T:
-    """A part of a registry already found readable in this invocation (the home registry, read with the function's
-    own role; a registry a door has just resolved): unreadable now would be a fault, not an answer."""
-    if isinstance(answer, RegistryUnreadable):
-        raise RuntimeError(f"registry {answer.account_id} in {answer.region} cannot be read: {answer.code}")
-    return answer
+def in_use_sources() -> tuple[InUseSourceFactory, ...]:
+    """Where ``usedBy`` comes from: one factory per source, each making it for one registry (integrations/ecs.py's
+    ``in_use_source`` is the example). Users are named in this order, discovered workloads before reports. Adding a
+    source is its module and one line here; the command line reads the same list. Imported on the first call, so a
+    check's cold start loads none of them."""
+    from layercheck.integrations import ecs, inventory_store, lambda_functions
+
+    return (
+        ecs.in_use_source,
+        lambda_functions.in_use_source,
+        inventory_store.in_use_source,
+    )
 
 
 @functools.cache

@@ -1,36 +1,50 @@
-"""Each audited registry's services, made once per container: its ECR adapter (with that registry's rate limiter),
-image checks, audit and in-use sources, over the clients ``RegistryClients`` gives per (account, Region).
+"""Every registry's services, made once per container: its ECR adapter (with that registry's rate limiter), layer and
+image checks, lifecycle previews, audit and in-use sources, over the clients ``RegistryClients`` gives per
+(account, Region). The function's own registry is one of them, read with the function's own role.
 
 Composition glue beside ``dependencies.py``, which builds the one instance with what it needs injected (so this
 module never imports the composition root back). The audit queue and the inventory come as factories, called only
-when a registry's audit services are first needed: the API function reads other registries through ``ecr`` and has
-no audit queue.
+when a registry's audit services are first needed: the API function has no audit queue. What only the audit uses is
+imported when first needed, so a check's cold start does not load it.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from layercheck.integrations.ecr import EcrRegistry
-from layercheck.integrations.ecr_replication import EcrReplicationStatus
 from layercheck.logic.layer_check import LayerCheckService
 from layercheck.logic.registries import RegistryUnreadable
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from layercheck.errors import RepositoryCheckError
     from layercheck.integrations.ecr_lifecycle import EcrLifecycle
+    from layercheck.integrations.ecr_replication import EcrReplicationStatus
     from layercheck.integrations.inventory_store import InventoryStore
     from layercheck.integrations.sessions import RegistryClients
     from layercheck.logic.audit import InUseReferencesPort
     from layercheck.logic.audit_scope import WorkQueuePort
     from layercheck.logic.image_check import ImageCheckService
+    from layercheck.logic.in_use import InUseSource, InUseSourceFactory
+    from layercheck.logic.lifecycle_guard import InvocationTime
     from layercheck.logic.org_audit import RegistryServices
     from layercheck.logic.ratelimit import RegistryRateLimiters
     from layercheck.logic.registries import Registry
     from layercheck.logic.replication import ReplicationDestination
+
+
+def readable(answer: T | RegistryUnreadable) -> T:
+    """A part of a registry already found readable in this invocation (the home registry, read with the function's
+    own role; a registry a door has just resolved): unreadable now would be a fault, not an answer."""
+    if isinstance(answer, RegistryUnreadable):
+        raise RuntimeError(f"registry {answer.account_id} in {answer.region} cannot be read: {answer.code}")
+    return answer
 
 
 @dataclass(frozen=True)
@@ -60,31 +74,35 @@ class AuditRegistries:
         *,
         queue: Callable[[], WorkQueuePort],
         inventory: Callable[[], InventoryStore],
+        in_use_sources: Sequence[InUseSourceFactory],
         in_use_references: Callable[[], InUseReferencesPort],
         image_checks: Callable[[EcrRegistry, str], ImageCheckService],
         layer_checks: Callable[[EcrRegistry, str], LayerCheckService],
         replication_grace_minutes: int,
     ) -> None:
-        from layercheck.logic.lifecycle_guard import InvocationTime
-
         self._clients = clients
         self._limiters = limiters
         self._queue = queue
         self._inventory = inventory
+        self._in_use_sources = tuple(in_use_sources)
         self._in_use_references = in_use_references
         self._image_checks = image_checks
         self._layer_checks = layer_checks
         self._replication_grace_minutes = replication_grace_minutes
-        # The worker's current invocation's time left (its queue door starts it): bounds the lifecycle previews.
-        self.invocation = InvocationTime()
         self._lock = threading.Lock()
         self._ecr: dict[Registry, EcrRegistry] = {}
         self._replication_status: dict[Registry, EcrReplicationStatus] = {}
         self._services: dict[Registry, RegistryServices] = {}
         self._checks: dict[tuple[str, Registry], ImageCheckService | LayerCheckService] = {}
 
+    @functools.cached_property
+    def invocation(self) -> InvocationTime:
+        """The worker's current invocation's time left (its queue door starts it): bounds the lifecycle previews."""
+        from layercheck.logic.lifecycle_guard import InvocationTime
+
+        return InvocationTime()
+
     def ecr(self, registry: Registry) -> EcrRegistry | RegistryUnreadable:
-        from layercheck.logic.registries import RegistryUnreadable
 
         client = self._clients.ecr(registry)
         if isinstance(client, RegistryUnreadable):
@@ -125,7 +143,6 @@ class AuditRegistries:
         """Lifecycle previews of one registry, over its client and with its rate limiter (made per call: it keeps
         nothing but the two)."""
         from layercheck.integrations.ecr_lifecycle import EcrLifecycle
-        from layercheck.logic.registries import RegistryUnreadable
 
         client = self._clients.ecr(registry)
         if isinstance(client, RegistryUnreadable):
@@ -139,7 +156,7 @@ class AuditRegistries:
 
     def replication_status(self, source: Registry) -> EcrReplicationStatus | RegistryUnreadable:
         """The source registry's ``DescribeImageReplicationStatus``, on its ECR client and rate limiter."""
-        from layercheck.logic.registries import RegistryUnreadable
+        from layercheck.integrations.ecr_replication import EcrReplicationStatus
 
         client = self._clients.ecr(source)
         if isinstance(client, RegistryUnreadable):
@@ -151,29 +168,32 @@ class AuditRegistries:
             return self._replication_status[source]
 
     def for_registry(self, registry: Registry) -> RegistryServices | RegistryUnreadable:
-        from layercheck.integrations.ecs import EcsInventory
-        from layercheck.integrations.lambda_functions import LambdaFunctions
+        """The registry's audit services, made once per registry (its ECR adapter, image checks, lifecycle previews,
+        in-use sources), or why the registry cannot be read."""
         from layercheck.logic.audit import AuditService
         from layercheck.logic.lifecycle_guard import LifecycleGuard
         from layercheck.logic.org_audit import RegistryServices
-        from layercheck.logic.registries import RegistryUnreadable
 
         with self._lock:
             if registry in self._services:
                 return self._services[registry]
         ecr_adapter = self.ecr(registry)
-        ecs_client = self._clients.client("ecs", registry)
-        lambda_client = self._clients.client("lambda", registry)
+        if isinstance(ecr_adapter, RegistryUnreadable):
+            return ecr_adapter
+        images = self.image_checks(registry)
+        if isinstance(images, RegistryUnreadable):
+            return images
         lifecycle = self.lifecycle(registry)
-        for answer in (ecr_adapter, ecs_client, lambda_client, lifecycle):
-            if isinstance(answer, RegistryUnreadable):
-                return answer
-        assert isinstance(ecr_adapter, EcrRegistry) and not isinstance(lifecycle, RegistryUnreadable)
+        if isinstance(lifecycle, RegistryUnreadable):
+            return lifecycle
+        sources = self._in_use_sources_of(registry)
+        if isinstance(sources, RegistryUnreadable):
+            return sources
         services = RegistryServices(
             audit=AuditService(
                 catalog=ecr_adapter,
                 queue=self._queue(),
-                images=self._image_checks(ecr_adapter, registry.region),
+                images=images,
                 region=registry.region,
                 destinations=self,
                 replication_grace_minutes=self._replication_grace_minutes,
@@ -183,12 +203,27 @@ class AuditRegistries:
             ),
             replication=ecr_adapter,
             tags=ecr_adapter,
-            ecs=EcsInventory(ecs_client),  # type: ignore[arg-type]
-            lambda_functions=LambdaFunctions(lambda_client),  # type: ignore[arg-type]
-            inventory=self._inventory(),
+            in_use_sources=sources,
         )
         with self._lock:
             return self._services.setdefault(registry, services)
+
+    def _in_use_sources_of(self, registry: Registry) -> tuple[InUseSource, ...] | RegistryUnreadable:
+        """The in-use sources the root's factories make for the registry, over its clients and the inventory; the
+        registry is unreadable when a client a source needs cannot be made (its reader role cannot be assumed ...)."""
+        from layercheck.logic.in_use import RegistryRef, SourceReach, sources_for
+
+        def client(service_name: str) -> Any:
+            answer = self._clients.client(service_name, registry)
+            if isinstance(answer, RegistryUnreadable):
+                raise _ClientUnavailableError(answer)
+            return answer
+
+        reach = SourceReach(RegistryRef(registry.account_id, registry.region), client, self._inventory())
+        try:
+            return sources_for(reach, self._in_use_sources)
+        except _ClientUnavailableError as unavailable:
+            return unavailable.unreadable
 
     def unreadable(
         self, registry: Registry, error: RepositoryCheckError, *, registry_wide: bool
@@ -198,3 +233,11 @@ class AuditRegistries:
         # RegistryClients classifies AWS's errors (integrations/sessions.py); the adapter kept only code and message.
         aws_error = ClientError({"Error": {"Code": error.code, "Message": error.message}}, "DescribeRepositories")
         return self._clients.note_failure(registry, aws_error, registry_wide=registry_wide)
+
+
+class _ClientUnavailableError(Exception):
+    """A source's factory asked for a client of a registry that cannot be read (carries why)."""
+
+    def __init__(self, unreadable: RegistryUnreadable) -> None:
+        super().__init__(unreadable.reason)
+        self.unreadable = unreadable

@@ -11,9 +11,9 @@ from botocore.stub import Stubber
 
 from layercheck.errors import RepositoryCheckError
 from layercheck.integrations.ecr import EcrRegistry
-from layercheck.integrations.ecs import MAX_SERVICES_PER_DESCRIBE, EcsInventory
+from layercheck.integrations.ecs import MAX_SERVICES_PER_DESCRIBE, EcsInUse, EcsInventory
 from layercheck.integrations.inventory_store import InventoryStore
-from layercheck.integrations.lambda_functions import LambdaFunctions
+from layercheck.integrations.lambda_functions import LambdaFunctions, LambdaInUse
 from layercheck.logic.in_use import InUseSourceError, RegistryRef, discover_in_use, resolve_in_use
 from layercheck.models.in_use import InUseReference, InventoryEntry, UsedBy
 from local.seed import create_repository, put_manifest
@@ -265,10 +265,7 @@ def test_discover_in_use_over_moto_names_each_images_users(ecr: Any, ecs: Any, l
     )["FunctionArn"]
 
     found = discover_in_use(
-        RegistryRef(ACCOUNT, REGION),
-        ecs=EcsInventory(ecs),
-        lambda_functions=LambdaFunctions(lambda_client),
-        inventory=None,
+        RegistryRef(ACCOUNT, REGION), [EcsInUse(EcsInventory(ecs)), LambdaInUse(LambdaFunctions(lambda_client))]
     )
 
     assert found.by_repository == {

@@ -11,8 +11,7 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
-from layercheck.integrations.ecs import MAX_REVISIONS_PER_DESCRIBE, EcsInventory
-from layercheck.logic.in_use import EcsContainer
+from layercheck.integrations.ecs import MAX_REVISIONS_PER_DESCRIBE, EcsContainer, EcsInventory
 
 ACCOUNT, REGION, CLUSTER = "123456789012", "us-east-1", "prod"
 CLUSTER_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{CLUSTER}"

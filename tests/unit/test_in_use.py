@@ -1,24 +1,29 @@
-"""The images in use in one account and Region: discovery from fakes of the three sources (ECS, Lambda, inventory),
-then each repository's references resolved against what it holds."""
+"""The images in use in one account and Region: discovery over the sources in the list (ECS, Lambda and the inventory,
+each over a fake of what it reads), then each repository's references resolved against what it holds."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
+from layercheck.integrations.ecs import EcsContainer, EcsInUse, EcsService, EcsTask, EcsWorkloads
+from layercheck.integrations.ecs import in_use_source as ecs_source
+from layercheck.integrations.inventory_store import InventoryInUse
+from layercheck.integrations.inventory_store import in_use_source as inventory_source
+from layercheck.integrations.lambda_functions import LambdaImageFunction, LambdaInUse
 from layercheck.logic.in_use import (
-    EcsContainer,
-    EcsService,
-    EcsTask,
-    EcsWorkloads,
+    FoundReference,
     InUseReferences,
+    InUseSource,
     InUseSourceError,
-    LambdaImageFunction,
     RegistryRef,
     ResolvedInUse,
     SourceFailure,
+    SourceReach,
     discover_in_use,
     resolve_in_use,
+    sources_for,
 )
 from layercheck.logic.verdict_build import GoneImage
 from layercheck.models.in_use import InUseReference, InventoryEntry, UsedBy
@@ -85,7 +90,14 @@ def entry(repository: str, *, tag: str | None = None, image_digest: str | None =
 def discover(
     *, ecs: FakeEcs | None = None, functions: FakeLambda | None = None, inventory: FakeInventory | None = None
 ) -> InUseReferences:
-    return discover_in_use(AUDIT, ecs=ecs, lambda_functions=functions, inventory=inventory)
+    sources: list[InUseSource] = []
+    if ecs is not None:
+        sources.append(EcsInUse(ecs))
+    if functions is not None:
+        sources.append(LambdaInUse(functions))
+    if inventory is not None:
+        sources.append(InventoryInUse(inventory))
+    return discover_in_use(AUDIT, sources)
 
 
 def resolved(found: InUseReferences, repository: str, tags: dict[str, str], held: set[str]) -> ResolvedInUse:
@@ -275,3 +287,68 @@ def test_discovery_makes_no_registry_call_however_many_images_a_report_names() -
     found = discover(inventory=FakeInventory(entries))
 
     assert found.count == 10_000 and len(found.by_repository) == 1000
+
+
+@dataclass
+class ScheduledJobs:
+    """A source the project did not have, as a newcomer writes one: a name, and the references it finds."""
+
+    jobs: list[tuple[str, str]]  # (schedule ARN, image it runs)
+    error: InUseSourceError | None = None
+    name: str = "scheduler"
+    asked: list[RegistryRef] = field(default_factory=list)
+
+    def references(self, registry: RegistryRef) -> Iterator[FoundReference]:
+        self.asked.append(registry)
+        for schedule, image in self.jobs:
+            yield FoundReference(image, UsedBy(kind="ecs-task", id=schedule))
+        if self.error:
+            raise self.error
+
+
+def test_discovery_reads_every_source_in_the_list_in_its_order() -> None:
+    # Given ECS, then a new source, both on batch:nightly
+    schedule = f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/nightly"
+    ecs = EcsInUse(FakeEcs(EcsWorkloads(services=(EcsService(SERVICE, (f"{HOST}/batch:nightly",)),))))
+    jobs = ScheduledJobs([(schedule, f"{HOST}/batch:nightly"), (schedule, "nginx:1.27")])
+
+    found = discover_in_use(AUDIT, [ecs, jobs])
+
+    # Then the new source was asked about the audited registry, and its users follow ECS's
+    assert jobs.asked == [AUDIT]
+    assert found.by_repository == {
+        "batch": [
+            InUseReference(usedBy=UsedBy(kind="ecs-service", id=SERVICE, tag="nightly")),
+            InUseReference(usedBy=UsedBy(kind="ecs-task", id=schedule, tag="nightly")),
+        ]
+    }
+    assert found.ignored == 1
+
+
+def test_a_failing_source_is_named_by_its_own_name_and_keeps_what_it_found_before() -> None:
+    schedule = f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/nightly"
+    jobs = ScheduledJobs(
+        [(schedule, f"{HOST}/batch@{digest(4)}")], error=InUseSourceError("scheduler", "AccessDeniedException", "no")
+    )
+
+    found = discover_in_use(AUDIT, [jobs])
+
+    assert found.count == 1
+    assert found.failures == [SourceFailure("scheduler", "AccessDeniedException", "no")]
+
+
+def test_sources_for_keeps_the_factories_order_and_leaves_out_a_source_with_nothing_to_read() -> None:
+    # Given the command line's reach: the registry's clients, and no inventory
+    asked: list[str] = []
+
+    def client(service_name: str) -> Any:
+        asked.append(service_name)
+        return object()  # the client a real reach makes; nothing is called on it here
+
+    jobs = ScheduledJobs([])
+
+    sources = sources_for(SourceReach(AUDIT, client), [lambda reach: jobs, inventory_source, ecs_source])
+
+    # Then the inventory's factory made nothing, and ECS's source was made over the registry's ECS client
+    assert [source.name for source in sources] == ["scheduler", "ecs"] and sources[0] is jobs
+    assert asked == ["ecs"]

@@ -10,11 +10,12 @@ import pytest
 from pydantic import BaseModel
 
 from layercheck.errors import RepositoryCheckError, TransientCheckError
+from layercheck.integrations.ecs import EcsInUse, EcsService, EcsWorkloads
 from layercheck.logic.audit import AuditService
 from layercheck.logic.audit_scope import image_slices, in_use_first
 from layercheck.logic.catalog import ImageDetail, RepositoryRef
 from layercheck.logic.check import BatchAnswer
-from layercheck.logic.in_use import EcsService, EcsWorkloads, TagAnswer
+from layercheck.logic.in_use import TagAnswer
 from layercheck.logic.org_audit import OrganizationAudit, RegistryServices, audited_registry_rule
 from layercheck.logic.registries import AccountSelection, Registry, RegistryUnreadable
 from layercheck.logic.replica_probe import ItemReplicaProbe
@@ -150,7 +151,7 @@ def services(
         region=REGION,
         in_use_references=references or FakeReferences(),
     )
-    return RegistryServices(audit=audit, replication=ecr, tags=ecr, ecs=ecs)
+    return RegistryServices(audit=audit, replication=ecr, tags=ecr, in_use_sources=(EcsInUse(ecs),) if ecs else ())
 
 
 def registry(account: str = OWN, region: str = REGION) -> Registry:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from layercheck.integrations.ecs import EcsService, EcsWorkloads
 from layercheck.logic.audit_scope import image_slices, packed
 from layercheck.logic.catalog import ImageDetail
-from layercheck.logic.in_use import EcsService, EcsWorkloads
 from layercheck.logic.org_audit import OrganizationAudit
 from layercheck.models.audit import (
     MAX_IMAGES_PER_WORK_ITEM,

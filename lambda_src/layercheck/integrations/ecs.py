@@ -1,5 +1,6 @@
-"""Amazon ECS: the only module that talks to it. Lists the container images that services and running tasks use
-(``logic.in_use.EcsPort``), every page, in batches of each API's limit.
+"""Amazon ECS: the only module that talks to it, and the in-use source over it (``EcsInUse``, made for each audited
+registry by ``in_use_source``). Lists the container images that services and running tasks use, every page, in
+batches of each API's limit.
 
 Per cluster: ListServices → DescribeServices (10 per call) → DescribeTaskDefinition once per distinct task definition
 (a revision never changes, so a service's old and new deployments and services sharing one cost one call each);
@@ -8,7 +9,14 @@ pinned (``containerImages[].imageDigest``: what every task the deployment starts
 and ListTasks (RUNNING) → DescribeTasks (100 per call) for the digest ECS resolved when each container started, which
 stands in for revisions ECS cannot describe (created before late October 2024: ``failures``).
 
-``registry_services`` builds ``EcsInventory(ecs_client)`` per audited account and Region (the reader role's
+As an in-use source: a service is named by the images of its deployments' task definitions (by tag: ``usedBy`` with
+``tag``, what the next deployment gets) and by the digests its current service revisions pinned (``usedBy`` without
+``tag``: what every task the deployment starts runs, so a tag moved since is two images in use); a running task by the
+digest ECS resolved for each container. A task a service started (``startedBy`` is one of its deployments' ids) counts
+for the service, so ``usedBy`` grows with services, not with task counts; a standalone task (RunTask, a schedule)
+counts as ``ecs-task``.
+
+``in_use_source`` builds ``EcsInUse(EcsInventory(ecs_client))`` per audited account and Region (the reader role's
 credentials in another account). IAM: ecs:ListClusters and ecs:DescribeTaskDefinition support no resource type
 (``*``, with a cdk-nag reason); ecs:ListServices and ecs:ListTasks take ``*`` narrowed by the ``ecs:cluster``
 condition key; ecs:DescribeServices on ``arn:<partition>:ecs:<region>:<account>:service/*``, ecs:DescribeTasks on
@@ -18,14 +26,16 @@ condition key; ecs:DescribeServices on ``arn:<partition>:ecs:<region>:<account>:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from layercheck.integrations.aws_errors import code_and_message
-from layercheck.logic.in_use import SOURCE_ECS, EcsContainer, EcsService, EcsTask, EcsWorkloads, InUseSourceError
+from layercheck.logic.in_use import FoundReference, InUseSourceError, RegistryRef, SourceReach
+from layercheck.models.in_use import UsedBy, UsedByKind
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
@@ -43,6 +53,41 @@ MAX_REVISIONS_PER_DESCRIBE = 20
 # client down when it is throttled instead of spending its attempts. Attempts count the first try.
 RETRY_ATTEMPTS = 8
 INACTIVE = "INACTIVE"
+SOURCE_ECS = "ecs"
+
+
+@dataclass(frozen=True)
+class EcsContainer:
+    image: str  # as the task definition names it
+    image_digest: str | None = None  # the digest ECS resolved when the task started, when it reports one
+
+
+@dataclass(frozen=True)
+class EcsService:
+    arn: str
+    images: tuple[str, ...]  # container images of every deployment's task definition (primary and rolling-out ones)
+    deployment_ids: tuple[str, ...] = ()  # "ecs-svc/..." ids: the startedBy of the tasks this service runs
+    # What its current deployments pinned (service revisions' containerImages): the digests every new task runs
+    pinned: tuple[EcsContainer, ...] = ()
+
+
+@dataclass(frozen=True)
+class EcsTask:
+    arn: str
+    containers: tuple[EcsContainer, ...]
+    started_by: str | None = None
+
+
+@dataclass(frozen=True)
+class EcsWorkloads:
+    services: tuple[EcsService, ...] = ()
+    tasks: tuple[EcsTask, ...] = ()
+
+
+class EcsPort(Protocol):
+    def list_workloads(self) -> EcsWorkloads:
+        """Every cluster's services and running tasks; raises ``InUseSourceError``."""
+        ...
 
 
 def new_client(region_name: str | None = None) -> ECSClient:
@@ -61,7 +106,7 @@ def translate_error(error: ClientError | BotoCoreError) -> InUseSourceError:
 
 
 class EcsInventory:
-    """Implements ``EcsPort`` over one ECS client (one account and Region)."""
+    """``EcsPort`` over one ECS client (one account and Region)."""
 
     def __init__(self, client: ECSClient | None = None) -> None:
         self._client = client or new_client()
@@ -152,3 +197,38 @@ class EcsInventory:
                     if container.get("image")
                 )
                 yield EcsTask(arn=task["taskArn"], containers=containers, started_by=task.get("startedBy"))
+
+
+class EcsInUse:
+    """``logic.in_use.InUseSource`` over ECS's workloads in one account and Region."""
+
+    name = SOURCE_ECS
+
+    def __init__(self, ecs: EcsPort) -> None:
+        self._ecs = ecs
+
+    def references(self, registry: RegistryRef) -> Iterator[FoundReference]:
+        workloads = self._ecs.list_workloads()
+        service_of_deployment = {
+            deployment: service.arn for service in workloads.services for deployment in service.deployment_ids
+        }
+        for service in workloads.services:
+            user = UsedBy(kind=UsedByKind.ECS_SERVICE, id=service.arn)
+            for image in service.images:  # by tag: what the next deployment gets
+                yield FoundReference(image, user)
+            for pinned in service.pinned:  # by digest: what the current deployment runs, whatever the tag names now
+                yield FoundReference(pinned.image, user, pinned.image_digest)
+        for task in workloads.tasks:
+            owner = service_of_deployment.get(task.started_by or "")
+            used_by = (
+                UsedBy(kind=UsedByKind.ECS_SERVICE, id=owner)
+                if owner
+                else UsedBy(kind=UsedByKind.ECS_TASK, id=task.arn)
+            )
+            for container in task.containers:
+                yield FoundReference(container.image, used_by, container.image_digest)
+
+
+def in_use_source(reach: SourceReach) -> EcsInUse:
+    """ECS as an in-use source of one registry's account and Region."""
+    return EcsInUse(EcsInventory(reach.client("ecs")))

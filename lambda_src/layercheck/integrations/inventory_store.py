@@ -1,5 +1,6 @@
 """The inventory's entries in the results table (keys in ``inventory_schema.py``): writes for POST /inventory, reads
-for the audit (``logic.in_use.InventoryPort``).
+for the audit (``logic.in_use.InventoryPort``), and the in-use source over them (``InventoryInUse``, made for each
+audited registry by ``in_use_source``).
 
 DynamoDB's TTL deletes an expired item some time after ``expiresAt`` (typically within days, not at the second), so
 reads skip expired entries themselves: a runtime that stopped reporting stops counting after ``INVENTORY_TTL_HOURS``.
@@ -24,7 +25,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from layercheck.errors import ResultsNotStoredError
 from layercheck.integrations.aws_errors import code_and_message
 from layercheck.inventory_schema import KEY_SEPARATOR, inventory_partition, inventory_sort_key
-from layercheck.logic.in_use import SOURCE_INVENTORY, InUseSourceError
+from layercheck.logic.image_uris import ImageUri
+from layercheck.logic.in_use import FoundReference, InUseSourceError, InventoryPort, RegistryRef, SourceReach
 from layercheck.models.in_use import InventoryEntry
 from layercheck.results_table_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
@@ -38,6 +40,7 @@ BACKOFF_BASE_SECONDS = 0.05
 BACKOFF_CAP_SECONDS = 2.0
 
 RETRY_ATTEMPTS = 6
+SOURCE_INVENTORY = "inventory"
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -181,3 +184,23 @@ class InventoryStore:
 def _key(request: Any) -> dict[str, Any]:
     item = request["PutRequest"]["Item"]
     return {name: _deserializer.deserialize(item[name]) for name in (PARTITION_KEY, SORT_KEY)}
+
+
+class InventoryInUse:
+    """``logic.in_use.InUseSource`` over the audited registry's unexpired entries, each naming who reported it (or,
+    reported by another registry's audit, the workload there)."""
+
+    name = SOURCE_INVENTORY
+
+    def __init__(self, entries: InventoryPort) -> None:
+        self._entries = entries
+
+    def references(self, registry: RegistryRef) -> Iterator[FoundReference]:
+        for entry in self._entries.list_entries(registry.registry_id, registry.region):
+            uri = ImageUri(entry.registryId, entry.region, entry.repositoryName, entry.imageTag, entry.imageDigest)
+            yield FoundReference(uri, entry.user())
+
+
+def in_use_source(reach: SourceReach) -> InventoryInUse | None:
+    """The inventory as an in-use source of one registry; None where no inventory is kept (the command line)."""
+    return None if reach.inventory is None else InventoryInUse(reach.inventory)

@@ -1,5 +1,6 @@
-"""AWS Lambda: the only module that talks to it. Lists the functions whose package is a container image, with the
-image URI they were deployed from and the digest Lambda resolved (``logic.in_use.LambdaPort``).
+"""AWS Lambda: the only module that talks to it, and the in-use source over it (``LambdaInUse``, made for each audited
+registry by ``in_use_source``). Lists the functions whose package is a container image, with the image URI they were
+deployed from and the digest Lambda resolved.
 
 ListFunctions (50 per page) says which functions are images; only GetFunction returns the code location
 (``Code.ImageUri`` as deployed, ``Code.ResolvedImageUri`` pinned to the digest Lambda resolved at deployment: what the
@@ -7,7 +8,10 @@ function runs even after its tag moved). Besides ``$LATEST``, each version an al
 ``function:live``; a rollback points the alias back), so ListAliases is read per image function and each aliased
 version's GetFunction names that version's image. Versions no alias names are not counted.
 
-``registry_services`` builds ``LambdaFunctions(lambda_client)`` per audited account and Region; IAM:
+As an in-use source, a function runs the digest Lambda resolved at deployment (``Code.ResolvedImageUri``), else the
+digest in its ``ImageUri``, else what its tag names (resolved by the repository's audit).
+
+``in_use_source`` builds ``LambdaInUse(LambdaFunctions(lambda_client))`` per audited account and Region; IAM:
 lambda:ListFunctions on ``*`` (Lambda allows no narrower resource), lambda:GetFunction and lambda:ListAliases on
 ``arn:<partition>:lambda:<region>:<account>:function:*`` (and ``function:*:*`` for qualified calls).
 """
@@ -15,14 +19,17 @@ lambda:ListFunctions on ``*`` (Lambda allows no narrower resource), lambda:GetFu
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from layercheck.integrations.aws_errors import code_and_message, error_code
-from layercheck.logic.in_use import SOURCE_LAMBDA, InUseSourceError, LambdaImageFunction
+from layercheck.logic.image_uris import ImageUri, parse_image_uri
+from layercheck.logic.in_use import FoundReference, InUseSourceError, RegistryRef, SourceReach
+from layercheck.models.in_use import UsedBy, UsedByKind
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -35,6 +42,20 @@ RETRY_ATTEMPTS = 8
 IMAGE_PACKAGE = "Image"
 LATEST = "$LATEST"
 FUNCTION_GONE = "ResourceNotFoundException"  # deleted between the listing and GetFunction: nobody runs it
+SOURCE_LAMBDA = "lambda"
+
+
+@dataclass(frozen=True)
+class LambdaImageFunction:
+    arn: str  # qualified with the version when it is not $LATEST
+    image_uri: str
+    resolved_image_uri: str | None = None
+
+
+class LambdaPort(Protocol):
+    def list_image_functions(self) -> Iterator[LambdaImageFunction]:
+        """Functions (and aliased versions) whose package is an image; raises ``InUseSourceError``."""
+        ...
 
 
 def new_client(region_name: str | None = None) -> LambdaClient:
@@ -53,7 +74,7 @@ def translate_error(error: ClientError | BotoCoreError) -> InUseSourceError:
 
 
 class LambdaFunctions:
-    """Implements ``LambdaPort`` over one Lambda client (one account and Region)."""
+    """``LambdaPort`` over one Lambda client (one account and Region)."""
 
     def __init__(self, client: LambdaClient | None = None, *, include_aliased_versions: bool = True) -> None:
         self._client = client or new_client()
@@ -104,3 +125,24 @@ class LambdaFunctions:
             image_uri=code["ImageUri"],
             resolved_image_uri=code.get("ResolvedImageUri"),
         )
+
+
+class LambdaInUse:
+    """``logic.in_use.InUseSource`` over Lambda's image functions in one account and Region."""
+
+    name = SOURCE_LAMBDA
+
+    def __init__(self, functions: LambdaPort) -> None:
+        self._functions = functions
+
+    def references(self, registry: RegistryRef) -> Iterator[FoundReference]:
+        for function in self._functions.list_image_functions():
+            used_by = UsedBy(kind=UsedByKind.LAMBDA_FUNCTION, id=function.arn)
+            resolved = parse_image_uri(function.resolved_image_uri) if function.resolved_image_uri else None
+            digest = resolved.image_digest if isinstance(resolved, ImageUri) else None
+            yield FoundReference(function.image_uri, used_by, digest)
+
+
+def in_use_source(reach: SourceReach) -> LambdaInUse:
+    """Lambda as an in-use source of one registry's account and Region."""
+    return LambdaInUse(LambdaFunctions(reach.client("lambda")))

@@ -88,6 +88,23 @@ def default_config() -> Config:
     )
 
 
+def own_session() -> boto3.Session:
+    """The function's own credentials: boto3's default session, the one ``boto3.client()`` uses too, so the container
+    loads its credentials, endpoints and service models once."""
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    return boto3.DEFAULT_SESSION
+
+
+def ecr_regions(home_region: str) -> frozenset[str]:
+    """The Regions botocore knows Amazon ECR in, in the home Region's partition: a Region outside it has no endpoint
+    to call (botocore would retry a DNS failure for seconds before giving up)."""
+    session = botocore.session.get_session()
+    partition = session.get_partition_for_region(home_region)
+    return frozenset(session.get_available_regions("ecr", partition_name=partition))
+
+
 def unreadable_from_error(
     registry: Registry, error: ClientError | BotoCoreError, *, registry_wide: bool = False
 ) -> RegistryUnreadable | None:

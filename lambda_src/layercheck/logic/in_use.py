@@ -1,16 +1,12 @@
 """The images in use in one audited account and Region: who references which image of which repository.
 
-Pure logic over one port per source, so that it runs the same in the Lambda, the command line and tests:
-- ``EcsPort`` (``integrations/ecs.py``): every cluster's services with the container images of their deployments' task
-  definitions (by tag: ``usedBy`` with ``tag``, what the next deployment gets) and the digests their current service
-  revisions pinned (``usedBy`` without ``tag``: what every task the deployment starts runs, so a tag moved since is
-  two images in use), and the running tasks with the digest ECS resolved for each container
-  (``containers[].imageDigest``), which stands in for revisions ECS cannot describe.
-  A task a service started (``startedBy`` is one of its deployments' ids) counts for the service, so ``usedBy`` grows
-  with services, not with task counts; a standalone task (RunTask, a schedule) counts as ``ecs-task``.
-- ``LambdaPort`` (``integrations/lambda_functions.py``): functions with ``PackageType`` ``Image``; the digest Lambda
-  resolved at deployment (``Code.ResolvedImageUri``) wins, then a digest in ``ImageUri``, then its tag.
-- ``InventoryPort`` (``integrations/inventory_store.py``): unexpired POST /inventory entries for the audited registry.
+Pure logic over a list of sources, each behind one small protocol (``InUseSource``), so that it runs the same in the
+Lambda, the command line and tests. A source has a ``name`` and yields the references it finds (``FoundReference``:
+the image as the workload names it, who runs it, the digest it runs when the source knows it). Today's sources, each
+in its own integration module with the factory that makes it for one registry (``SourceReach``): ECS services and
+tasks (``integrations/ecs.py``), Lambda image functions (``integrations/lambda_functions.py``) and the unexpired
+POST /inventory entries (``integrations/inventory_store.py``). The composition root lists the factories
+(``dependencies.in_use_sources``), in the order their users are named.
 
 Discovery (``discover_in_use``) only collects references, by repository: it never calls ECR, so however many images
 a report names, a registry's audit finishes in bounded time. Each repository's own audit resolves its references
@@ -18,8 +14,8 @@ a report names, a registry's audit finishes in bounded time. Each repository's o
 repository does not hold to a ``GoneImage`` (a MISSING verdict: the workload cannot start a new copy).
 
 Images of registries outside the audit and references that are not ECR private image URIs (Docker Hub,
-public.ecr.aws ...) are counted in ``ignored``. A source that fails (access denied ...) is a ``failures`` entry; the
-other sources still count.
+public.ecr.aws ...) are counted in ``ignored``. A source that fails (access denied ...) is a ``failures`` entry under
+its name; what it yielded before still counts, and so do the other sources.
 """
 
 from __future__ import annotations
@@ -27,18 +23,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from layercheck.contracts import ecr_codes
 from layercheck.errors import LayercheckError
 from layercheck.logic.image_uris import ImageUri, parse_image_uri
 from layercheck.logic.verdict_build import GoneImage
-from layercheck.models.in_use import InUseReference, InventoryEntry, UsedBy, UsedByKind, ordered_users
+from layercheck.models.in_use import InUseReference, InventoryEntry, UsedBy, ordered_users
 from layercheck.models.stored import TAG_REFERENCE_PREFIX
-
-SOURCE_ECS = "ecs"
-SOURCE_LAMBDA = "lambda"
-SOURCE_INVENTORY = "inventory"
 
 
 class InUseSourceError(LayercheckError):
@@ -56,59 +48,28 @@ class RegistryRef(NamedTuple):
     region: str
 
 
-# -- what the sources report -----------------------------------------------------------------------------------------
+# -- the sources ---------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EcsService:
-    arn: str
-    images: tuple[str, ...]  # container images of every deployment's task definition (primary and rolling-out ones)
-    deployment_ids: tuple[str, ...] = ()  # "ecs-svc/..." ids: the startedBy of the tasks this service runs
-    # What its current deployments pinned (service revisions' containerImages): the digests every new task runs
-    pinned: tuple[EcsContainer, ...] = ()
+class FoundReference(NamedTuple):
+    """One image a source found in use: as the workload names it (a URI's text, or one already parsed), who runs it,
+    and the digest it runs when the source knows it (ECS's resolved digest, Lambda's ``ResolvedImageUri``), which
+    wins over the URI's."""
+
+    image: str | ImageUri
+    used_by: UsedBy
+    digest: str | None = None
 
 
-@dataclass(frozen=True)
-class EcsContainer:
-    image: str  # as the task definition names it
-    image_digest: str | None = None  # the digest ECS resolved when the task started, when it reports one
+class InUseSource(Protocol):
+    """One source of ``usedBy``: ``name`` names it in ``failures``."""
 
+    @property
+    def name(self) -> str: ...
 
-@dataclass(frozen=True)
-class EcsTask:
-    arn: str
-    containers: tuple[EcsContainer, ...]
-    started_by: str | None = None
-
-
-@dataclass(frozen=True)
-class EcsWorkloads:
-    services: tuple[EcsService, ...] = ()
-    tasks: tuple[EcsTask, ...] = ()
-
-
-@dataclass(frozen=True)
-class LambdaImageFunction:
-    arn: str  # qualified with the version when it is not $LATEST
-    image_uri: str
-    resolved_image_uri: str | None = None
-
-
-@dataclass(frozen=True)
-class TagAnswer:
-    digests: dict[str, str] = field(default_factory=dict)  # tag -> digest
-    missing: dict[str, str] = field(default_factory=dict)  # tag -> ECR's code (ImageNotFoundException)
-
-
-class EcsPort(Protocol):
-    def list_workloads(self) -> EcsWorkloads:
-        """Every cluster's services and running tasks; raises ``InUseSourceError``."""
-        ...
-
-
-class LambdaPort(Protocol):
-    def list_image_functions(self) -> Iterator[LambdaImageFunction]:
-        """Functions (and aliased versions) whose package is an image; raises ``InUseSourceError``."""
+    def references(self, registry: RegistryRef) -> Iterable[FoundReference]:
+        """What it finds in use where it reads (images of other registries included: discovery sorts them out);
+        raises ``InUseSourceError`` when it cannot be read (what it yielded before still counts)."""
         ...
 
 
@@ -116,6 +77,33 @@ class InventoryPort(Protocol):
     def list_entries(self, registry_id: str, region: str) -> Iterator[InventoryEntry]:
         """Unexpired inventory entries for images of that registry; raises ``InUseSourceError``."""
         ...
+
+
+@dataclass(frozen=True)
+class SourceReach:
+    """What a source's factory is handed to read one registry. ``client(service_name)``: that account's client of an
+    AWS service in the registry's Region (botocore's name, ``"ecs"``), made once per container; ``inventory``: the
+    entries POST /inventory keeps, None on the command line (it has no table)."""
+
+    registry: RegistryRef
+    client: Callable[[str], Any]
+    inventory: InventoryPort | None = None
+
+
+# Makes one source for one registry, or None when it has nothing to read there (no inventory on the command line).
+InUseSourceFactory = Callable[[SourceReach], InUseSource | None]
+
+
+def sources_for(reach: SourceReach, factories: Iterable[InUseSourceFactory]) -> tuple[InUseSource, ...]:
+    """The sources the factories make for one registry, in the factories' order."""
+    made = (factory(reach) for factory in factories)
+    return tuple(source for source in made if source is not None)
+
+
+@dataclass(frozen=True)
+class TagAnswer:
+    digests: dict[str, str] = field(default_factory=dict)  # tag -> digest
+    missing: dict[str, str] = field(default_factory=dict)  # tag -> ECR's code (ImageNotFoundException)
 
 
 class TagResolverPort(Protocol):
@@ -158,92 +146,42 @@ class InUseReferences:
 
 def discover_in_use(
     audit: RegistryRef,
+    sources: Sequence[InUseSource],
     *,
-    ecs: EcsPort | None,
-    lambda_functions: LambdaPort | None,
-    inventory: InventoryPort | None,
     elsewhere: Callable[[RegistryRef], bool] | None = None,
 ) -> InUseReferences:
-    """Who references which image of ``audit``'s repositories (a ``None`` source is not read). ``elsewhere``: the
-    other registries whose references are collected in the answer's ``elsewhere``, for their own audits
-    (logic/org_audit.py reports them to those registries' inventories)."""
+    """Who references which image of ``audit``'s repositories, source after source in the list's order.
+    ``elsewhere``: the other registries whose references are collected in the answer's ``elsewhere``, for their own
+    audits (logic/org_audit.py reports them to those registries' inventories)."""
     answer = InUseReferences()
-
-    def add(text: str, used_by: UsedBy, digest: str | None = None) -> None:
-        uri = parse_image_uri(text)
-        if not isinstance(uri, ImageUri):
-            answer.ignored += 1
-            return
-        registry = RegistryRef(uri.registry_id, uri.region)
-        digest = digest or uri.image_digest
-        if registry == audit:
-            user = used_by if digest else used_by.model_copy(update={"tag": uri.image_tag})
-            answer.by_repository.setdefault(uri.repository_name, []).append(
-                InUseReference(imageDigest=digest, usedBy=user)
-            )
-        elif elsewhere is not None and elsewhere(registry):
-            if digest is not None:
-                uri = ImageUri(uri.registry_id, uri.region, uri.repository_name, uri.image_tag, digest, uri.host)
-            answer.elsewhere.append(ElsewhereReference(uri, used_by))
-        else:
-            answer.ignored += 1
-
-    if ecs is not None:
-        _read(answer, SOURCE_ECS, lambda: _ecs_references(ecs, add))
-    if lambda_functions is not None:
-        _read(answer, SOURCE_LAMBDA, lambda: _lambda_references(lambda_functions, add))
-    if inventory is not None:
-        _read(answer, SOURCE_INVENTORY, lambda: _inventory_references(inventory, audit, answer))
+    for source in sources:
+        try:
+            for found in source.references(audit):
+                _sort(answer, audit, found, elsewhere)
+        except InUseSourceError as error:
+            answer.failures.append(SourceFailure(source.name, error.code, error.message))
     return answer
 
 
-def _read(answer: InUseReferences, source: str, read: Callable[[], None]) -> None:
-    try:
-        read()
-    except InUseSourceError as error:
-        answer.failures.append(SourceFailure(source, error.code, error.message))
-
-
-class _Add(Protocol):
-    def __call__(self, text: str, used_by: UsedBy, digest: str | None = None) -> None: ...
-
-
-def _ecs_references(ecs: EcsPort, add: _Add) -> None:
-    workloads = ecs.list_workloads()
-    service_of_deployment = {
-        deployment: service.arn for service in workloads.services for deployment in service.deployment_ids
-    }
-    for service in workloads.services:
-        user = UsedBy(kind=UsedByKind.ECS_SERVICE, id=service.arn)
-        for image in service.images:  # by tag: what the next deployment gets
-            add(image, user)
-        for container in service.pinned:  # by digest: what the current deployment runs, whatever the tag names now
-            add(container.image, user, container.image_digest)
-    for task in workloads.tasks:
-        owner = service_of_deployment.get(task.started_by or "")
-        used_by = (
-            UsedBy(kind=UsedByKind.ECS_SERVICE, id=owner) if owner else UsedBy(kind=UsedByKind.ECS_TASK, id=task.arn)
-        )
-        for container in task.containers:
-            add(container.image, used_by, container.image_digest)
-
-
-def _lambda_references(functions: LambdaPort, add: _Add) -> None:
-    for function in functions.list_image_functions():
-        used_by = UsedBy(kind=UsedByKind.LAMBDA_FUNCTION, id=function.arn)
-        resolved = parse_image_uri(function.resolved_image_uri) if function.resolved_image_uri else None
-        if isinstance(resolved, ImageUri) and resolved.image_digest:
-            add(function.image_uri, used_by, resolved.image_digest)
-        else:
-            add(function.image_uri, used_by)
-
-
-def _inventory_references(inventory: InventoryPort, audit: RegistryRef, answer: InUseReferences) -> None:
-    for entry in inventory.list_entries(audit.registry_id, audit.region):
-        # An entry another registry's audit reported (a workload there on this registry's image) names that workload.
-        answer.by_repository.setdefault(entry.repositoryName, []).append(
-            InUseReference(imageDigest=entry.imageDigest, usedBy=entry.user())
-        )
+def _sort(
+    answer: InUseReferences, audit: RegistryRef, found: FoundReference, elsewhere: Callable[[RegistryRef], bool] | None
+) -> None:
+    """One reference into the audited registry's repositories, the other audited registries' list, or ``ignored``."""
+    uri = parse_image_uri(found.image) if isinstance(found.image, str) else found.image
+    if not isinstance(uri, ImageUri):
+        answer.ignored += 1
+        return
+    registry = RegistryRef(uri.registry_id, uri.region)
+    digest = found.digest or uri.image_digest
+    if registry == audit:
+        user = found.used_by if digest else found.used_by.model_copy(update={"tag": uri.image_tag})
+        answer.by_repository.setdefault(uri.repository_name, []).append(InUseReference(imageDigest=digest, usedBy=user))
+    elif elsewhere is not None and elsewhere(registry):
+        if digest is not None:
+            uri = ImageUri(uri.registry_id, uri.region, uri.repository_name, uri.image_tag, digest, uri.host)
+        answer.elsewhere.append(ElsewhereReference(uri, found.used_by))
+    else:
+        answer.ignored += 1
 
 
 # -- a repository's references, resolved against what it holds -------------------------------------------------------

@@ -30,10 +30,8 @@ from layercheck.logic.audit import AuditService, RepositoryAudited
 from layercheck.logic.audit_scope import SEND_CHUNK, WorkQueuePort, in_scope
 from layercheck.logic.image_check import ImageCheckOutcome
 from layercheck.logic.in_use import (
-    EcsPort,
     InUseReferences,
-    InventoryPort,
-    LambdaPort,
+    InUseSource,
     RegistryRef,
     SourceFailure,
     TagResolverPort,
@@ -72,14 +70,13 @@ class InventoryWriterPort(Protocol):
 
 @dataclass(frozen=True)
 class RegistryServices:
-    """What the audit needs of one registry, built with that registry's account credentials and Region."""
+    """What the audit needs of one registry, built with that registry's account credentials and Region;
+    ``in_use_sources``: where its ``usedBy`` comes from, read in this order."""
 
     audit: AuditService
     replication: ReplicationRulesPort
     tags: TagResolverPort
-    ecs: EcsPort | None = None
-    lambda_functions: LambdaPort | None = None
-    inventory: InventoryPort | None = None
+    in_use_sources: tuple[InUseSource, ...] = ()
 
 
 class RegistryServicesPort(Protocol):
@@ -201,9 +198,7 @@ class OrganizationAudit:
         is_audited = self.is_audited if self.inventory is not None else None
         return discover_in_use(
             here,
-            ecs=services.ecs,
-            lambda_functions=services.lambda_functions,
-            inventory=services.inventory,
+            services.in_use_sources,
             elsewhere=None if is_audited is None else (lambda other: other != here and is_audited(other)),
         )
 
