@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from layercheck.errors import InvalidEventError, InvalidPageTokenError
@@ -218,8 +218,15 @@ def test_any_check_request_body_gets_a_200_or_a_mapped_4xx(api_event: ApiEvent) 
     answers = Answers()
     context = FakeLambdaContext()
 
+    # One body of each answer the property asserts is always among the inputs, whatever the draw.
+    served_elsewhere = {"repositoryNames": ["b2"], "layerDigests": [DIGEST], "registryId": "210987654321"}
+
     @PROPERTY
     @given(body=st.one_of(raw_bodies, st.binary(max_size=60)), content_type=content_types)
+    @example(body=json.dumps(served_elsewhere), content_type="application/json")  # 403: a registry not served
+    @example(body=json.dumps({"repositoryNames": ["b2"], "layerDigests": [DIGEST]}), content_type="application/json")
+    @example(body="{", content_type="application/json")  # 400: not JSON
+    @example(body="{}", content_type="application/json")  # 422: fields missing
     def property_(body: str | bytes, content_type: str) -> None:
         if isinstance(body, bytes):  # a body API Gateway passes base64-encoded (binary media types)
             event = api_event("POST", "/checks", raw_body=base64.b64encode(body).decode())
