@@ -21,6 +21,7 @@ from layercheck.logic.catalog import IMAGE_ACTIVE, IMAGE_STATUS_ANY, ImageDetail
 from layercheck.logic.check import DEFAULT_WORKERS, BatchAnswer
 from layercheck.logic.chunks import chunked
 from layercheck.logic.ratelimit import RateLimiter
+from layercheck.models.identifiers import ValidDigest
 from layercheck.models.verdicts import layer_answers, layer_failures
 
 if TYPE_CHECKING:
@@ -75,12 +76,12 @@ class EcrRegistry:
             self._rate_limiter.acquire()
 
     def batch_check_layer_availability(
-        self, registry_id: str, repository_name: str, layer_digests: list[str]
+        self, registry_id: str, repository_name: str, layer_digests: Sequence[ValidDigest]
     ) -> BatchAnswer:
         self._acquire()
         try:
             response = self._client.batch_check_layer_availability(
-                **_registry(registry_id), repositoryName=repository_name, layerDigests=layer_digests
+                **_registry(registry_id), repositoryName=repository_name, layerDigests=list(layer_digests)
             )
         except (ClientError, BotoCoreError) as error:
             raise translate_error(error) from error
@@ -88,7 +89,9 @@ class EcrRegistry:
             layers=layer_answers(response.get("layers", [])), failures=layer_failures(response.get("failures", []))
         )
 
-    def batch_get_image(self, registry_id: str, repository_name: str, image_digests: Sequence[str]) -> ManifestAnswer:
+    def batch_get_image(
+        self, registry_id: str, repository_name: str, image_digests: Sequence[ValidDigest]
+    ) -> ManifestAnswer:
         """Manifests by digest, as stored: the accepted media types include indexes and manifest lists, so ECR does
         not convert a multi-arch image to one platform. A digest ECR answers without naming it is "not found"."""
         # The image modules load with the first image read: a layer check (the API's busiest route) never needs them.
