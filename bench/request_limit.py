@@ -19,12 +19,16 @@ import argparse
 import json
 import resource
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from local.faultproxy import FaultPlan
 from local.seed import blob, digest_of
+
+if TYPE_CHECKING:
+    from layercheck.models.identifiers import ValidDigest
 
 LAMBDA_VCPU_SHARE_AT_1024_MB = 1024 / 1769
 API_GATEWAY_TIMEOUT_SECONDS = 29
@@ -88,7 +92,9 @@ def worst_case_response_bytes(case: WorstCase) -> int:
     from local.lambda_context import FakeLambdaContext
 
     class RefusingRegistry:
-        def batch_check_layer_availability(self, registry_id: str, repository_name: str, digests: list[str]) -> Any:
+        def batch_check_layer_availability(
+            self, registry_id: str, repository_name: str, digests: Sequence[ValidDigest]
+        ) -> Any:
             raise RepositoryCheckError(case.code, case.message)
 
     class DiscardingStore:

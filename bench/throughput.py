@@ -19,7 +19,8 @@ from typing import Any
 import boto3
 
 from bench.dataset import Registry
-from layercheck.integrations.ecr import EcrRegistry, client_config
+from layercheck.integrations.aws import client_config
+from layercheck.integrations.ecr import EcrRegistry
 from layercheck.logic.check import DEFAULT_WORKERS, RepositoryTarget, check_repositories
 from layercheck.logic.chunks import chunked
 from layercheck.logic.digests import MAX_DIGESTS_PER_CALL

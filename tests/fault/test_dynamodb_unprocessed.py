@@ -12,8 +12,8 @@ from botocore.stub import Stubber
 
 from layercheck.errors import ResultsNotStoredError
 from layercheck.handler import lambda_handler
+from layercheck.integrations.aws import BACKOFF_BASE_SECONDS
 from layercheck.integrations.results_table import (
-    BACKOFF_BASE_SECONDS,
     UNPROCESSED_RETRIES,
     ResultsTable,
     item_key,

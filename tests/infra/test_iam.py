@@ -71,13 +71,44 @@ def test_no_statement_allows_a_wildcard_action(each: Synthesized) -> None:
             assert not wildcards or statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, where
 
 
+def _helper_calls() -> dict[str, set[str]]:
+    """The client methods each function of the shared plumbing (integrations/aws.py) calls, through its own private
+    helpers too: ``client.<method>(...)`` and every string it hands to ``get_paginator``."""
+    tree = ast.parse((INTEGRATIONS / "aws.py").read_text(encoding="utf-8"))
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    direct: dict[str, set[str]] = {}
+    calls: dict[str, set[str]] = {}
+    for name, function in functions.items():
+        direct[name], calls[name] = set(), set()
+        for node in ast.walk(function):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in functions:
+                calls[name].add(node.func.id)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                target = node.func.value
+                if isinstance(target, ast.Name) and target.id == "client":
+                    direct[name].add(node.func.attr)
+                    direct[name].update(
+                        arg.value for arg in node.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                    )
+
+    def reached(name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        methods = set(direct[name])
+        for callee in calls[name] - seen - {name}:
+            methods |= reached(callee, seen | {name})
+        return methods
+
+    return {name: reached(name) for name in functions}
+
+
 def _client_calls(module: str, service: str) -> set[str]:
     """The IAM action names (without the service prefix) of the boto3 operations an integration module calls:
-    ``self._client.<operation>(...)`` (or ``self._sts``), and every operation named as a string, as
+    ``self._client.<operation>(...)`` (or ``self._sts``), the operations a helper of the shared plumbing it calls
+    sends (``batch_write(...)`` is BatchWriteItem), and every operation named as a string, as
     ``get_paginator("<operation>")`` and helpers that pass the name on to it do. Operation names come from botocore's
     model of ``service``, so a string that is not one of its operations is not mistaken for a call."""
     model = botocore.session.get_session().get_service_model(service)
     operations = {botocore.xform_name(name): name for name in model.operation_names}
+    helpers = _helper_calls()
     tree = ast.parse((INTEGRATIONS / module).read_text(encoding="utf-8"))
     called: set[str] = set()
     for node in ast.walk(tree):
@@ -85,10 +116,21 @@ def _client_calls(module: str, service: str) -> set[str]:
             target = node.func.value
             if isinstance(target, ast.Attribute) and target.attr in CLIENT_ATTRIBUTES and node.func.attr in operations:
                 called.add(operations[node.func.attr])
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers:
+            called.update(operations[method] for method in helpers[node.func.id] if method in operations)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in operations:
             called.add(operations[node.value])
     # IAM authorizes SQS's batch operations (SendMessageBatch ...) with the single operation's action.
     return {name.removesuffix("Batch") if service == "sqs" else name for name in called}
+
+
+def test_the_plumbing_helpers_are_read_as_the_calls_they_send() -> None:
+    helpers = _helper_calls()
+
+    assert {"batch_write_item"} <= helpers["batch_write"]
+    assert {"batch_get_item"} <= helpers["batch_get"]
+    assert {"get_paginator", "query"} <= helpers["query_pages"]
+    assert {"BatchWriteItem", "Query"} <= _client_calls("inventory_store.py", "dynamodb")
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
-from layercheck.integrations.ecr import MAX_RESULTS_PER_PAGE, EcrRegistry
+from layercheck.integrations.aws import ECR_MAX_RESULTS
+from layercheck.integrations.ecr import EcrRegistry
 from layercheck.logic.image_check import ImageCheckService
 from layercheck.logic.images import ACCEPTED_MEDIA_TYPES, OCI_INDEX, OCI_MANIFEST
 from layercheck.logic.push import PushCheckService
@@ -150,7 +151,7 @@ class Stubbed:
     def pull_through_rules(self, *pages: list[tuple[str, str]]) -> None:
         """DescribePullThroughCacheRules, one page per argument, chained by nextToken as ECR does."""
         for number, rules in enumerate(pages):
-            expected: dict[str, Any] = {"registryId": REGISTRY, "maxResults": MAX_RESULTS_PER_PAGE}
+            expected: dict[str, Any] = {"registryId": REGISTRY, "maxResults": ECR_MAX_RESULTS}
             if number:
                 expected["nextToken"] = f"rules-{number}"
             response: dict[str, Any] = {

@@ -10,7 +10,8 @@ import pytest
 from botocore.stub import Stubber
 
 from layercheck.errors import RepositoryCheckError
-from layercheck.integrations.ecr import RETRY_ATTEMPTS, EcrRegistry, client_config
+from layercheck.integrations.aws import client_config
+from layercheck.integrations.ecr import EcrRegistry
 
 DIGEST = "sha256:" + "b" * 64
 
@@ -23,13 +24,6 @@ def ecr() -> Iterator[tuple[Any, Stubber]]:
     with Stubber(client) as stubber:
         yield client, stubber
         stubber.assert_no_pending_responses()
-
-
-def test_client_config_uses_standard_retries_and_a_connection_per_worker() -> None:
-    config = client_config(32)
-
-    assert config.retries == {"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS}
-    assert config.max_pool_connections == 32
 
 
 def test_registry_sends_ecrs_request_and_keeps_its_answer(ecr: tuple[Any, Stubber]) -> None:

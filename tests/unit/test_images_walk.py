@@ -188,3 +188,28 @@ def test_transient_codes_come_from_manifest_reads_and_layer_checks() -> None:
     ]
 
     assert transient_codes(walks, failures) == ["ServerException", "ThrottlingException"]
+
+
+def test_walk_answers_a_malformed_digest_an_index_names_as_ecr_does_and_never_sends_it() -> None:
+    # Given an index naming a well-formed platform manifest and a malformed digest
+    document = json.loads(index("amd64"))
+    document["manifests"].append({"mediaType": OCI_MANIFEST, "digest": "sha256:not-a-digest", "size": 1})
+    manifests = FakeManifests({"top": json.dumps(document), "amd64": manifest("cfg", "layer")})
+
+    # When the image is walked
+    [walk] = walk_images("1", "repo", [ImageRef(d("top"))], manifests)
+
+    # Then BatchGetImage is asked only about well-formed digests, and the image fails with ECR's own code for the other
+    assert manifests.calls == [[d("top")], [d("amd64")]]
+    assert walk.failure == ManifestFailure(
+        "sha256:not-a-digest", "InvalidImageDigest", "Invalid image digest 'sha256:not-a-digest'"
+    )
+
+
+def test_walk_of_an_image_whose_own_digest_is_malformed_makes_no_call() -> None:
+    manifests = FakeManifests({})
+
+    [walk] = walk_images("1", "repo", [ImageRef("sha256:short")], manifests)
+
+    assert manifests.calls == []
+    assert walk.failure is not None and walk.failure.failure_code == "InvalidImageDigest"

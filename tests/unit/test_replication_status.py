@@ -214,3 +214,36 @@ def test_the_probe_tells_archived_blobs_at_the_destination_apart() -> None:
         SourceImage(d(1), None, blob_digests=(d(10), d(11))),
     )
     assert answer == DestinationHolds(archived_layers=(d(11),))
+
+
+@dataclass
+class RecordingDestination(ArchivedDestination):
+    """ArchivedDestination that records what BatchCheckLayerAvailability was asked."""
+
+    asked: list[list[str]] = field(default_factory=list)
+
+    def batch_check_layer_availability(
+        self, registry_id: str, repository_name: str, layer_digests: Sequence[str]
+    ) -> BatchAnswer:
+        self.asked.append(list(layer_digests))
+        return super().batch_check_layer_availability(registry_id, repository_name, list(layer_digests))
+
+
+def test_the_probe_never_sends_a_malformed_blob_digest_and_counts_it_missing() -> None:
+    """ECR answers a malformed digest ``InvalidLayerDigest`` (absent); the probe answers so itself, without the call."""
+    destination = RecordingDestination()
+
+    @dataclass
+    class Destinations:
+        def reader(self, _: ReplicationDestination) -> RecordingDestination:
+            return destination
+
+    probe = ItemReplicaProbe(Destinations(), REPOSITORY, [d(1)])  # type: ignore[arg-type]
+    answer = probe.probe(
+        ReplicationDestination(region="eu-west-1", registryId=SOURCE),
+        REPOSITORY,
+        SourceImage(d(1), None, blob_digests=(d(10), "sha256:not-a-digest")),
+    )
+
+    assert destination.asked == [[d(10)]]
+    assert answer == DestinationHolds(missing_layers=("sha256:not-a-digest",))

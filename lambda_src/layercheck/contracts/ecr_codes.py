@@ -5,6 +5,8 @@
 IMAGE_NOT_FOUND_EXCEPTION = "ImageNotFoundException"
 # BatchGetImage's per-image failure code (ImageFailureCode): the repository does not hold this manifest.
 IMAGE_NOT_FOUND_FAILURE = "ImageNotFound"
+# BatchGetImage's per-image failure code for an image id whose digest is not a digest.
+INVALID_IMAGE_DIGEST_FAILURE = "InvalidImageDigest"
 REPOSITORY_NOT_FOUND = "RepositoryNotFoundException"
 ACCESS_DENIED = "AccessDeniedException"
 THROTTLING = "ThrottlingException"

@@ -3,18 +3,17 @@ the entries SQS did not take, and reports what it could not send."""
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
 from layercheck.errors import WorkItemsNotQueuedError
+from layercheck.integrations.aws import Backoff, client_config
 from layercheck.integrations.aws_errors import error_text
 from layercheck.logic.chunks import packed_within
 
@@ -29,15 +28,11 @@ MAX_ENTRIES_PER_BATCH = 10
 MAX_BATCH_BYTES = 256 * 1024
 # Entries SQS reports as failed for its own reasons (SenderFault false) are re-sent with jittered backoff.
 FAILED_ENTRY_RETRIES = 5
-BACKOFF_BASE_SECONDS = 0.05
-BACKOFF_CAP_SECONDS = 2.0
 SEND_WORKERS = 8
 
 
 def new_client() -> SQSClient:
-    client: SQSClient = boto3.client(
-        "sqs", config=Config(retries={"mode": "standard", "total_max_attempts": 6}, max_pool_connections=SEND_WORKERS)
-    )
+    client: SQSClient = boto3.client("sqs", config=client_config(SEND_WORKERS))
     return client
 
 
@@ -60,7 +55,7 @@ class AuditQueue:
     ) -> None:
         self._queue_url = queue_url
         self._client = client or new_client()
-        self._sleep = sleep
+        self._backoff = Backoff(FAILED_ENTRY_RETRIES, sleep=sleep)
 
     def send_work_items(self, items: Sequence[BaseModel]) -> int:
         bodies = [item.model_dump_json() for item in items]
@@ -79,7 +74,7 @@ class AuditQueue:
         pending = dict(batch)
         unsent: dict[int, str] = {}
         last_reason: dict[int, str] = {}
-        for attempt in range(FAILED_ENTRY_RETRIES + 1):
+        for _ in self._backoff.attempts():
             entries: Any = [{"Id": str(position), "MessageBody": body} for position, body in pending.items()]
             try:
                 response = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
@@ -98,8 +93,6 @@ class AuditQueue:
             pending = retry
             if not pending:
                 return unsent
-            if attempt < FAILED_ENTRY_RETRIES:
-                self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
         return unsent | {
             position: f"{last_reason[position]} (after {FAILED_ENTRY_RETRIES} retries)" for position in pending
         }

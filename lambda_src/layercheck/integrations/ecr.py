@@ -11,16 +11,17 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from layercheck.contracts import ecr_codes
 from layercheck.errors import RepositoryCheckError
+from layercheck.integrations.aws import client_config, ecr_pages
 from layercheck.integrations.aws_errors import code_and_message, error_code
 from layercheck.logic.catalog import IMAGE_ACTIVE, IMAGE_STATUS_ANY, ImageDetail, PullThroughCacheRule, RepositoryRef
 from layercheck.logic.check import DEFAULT_WORKERS, BatchAnswer
 from layercheck.logic.chunks import chunked
 from layercheck.logic.ratelimit import RateLimiter
+from layercheck.models.identifiers import ValidDigest
 from layercheck.models.verdicts import layer_answers, layer_failures
 
 if TYPE_CHECKING:
@@ -30,28 +31,12 @@ if TYPE_CHECKING:
     from layercheck.logic.in_use import TagAnswer
     from layercheck.logic.replication import ReplicationConfiguration
 
-# botocore's standard mode retries throttling (ThrottlingException), 5xx and connection errors with jittered
-# exponential backoff. "total_max_attempts" counts the first try ("max_attempts" in this dict would count retries only).
-# https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
-RETRY_ATTEMPTS = 6
-# BatchGetImage takes at most 100 image ids; DescribeRepositories and DescribeImages return at most 1,000 per page.
+# BatchGetImage and DescribeImages take at most 100 image ids.
 # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html
 MAX_IMAGE_IDS_PER_CALL = 100
-MAX_RESULTS_PER_PAGE = 1000
 # Pull-through cache rules change rarely (an administrator adds one); they are read when an image would be BROKEN and
 # kept this long per registry, so an audit reads them once per container, not once per repository.
 PULL_THROUGH_RULES_TTL_SECONDS = 600
-
-
-def client_config(workers: int = DEFAULT_WORKERS, *, connect_timeout: float = 5, read_timeout: float = 20) -> Config:
-    """Shared by every thread of the check: enough pooled connections that no worker waits for a socket."""
-    return Config(
-        retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},
-        max_pool_connections=max(10, workers),
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        user_agent_extra="layercheck",
-    )
 
 
 def new_client(workers: int = DEFAULT_WORKERS) -> ECRClient:
@@ -91,12 +76,12 @@ class EcrRegistry:
             self._rate_limiter.acquire()
 
     def batch_check_layer_availability(
-        self, registry_id: str, repository_name: str, layer_digests: list[str]
+        self, registry_id: str, repository_name: str, layer_digests: Sequence[ValidDigest]
     ) -> BatchAnswer:
         self._acquire()
         try:
             response = self._client.batch_check_layer_availability(
-                **_registry(registry_id), repositoryName=repository_name, layerDigests=layer_digests
+                **_registry(registry_id), repositoryName=repository_name, layerDigests=list(layer_digests)
             )
         except (ClientError, BotoCoreError) as error:
             raise translate_error(error) from error
@@ -104,7 +89,9 @@ class EcrRegistry:
             layers=layer_answers(response.get("layers", [])), failures=layer_failures(response.get("failures", []))
         )
 
-    def batch_get_image(self, registry_id: str, repository_name: str, image_digests: Sequence[str]) -> ManifestAnswer:
+    def batch_get_image(
+        self, registry_id: str, repository_name: str, image_digests: Sequence[ValidDigest]
+    ) -> ManifestAnswer:
         """Manifests by digest, as stored: the accepted media types include indexes and manifest lists, so ECR does
         not convert a multi-arch image to one platform. A digest ECR answers without naming it is "not found"."""
         # The image modules load with the first image read: a layer check (the API's busiest route) never needs them.
@@ -155,46 +142,24 @@ class EcrRegistry:
 
     def list_repositories(self, registry_id: str | None = None) -> Iterator[RepositoryRef]:
         """Every repository, page by page (the pages are fetched as the caller consumes them)."""
-        arguments: dict[str, Any] = {"maxResults": MAX_RESULTS_PER_PAGE}
-        if registry_id:
-            arguments["registryId"] = registry_id
-        while True:
-            self._acquire()
-            try:
-                page = self._client.describe_repositories(**arguments)
-            except (ClientError, BotoCoreError) as error:
-                raise translate_error(error) from error
-            for repository in page.get("repositories", []):
-                yield RepositoryRef(repository["registryId"], repository["repositoryName"])
-            if not page.get("nextToken"):
-                return
-            arguments["nextToken"] = page["nextToken"]
+        for repository in self._listing("describe_repositories", "repositories", **_registry(registry_id)):
+            yield RepositoryRef(repository["registryId"], repository["repositoryName"])
 
     def list_image_details(
         self, registry_id: str, repository_name: str, *, tagged_only: bool = False
     ) -> Iterator[ImageDetail]:
         """Every image with its tags, push time and storage status (DescribeImages: one entry per image, unlike
         ListImages' one per tag), archived ones included, optionally only tagged ones."""
-        arguments: dict[str, Any] = {
-            "registryId": registry_id,
-            "repositoryName": repository_name,
-            "maxResults": MAX_RESULTS_PER_PAGE,
-        }
         # Without imageStatus ECR lists ACTIVE images only: archived ones would silently drop out of the audit.
-        arguments["filter"] = {"imageStatus": IMAGE_STATUS_ANY}
-        if tagged_only:
-            arguments["filter"]["tagStatus"] = "TAGGED"
-        while True:
-            self._acquire()
-            try:
-                page = self._client.describe_images(**arguments)
-            except (ClientError, BotoCoreError) as error:
-                raise translate_error(error) from error
-            for image in page.get("imageDetails", []):
-                yield _image_detail(image)
-            if not page.get("nextToken"):
-                return
-            arguments["nextToken"] = page["nextToken"]
+        image_filter = {"imageStatus": IMAGE_STATUS_ANY, **({"tagStatus": "TAGGED"} if tagged_only else {})}
+        for image in self._listing(
+            "describe_images",
+            "imageDetails",
+            registryId=registry_id,
+            repositoryName=repository_name,
+            filter=image_filter,
+        ):
+            yield _image_detail(image)
 
     def describe_image(self, registry_id: str, repository_name: str, image_digest: str) -> ImageDetail | None:
         """One image's tags and push time, or None when ECR no longer has it."""
@@ -312,18 +277,18 @@ class EcrRegistry:
         return max(covering, key=lambda rule: len(rule.ecr_repository_prefix), default=None)
 
     def _read_pull_through_rules(self, registry_id: str) -> Iterator[PullThroughCacheRule]:
-        arguments: dict[str, Any] = {**_registry(registry_id), "maxResults": MAX_RESULTS_PER_PAGE}
-        while True:
-            self._acquire()
-            try:
-                page = self._client.describe_pull_through_cache_rules(**arguments)
-            except (ClientError, BotoCoreError) as error:
-                raise translate_error(error) from error
-            for rule in page.get("pullThroughCacheRules", []):
-                yield PullThroughCacheRule(rule.get("ecrRepositoryPrefix", ""), rule.get("upstreamRegistryUrl", ""))
-            if not page.get("nextToken"):
-                return
-            arguments["nextToken"] = page["nextToken"]
+        for rule in self._listing(
+            "describe_pull_through_cache_rules", "pullThroughCacheRules", **_registry(registry_id)
+        ):
+            yield PullThroughCacheRule(rule.get("ecrRepositoryPrefix", ""), rule.get("upstreamRegistryUrl", ""))
+
+    def _listing(self, operation: str, result_key: str, **arguments: Any) -> Iterator[Any]:
+        """Every entry of an ECR listing, each page after a token of the rate limiter; errors translated."""
+        try:
+            for page in ecr_pages(self._client, operation, before_call=self._acquire, **arguments):
+                yield from page.get(result_key, [])
+        except (ClientError, BotoCoreError) as error:
+            raise translate_error(error) from error
 
 
 def _image_detail(image: Any) -> ImageDetail:

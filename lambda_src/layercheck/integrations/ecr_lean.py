@@ -35,7 +35,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -53,6 +53,7 @@ from botocore.retries import quota, standard
 from layercheck.integrations.ecr import EcrRegistry, translate_error
 from layercheck.logic.check import BatchAnswer, LayerAvailabilityPort
 from layercheck.logic.ratelimit import RateLimiter
+from layercheck.models.identifiers import ValidDigest
 from layercheck.models.verdicts import layer_answers, layer_failures, strict_batch_check_answer
 
 if TYPE_CHECKING:
@@ -176,13 +177,13 @@ class LeanEcrLayerCheck:
         return self._retries.max_attempts
 
     def batch_check_layer_availability(
-        self, registry_id: str, repository_name: str, layer_digests: list[str]
+        self, registry_id: str, repository_name: str, layer_digests: Sequence[ValidDigest]
     ) -> BatchAnswer:
         if self._rate_limiter is not None:
             self._rate_limiter.acquire()
         parameters: dict[str, Any] = {"registryId": registry_id} if registry_id else {}
         parameters["repositoryName"] = repository_name
-        parameters["layerDigests"] = layer_digests
+        parameters["layerDigests"] = list(layer_digests)
         response = self._send(json.dumps(parameters).encode("utf-8"))
         return self._answer(response)
 

@@ -14,15 +14,14 @@ when ``EVENT_BUS_NAME`` is set); IAM: events:PutEvents on ``arn:<partition>:even
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from layercheck.integrations.aws import Backoff, client_config
 from layercheck.integrations.aws_errors import code_and_message
 from layercheck.logic.change_events import EventEntry, PublishOutcome, UnsentEvent
 from layercheck.logic.chunks import packed_within
@@ -37,8 +36,6 @@ MAX_CALL_BYTES = 256 * 1024
 TIME_BYTES = 14  # an entry with a Time counts 14 bytes for it
 FAILED_ENTRY_RETRIES = 5
 BACKOFF_BASE_SECONDS = 0.1
-BACKOFF_CAP_SECONDS = 2.0
-RETRY_ATTEMPTS = 6
 # Entry error codes that name the entry itself or our permissions: sending it again gets the same answer.
 PERMANENT_ERROR_CODES = frozenset(
     {
@@ -55,13 +52,7 @@ UNANSWERED = "UnansweredEntry"  # EventBridge's answer had no result for this en
 
 
 def new_client(region_name: str | None = None) -> EventBridgeClient:
-    client: EventBridgeClient = boto3.client(
-        "events",
-        region_name=region_name,
-        config=Config(
-            retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS}, user_agent_extra="layercheck"
-        ),
-    )
+    client: EventBridgeClient = boto3.client("events", region_name=region_name, config=client_config())
     return client
 
 
@@ -87,7 +78,7 @@ class EventBus:
     ) -> None:
         self._bus_name = bus_name
         self._client = client or new_client()
-        self._sleep = sleep
+        self._backoff = Backoff(FAILED_ENTRY_RETRIES, base_seconds=BACKOFF_BASE_SECONDS, sleep=sleep)
 
     def publish(self, entries: Sequence[EventEntry]) -> PublishOutcome:
         sent = 0
@@ -102,14 +93,15 @@ class EventBus:
         sent = 0
         pending = entries
         refused: list[UnsentEvent] = []
-        for attempt in range(FAILED_ENTRY_RETRIES + 1):
+        retry: list[UnsentEvent] = []
+        for _ in self._backoff.attempts():
             try:
                 response = self._client.put_events(Entries=[self._request_entry(entry) for entry in pending])
             except (ClientError, BotoCoreError) as error:
                 code, message = code_and_message(error)
                 return sent, [*refused, *(UnsentEvent(entry, code, message) for entry in pending)]
             results: list[Any] = list(response.get("Entries", []))
-            retry: list[UnsentEvent] = []
+            retry = []
             for position, entry in enumerate(pending):
                 result = results[position] if position < len(results) else {"ErrorCode": UNANSWERED}
                 entry_code = result.get("ErrorCode")
@@ -119,12 +111,9 @@ class EventBus:
                 failure = UnsentEvent(entry, entry_code, result.get("ErrorMessage", ""))
                 (refused if entry_code in PERMANENT_ERROR_CODES else retry).append(failure)
             if not retry:
-                return sent, refused
-            if attempt == FAILED_ENTRY_RETRIES:
-                return sent, [*refused, *retry]
+                break
             pending = [failure.entry for failure in retry]
-            self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
-        return sent, refused  # not reached: the last attempt returns above
+        return sent, [*refused, *retry]
 
     def _request_entry(self, entry: EventEntry) -> Any:
         request: dict[str, Any] = {

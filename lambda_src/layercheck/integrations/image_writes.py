@@ -10,7 +10,6 @@ https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from layercheck.integrations.aws import Backoff, batch_get, query_pages
 from layercheck.integrations.aws_errors import code_and_message, error_text
 from layercheck.integrations.results_table import from_dynamodb, item_key, to_dynamodb
 from layercheck.integrations.results_updates import clear_arguments, image_update_arguments
 from layercheck.logic.change_events import PendingChange
-from layercheck.logic.chunks import chunked
 from layercheck.logic.verdict_merge import ImageObservation, ImageWrite, StoredImage, merge
 from layercheck.models.stored import StoredImageVerdict
 from layercheck.results_table_schema import (
@@ -42,10 +41,7 @@ from layercheck.results_table_schema import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-MAX_KEYS_PER_BATCH_GET = 100
 UNPROCESSED_RETRIES = 8
-BACKOFF_BASE_SECONDS = 0.05
-BACKOFF_CAP_SECONDS = 2.0
 # A write refused because another writer changed the item meanwhile is decided again from a fresh read, this often.
 CONFLICT_ATTEMPTS = 5
 WRITE_WORKERS = 8
@@ -92,7 +88,7 @@ class ImageVerdictWrites:
         self._table_name = table_name
         self._client = client
         self._home_region = home_region
-        self._sleep = sleep
+        self._backoff = Backoff(UNPROCESSED_RETRIES, sleep=sleep)
 
     # -- writes ----------------------------------------------------------------------------------------------------
 
@@ -208,34 +204,20 @@ class ImageVerdictWrites:
             "ExpressionAttributeValues": {":k": {"S": PENDING_CHANGE_VALUE}},
             "Limit": page_size,
         }
-        while True:
-            page = self._client.query(**arguments)
+        for page in query_pages(self._client, **arguments):
             for attributes in page.get("Items", []):
                 yield stored_image(dict(attributes), home_region=self._home_region)
-            if "LastEvaluatedKey" not in page:
-                return
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _read(self, keys: list[Key]) -> dict[Key, StoredImage]:
+        """Every key's item as stored (strongly consistent); raises when DynamoDB leaves keys unread."""
+        request = [{PARTITION_KEY: {"S": pk}, SORT_KEY: {"S": sk}} for pk, sk in keys]
+        items, unread = batch_get(self._client, self._table_name, request, backoff=self._backoff, consistent=True)
+        if unread:
+            raise _unprocessed(len(unread))
         found: dict[Key, StoredImage] = {}
-        for chunk in chunked(keys, MAX_KEYS_PER_BATCH_GET):
-            request: Any = {
-                self._table_name: {
-                    "Keys": [{PARTITION_KEY: {"S": pk}, SORT_KEY: {"S": sk}} for pk, sk in chunk],
-                    "ConsistentRead": True,
-                }
-            }
-            for attempt in range(UNPROCESSED_RETRIES + 1):
-                response = self._client.batch_get_item(RequestItems=request)
-                for attributes in response.get("Responses", {}).get(self._table_name, []):
-                    key = (attributes[PARTITION_KEY]["S"], attributes[SORT_KEY]["S"])
-                    found[key] = stored_image(dict(attributes), home_region=self._home_region)
-                request = dict(response.get("UnprocessedKeys") or {})
-                if not request:
-                    break
-                if attempt == UNPROCESSED_RETRIES:
-                    raise _unprocessed(len(request[self._table_name]["Keys"]))
-                self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
+        for attributes in items:
+            key = (attributes[PARTITION_KEY]["S"], attributes[SORT_KEY]["S"])
+            found[key] = stored_image(dict(attributes), home_region=self._home_region)
         return found
 
     def _read_one(self, key: Key) -> StoredImage | None:

@@ -5,15 +5,16 @@ item. Implements ``logic.audit.InUseReferencesPort``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import TypeAdapter
 
 from layercheck.errors import ResultsNotStoredError
-from layercheck.integrations.aws_errors import error_text
+from layercheck.integrations.aws import Backoff, batch_write
+from layercheck.integrations.results_table import stored_key
 from layercheck.inventory_schema import (
     IN_USE_CHUNK_BYTES,
     IN_USE_ITEM_TYPE,
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _references = TypeAdapter(list[InUseReference])
+# What BatchWriteItem leaves in UnprocessedItems is re-sent this often (aws.Backoff).
+UNPROCESSED_RETRIES = 8
 
 
 def chunks_of(references: Sequence[InUseReference], max_bytes: int = IN_USE_CHUNK_BYTES) -> list[str]:
@@ -50,9 +53,10 @@ def chunks_of(references: Sequence[InUseReference], max_bytes: int = IN_USE_CHUN
 
 
 class InUseReferenceStore:
-    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
+    def __init__(self, table_name: str, client: DynamoDBClient, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self._table_name = table_name
         self._client = client
+        self._backoff = Backoff(UNPROCESSED_RETRIES, sleep=sleep)
 
     def put_references(
         self,
@@ -68,18 +72,21 @@ class InUseReferenceStore:
         expires_at = int((now + timedelta(hours=IN_USE_TTL_HOURS)).timestamp())
         partition = in_use_partition(registry_id, region, repository_name)
         chunks = chunks_of(references)
-        for number, chunk in enumerate(chunks):
-            item: Any = {
+
+        def chunk_item(numbered: tuple[int, str]) -> dict[str, Any]:
+            return {
                 PARTITION_KEY: {"S": partition},
-                SORT_KEY: {"S": in_use_sort_key(audit_id, number)},
+                SORT_KEY: {"S": in_use_sort_key(audit_id, numbered[0])},
                 "itemType": {"S": IN_USE_ITEM_TYPE},
-                IN_USE_REFERENCES_ATTRIBUTE: {"S": chunk},
+                IN_USE_REFERENCES_ATTRIBUTE: {"S": numbered[1]},
                 TTL_ATTRIBUTE: {"N": str(expires_at)},
             }
-            try:
-                self._client.put_item(TableName=self._table_name, Item=item)
-            except (ClientError, BotoCoreError) as error:
-                raise ResultsNotStoredError([{"pk": partition, "chunk": number}], error_text(error)) from error
+
+        outcome = batch_write(
+            self._client, self._table_name, list(enumerate(chunks)), chunk_item, backoff=self._backoff
+        )
+        if outcome.unwritten:
+            raise ResultsNotStoredError([stored_key(item) for item in outcome.unwritten], "; ".join(outcome.reasons))
         return len(chunks)
 
     def references(

@@ -12,18 +12,18 @@ the function already holds.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from layercheck.errors import ResultsNotStoredError
+from layercheck.integrations.aws import Backoff, batch_write, client_config, query_pages
 from layercheck.integrations.aws_errors import code_and_message
+from layercheck.integrations.results_table import stored_key
 from layercheck.inventory_schema import KEY_SEPARATOR, inventory_partition, inventory_sort_key
 from layercheck.logic.image_uris import ImageUri
 from layercheck.logic.in_use import FoundReference, InUseSourceError, InventoryPort, RegistryRef, SourceReach
@@ -33,13 +33,8 @@ from layercheck.results_table_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBU
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# BatchWriteItem takes at most 25 put requests; what it leaves in UnprocessedItems is re-sent with jittered backoff.
-MAX_ITEMS_PER_BATCH_WRITE = 25
+# What BatchWriteItem leaves in UnprocessedItems is re-sent this often (aws.Backoff).
 UNPROCESSED_RETRIES = 8
-BACKOFF_BASE_SECONDS = 0.05
-BACKOFF_CAP_SECONDS = 2.0
-
-RETRY_ATTEMPTS = 6
 SOURCE_INVENTORY = "inventory"
 
 _serializer = TypeSerializer()
@@ -47,9 +42,7 @@ _deserializer = TypeDeserializer()
 
 
 def new_client() -> DynamoDBClient:
-    client: DynamoDBClient = boto3.client(
-        "dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS})
-    )
+    client: DynamoDBClient = boto3.client("dynamodb", config=client_config())
     return client
 
 
@@ -85,36 +78,16 @@ class InventoryStore:
         self._table_name = table_name
         self._client = client or new_client()
         self._clock = clock
-        self._sleep = sleep
+        self._backoff = Backoff(UNPROCESSED_RETRIES, sleep=sleep)
 
     def put_entries(self, entries: Sequence[InventoryEntry]) -> int:
         """Store every entry (a repeat overwrites and refreshes the TTL); raises ``ResultsNotStoredError`` naming the
         keys DynamoDB did not take after every retry."""
         unique = list({tuple(entry_key(entry).values()): entry for entry in entries}.values())
-        unstored: list[dict[str, Any]] = []
-        reasons: set[str] = set()
-        for start in range(0, len(unique), MAX_ITEMS_PER_BATCH_WRITE):
-            left, reason = self._write(unique[start : start + MAX_ITEMS_PER_BATCH_WRITE])
-            unstored.extend(left)
-            if left:
-                reasons.add(reason)
-        if unstored:
-            raise ResultsNotStoredError(unstored, "; ".join(sorted(reasons)))
+        outcome = batch_write(self._client, self._table_name, unique, to_dynamodb, backoff=self._backoff)
+        if outcome.unwritten:
+            raise ResultsNotStoredError([stored_key(item) for item in outcome.unwritten], "; ".join(outcome.reasons))
         return len(unique)
-
-    def _write(self, batch: list[InventoryEntry]) -> tuple[list[dict[str, Any]], str]:
-        requests: list[Any] = [{"PutRequest": {"Item": to_dynamodb(entry)}} for entry in batch]
-        for attempt in range(UNPROCESSED_RETRIES + 1):
-            try:
-                response = self._client.batch_write_item(RequestItems={self._table_name: requests})
-            except (ClientError, BotoCoreError) as error:
-                return [_key(request) for request in requests], code_and_message(error)[0]
-            requests = list(response.get("UnprocessedItems", {}).get(self._table_name, []))
-            if not requests:
-                return [], ""
-            if attempt < UNPROCESSED_RETRIES:
-                self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
-        return [_key(request) for request in requests], f"still unprocessed after {UNPROCESSED_RETRIES} retries"
 
     def source_keys(self, source: str, registry_id: str, region: str) -> set[str]:
         """The sort keys of the unexpired entries ``source`` holds for the registry (its own bound is small)."""
@@ -123,19 +96,15 @@ class InventoryStore:
         arguments["ExpressionAttributeNames"]["#sk"] = SORT_KEY
         arguments["ExpressionAttributeValues"][":source"] = {"S": f"{source}{KEY_SEPARATOR}"}
         arguments["ProjectionExpression"] = "#sk"
-        return {item[SORT_KEY]["S"] for item in self._pages(arguments)}
+        return {
+            item[SORT_KEY]["S"] for page in query_pages(self._client, **arguments) for item in page.get("Items", [])
+        }
 
     def count_entries(self, registry_id: str, region: str) -> int:
         """How many unexpired entries the registry holds, from every source (Select COUNT: keys are not returned)."""
         arguments = self._unexpired(registry_id, region)
         arguments["Select"] = "COUNT"
-        total = 0
-        while True:
-            page = self._client.query(**arguments)
-            total += int(page.get("Count", 0))
-            if "LastEvaluatedKey" not in page:
-                return total
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return sum(int(page.get("Count", 0)) for page in query_pages(self._client, **arguments))
 
     def _unexpired(self, registry_id: str, region: str) -> dict[str, Any]:
         return {
@@ -149,14 +118,6 @@ class InventoryStore:
             },
         }
 
-    def _pages(self, arguments: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        while True:
-            page = self._client.query(**arguments)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
     def list_entries(self, registry_id: str, region: str) -> Iterator[InventoryEntry]:
         """Unexpired entries for images of one registry, every page; raises ``InUseSourceError``."""
         arguments: dict[str, Any] = {
@@ -166,24 +127,13 @@ class InventoryStore:
             "ExpressionAttributeValues": {":pk": {"S": inventory_partition(registry_id, region)}},
         }
         now = self._clock()
-        while True:
-            try:
-                page = self._client.query(**arguments)
-            except (ClientError, BotoCoreError) as error:
-                code, message = code_and_message(error)
-                raise InUseSourceError(SOURCE_INVENTORY, code, message) from error
-            for item in page.get("Items", []):
-                entry = from_dynamodb(dict(item))
-                if entry.expiresAt > now:
-                    yield entry
-            if "LastEvaluatedKey" not in page:
-                return
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _key(request: Any) -> dict[str, Any]:
-    item = request["PutRequest"]["Item"]
-    return {name: _deserializer.deserialize(item[name]) for name in (PARTITION_KEY, SORT_KEY)}
+        try:
+            for page in query_pages(self._client, **arguments):
+                entries = [from_dynamodb(dict(item)) for item in page.get("Items", [])]
+                yield from (entry for entry in entries if entry.expiresAt > now)
+        except (ClientError, BotoCoreError) as error:
+            code, message = code_and_message(error)
+            raise InUseSourceError(SOURCE_INVENTORY, code, message) from error
 
 
 class InventoryInUse:

@@ -8,12 +8,15 @@ https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from layercheck.integrations.aws import Backoff, batch_get, batch_write
 from layercheck.inventory_schema import (
     MANIFEST_BLOBS_ATTRIBUTE,
     MANIFEST_ITEM_TYPE,
@@ -21,7 +24,6 @@ from layercheck.inventory_schema import (
     MANIFEST_TTL_DAYS,
     manifest_partition,
 )
-from layercheck.logic.chunks import chunked
 from layercheck.logic.manifest_memory import KnownWalk
 from layercheck.models.stored import utc_now
 from layercheck.results_table_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
@@ -29,60 +31,49 @@ from layercheck.results_table_schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBU
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-MAX_KEYS_PER_BATCH_GET = 100
-MAX_ITEMS_PER_BATCH_WRITE = 25
-# Rounds of re-sending what DynamoDB left unprocessed; beyond, the rest is simply not used (or not kept) this time.
-UNPROCESSED_ROUNDS = 3
+# Re-sends of what DynamoDB left unprocessed; beyond, the rest is simply not used (or not kept) this time.
+UNPROCESSED_RETRIES = 2
 
 
 class ManifestStore:
-    def __init__(self, table_name: str, client: DynamoDBClient, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._table_name = table_name
         self._client = client
         self._clock = clock
+        self._backoff = Backoff(UNPROCESSED_RETRIES, sleep=sleep)
 
     def known_walks(
         self, registry_id: str, region: str, repository_name: str, image_digests: Sequence[str]
     ) -> Mapping[str, KnownWalk]:
         partition = manifest_partition(registry_id, region, repository_name)
-        found: dict[str, KnownWalk] = {}
-        for chunk in chunked(list(dict.fromkeys(image_digests)), MAX_KEYS_PER_BATCH_GET):
-            request: Any = {
-                self._table_name: {"Keys": [{PARTITION_KEY: {"S": partition}, SORT_KEY: {"S": d}} for d in chunk]}
-            }
-            for _ in range(UNPROCESSED_ROUNDS):
-                try:
-                    response = self._client.batch_get_item(RequestItems=request)
-                except (ClientError, BotoCoreError):
-                    break  # read from ECR instead
-                for item in response.get("Responses", {}).get(self._table_name, []):
-                    found[item[SORT_KEY]["S"]] = _walk_of(item)
-                request = dict(response.get("UnprocessedKeys") or {})
-                if not request:
-                    break
-        return found
+        keys = [{PARTITION_KEY: {"S": partition}, SORT_KEY: {"S": d}} for d in dict.fromkeys(image_digests)]
+        try:
+            items, _ = batch_get(self._client, self._table_name, keys, backoff=self._backoff)
+        except (ClientError, BotoCoreError):
+            return {}  # read from ECR instead
+        return {item[SORT_KEY]["S"]: _walk_of(item) for item in items}
 
     def remember(self, registry_id: str, region: str, repository_name: str, walks: Mapping[str, KnownWalk]) -> None:
         partition = manifest_partition(registry_id, region, repository_name)
         expires_at = int((self._clock() + timedelta(days=MANIFEST_TTL_DAYS)).timestamp())
-        items = [_item(partition, digest, walk, expires_at) for digest, walk in walks.items()]
-        for chunk in chunked(items, MAX_ITEMS_PER_BATCH_WRITE):
-            requests: Any = [{"PutRequest": {"Item": item}} for item in chunk]
-            for _ in range(UNPROCESSED_ROUNDS):
-                try:
-                    response = self._client.batch_write_item(RequestItems={self._table_name: requests})
-                except (ClientError, BotoCoreError):
-                    break  # kept on a later check
-                requests = list(response.get("UnprocessedItems", {}).get(self._table_name, []))
-                if not requests:
-                    break
+        item = partial(_item, partition, expires_at=expires_at)
+        # What is not written (the outcome) is written after the next read of that manifest from ECR.
+        batch_write(self._client, self._table_name, list(walks.items()), item, backoff=self._backoff)
 
 
 def _strings(values: Sequence[str]) -> dict[str, Any]:
     return {"L": [{"S": value} for value in values]}
 
 
-def _item(partition: str, digest: str, walk: KnownWalk, expires_at: int) -> dict[str, Any]:
+def _item(partition: str, walk_of: tuple[str, KnownWalk], *, expires_at: int) -> dict[str, Any]:
+    digest, walk = walk_of
     return {
         PARTITION_KEY: {"S": partition},
         SORT_KEY: {"S": digest},

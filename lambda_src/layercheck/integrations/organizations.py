@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from layercheck.integrations.aws import client_config
 from layercheck.integrations.aws_errors import code_and_message
 from layercheck.logic.registries import OrganizationAccount, OrganizationsUnavailableError
 
@@ -28,12 +28,7 @@ ORGANIZATIONAL_UNIT = "ORGANIZATIONAL_UNIT"
 
 
 def new_client() -> Any:
-    return boto3.client(
-        "organizations",
-        config=Config(
-            retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS}, user_agent_extra="layercheck"
-        ),
-    )
+    return boto3.client("organizations", config=client_config(attempts=RETRY_ATTEMPTS))
 
 
 def translate_error(error: ClientError | BotoCoreError) -> OrganizationsUnavailableError:

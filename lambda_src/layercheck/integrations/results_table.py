@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 from pydantic import TypeAdapter
 
 from layercheck.errors import InvalidPageTokenError, ResultsNotStoredError
+from layercheck.integrations.aws import Backoff, batch_write, client_config
 from layercheck.integrations.page_tokens import encode_page_token
 from layercheck.integrations.results_queries import (
     image_status_query,
@@ -24,7 +22,6 @@ from layercheck.integrations.results_queries import (
     lifecycle_risk_query,
     repository_query,
 )
-from layercheck.logic.chunks import chunked
 from layercheck.models.stored import ImageStatus, StoredImageVerdict, StoredItem, StoredLayerVerdict
 from layercheck.results_table_schema import (
     IMAGE_STATUS_INDEX_PARTITION_KEY,
@@ -45,13 +42,8 @@ from layercheck.results_table_schema import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# BatchWriteItem takes at most 25 put or delete requests per call.
-# https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html
-MAX_ITEMS_PER_BATCH_WRITE = 25
-# Items left in UnprocessedItems are re-sent with exponential backoff and full jitter, as the API reference advises.
+# Items left in UnprocessedItems are re-sent this often (aws.Backoff), 25 a call on this many threads.
 UNPROCESSED_RETRIES = 8
-BACKOFF_BASE_SECONDS = 0.05
-BACKOFF_CAP_SECONDS = 2.0
 WRITE_WORKERS = 8
 DEFAULT_PAGE_SIZE = 100
 
@@ -61,12 +53,8 @@ _stored_item = TypeAdapter[StoredItem](StoredItem)
 
 
 def new_client() -> DynamoDBClient:
-    client: DynamoDBClient = boto3.client(
-        "dynamodb",
-        config=Config(
-            retries={"mode": "standard", "total_max_attempts": 6}, max_pool_connections=max(10, WRITE_WORKERS)
-        ),
-    )
+    """The container's one DynamoDB client (every store of the results table shares it)."""
+    client: DynamoDBClient = boto3.client("dynamodb", config=client_config(WRITE_WORKERS))
     return client
 
 
@@ -152,7 +140,7 @@ class ResultsTable:
     ) -> None:
         self._table_name = table_name
         self._client = client or new_client()
-        self._sleep = sleep
+        self._backoff = Backoff(UNPROCESSED_RETRIES, sleep=sleep)
         # The table's Region is the home Region: where items without one (older, or not given one) belong.
         self.home_region: str = home_region or self._client.meta.region_name
 
@@ -162,34 +150,17 @@ class ResultsTable:
         """Store every item (latest state: a put overwrites); raises ``ResultsNotStoredError`` naming what is left."""
         items = [item if item.region else item.model_copy(update={"region": self.home_region}) for item in items]
         unique = list({tuple(item_key(item).values()): item for item in items}.values())
-        batches = list(chunked(unique, MAX_ITEMS_PER_BATCH_WRITE))
-        if not batches:
-            return 0
-        with ThreadPoolExecutor(max_workers=min(WRITE_WORKERS, len(batches)), thread_name_prefix="ddb-write") as pool:
-            leftovers = list(pool.map(self._write_batch, batches))
-        unstored = [key for batch_left in leftovers for key in batch_left[0]]
-        if unstored:
-            reasons = sorted({batch_left[1] for batch_left in leftovers if batch_left[0]})
-            raise ResultsNotStoredError(unstored, "; ".join(reasons))
-        return len(unique)
-
-    def _write_batch(self, batch: list[StoredItem]) -> tuple[list[dict[str, Any]], str]:
-        """Write one batch; returns the keys still unstored after every retry and why."""
-        requests: list[Any] = [{"PutRequest": {"Item": to_dynamodb(item)}} for item in batch]
-        for attempt in range(UNPROCESSED_RETRIES + 1):
-            try:
-                response = self._client.batch_write_item(RequestItems={self._table_name: requests})
-            except (ClientError, BotoCoreError) as error:
-                # botocore already retried throttling and 5xx; what is left is not going to pass by waiting.
-                return [_request_key(request) for request in requests], _error_text(error)
-            requests = list(response.get("UnprocessedItems", {}).get(self._table_name, []))
-            if not requests:
-                return [], ""
-            if attempt < UNPROCESSED_RETRIES:
-                self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
-        return [_request_key(request) for request in requests], (
-            f"still unprocessed after {UNPROCESSED_RETRIES} retries"
+        outcome = batch_write(
+            self._client,
+            self._table_name,
+            unique,
+            to_dynamodb,
+            backoff=self._backoff,
+            workers=WRITE_WORKERS,
         )
+        if outcome.unwritten:
+            raise ResultsNotStoredError([stored_key(item) for item in outcome.unwritten], "; ".join(outcome.reasons))
+        return len(unique)
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
@@ -286,13 +257,6 @@ class ResultsTable:
         )
 
 
-def _request_key(request: Any) -> dict[str, Any]:
-    item = request["PutRequest"]["Item"]
-    return {name: _deserializer.deserialize(item[name]) for name in (PARTITION_KEY, SORT_KEY)}
-
-
-def _error_text(error: ClientError | BotoCoreError) -> str:
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        return f"{details.get('Code', 'Unknown')}: {details.get('Message', '')}"
-    return f"{type(error).__name__}: {error}"
+def stored_key(attributes: dict[str, Any]) -> dict[str, Any]:
+    """An item's key (partition and sort) from its DynamoDB attribute values."""
+    return {name: _deserializer.deserialize(attributes[name]) for name in (PARTITION_KEY, SORT_KEY)}

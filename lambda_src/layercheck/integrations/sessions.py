@@ -40,6 +40,7 @@ from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
+from layercheck.integrations.aws import client_config
 from layercheck.integrations.aws_errors import code_and_message
 from layercheck.logic.registries import Registry, RegistryUnreadable
 
@@ -54,7 +55,8 @@ _NOT_IN_SESSION_NAME = re.compile(r"[^\w+=,.@-]")
 # One hour, STS's default and the most a role allows without raising its MaxSessionDuration; botocore refreshes it
 # before it ends, so the length only sets how often AssumeRole is called (once an hour per account and container).
 ASSUME_ROLE_SECONDS = 3600
-RETRY_ATTEMPTS = 6
+# The threads that may share one registry's client: the check's workers, the audit's and the API's at once.
+SHARED_CLIENT_THREADS = 64
 
 # Errors that mean "this registry cannot be read by this deployment", whatever the call:
 # - AssumeRole: AccessDenied (the role is missing, or does not trust us: STS does not tell the two apart),
@@ -76,16 +78,6 @@ UNREADABLE_CODES = frozenset(
 # A service's own AccessDeniedException means the whole registry only on a registry-wide call (DescribeRepositories,
 # DescribeRegistry: the reader role lacks the action); on one repository it is that repository's failure.
 REGISTRY_WIDE_CODES = frozenset({"AccessDeniedException"})
-
-
-def default_config() -> Config:
-    return Config(
-        retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},
-        max_pool_connections=64,
-        connect_timeout=5,
-        read_timeout=20,
-        user_agent_extra="layercheck",
-    )
 
 
 def own_session() -> boto3.Session:
@@ -188,7 +180,7 @@ class RegistryClients:
         self._given_sts = sts_client
         self._given_partition = partition
         self._external_id = external_id
-        self._config = config or default_config()
+        self._config = config or client_config(SHARED_CLIENT_THREADS)
         self._clock = clock
         self._duration_seconds = duration_seconds
         self._invocation = invocation
@@ -295,7 +287,7 @@ class RegistryClients:
     @functools.cached_property
     def _sts(self) -> Any:
         """STS's Regional endpoint (botocore's default) in the function's Region: its tokens work in every Region."""
-        return self._given_sts or self._own_session.client("sts", config=default_config())
+        return self._given_sts or self._own_session.client("sts", config=client_config(SHARED_CLIENT_THREADS))
 
     @functools.cached_property
     def _partition(self) -> str:

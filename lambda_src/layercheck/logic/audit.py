@@ -286,7 +286,7 @@ class AuditService:
         if self.destinations is None or not destinations:
             return None
         targets = [ReplicationDestination(region=d.region, registryId=d.registryId) for d in destinations]
-        pushed_at = {image.imageDigest: image.imagePushedAt for image in images}
+        pushed_at: dict[str, datetime | None] = {image.imageDigest: image.imagePushedAt for image in images}
         source = Registry(account_id=registry_id, region=self.region)
         probe = ItemReplicaProbe(
             self.destinations, repository_name, list(pushed_at), source=source, workers=self.images.workers

@@ -18,6 +18,7 @@ from layercheck.errors import RepositoryCheckError
 from layercheck.logic.chunks import chunked
 from layercheck.logic.digests import MAX_DIGESTS_PER_CALL, AskedDigests, invalid_digest_reason
 from layercheck.logic.failure_text import bounded_code, bounded_reason
+from layercheck.models.identifiers import ValidDigest
 from layercheck.models.verdicts import (
     CheckOutcome,
     CheckSummary,
@@ -45,9 +46,10 @@ class BatchAnswer:
 
 class LayerAvailabilityPort(Protocol):
     def batch_check_layer_availability(
-        self, registry_id: str, repository_name: str, layer_digests: list[str]
+        self, registry_id: str, repository_name: str, layer_digests: Sequence[ValidDigest]
     ) -> BatchAnswer:
-        """One ``BatchCheckLayerAvailability`` call (1 to 100 well-formed digests); raises ``RepositoryCheckError``."""
+        """One ``BatchCheckLayerAvailability`` call (1 to 100 digests, each judged well-formed before: only a
+        ``ValidDigest`` is ever sent); raises ``RepositoryCheckError``."""
         ...
 
 
@@ -64,7 +66,7 @@ class RepositoryTarget:
 @dataclass(frozen=True)
 class _Call:
     target_index: int
-    digests: list[str]  # 1 to MAX_DIGESTS_PER_CALL ValidDigests
+    digests: list[ValidDigest]  # 1 to MAX_DIGESTS_PER_CALL
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def _plan(judgements: list[_Judgement]) -> list[_Call]:
     return [
         _Call(index, chunk)
         for index, judgement in enumerate(judgements)
-        for chunk in chunked(list[str](judgement.asked.valid), MAX_DIGESTS_PER_CALL)
+        for chunk in chunked(list(judgement.asked.valid), MAX_DIGESTS_PER_CALL)
     ]
 
 
@@ -190,7 +192,7 @@ def _run_calls(
         return list(pool.map(answer, calls))
 
 
-def _failed(digests: list[str], code: str, reason: str) -> BatchAnswer:
+def _failed(digests: Sequence[str], code: str, reason: str) -> BatchAnswer:
     return BatchAnswer(failures=[LayerFailure(layerDigest=d, failureCode=code, failureReason=reason) for d in digests])
 
 

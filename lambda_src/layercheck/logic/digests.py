@@ -9,16 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NewType, TypeVar
+from typing import TypeVar
 
 from layercheck.contracts.patterns import DIGEST_PATTERN
+from layercheck.models.identifiers import ValidDigest
 
 # ECR accepts at most 100 digests per BatchCheckLayerAvailability call.
 # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchCheckLayerAvailability.html
 MAX_DIGESTS_PER_CALL = 100
-
-ValidDigest = NewType("ValidDigest", str)
-"""A digest in the OCI format (``contracts.patterns.DIGEST_PATTERN``); only ``valid_digest`` makes one."""
 
 _DIGEST = re.compile(DIGEST_PATTERN)
 

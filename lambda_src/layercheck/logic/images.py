@@ -18,7 +18,8 @@ from pydantic import ValidationError
 
 from layercheck.contracts import ecr_codes
 from layercheck.logic.catalog import IMAGE_ACTIVE
-from layercheck.logic.digests import unique_in_order
+from layercheck.logic.digests import AskedDigests, unique_in_order
+from layercheck.models.identifiers import ValidDigest
 from layercheck.models.manifests import ImageIndex, ImageManifest
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -34,6 +35,7 @@ MANIFEST_MEDIA_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 MAX_INDEX_DEPTH = 8
 
 UNSUPPORTED_MANIFEST = "UnsupportedManifest"
+INVALID_IMAGE_DIGEST = ecr_codes.INVALID_IMAGE_DIGEST_FAILURE
 # A digest ECR's answer did not account for: nothing says it is gone, so it cannot make an image BROKEN.
 UNANSWERED_IMAGE = "UnansweredImageDigest"
 # The caller's time ran out before this manifest was read (the API's deadline): the image is not judged.
@@ -73,6 +75,11 @@ def parse_manifest(text: str, media_type: str | None = None) -> ImageManifest | 
     raise UnsupportedManifestError(f"unsupported manifest media type {declared!r}")
 
 
+def invalid_image_reason(digest: str) -> str:
+    """The early answer for a malformed image digest, worded as ECR words its failures."""
+    return f"Invalid image digest '{digest}'"
+
+
 # -- the port and the walk ---------------------------------------------------------------------------------------
 
 
@@ -97,7 +104,9 @@ class ManifestAnswer:
 
 
 class ManifestPort(Protocol):
-    def batch_get_image(self, registry_id: str, repository_name: str, image_digests: Sequence[str]) -> ManifestAnswer:
+    def batch_get_image(
+        self, registry_id: str, repository_name: str, image_digests: Sequence[ValidDigest]
+    ) -> ManifestAnswer:
         """Every digest answered, as a manifest or a failure; raises ``RepositoryCheckError`` for the whole call."""
         ...
 
@@ -150,12 +159,21 @@ def walk_images(
         if should_continue is not None and not should_continue():
             failed |= {digest: ManifestFailure(digest, WALK_STOPPED, WALK_STOPPED_REASON) for digest in wanted}
             break
-        answer = manifests.batch_get_image(registry_id, repository_name, wanted)
+        # A digest is judged where it meets ECR: an image's (validated where it entered) and, above all, the ones
+        # an index names, which no one checked. A malformed one is answered as ECR answers it, and never sent.
+        asked = AskedDigests.of(wanted)
+        failed |= {
+            digest: ManifestFailure(digest, INVALID_IMAGE_DIGEST, invalid_image_reason(digest))
+            for digest in asked.malformed
+        }
+        answer = (
+            manifests.batch_get_image(registry_id, repository_name, asked.valid) if asked.valid else ManifestAnswer()
+        )
         fetched.update(answer.manifests)
         failed.update(answer.failures)
-        for digest in wanted:
-            if digest not in answer.manifests and digest not in answer.failures:
-                failed[digest] = ManifestFailure(digest, UNANSWERED_IMAGE, "ECR's answer did not mention this image")
+        for sent in asked.valid:
+            if sent not in answer.manifests and sent not in answer.failures:
+                failed[sent] = ManifestFailure(sent, UNANSWERED_IMAGE, "ECR's answer did not mention this image")
         children: list[str] = []
         for digest in wanted:
             if digest in fetched:

@@ -29,6 +29,7 @@ from layercheck.logic.lifecycle import (
 )
 from layercheck.logic.risk_changes import RiskKnowledge
 from layercheck.models.audit import ImagesWorkItem
+from layercheck.models.lifecycle import LifecycleRisk
 from layercheck.models.stored import observed_iso, utc_now
 
 # How long one repository's preview may be waited for. ECR's waiter polls every 5 s; a preview of a repository's
@@ -126,5 +127,7 @@ def slice_risks(work: ImagesWorkItem) -> RiskKnowledge | None:
     """What a slice carries of its repository's preview (None: not previewed)."""
     if work.lifecycleRiskObservedAt is None:
         return None
-    risks = {image.imageDigest: image.lifecycleRisk for image in work.images if image.lifecycleRisk is not None}
+    risks: dict[str, LifecycleRisk] = {
+        image.imageDigest: image.lifecycleRisk for image in work.images if image.lifecycleRisk is not None
+    }
     return RiskKnowledge(risks, work.lifecycleRiskObservedAt)

@@ -29,6 +29,7 @@ from layercheck.contracts import ecr_codes
 from layercheck.errors import RepositoryCheckError
 from layercheck.logic.check import DEFAULT_WORKERS, BatchAnswer
 from layercheck.logic.chunks import chunked
+from layercheck.logic.digests import MAX_DIGESTS_PER_CALL, AskedDigests
 from layercheck.logic.registries import Registry, RegistryUnreadable
 from layercheck.logic.replication import (
     DestinationAnswer,
@@ -42,10 +43,9 @@ from layercheck.logic.replication import (
     StatusUnavailable,
     by_destination,
 )
+from layercheck.models.identifiers import ValidDigest
 from layercheck.models.verdicts import FailureCode
 
-# BatchCheckLayerAvailability takes at most 100 digests per call.
-MAX_DIGESTS_PER_CALL = 100
 REPOSITORY_NOT_FOUND = ecr_codes.REPOSITORY_NOT_FOUND
 AVAILABLE = "AVAILABLE"
 # A blob in ECR's archive storage class is held (not lost) but cannot be pulled until the image is restored.
@@ -60,7 +60,7 @@ class DestinationReaderPort(Protocol):
         ...
 
     def batch_check_layer_availability(
-        self, registry_id: str, repository_name: str, layer_digests: list[str]
+        self, registry_id: str, repository_name: str, layer_digests: Sequence[ValidDigest]
     ) -> BatchAnswer: ...
 
 
@@ -188,10 +188,12 @@ class ItemReplicaProbe:
         repository_name: str,
         blob_digests: Sequence[str],
     ) -> dict[str, str | None] | DestinationUnreadable:
-        """Each blob's availability at the destination (``AVAILABLE``, ``ARCHIVED`` ...), None when it lacks it."""
+        """Each blob's availability at the destination (``AVAILABLE``, ``ARCHIVED`` ...), None when it lacks it (a
+        malformed digest too: ECR would answer it ``InvalidLayerDigest``, so it is not sent)."""
         held = self._held.setdefault(key, {})
-        unknown = [digest for digest in dict.fromkeys(blob_digests) if digest not in held]
-        for chunk in chunked(unknown, MAX_DIGESTS_PER_CALL):
+        unknown = AskedDigests.of(digest for digest in blob_digests if digest not in held)
+        held.update(dict.fromkeys(unknown.malformed))
+        for chunk in chunked(list(unknown.valid), MAX_DIGESTS_PER_CALL):
             try:
                 self.calls += 1
                 answer = reader.batch_check_layer_availability(destination.registryId, repository_name, chunk)
