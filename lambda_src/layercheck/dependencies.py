@@ -305,18 +305,25 @@ class Services:
         return DeletionService(catalog=home.ecr, images=home.image_checks(), stored=self.image_writes)
 
 
-def in_use_sources() -> tuple[InUseSourceFactory, ...]:
-    """Where ``usedBy`` comes from: one factory per source, each making it for one registry (integrations/ecs.py's
-    ``in_use_source`` is the example). Users are named in this order, discovered workloads before reports. Adding a
-    source is its module and one line here; the command line reads the same list. Imported on the first call, so a
-    check's cold start loads none of them."""
-    from layercheck.integrations import ecs, inventory_store, lambda_functions
+# Where ``usedBy`` comes from, in the order users are named (discovered workloads before reports): one factory per
+# source, "module:function", each making its source for one registry (integrations/ecs.py's is the example). Adding a
+# source is its module and one line here; the command line reads the same list.
+IN_USE_SOURCES = (
+    "layercheck.integrations.ecs:in_use_source",
+    "layercheck.integrations.lambda_functions:in_use_source",
+    "layercheck.integrations.inventory_store:in_use_source",
+)
 
-    return (
-        ecs.in_use_source,
-        lambda_functions.in_use_source,
-        inventory_store.in_use_source,
-    )
+
+def in_use_sources() -> tuple[InUseSourceFactory, ...]:
+    """The factories of ``IN_USE_SOURCES``, imported when first asked for: a check's cold start loads none of them."""
+    import importlib
+
+    factories = []
+    for entry in IN_USE_SOURCES:
+        module_name, _, name = entry.partition(":")
+        factories.append(getattr(importlib.import_module(module_name), name))
+    return tuple(factories)
 
 
 @functools.cache

@@ -187,7 +187,8 @@ def test_listed_accounts_are_not_the_organization_and_defaults_are_the_lambdas()
 
 def test_every_lambda_setting_an_operator_tunes_has_a_context_key() -> None:
     """Each Settings field (lambda_src/layercheck/settings.py) is set by the stack: from a context key, or derived
-    (table names, queue URL, the per-environment ECR rate, the API deadline, REGISTRY_IDS from registryAccountIds)."""
+    (table names, queue URL, the per-environment ECR rate, the API deadline, REGISTRY_IDS from registryAccountIds), or
+    Lambda's own (AWS_REGION)."""
     derived = {
         "results_table_name",
         "audit_queue_url",
@@ -196,6 +197,7 @@ def test_every_lambda_setting_an_operator_tunes_has_a_context_key() -> None:
         "api_deadline_seconds",
         "registry_ids",
         "audit_repository_prefixes",  # auditRepositoryPrefixes, or repositoryPrefixes when null
+        "function_region",  # AWS_REGION, which Lambda sets in every function
     }
     by_field = {name: name for name in LayerCheckConfig.model_fields}
     assert set(Settings.model_fields) - derived <= set(by_field), sorted(

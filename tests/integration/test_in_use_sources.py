@@ -92,9 +92,9 @@ def schedule_batch(ecs: Any, scheduler: Any) -> str:
 
 
 def add_the_newcomers_source(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The one line in the root's list, as a test makes it."""
-    listed = dependencies.in_use_sources()
-    monkeypatch.setattr(dependencies, "in_use_sources", lambda: (*listed, in_use_source))
+    """The one line in the root's list (``dependencies.IN_USE_SOURCES``), as a test makes it: this module's factory."""
+    newcomer = f"{__name__}:{in_use_source.__name__}"
+    monkeypatch.setattr(dependencies, "IN_USE_SOURCES", (*dependencies.IN_USE_SOURCES, newcomer))
 
 
 def image_users(dynamodb: Any) -> dict[str, list[dict[str, str]] | None]:
