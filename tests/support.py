@@ -73,3 +73,10 @@ def hand_layer_checks(monkeypatch: Any, make: Callable[[Services, Registry], Lay
         return handed
 
     monkeypatch.setattr(dependencies, "services", services)
+
+
+def offline_client(service: str) -> Any:
+    """A boto3 client that never finds credentials or a Region on the machine: for botocore's Stubber."""
+    import boto3
+
+    return boto3.client(service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -21,6 +20,7 @@ from layercheck.integrations.aws import (
     ecr_pages,
     query_pages,
 )
+from tests.support import offline_client
 
 TABLE = "results"
 
@@ -33,13 +33,9 @@ def puts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"PutRequest": {"Item": entry}} for entry in items]
 
 
-def client(service: str) -> Any:
-    return boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-
-
 @pytest.fixture
 def dynamodb() -> Iterator[tuple[Any, Stubber]]:
-    stubbed = client("dynamodb")
+    stubbed = offline_client("dynamodb")
     with Stubber(stubbed) as stubber:
         yield stubbed, stubber
         stubber.assert_no_pending_responses()
@@ -47,7 +43,7 @@ def dynamodb() -> Iterator[tuple[Any, Stubber]]:
 
 @pytest.fixture
 def ecr() -> Iterator[tuple[Any, Stubber]]:
-    stubbed = client("ecr")
+    stubbed = offline_client("ecr")
     with Stubber(stubbed) as stubber:
         yield stubbed, stubber
         stubber.assert_no_pending_responses()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -15,6 +14,7 @@ from layercheck.integrations.audit_queue import AuditQueue
 from layercheck.integrations.ecr import EcrRegistry
 from layercheck.logic.images import ACCEPTED_MEDIA_TYPES
 from layercheck.models.audit import RepositoryWorkItem
+from tests.support import offline_client
 
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/layercheck-audit"
 
@@ -23,13 +23,9 @@ def d(n: int) -> str:
     return f"sha256:{n:064x}"
 
 
-def client(service: str) -> Any:
-    return boto3.client(service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
 @pytest.fixture
 def ecr() -> Iterator[tuple[Any, Stubber]]:
-    ecr_client = client("ecr")
+    ecr_client = offline_client("ecr")
     with Stubber(ecr_client) as stubber:
         yield ecr_client, stubber
         stubber.assert_no_pending_responses()
@@ -132,7 +128,7 @@ def _items(count: int) -> list[RepositoryWorkItem]:
 
 def test_work_items_are_sent_in_batches_of_ten(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(audit_queue, "SEND_WORKERS", 1)  # one worker keeps the stubbed responses in order
-    sqs = client("sqs")
+    sqs = offline_client("sqs")
     items = _items(25)
     with Stubber(sqs) as stubber:
         for start, end in ((0, 10), (10, 20), (20, 25)):
@@ -154,7 +150,7 @@ def test_work_items_are_sent_in_batches_of_ten(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_entries_sqs_failed_are_resent_and_refused_ones_reported() -> None:
-    sqs = client("sqs")
+    sqs = offline_client("sqs")
     items = _items(3)
     entries = [{"Id": str(n), "MessageBody": items[n].model_dump_json()} for n in range(3)]
     with Stubber(sqs) as stubber:
