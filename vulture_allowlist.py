@@ -35,5 +35,4 @@ _.current_service_revisions  # set on moto's service object, which moto serializ
 _.audit_mapping  # the construct's event source mapping, asserted by the infra tests
 REVISIONS_METHOD  # the ECS stand-in's action name, patched onto moto by the pinned-digest tests
 service_revisions_action  # idem
-resolver_path  # the resolver's form of a route with path parameters: the contract test checks doors/api.py with it
 in_use_source  # each in-use source's factory, named "module:function" in dependencies.IN_USE_SOURCES

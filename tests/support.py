@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from layercheck.dependencies import Services
@@ -80,3 +81,38 @@ def offline_client(service: str) -> Any:
     import boto3
 
     return boto3.client(service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def refuse_assume_role(monkeypatch: Any, accounts: Collection[str], message: str = "not authorized") -> None:
+    """Real STS answers AccessDenied when an account's reader role is missing or does not trust us (moto assumes any
+    role): the doors are handed ``Services`` whose STS client answers so for those accounts, at the call (botocore's
+    ``before-call`` hook), and asks moto for every other one."""
+    import boto3
+
+    from layercheck import dependencies
+    from layercheck.integrations.sessions import RegistryClients
+    from layercheck.observability import current_invocation
+
+    class Refused:  # what botocore reads of an answer given before the call: its status
+        status_code = 403
+        headers: ClassVar[dict[str, str]] = {}
+
+    def refuse(params: dict[str, Any], **_: Any) -> tuple[Refused, dict[str, Any]] | None:
+        if any(f"::{account}:role/" in str(params.get("body")) for account in accounts):
+            return Refused(), {"Error": {"Code": "AccessDenied", "Message": message}, "ResponseMetadata": {}}
+        return None
+
+    def services(own_account: str) -> Services:
+        settings = dependencies.load_settings()
+        sts = boto3.client("sts")
+        sts.meta.events.register("before-call.sts.AssumeRole", refuse)
+        clients = RegistryClients(
+            own_account_id=own_account,
+            role_name=settings.reader_role_name,
+            sts_client=sts,
+            external_id=settings.reader_external_id,
+            invocation=current_invocation,
+        )
+        return dependencies.Services(own_account, registry_clients=clients)
+
+    monkeypatch.setattr(dependencies, "services", functools.cache(services))

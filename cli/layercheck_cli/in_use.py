@@ -78,8 +78,9 @@ def unknown_reason(source: str, code: str, message: str) -> str:
     """One line saying which source could not be read and why; for a refusal, the IAM actions that would allow it."""
     name = SOURCE_NAMES.get(source, source)
     allow = ""
-    if "AccessDenied" in code or "Unauthorized" in code:
-        allow = f"; allow {', '.join(IAM_ACTIONS.get(source, ()))} to name who runs each image"
+    actions = IAM_ACTIONS.get(source, ())
+    if actions and ("AccessDenied" in code or "Unauthorized" in code):
+        allow = f"; allow {', '.join(actions)} to name who runs each image"
     return f"who runs which image in {name} is unknown ({code}: {message}); the audit went on without it{allow}"
 
 

@@ -13,9 +13,9 @@ test's reset is one loop over ``CACHED``.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from layercheck.contracts import environment as env
 from layercheck.errors import MissingConfigurationError
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
     from layercheck.integrations.audit_queue import AuditQueue
     from layercheck.integrations.ecr import EcrRegistry
-    from layercheck.integrations.ecr_lifecycle import EcrLifecycle
     from layercheck.integrations.event_bus import EventBus
     from layercheck.integrations.image_writes import ImageVerdictWrites
     from layercheck.integrations.in_use_references import InUseReferenceStore
@@ -43,7 +42,7 @@ if TYPE_CHECKING:
     from layercheck.logic.layer_check import LayerCheckService
     from layercheck.logic.org_audit import OrganizationAudit
     from layercheck.logic.push import PushCheckService
-    from layercheck.registry_services import AuditRegistries, ServedRegistry
+    from layercheck.registry_services import Registries, ServedRegistry
 
 T = TypeVar("T")
 
@@ -72,6 +71,30 @@ def dynamodb_client() -> DynamoDBClient:
     return results_table.new_client()
 
 
+class part(Generic[T]):  # noqa: N801 (a decorator, named as functools.cached_property is)
+    """A part of ``Services``: made on first use, then kept. Made under the value's lock (a part another thread asks
+    for meanwhile is made once: two rate limiters for one registry would double its ceiling) and with the cyclic
+    collector paused, as everything that lives as long as the container (startup.py)."""
+
+    def __init__(self, make: Callable[[Services], T]) -> None:
+        self._make = make
+        self._name = make.__name__
+        self.__doc__ = make.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type[Services]) -> part[T]: ...
+    @overload
+    def __get__(self, instance: Services, owner: type[Services]) -> T: ...
+    def __get__(self, instance: Services | None, owner: type[Services]) -> part[T] | T:
+        if instance is None:
+            return self
+        with instance._lock, collector_paused():  # only the first use: then the instance's own value is read first
+            if self._name not in instance.__dict__:
+                instance.__dict__[self._name] = self._make(instance)
+            made: T = instance.__dict__[self._name]
+            return made
+
+
 class Services:
     """What the doors use, for a function of one account: every part made when first asked for, then kept.
 
@@ -79,29 +102,30 @@ class Services:
     refused, so a typo never leaves the real part in place."""
 
     def __init__(self, own_account: str, **given: Any) -> None:
-        unknown = sorted(name for name in given if not isinstance(getattr(Services, name, None), cached_property))
+        unknown = sorted(name for name in given if not isinstance(getattr(Services, name, None), part))
         if unknown:
             raise TypeError(f"not parts of Services: {', '.join(unknown)}")
         self.own_account = own_account
-        self.__dict__.update(given)  # a cached_property reads the instance's own value first
+        self._lock = threading.RLock()
+        self.__dict__.update(given)
 
     # -- configuration ----------------------------------------------------------------------------------------------
 
-    @cached_property
+    @part
     def settings(self) -> Settings:
         return load_settings()
 
-    @cached_property
+    @part
     def audited_regions(self) -> tuple[str, ...]:
         """``AUDIT_REGIONS``, or the function's own Region: parsed once."""
         return self.settings.audited_regions()
 
-    @cached_property
+    @part
     def is_audited(self) -> Callable[[RegistryLocation], bool]:
         """The one rule for "audited" (``AUDIT_ACCOUNTS`` × ``AUDIT_REGIONS``): the audit's and POST /inventory's."""
         return self.settings.is_audited(self.own_account)
 
-    @cached_property
+    @part
     def ecr_regions(self) -> frozenset[str]:
         from layercheck.integrations.sessions import ecr_regions
 
@@ -109,7 +133,7 @@ class Services:
 
     # -- registries: the one way to reach one, the home registry included ------------------------------------------
 
-    @cached_property
+    @part
     def registry_clients(self) -> RegistryClients:
         """Sessions (assumed roles) and clients per (account, Region), failures per invocation."""
         from layercheck.integrations.sessions import RegistryClients, own_session
@@ -123,17 +147,17 @@ class Services:
             external_id=self.settings.reader_external_id,
         )
 
-    @cached_property
-    def registries(self) -> AuditRegistries:
+    @part
+    def registries(self) -> Registries:
         from layercheck.logic.ratelimit import RegistryRateLimiters
-        from layercheck.registry_services import AuditRegistries
+        from layercheck.registry_services import Registries
 
-        return AuditRegistries(
+        return Registries(
             self.registry_clients,
             RegistryRateLimiters(self.settings.ecr_max_calls_per_second),
             queue=lambda: self.audit_queue,
             inventory=lambda: self.inventory,
-            in_use_sources=in_use_sources(),
+            in_use_sources=in_use_sources,  # imported when the audit first needs them
             in_use_references=lambda: self.in_use_references,
             image_checks=self._image_checks,
             layer_checks=self._layer_checks,
@@ -167,32 +191,17 @@ class Services:
             manifest_memory=self.manifest_memory,
         )
 
-    @cached_property
-    def layer_checks(self) -> Callable[[Registry], LayerCheckService | RegistryUnreadable]:
-        """A registry's layer checks (``POST /checks``)."""
-        return self.registries.layer_checks
-
-    @cached_property
-    def image_checks(self) -> Callable[[Registry], ImageCheckService | RegistryUnreadable]:
-        """A registry's image checks (``POST /images/checks``)."""
-        return self.registries.image_checks
-
-    @cached_property
-    def lifecycle(self) -> Callable[[Registry], EcrLifecycle | RegistryUnreadable]:
-        """A registry's lifecycle previews (``POST /lifecycle/previews``)."""
-        return self.registries.lifecycle
-
-    @cached_property
+    @part
     def serve(self) -> Callable[[str, str], ServedRegistry | RegistryUnreadable]:
         """The one way a door reaches a registry (``registry id``, ``region`` resolved at the edge): this account's
         through the function's own role, any other account through its reader role, each with its own rate limiter.
-        An unreadable registry is asked again on each request, once."""
+        A registry found unreadable stays so until the door starts the next invocation
+        (``registry_clients.start_invocation()``)."""
         return self._serve
 
     def _serve(self, registry_id: str, region: str) -> ServedRegistry | RegistryUnreadable:
         from layercheck.registry_services import ServedRegistry, readable
 
-        self.registry_clients.start_invocation()
         registry = Registry(account_id=registry_id, region=region)
         adapter = self.registries.ecr(registry)
         if isinstance(adapter, RegistryUnreadable):
@@ -200,46 +209,42 @@ class Services:
         return ServedRegistry(
             registry,
             adapter,
-            layer_checks=lambda: readable(self.layer_checks(registry)),
-            image_checks=lambda: readable(self.image_checks(registry)),
-            lifecycle=lambda: self.lifecycle(registry),
+            layer_checks=lambda: readable(self.registries.layer_checks(registry)),
+            image_checks=lambda: readable(self.registries.image_checks(registry)),
+            lifecycle=lambda: readable(self.registries.lifecycle(registry)),
         )
-
-    def _home(self) -> ServedRegistry:
-        """This account's registry in the function's own Region (its own role: never unreadable for want of one)."""
-        from layercheck.registry_services import readable
-
-        return readable(self.serve(self.own_account, self.settings.home_region()))
 
     # -- the results table and its stores (one table, one client) --------------------------------------------------
 
-    @cached_property
+    @part
     def results(self) -> ResultsTable:
         from layercheck.integrations.results_table import ResultsTable
 
-        return ResultsTable(self.settings.results_table_name, dynamodb_client())
+        return ResultsTable(
+            self.settings.results_table_name, dynamodb_client(), home_region=self.settings.home_region()
+        )
 
-    @cached_property
+    @part
     def image_writes(self) -> ImageVerdictWrites:
         from layercheck.integrations.image_writes import ImageVerdictWrites
 
         return ImageVerdictWrites(
-            self.settings.results_table_name, dynamodb_client(), home_region=self.results.home_region
+            self.settings.results_table_name, dynamodb_client(), home_region=self.settings.home_region()
         )
 
-    @cached_property
+    @part
     def manifest_memory(self) -> ManifestStore:
         from layercheck.integrations.manifest_store import ManifestStore
 
         return ManifestStore(self.settings.results_table_name, dynamodb_client())
 
-    @cached_property
+    @part
     def in_use_references(self) -> InUseReferenceStore:
         from layercheck.integrations.in_use_references import InUseReferenceStore
 
         return InUseReferenceStore(self.settings.results_table_name, dynamodb_client())
 
-    @cached_property
+    @part
     def inventory(self) -> InventoryStore:
         from layercheck.integrations.inventory_store import InventoryStore
 
@@ -247,7 +252,7 @@ class Services:
 
     # -- events, the audit queue, the organization ----------------------------------------------------------------
 
-    @cached_property
+    @part
     def event_bus(self) -> EventBus | None:
         """The change-event bus (``EVENT_BUS_NAME``); None when unset: verdicts are stored, no event is published."""
         name = self.settings.event_bus_name
@@ -257,7 +262,7 @@ class Services:
 
         return EventBus(name)
 
-    @cached_property
+    @part
     def audit_queue(self) -> AuditQueue:
         from layercheck.integrations.audit_queue import AuditQueue, new_client
 
@@ -266,43 +271,46 @@ class Services:
             raise MissingConfigurationError(env.AUDIT_QUEUE_URL, "audit")
         return AuditQueue(queue_url, new_client())
 
-    @cached_property
+    @part
     def organizations(self) -> OrganizationsAccounts:
         from layercheck.integrations.organizations import OrganizationsAccounts
 
         return OrganizationsAccounts()
 
-    @cached_property
+    @part
     def organization_audit(self) -> OrganizationAudit:
         from layercheck.logic.org_audit import OrganizationAudit
 
         return OrganizationAudit(
             self.registries,
             self.audit_queue,
-            self.settings.home_region(),
             inventory=self.inventory,
             # Workloads on images of other audited registries are reported to those registries' inventories.
             is_audited=self.is_audited,
             inventory_ttl_hours=self.settings.inventory_ttl_hours,
         )
 
-    # -- the push door's services, over the home registry ---------------------------------------------------------
+    # -- the push door's services, over the registry an event names (``serve``) ----------------------------------------
 
-    @cached_property
-    def push_checks(self) -> PushCheckService:
-        from layercheck.logic.push import PushCheckService
-        from layercheck.logic.recheck import RecheckPolicy
+    @part
+    def push_checks(self) -> Callable[[ServedRegistry], PushCheckService]:
+        def push_checks(served: ServedRegistry) -> PushCheckService:
+            from layercheck.logic.push import PushCheckService
+            from layercheck.logic.recheck import RecheckPolicy
 
-        home = self._home()
-        recheck = RecheckPolicy(self.settings.push_recheck_seconds)
-        return PushCheckService(catalog=home.ecr, images=home.image_checks(), recheck=recheck)
+            recheck = RecheckPolicy(self.settings.push_recheck_seconds)
+            return PushCheckService(catalog=served.ecr, images=served.image_checks(), recheck=recheck)
 
-    @cached_property
-    def deletions(self) -> DeletionService:
-        from layercheck.logic.deletion import DeletionService
+        return push_checks
 
-        home = self._home()
-        return DeletionService(catalog=home.ecr, images=home.image_checks(), stored=self.image_writes)
+    @part
+    def deletions(self) -> Callable[[ServedRegistry], DeletionService]:
+        def deletions(served: ServedRegistry) -> DeletionService:
+            from layercheck.logic.deletion import DeletionService
+
+            return DeletionService(catalog=served.ecr, images=served.image_checks(), stored=self.image_writes)
+
+        return deletions
 
 
 # Where ``usedBy`` comes from, in the order users are named (discovered workloads before reports): one factory per

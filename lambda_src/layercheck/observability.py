@@ -174,11 +174,11 @@ def record_sweep(sent: int, unsent: Sequence[UnsentEvent]) -> None:
         )
 
 
-def record_registry_unreadable(unreadable: RegistryUnreadable, *, level: str = "error") -> None:
+def record_registry_unreadable(unreadable: RegistryUnreadable, *, named_by_request: bool = False) -> None:
     """A registry (account × Region) that could not be read: counted (``RegistriesUnreadable``) and logged with AWS's
-    code, at ``level`` ("error" in the audit, "warning" when a request named it)."""
+    code, an error in the audit and for an event, a warning when a request named it (the caller is answered why)."""
     metrics.add_metric(name=metric_names.REGISTRIES_UNREADABLE, unit=MetricUnit.Count, value=1)
-    getattr(logger, level)(
+    (logger.warning if named_by_request else logger.error)(
         "registry unreadable",
         account=unreadable.account_id,
         unreadable_region=unreadable.region,

@@ -63,7 +63,7 @@ class ServedRegistry:
         return self.registry.region
 
 
-class AuditRegistries:
+class Registries:
     """``RegistryServicesPort`` and ``replica_probe.DestinationsPort`` over ``RegistryClients``: each audited registry's
     ECR adapter (with that registry's rate limiter), image checks, audit and in-use sources, made once per container."""
 
@@ -74,7 +74,7 @@ class AuditRegistries:
         *,
         queue: Callable[[], WorkQueuePort],
         inventory: Callable[[], InventoryStore],
-        in_use_sources: Sequence[InUseSourceFactory],
+        in_use_sources: Callable[[], Sequence[InUseSourceFactory]],
         in_use_references: Callable[[], InUseReferencesPort],
         image_checks: Callable[[EcrRegistry, str], ImageCheckService],
         layer_checks: Callable[[EcrRegistry, str], LayerCheckService],
@@ -84,7 +84,7 @@ class AuditRegistries:
         self._limiters = limiters
         self._queue = queue
         self._inventory = inventory
-        self._in_use_sources = tuple(in_use_sources)
+        self._in_use_sources = in_use_sources
         self._in_use_references = in_use_references
         self._image_checks = image_checks
         self._layer_checks = layer_checks
@@ -103,7 +103,6 @@ class AuditRegistries:
         return InvocationTime()
 
     def ecr(self, registry: Registry) -> EcrRegistry | RegistryUnreadable:
-
         client = self._clients.ecr(registry)
         if isinstance(client, RegistryUnreadable):
             return client
@@ -135,9 +134,11 @@ class AuditRegistries:
         self, key: tuple[str, Registry], make: Callable[[], ImageCheckService | LayerCheckService]
     ) -> ImageCheckService | LayerCheckService:
         with self._lock:
-            if key not in self._checks:
-                self._checks[key] = make()
-            return self._checks[key]
+            if key in self._checks:
+                return self._checks[key]
+        made = make()  # outside the lock: making one may make clients, and other threads read other registries
+        with self._lock:
+            return self._checks.setdefault(key, made)
 
     def lifecycle(self, registry: Registry) -> EcrLifecycle | RegistryUnreadable:
         """Lifecycle previews of one registry, over its client and with its rate limiter (made per call: it keeps
@@ -221,7 +222,7 @@ class AuditRegistries:
 
         reach = SourceReach(RegistryRef(registry.account_id, registry.region), client, self._inventory())
         try:
-            return sources_for(reach, self._in_use_sources)
+            return sources_for(reach, self._in_use_sources())
         except _ClientUnavailableError as unavailable:
             return unavailable.unreadable
 

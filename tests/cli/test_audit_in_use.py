@@ -133,3 +133,14 @@ def test_audit_asks_the_same_iam_actions_as_the_deployed_reader_role() -> None:
     asked = {action for actions in IAM_ACTIONS.values() for action in actions}
 
     assert asked == set(UNSCOPED_ACTIONS) | set(SCOPED_ACTIONS)
+
+
+def test_a_refused_source_names_the_iam_actions_only_when_they_are_known() -> None:
+    from layercheck_cli.in_use import unknown_reason
+
+    ecs = unknown_reason("ecs", "AccessDeniedException", "not authorized")
+    newcomer = unknown_reason("scheduler", "AccessDeniedException", "not authorized")
+
+    assert "; allow ecs:ListClusters" in ecs
+    assert "allow" not in newcomer  # a source the command line has no actions for: no empty "allow  to ..."
+    assert newcomer.endswith("the audit went on without it")

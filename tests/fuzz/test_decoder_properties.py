@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from layercheck.dependencies import Services
 from layercheck.errors import InvalidEventError, InvalidPageTokenError
 from layercheck.handler import lambda_handler
 from layercheck.integrations.page_tokens import (
@@ -37,7 +38,7 @@ from layercheck.models.verdicts import LayerAnswer
 from layercheck.settings import Settings
 from local.lambda_context import FakeLambdaContext
 from tests.conftest import ApiEvent
-from tests.support import hand_layer_checks, hand_services, load_event
+from tests.support import hand_layer_checks, load_event
 
 EXAMPLES = int(1000 * float(os.environ.get("LAYERCHECK_FUZZ_SCALE", "1")))
 PROPERTY = settings(
@@ -335,8 +336,14 @@ def report(label: str, outcomes: Counter[str]) -> None:
 def test_any_push_event_is_checked_ignored_or_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     from layercheck.doors import push
 
+    # The door's decoding is under test: its work is stood in for, its services are fakes it is handed.
     monkeypatch.setattr(push, "run_once", lambda key, work, context: {"status": "checked"})
-    monkeypatch.setenv("RESULTS_TABLE_NAME", "unused")
+    services = Services(
+        ACCOUNT,
+        settings=Settings(results_table_name="unused", function_region="us-east-1"),
+        registry_clients=SimpleNamespace(start_invocation=lambda: None),
+        serve=lambda registry_id, region: SimpleNamespace(registry_id=registry_id, region=region),
+    )
     detail = [("detail", name) for name in ("result", "repository-name", "image-digest", "action-type", "image-tag")]
     paths = [("account",), ("id",), ("detail-type",), ("source",), ("time",), ("detail",), *detail]
     outcomes: Counter[str] = Counter()
@@ -344,7 +351,7 @@ def test_any_push_event_is_checked_ignored_or_refused(monkeypatch: pytest.Monkey
     @PROPERTY
     @given(event=mutated(load_event("ecr_image_push.json"), paths))
     def property_(event: dict[str, Any]) -> None:
-        refused_or_answered(push.handle, event, outcomes)
+        refused_or_answered(lambda event, context: push.handle(event, context, services), event, outcomes)
 
     property_()
     report("push events", outcomes)
@@ -385,11 +392,11 @@ def test_any_schedule_event_or_constant_input_starts_an_audit_or_is_refused(monk
 def test_any_sqs_work_item_is_processed_or_fails_its_record_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     from layercheck.doors import queue
 
-    # The door's decoding is under test, not the audit: its work and the services it builds are stood in for.
+    # The door's decoding is under test, not the audit: its work is stood in for, its services are fakes it is handed.
     monkeypatch.setattr(queue, "run_once", lambda key, work, context: {"status": "audited"})
     invocation = SimpleNamespace(start=lambda remaining_ms: None)
-    hand_services(
-        monkeypatch,
+    services = Services(
+        ACCOUNT,
         registry_clients=SimpleNamespace(start_invocation=lambda: None),
         registries=SimpleNamespace(invocation=invocation),
         organization_audit=None,
@@ -414,7 +421,7 @@ def test_any_sqs_work_item_is_processed_or_fails_its_record_alone(monkeypatch: p
         records = [copy.deepcopy(sample["Records"][0]) | {"messageId": f"m{i}", "body": b} for i, b in enumerate(batch)]
         valid = {record["messageId"] for record in records if record["body"] in valid_bodies or _is_work_item(record)}
         try:
-            answer = queue.handle({"Records": records}, FakeLambdaContext())
+            answer = queue.handle({"Records": records}, FakeLambdaContext(), services)
         except BatchProcessingError:
             # Powertools fails the whole invocation when every record failed, so that SQS retries the batch
             assert not valid

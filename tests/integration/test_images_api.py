@@ -17,7 +17,7 @@ from tests.conftest import ApiEvent
 from tests.integration.conftest import stored_items
 from tests.integration.moto_ecr import serve_pull_through_cache_rules
 from tests.support import TABLE_NAME as TABLE
-from tests.support import emf_totals
+from tests.support import emf_totals, refuse_assume_role
 
 pytestmark = pytest.mark.usefixtures("results_table")
 
@@ -451,16 +451,8 @@ def test_both_check_routes_answer_an_unreadable_registry_per_entry_count_it_and_
 ) -> None:
     """Real STS answers AccessDenied when the reader role is missing or does not trust us (moto assumes any role): the
     AssumeRole of the member account is answered so, with a long IAM message as AWS writes them."""
-    from botocore.exceptions import ClientError
-
-    from layercheck.integrations import sessions
-
     message = f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{'r' * 300} is not authorized to perform: sts:AssumeRole"
-
-    def refuse(self: sessions.RegistryClients, account_id: str) -> dict[str, Any]:
-        raise ClientError({"Error": {"Code": "AccessDenied", "Message": message}}, "AssumeRole")
-
-    monkeypatch.setattr(sessions.RegistryClients, "_assume", refuse)
+    refuse_assume_role(monkeypatch, [MEMBER], message)
     monkeypatch.setenv("REGISTRY_IDS", f"{ACCOUNT},{MEMBER}")
     digest = "sha256:" + "1" * 64
 

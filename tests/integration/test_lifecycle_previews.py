@@ -22,7 +22,7 @@ from local.moto_lifecycle import PreviewSettings
 from local.seed import create_repository, push_image
 from tests.conftest import ApiEvent
 from tests.integration.moto_ecr import serve_lifecycle_previews
-from tests.support import TABLE_NAME
+from tests.support import TABLE_NAME, refuse_assume_role
 
 pytestmark = pytest.mark.usefixtures("results_table")
 
@@ -251,14 +251,7 @@ def test_a_served_registry_that_cannot_be_read_is_a_403_naming_the_reason(
 ) -> None:
     """Real STS answers AccessDenied when the member account's reader role is missing or does not trust us (moto
     assumes any role)."""
-    from botocore.exceptions import ClientError
-
-    from layercheck.integrations import sessions
-
-    def refuse(self: sessions.RegistryClients, account_id: str) -> dict[str, Any]:
-        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, "AssumeRole")
-
-    monkeypatch.setattr(sessions.RegistryClients, "_assume", refuse)
+    refuse_assume_role(monkeypatch, ["111122223333"])
     monkeypatch.setenv("REGISTRY_IDS", f"{ACCOUNT},111122223333")
 
     status, _, body = preview(api_event, registryId="111122223333", lifecyclePolicyText=keep(2))

@@ -9,10 +9,8 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 from layercheck.handler import lambda_handler
-from layercheck.integrations import sessions
 from layercheck.integrations.in_use_references import InUseReferenceStore
 from layercheck.integrations.inventory_store import InventoryStore
 from layercheck.models.in_use import InUseReference, InventoryEntry, UsedBy
@@ -31,7 +29,7 @@ from tests.integration.org_support import (
     client_of,
     set_push_order,
 )
-from tests.support import TABLE_NAME, emf_totals, load_event
+from tests.support import TABLE_NAME, emf_totals, load_event, refuse_assume_role
 
 MEMBER = "111122223333"
 UNREACHABLE = "444455556666"  # its reader role cannot be assumed
@@ -173,15 +171,8 @@ def test_a_repository_item_reads_the_references_its_registrys_audit_stored(ecr: 
 def _refuse_role_of(monkeypatch: pytest.MonkeyPatch, account: str) -> None:
     """Real STS answers AccessDenied when the reader role is missing or does not trust us; moto assumes any role,
     so the AssumeRole of that one account is answered as real STS would."""
-    original = sessions.RegistryClients._assume
-
-    def assume(self: sessions.RegistryClients, account_id: str) -> dict[str, Any]:
-        if account_id == account:
-            message = f"User is not authorized to perform: sts:AssumeRole on arn:aws:iam::{account}:role/x"
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": message}}, "AssumeRole")
-        return original(self, account_id)
-
-    monkeypatch.setattr(sessions.RegistryClients, "_assume", assume)
+    message = f"User is not authorized to perform: sts:AssumeRole on arn:aws:iam::{account}:role/x"
+    refuse_assume_role(monkeypatch, [account], message)
 
 
 def test_one_audit_covers_two_accounts_in_two_regions_and_judges_replicas_at_their_destination(

@@ -33,7 +33,7 @@ class SpyPushService:
 def spy(results_table: str, monkeypatch: pytest.MonkeyPatch) -> SpyPushService:
     prepare_event_doors(monkeypatch)
     service = SpyPushService()
-    hand_services(monkeypatch, push_checks=service)
+    hand_services(monkeypatch, push_checks=lambda served: service)
     return service
 
 

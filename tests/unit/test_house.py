@@ -235,7 +235,8 @@ def long_functions(source: str, limit: int = MAX_FUNCTION_LINES) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            lines = (node.end_lineno or node.lineno) - node.lineno + 1
+            start = min([decorator.lineno for decorator in node.decorator_list] + [node.lineno])
+            lines = (node.end_lineno or node.lineno) - start + 1
             if lines > limit:
                 found.append(f"{node.name} ({lines} lines)")
     return found
@@ -245,6 +246,8 @@ def test_long_function_rule_finds_a_function_over_the_limit() -> None:
     body = "\n".join(f"    x{n} = {n}" for n in range(61))
     assert long_functions(f"def step():\n{body}\n") == ["step (62 lines)"]
     assert long_functions("def step():\n    return 1\n") == []
+    decorated = "@route(\n" + "".join(f"    a{n}={n},\n" for n in range(60)) + ")\ndef step():\n    return 1\n"
+    assert long_functions(decorated) == ["step (64 lines)"]
 
 
 @pytest.mark.parametrize("module", sorted(_modules()))

@@ -163,7 +163,7 @@ def registry(account: str = OWN, region: str = REGION) -> Registry:
 
 def test_start_queues_one_registry_item_per_registry_with_the_scope() -> None:
     queue = FakeQueue()
-    audit = OrganizationAudit(FakeRegistries({}), queue, REGION)
+    audit = OrganizationAudit(FakeRegistries({}), queue)
     registries = [registry(account, region) for account in (OWN, MEMBER) for region in (REGION, "eu-west-1")]
 
     started = audit.start("audit-1", AuditScope(repositoryPrefixes=("team-a/",), newestImages=3), registries)
@@ -200,7 +200,7 @@ def test_a_registry_item_queues_its_repositories_with_their_in_use_images_and_re
     queue, references = FakeQueue(), FakeReferences()
     discovered = datetime(2026, 1, 1, tzinfo=UTC)
     audit = OrganizationAudit(
-        FakeRegistries({registry(): services(ecr, queue, ecs, references)}), queue, REGION, clock=lambda: discovered
+        FakeRegistries({registry(): services(ecr, queue, ecs, references)}), queue, clock=lambda: discovered
     )
 
     audited = audit.audit_registry(
@@ -224,7 +224,7 @@ def test_a_registry_item_queues_its_repositories_with_their_in_use_images_and_re
 def test_a_registry_whose_role_cannot_be_assumed_is_reported_and_queues_nothing() -> None:
     queue = FakeQueue()
     refused = RegistryUnreadable(account_id=MEMBER, region=REGION, code="AccessDenied", reason="not authorized")
-    audit = OrganizationAudit(FakeRegistries({registry(MEMBER): refused}), queue, REGION)
+    audit = OrganizationAudit(FakeRegistries({registry(MEMBER): refused}), queue)
 
     audited = audit.audit_registry(RegistryWorkItem(auditId="a", registryId=MEMBER, region=REGION))
 
@@ -237,7 +237,7 @@ def test_a_registry_the_reader_role_may_not_list_is_unreadable_not_a_failure() -
     ecr = FakeEcr(error=RepositoryCheckError("AccessDeniedException", "no ecr:DescribeRegistry"))
     registries = FakeRegistries({registry(MEMBER): services(ecr, queue)})
 
-    audited = OrganizationAudit(registries, queue, REGION).audit_registry(
+    audited = OrganizationAudit(registries, queue).audit_registry(
         RegistryWorkItem(auditId="a", registryId=MEMBER, region=REGION)
     )
 
@@ -249,22 +249,10 @@ def test_a_registry_the_reader_role_may_not_list_is_unreadable_not_a_failure() -
 def test_a_registry_read_error_that_is_not_unreadable_is_raised(code: str, raised: type[Exception] | None) -> None:
     queue = FakeQueue()
     ecr = FakeEcr(error=RepositoryCheckError(code, "..."))
-    audit = OrganizationAudit(FakeRegistries({registry(): services(ecr, queue)}), queue, REGION)
+    audit = OrganizationAudit(FakeRegistries({registry(): services(ecr, queue)}), queue)
 
     with pytest.raises(raised or RepositoryCheckError):
         audit.audit_registry(RegistryWorkItem(auditId="a", registryId=OWN, region=REGION))
-
-
-def test_an_item_queued_before_items_carried_a_region_is_the_home_regions() -> None:
-    queue = FakeQueue()
-    refused = RegistryUnreadable(account_id=OWN, region=REGION, code="x", reason="")
-    audit = OrganizationAudit(FakeRegistries({registry(OWN, REGION): refused}), queue, REGION)
-
-    old = RepositoryWorkItem.model_validate_json(
-        '{"kind":"repository","auditId":"a","registryId":"123456789012","repositoryName":"r1"}'
-    )
-
-    assert audit.audit_repository(old) == refused
 
 
 # -- in-use images first ---------------------------------------------------------------------------------------------
@@ -384,7 +372,7 @@ def test_a_region_without_an_endpoint_is_unreadable_rather_than_retried() -> Non
     ecr = FakeEcr(error=RepositoryCheckError("EndpointConnectionError", "Could not connect"))
     registries = FakeRegistries({registry(): services(ecr, queue)}, frozenset({"EndpointConnectionError"}))
 
-    audited = OrganizationAudit(registries, queue, REGION).audit_registry(
+    audited = OrganizationAudit(registries, queue).audit_registry(
         RegistryWorkItem(auditId="a", registryId=OWN, region=REGION)
     )
 
@@ -419,7 +407,6 @@ def test_a_registry_item_reports_workloads_on_other_audited_registries_images_to
     audit = OrganizationAudit(
         FakeRegistries({registry(MEMBER): services(ecr, queue, ecs)}),
         queue,
-        REGION,
         inventory=writer,
         is_audited=audited_registry_rule(AccountSelection(accounts=(OWN, MEMBER)), [REGION], OWN),
         inventory_ttl_hours=48,

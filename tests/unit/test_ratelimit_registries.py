@@ -27,17 +27,18 @@ def test_registry_rate_limiters_give_each_registry_its_own_budget() -> None:
     limiters = RegistryRateLimiters(10, clock=clock, sleep=clock.sleep)
 
     # Given one registry's burst used up
-    first = [limiters.acquire("111122223333", "us-east-1") for _ in range(10)]
+    first = [limiters.for_registry("111122223333", "us-east-1").acquire() for _ in range(10)]
     # When another account, and the same account in another Region, call
-    other_account = [limiters.acquire("444455556666", "us-east-1") for _ in range(10)]
-    other_region = [limiters.acquire("111122223333", "eu-west-1") for _ in range(10)]
+    other_account = [limiters.for_registry("444455556666", "us-east-1").acquire() for _ in range(10)]
+    other_region = [limiters.for_registry("111122223333", "eu-west-1").acquire() for _ in range(10)]
 
     # Then none of them waited: three registries, three buckets
     assert first == other_account == other_region == [0.0] * 10
     assert clock.slept == []
     # And the first registry's next call waits for its own bucket
-    assert limiters.acquire("111122223333", "us-east-1") == pytest.approx(0.1)
-    assert len(limiters) == 3
+    assert limiters.for_registry("111122223333", "us-east-1").acquire() == pytest.approx(0.1)
+    registries = [("111122223333", "us-east-1"), ("444455556666", "us-east-1"), ("111122223333", "eu-west-1")]
+    assert len({id(limiters.for_registry(*registry)) for registry in registries}) == 3
 
 
 def test_registry_rate_limiters_return_one_limiter_per_registry_across_threads() -> None:

@@ -1,5 +1,5 @@
 """Each audited registry's in-use sources, made by the root's factories over that registry's clients
-(``registry_services.AuditRegistries``): over a fake of ``RegistryClients`` (which assumes the reader roles)."""
+(``registry_services.Registries``): over a fake of ``RegistryClients`` (which assumes the reader roles)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from layercheck.logic.in_use import InUseSource, SourceReach
 from layercheck.logic.org_audit import RegistryServices
 from layercheck.logic.ratelimit import RegistryRateLimiters
 from layercheck.logic.registries import Registry, RegistryUnreadable
-from layercheck.registry_services import AuditRegistries
+from layercheck.registry_services import Registries
 
 MEMBER = Registry(account_id="111122223333", region="eu-west-1")
 
@@ -53,13 +53,13 @@ def source_reading(service: str) -> Any:
     return factory
 
 
-def registries(clients: FakeClients, *factories: Any, inventory: object = None) -> AuditRegistries:
-    return AuditRegistries(
+def registries(clients: FakeClients, *factories: Any, inventory: object = None) -> Registries:
+    return Registries(
         clients,  # type: ignore[arg-type]
         RegistryRateLimiters(1000),
         queue=object,  # type: ignore[arg-type]
         inventory=lambda: inventory,  # type: ignore[arg-type,return-value]
-        in_use_sources=factories,
+        in_use_sources=lambda: factories,
         in_use_references=object,  # type: ignore[arg-type]
         image_checks=lambda registry, region: object(),  # type: ignore[arg-type,return-value]
         layer_checks=lambda registry, region: object(),  # type: ignore[arg-type,return-value]

@@ -164,7 +164,7 @@ def test_a_registry_item_hands_every_reference_over_however_many_and_its_items_s
     ecs = FakeEcs(EcsWorkloads(services=tuple(EcsService(user(n).id, images) for n in range(60))))
     ecr = FakeEcr(repositories={"team/api": [ImageDetail(digest(n), ()) for n in range(30)]})
     queue, references = FakeQueue(), FakeReferences(size=100)
-    audit = OrganizationAudit(FakeRegistries({registry(): services(ecr, queue, ecs, references)}), queue, REGION)
+    audit = OrganizationAudit(FakeRegistries({registry(): services(ecr, queue, ecs, references)}), queue)
 
     audit.audit_registry(RegistryWorkItem(auditId="a", registryId=OWN, region=REGION))
 

@@ -71,7 +71,7 @@ _VALIDATION_RESPONSES: dict[int, OpenAPIResponse] = {
 
 
 @app.post(
-    routes.CHECKS,
+    routes.resolver_path(routes.CHECKS),
     summary="Check layer digests in repositories",
     description="Answers every (repository, digest) pair in ECR's own Layer / LayerFailure shapes and stores them. "
     f"Pairs whose ECR call could not start within the time budget ({routes.CHECKS} stops starting calls after "
@@ -89,7 +89,7 @@ def create_check(request: Annotated[CheckRequest, Body()]) -> CheckResponse:
 
 
 @app.get(
-    routes.RESULTS,
+    routes.resolver_path(routes.RESULTS),
     summary="Latest stored verdicts of a repository, or of a digest across repositories",
     description="registryId is not limited to the registries the API checks: this reads only the results table, "
     "which also holds the verdicts of audited accounts.",
@@ -153,5 +153,7 @@ app.include_router(lifecycle_api.router)
 
 def handle(event: dict[str, Any], context: Any, services: Services | None = None) -> dict[str, Any]:
     """Resolve the request with its ``Services`` in the resolver's context (the container's unless handed others)."""
-    app.context[SERVICES] = services or root.services(own_account(context))  # cleared when the request is answered
+    handed = services or root.services(own_account(context))
+    handed.registry_clients.start_invocation()  # a registry found unreadable is asked again, once per request
+    app.context[SERVICES] = handed  # cleared when the request is answered
     return app.resolve(event, context)

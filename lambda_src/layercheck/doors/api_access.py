@@ -54,7 +54,7 @@ def unreadable_reason(unreadable: RegistryUnreadable) -> str:
     """A served registry this deployment cannot read (reader role missing or not trusting us, Region not enabled):
     logged and counted (``RegistriesUnreadable``, as the audit counts it) once per request; the reason every entry of
     the answer carries with AWS's code. Nothing is stored over a real verdict."""
-    record_registry_unreadable(unreadable, level="warning")
+    record_registry_unreadable(unreadable, named_by_request=True)
     return f"registry {unreadable.account_id} in {unreadable.region} cannot be read: {unreadable.reason}"
 
 

@@ -58,6 +58,7 @@ def handle(event: dict[str, Any], context: Any, services: Services | None = None
         request = read_check_request(event)
         request_id = event["requestContext"]["requestId"]  # read after validation, as the resolver's route does
         handed = services or root.services(own_account(context))
+        handed.registry_clients.start_invocation()  # a registry found unreadable is asked again, once per request
         response = answer_check(request, request_id=request_id, lambda_context=context, services=handed)
     except InvalidCheckRequestError as invalid:
         answer = invalid_request(invalid.problems, lower_case_headers(event.get("headers")))

@@ -61,7 +61,7 @@ router = Router()  # type: ignore[no-untyped-call]
 
 
 @router.post(
-    routes.IMAGE_CHECKS,
+    routes.resolver_path(routes.IMAGE_CHECKS),
     summary="Check whole images (index, platform manifests, config and layers)",
     description="1-100 images by imageTag or imageDigest, answered in request order and stored (source api). An "
     "image ECR says does not exist (ImageNotFoundException, RepositoryNotFoundException) is answered as a verdict "
@@ -130,7 +130,7 @@ def _unreadable_answer(check_id: str, request: ImageCheckRequest, unreadable: Re
 
 
 @router.get(
-    routes.IMAGES,
+    routes.resolver_path(routes.IMAGES),
     summary="Stored image verdicts in one status or at lifecycle risk across repositories, accounts and Regions, or "
     "of one repository",
     description="status=BROKEN|UNCHECKED|ARCHIVED reads a sparse index (COMPLETE images are not in it: an image "
@@ -187,7 +187,7 @@ def _selectors(status: str | None, risk: str | None, repository_name: str | None
 
 
 @router.post(
-    routes.INVENTORY,
+    routes.resolver_path(routes.INVENTORY),
     summary="Report the images a runtime uses (Kubernetes, on-premises)",
     description="Each ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repo>:tag or @digest) of an audited "
     f"account and Region counts as in use (usedBy kind inventory, id the source, reportedBy the caller's ARN) for "

@@ -67,7 +67,7 @@ router = Router()  # type: ignore[no-untyped-call]
 
 
 @router.post(
-    routes.LIFECYCLE_PREVIEWS,
+    routes.resolver_path(routes.LIFECYCLE_PREVIEWS),
     summary="The in-use images a lifecycle policy would expire or archive",
     description="ECR previews lifecyclePolicyText (default: the repository's own policy) with "
     "StartLifecyclePolicyPreview; the answer lists the images in use (stored verdicts with usedBy, from the audit "

@@ -57,6 +57,17 @@ def client_config(
     )
 
 
+# ECS and Lambda throttle their control-plane APIs per account (token buckets of roughly 20-50 calls/s): their
+# clients run in adaptive mode, which slows down when throttled instead of spending its attempts.
+CONTROL_PLANE_SERVICES = frozenset({"ecs", "lambda"})
+CONTROL_PLANE_ATTEMPTS = 8
+
+
+def control_plane_config(threads: int = 1) -> Config:
+    """The configuration of an ECS or Lambda client (``CONTROL_PLANE_SERVICES``)."""
+    return client_config(threads, attempts=CONTROL_PLANE_ATTEMPTS, retry_mode="adaptive")
+
+
 # -- back-off ----------------------------------------------------------------------------------------------------
 
 BACKOFF_BASE_SECONDS = 0.05

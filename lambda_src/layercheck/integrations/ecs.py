@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from layercheck.integrations.aws import control_plane_config
 from layercheck.integrations.aws_errors import code_and_message
 from layercheck.logic.in_use import FoundReference, InUseSourceError, RegistryRef, SourceReach
 from layercheck.models.in_use import UsedBy, UsedByKind
@@ -49,9 +49,6 @@ MAX_SERVICES_PER_DESCRIBE = 10
 MAX_TASKS_PER_DESCRIBE = 100
 # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceRevisions.html: at most 20 ARNs.
 MAX_REVISIONS_PER_DESCRIBE = 20
-# ECS throttles its control-plane APIs per account (token buckets of roughly 20-50 calls/s): adaptive mode slows the
-# client down when it is throttled instead of spending its attempts. Attempts count the first try.
-RETRY_ATTEMPTS = 8
 INACTIVE = "INACTIVE"
 SOURCE_ECS = "ecs"
 
@@ -94,9 +91,7 @@ def new_client(region_name: str | None = None) -> ECSClient:
     client: ECSClient = boto3.client(
         "ecs",
         region_name=region_name,
-        config=Config(
-            retries={"mode": "adaptive", "total_max_attempts": RETRY_ATTEMPTS}, user_agent_extra="layercheck"
-        ),
+        config=control_plane_config(),
     )
     return client
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from layercheck.integrations.aws import control_plane_config
 from layercheck.integrations.aws_errors import code_and_message, error_code
 from layercheck.logic.image_uris import ImageUri, parse_image_uri
 from layercheck.logic.in_use import FoundReference, InUseSourceError, RegistryRef, SourceReach
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 # https://docs.aws.amazon.com/lambda/latest/api/API_ListFunctions.html
 MAX_FUNCTIONS_PER_PAGE = 50
 MAX_ALIASES_PER_PAGE = 50
-RETRY_ATTEMPTS = 8
 IMAGE_PACKAGE = "Image"
 LATEST = "$LATEST"
 FUNCTION_GONE = "ResourceNotFoundException"  # deleted between the listing and GetFunction: nobody runs it
@@ -62,9 +61,7 @@ def new_client(region_name: str | None = None) -> LambdaClient:
     client: LambdaClient = boto3.client(
         "lambda",
         region_name=region_name,
-        config=Config(
-            retries={"mode": "adaptive", "total_max_attempts": RETRY_ATTEMPTS}, user_agent_extra="layercheck"
-        ),
+        config=control_plane_config(),
     )
     return client
 

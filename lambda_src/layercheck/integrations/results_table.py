@@ -59,7 +59,7 @@ def new_client() -> DynamoDBClient:
 
 
 def item_key(item: StoredItem) -> dict[str, str]:
-    """Every item written carries its Region (``ResultsTable`` fills in its home Region where a caller gave none)."""
+    """Every item written carries its Region (every verdict is built with its registry's); one without is refused."""
     if item.region is None:
         raise ValueError("a stored verdict must carry its region to be keyed")
     partition = partition_key(item.registryId, item.region, item.repositoryName)
@@ -148,7 +148,6 @@ class ResultsTable:
 
     def put_verdicts(self, items: Sequence[StoredItem]) -> int:
         """Store every item (latest state: a put overwrites); raises ``ResultsNotStoredError`` naming what is left."""
-        items = [item if item.region else item.model_copy(update={"region": self.home_region}) for item in items]
         unique = list({tuple(item_key(item).values()): item for item in items}.values())
         outcome = batch_write(
             self._client,

@@ -40,7 +40,7 @@ from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
-from layercheck.integrations.aws import client_config
+from layercheck.integrations.aws import CONTROL_PLANE_SERVICES, client_config, control_plane_config
 from layercheck.integrations.aws_errors import code_and_message
 from layercheck.logic.registries import Registry, RegistryUnreadable
 
@@ -181,6 +181,7 @@ class RegistryClients:
         self._given_partition = partition
         self._external_id = external_id
         self._config = config or client_config(SHARED_CLIENT_THREADS)
+        self._control_plane_config = config or control_plane_config(SHARED_CLIENT_THREADS)
         self._clock = clock
         self._duration_seconds = duration_seconds
         self._invocation = invocation
@@ -257,7 +258,8 @@ class RegistryClients:
                 return session
             with self._lock:
                 if key not in self._clients:
-                    self._clients[key] = session.client(service, region_name=registry.region, config=self._config)
+                    config = self._control_plane_config if service in CONTROL_PLANE_SERVICES else self._config
+                    self._clients[key] = session.client(service, region_name=registry.region, config=config)
                 return self._clients[key]
 
     def _session(self, registry: Registry) -> boto3.Session | RegistryUnreadable:
@@ -287,7 +289,8 @@ class RegistryClients:
     @functools.cached_property
     def _sts(self) -> Any:
         """STS's Regional endpoint (botocore's default) in the function's Region: its tokens work in every Region."""
-        return self._given_sts or self._own_session.client("sts", config=client_config(SHARED_CLIENT_THREADS))
+        with self._lock:  # clients of the shared session are created one at a time (creation is not thread-safe)
+            return self._given_sts or self._own_session.client("sts", config=client_config(SHARED_CLIENT_THREADS))
 
     @functools.cached_property
     def _partition(self) -> str:

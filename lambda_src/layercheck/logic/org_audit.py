@@ -128,7 +128,6 @@ class OrganizationAudit:
 
     registries: RegistryServicesPort
     queue: WorkQueuePort
-    home_region: str
     inventory: InventoryWriterPort | None = None
     is_audited: Callable[[RegistryRef], bool] | None = None
     inventory_ttl_hours: int = 48
@@ -239,7 +238,7 @@ class OrganizationAudit:
             return 0, str(error)
 
     def audit_repository(self, item: RepositoryWorkItem) -> RepositoryAudited | RegistryUnreadable:
-        registry = Registry(account_id=item.registryId, region=item.region or self.home_region)
+        registry = _registry_of(item)
         services = self.registries.for_registry(registry)
         if isinstance(services, RegistryUnreadable):
             return services
@@ -255,7 +254,7 @@ class OrganizationAudit:
             return services.audit.audit_unlisted_repository(item, error)
 
     def audit_images(self, item: ImagesWorkItem) -> ImageCheckOutcome | RegistryUnreadable:
-        registry = Registry(account_id=item.registryId, region=item.region or self.home_region)
+        registry = _registry_of(item)
         services = self.registries.for_registry(registry)
         if isinstance(services, RegistryUnreadable):
             return services
@@ -291,3 +290,11 @@ def _repository_item(
         inUseChunks=chunks,
         inUseObservedAt=observed_at,
     )
+
+
+def _registry_of(item: RepositoryWorkItem | ImagesWorkItem) -> Registry:
+    """The item's registry. Its Region is resolved at the queue door (an item queued before items carried one is the
+    function's own Region's): an item without one here is a fault, not a guess."""
+    if item.region is None:
+        raise ValueError(f"work item of {item.registryId}/{item.repositoryName} has no Region")
+    return Registry(account_id=item.registryId, region=item.region)

@@ -69,11 +69,3 @@ class RegistryRateLimiters:
                 limiter = self._new_limiter()
                 self._limiters[key] = limiter
             return limiter
-
-    def acquire(self, account_id: str, region: str) -> float:
-        """Take one call's token from the registry's bucket; returns the seconds waited."""
-        return self.for_registry(account_id, region).acquire()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._limiters)
