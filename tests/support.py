@@ -83,10 +83,12 @@ def offline_client(service: str) -> Any:
     return boto3.client(service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-def refuse_assume_role(monkeypatch: Any, accounts: Collection[str], message: str = "not authorized") -> None:
+def refuse_assume_role(
+    monkeypatch: Any, accounts: Collection[str], message: str = "not authorized", **parts: Any
+) -> None:
     """Real STS answers AccessDenied when an account's reader role is missing or does not trust us (moto assumes any
     role): the doors are handed ``Services`` whose STS client answers so for those accounts, at the call (botocore's
-    ``before-call`` hook), and asks moto for every other one."""
+    ``before-call`` hook), and asks moto for every other one; ``parts`` are further parts ready-made."""
     import boto3
 
     from layercheck import dependencies
@@ -113,6 +115,6 @@ def refuse_assume_role(monkeypatch: Any, accounts: Collection[str], message: str
             external_id=settings.reader_external_id,
             invocation=current_invocation,
         )
-        return dependencies.Services(own_account, registry_clients=clients)
+        return dependencies.Services(own_account, registry_clients=clients, **parts)
 
     monkeypatch.setattr(dependencies, "services", functools.cache(services))
