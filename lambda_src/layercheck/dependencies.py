@@ -13,15 +13,14 @@ test's reset is one loop over ``CACHED``.
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from layercheck.contracts import environment as env
 from layercheck.errors import MissingConfigurationError
 from layercheck.logic.registries import Registry, RegistryLocation, RegistryUnreadable
 from layercheck.settings import Settings, load_settings
-from layercheck.startup import collector_paused
+from layercheck.startup import collector_paused, part
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -71,30 +70,6 @@ def dynamodb_client() -> DynamoDBClient:
     return results_table.new_client()
 
 
-class part(Generic[T]):  # noqa: N801 (a decorator, named as functools.cached_property is)
-    """A part of ``Services``: made on first use, then kept. Made under the value's lock (a part another thread asks
-    for meanwhile is made once: two rate limiters for one registry would double its ceiling) and with the cyclic
-    collector paused, as everything that lives as long as the container (startup.py)."""
-
-    def __init__(self, make: Callable[[Services], T]) -> None:
-        self._make = make
-        self._name = make.__name__
-        self.__doc__ = make.__doc__
-
-    @overload
-    def __get__(self, instance: None, owner: type[Services]) -> part[T]: ...
-    @overload
-    def __get__(self, instance: Services, owner: type[Services]) -> T: ...
-    def __get__(self, instance: Services | None, owner: type[Services]) -> part[T] | T:
-        if instance is None:
-            return self
-        with instance._lock, collector_paused():  # only the first use: then the instance's own value is read first
-            if self._name not in instance.__dict__:
-                instance.__dict__[self._name] = self._make(instance)
-            made: T = instance.__dict__[self._name]
-            return made
-
-
 class Services:
     """What the doors use, for a function of one account: every part made when first asked for, then kept.
 
@@ -106,7 +81,6 @@ class Services:
         if unknown:
             raise TypeError(f"not parts of Services: {', '.join(unknown)}")
         self.own_account = own_account
-        self._lock = threading.RLock()
         self.__dict__.update(given)
 
     # -- configuration ----------------------------------------------------------------------------------------------

@@ -12,8 +12,12 @@ own garbage is collected as usual. https://docs.python.org/3/library/gc.html#gc.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, Generic, TypeVar, overload
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -27,3 +31,29 @@ def collector_paused() -> Iterator[None]:
         gc.freeze()
         if was_enabled:
             gc.enable()
+
+
+class part(Generic[T]):  # noqa: N801 (a decorator, named as functools.cached_property is)
+    """A part of the composition root's ``Services``, which lives as long as the container: made on first use, then
+    kept in the instance. Made under a lock (a part two threads ask for at once is made once: two rate limiters for
+    one registry would double its ceiling) and with the collector paused."""
+
+    def __init__(self, make: Callable[[Any], T]) -> None:
+        self._make = make
+        self._name = make.__name__
+        self.__doc__ = make.__doc__
+        self._lock = threading.RLock()  # re-entrant: one part's making may ask for another
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> part[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+    def __get__(self, instance: object | None, owner: type) -> part[T] | T:
+        if instance is None:
+            return self
+        with self._lock, collector_paused():  # only the first use: then the instance's own value is read first
+            kept = vars(instance)
+            if self._name not in kept:
+                kept[self._name] = self._make(instance)
+            made: T = kept[self._name]
+            return made

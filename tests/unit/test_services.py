@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,32 @@ def test_a_check_cold_start_loads_no_in_use_source() -> None:
         "layercheck.integrations.ecr_replication",
     }
     assert loaded.isdisjoint(audit_only), sorted(loaded & audit_only)
+
+
+def test_a_part_two_threads_ask_for_at_once_is_made_once() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from layercheck.startup import part
+
+    made: list[object] = []
+    all_asking = Barrier(8)
+
+    class Owner:
+        @part
+        def limiter(self) -> object:
+            made.append(object())  # a second one would give the registry a second ceiling
+            time.sleep(0.01)  # making takes a while (a client is created): the others are asking meanwhile
+            return made[-1]
+
+    owner = Owner()
+
+    def ask(_: int) -> object:
+        all_asking.wait()
+        return owner.limiter
+
+    with ThreadPoolExecutor(8) as pool:
+        seen = list(pool.map(ask, range(8)))
+
+    assert len(made) == 1
+    assert all(limiter is made[0] for limiter in seen)
