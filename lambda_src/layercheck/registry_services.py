@@ -93,7 +93,8 @@ class Registries:
         self._ecr: dict[Registry, EcrRegistry] = {}
         self._replication_status: dict[Registry, EcrReplicationStatus] = {}
         self._services: dict[Registry, RegistryServices] = {}
-        self._checks: dict[tuple[str, Registry], ImageCheckService | LayerCheckService] = {}
+        self._image_checks_made: dict[Registry, ImageCheckService] = {}
+        self._layer_checks_made: dict[Registry, LayerCheckService] = {}
 
     @functools.cached_property
     def invocation(self) -> InvocationTime:
@@ -117,28 +118,22 @@ class Registries:
         adapter = self.ecr(registry)
         if isinstance(adapter, RegistryUnreadable):
             return adapter
-        made = self._made(("image", registry), lambda: self._image_checks(adapter, registry.region))
-        assert not isinstance(made, LayerCheckService)
-        return made
+        return self._made(self._image_checks_made, registry, lambda: self._image_checks(adapter, registry.region))
 
     def layer_checks(self, registry: Registry) -> LayerCheckService | RegistryUnreadable:
         """Layer checks over the registry's ECR adapter, made once per registry."""
         adapter = self.ecr(registry)
         if isinstance(adapter, RegistryUnreadable):
             return adapter
-        made = self._made(("layer", registry), lambda: self._layer_checks(adapter, registry.region))
-        assert isinstance(made, LayerCheckService)
-        return made
+        return self._made(self._layer_checks_made, registry, lambda: self._layer_checks(adapter, registry.region))
 
-    def _made(
-        self, key: tuple[str, Registry], make: Callable[[], ImageCheckService | LayerCheckService]
-    ) -> ImageCheckService | LayerCheckService:
+    def _made(self, made: dict[Registry, T], registry: Registry, make: Callable[[], T]) -> T:
         with self._lock:
-            if key in self._checks:
-                return self._checks[key]
-        made = make()  # outside the lock: making one may make clients, and other threads read other registries
+            if registry in made:
+                return made[registry]
+        service = make()  # outside the lock: making one may make clients, and other threads read other registries
         with self._lock:
-            return self._checks.setdefault(key, made)
+            return made.setdefault(registry, service)
 
     def lifecycle(self, registry: Registry) -> EcrLifecycle | RegistryUnreadable:
         """Lifecycle previews of one registry, over its client and with its rate limiter (made per call: it keeps
